@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "adapters/process.h"
+#include "config/pin.h"
+#include "core/cancel.h"
+#include "core/result.h"
+
+namespace sluice::adapters {
+
+// One apply of one pin, in a checkout of the commit being applied.
+struct ApplyRequest {
+  std::string env;
+  std::string app;
+  std::string commit;           // 40 hex: the environments-repo commit applied
+  const config::Pin* pin = nullptr;
+  std::string checkout_dir;     // absolute path of the exported commit tree
+  LineSink log;                 // streamed, redacted output (may be empty)
+  CancelToken* cancel = nullptr;
+};
+
+struct ApplyResult {
+  bool ok = false;              // the adapter reports the pin applied
+  int exit_code = -1;
+  bool timed_out = false;
+  bool cancelled = false;
+  std::chrono::milliseconds duration{0};
+  std::string output_tail;      // last lines of output (stderr first when failing), redacted
+  std::string summary;          // one line for the record ("exit 0 in 1.2s")
+};
+
+// What an adapter can tell about what really runs, used to resolve an apply
+// interrupted by a crash.
+enum class Observed {
+  kUnknown,        // the adapter cannot tell (exec)
+  kPinDeployed,    // what runs is the pin's digest
+  kOtherDeployed,  // something else runs
+};
+
+// Adapter applies a pin through an external tool. Implementations are
+// stateless apart from their CommandRunner and thread-safe.
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+  virtual std::string_view Name() const = 0;
+
+  // Applies the pin. A failed apply is an ok Result with ok=false; an error
+  // Status means the adapter could not even start (bad configuration, program
+  // not found) and is recorded as a failure with that message.
+  virtual Result<ApplyResult> Apply(const ApplyRequest& req) = 0;
+
+  // Asks the tool what runs for (env, app). Default: kUnknown.
+  virtual Result<Observed> Observe(const ApplyRequest& req);
+};
+
+// Returns the adapter for `kind`, running processes through `runner`
+// (not owned; must outlive the adapter). NotFound for an adapter kind this
+// build does not support yet.
+Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, CommandRunner& runner);
+
+}  // namespace sluice::adapters

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/result.h"
+
+namespace sluice::adapters {
+
+// Receives each line of a child's output as it arrives (without the
+// newline), already redacted. Called from the runner's thread.
+using LineSink = std::function<void(std::string_view line, bool is_stderr)>;
+
+// What to run. The child gets exactly `env` as its environment (nothing is
+// inherited implicitly: use BaseEnvironment() to start from PATH/HOME/LANG),
+// runs in `cwd`, in its own process group so that a timeout or cancellation
+// kills its children too. Never through a shell.
+struct ProcessSpec {
+  std::vector<std::string> argv;        // argv[0]: absolute path or a program on env's PATH
+  std::map<std::string, std::string> env;
+  std::string cwd;                      // empty: the controller's cwd
+  std::string stdin_data;               // written to the child's stdin, then closed
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};  // SIGTERM -> SIGKILL
+  size_t output_cap = 64 * 1024;        // bytes of each stream's tail kept in the result
+  std::vector<std::string> secrets;     // extra strings to redact (values of credentials)
+  LineSink on_line;                     // optional streaming of output
+};
+
+struct ProcessResult {
+  int exit_code = -1;          // the child's exit status; 128+N when killed by signal N
+  bool timed_out = false;
+  bool cancelled = false;
+  std::chrono::milliseconds duration{0};
+  std::string stdout_tail;     // last `output_cap` bytes, redacted
+  std::string stderr_tail;     // last `output_cap` bytes, redacted
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+};
+
+// CommandRunner is the one way Sluice starts processes (exec adapter, helm,
+// terraform, command gates, ssh-keygen). Run() returns once the child and
+// every process of its group are reaped. A non-zero exit is not an error:
+// it is in the result. Errors: NotFound when argv[0] cannot be found or
+// executed, InvalidArgument for an empty argv, IOError for pipe failures.
+//
+// Thread-safe: Run() may be called concurrently.
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) = 0;
+};
+
+// The real runner, on Boost.Process.
+class BoostCommandRunner final : public CommandRunner {
+ public:
+  Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) override;
+};
+
+// PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER from the controller's own
+// environment (those that are set). The starting point of every child's env.
+std::map<std::string, std::string> BaseEnvironment();
+
+// Replaces every occurrence of each secret in `text` with "***". Also
+// redacts the values of variables in `env` whose names end in _TOKEN,
+// _PASSWORD, _SECRET or _KEY (values shorter than 4 characters are left
+// alone to avoid redacting noise).
+std::string Redact(std::string_view text, const std::vector<std::string>& secrets);
+
+// Secrets implied by an environment: the values of *_TOKEN, *_PASSWORD,
+// *_SECRET, *_KEY variables.
+std::vector<std::string> SecretsFromEnvironment(const std::map<std::string, std::string>& env);
+
+// Finds `program` on the colon-separated `path_var`; returns the absolute
+// path or NotFound.
+Result<std::string> FindOnPath(const std::string& program, const std::string& path_var);
+
+}  // namespace sluice::adapters

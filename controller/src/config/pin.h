@@ -1,0 +1,91 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/verification.h"
+
+namespace sluice::config {
+
+// The artifact a pin deploys. `digest` is immutable content addressing:
+// "sha256:<64 hex>" or "sha512:<128 hex>". The rest is informative.
+struct Artifact {
+  std::string image;
+  std::string digest;
+  std::string version;
+  std::string source;          // commit sha of the app's source
+  std::string promoted_from;   // `promotedFrom:` set by `sluice promote`; informative
+};
+
+enum class AdapterKind { kHelm, kTerraform, kExec };
+
+// "helm" | "terraform" | "exec".
+std::string_view AdapterName(AdapterKind kind);
+
+struct HelmDeploy {
+  std::string release;
+  std::string chart;
+  std::string version;
+  std::string namespace_;
+  std::vector<std::string> values;        // repo-relative paths, contained in the repo
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  std::string digest_key = "image.digest";          // `digestKey:`
+  std::string repository_key = "image.repository";  // `repositoryKey:`
+  std::string kube_context;                          // `kubeContext:`
+};
+
+struct TerraformDeploy {
+  std::string dir;                          // repo-relative, contained in the repo
+  std::string workspace;                    // default: the environment name
+  std::string binary = "terraform";         // terraform | tofu
+  std::map<std::string, std::string> vars;  // -var k=v; values may use {{digest}} etc.
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+};
+
+struct ExecDeploy {
+  // argv; command[0] is a repo-relative path (contains '/') or a program on
+  // PATH. Arguments may contain {{digest}}, {{image}}, {{version}}, {{env}},
+  // {{app}}, {{commit}}, {{source}} placeholders.
+  std::vector<std::string> command;
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+};
+
+struct Deploy {
+  AdapterKind adapter = AdapterKind::kExec;
+  std::optional<HelmDeploy> helm;            // set iff adapter == kHelm
+  std::optional<TerraformDeploy> terraform;  // set iff adapter == kTerraform
+  std::optional<ExecDeploy> exec;            // set iff adapter == kExec
+};
+
+// environments/<env>/apps/<app>.yaml.
+struct Pin {
+  std::string env;
+  std::string app;
+  Artifact artifact;
+  Deploy deploy;
+  std::optional<Verification> verification;  // overrides the environment's
+};
+
+// True if `digest` matches ^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$.
+bool IsValidDigest(std::string_view digest);
+
+// True if `path` is relative, non-empty, and never climbs above its start
+// (no "..", no leading "/", no backslash tricks, no NUL): it resolves inside
+// the repository whatever the checkout location.
+bool IsContainedPath(std::string_view path);
+
+// Parses a pin file. `path` is its repository path
+// ("environments/prod/apps/api.yaml"), used in diagnostics and to derive
+// `env` and `app`. Returns the pin, or nullopt with at least one diagnostic
+// appended to `diags`. Unknown keys, a missing or malformed digest (a tag
+// such as "latest" is named as a tag), a deploy block that does not match
+// its adapter, and paths escaping the repository are all errors.
+std::optional<Pin> ParsePin(std::string_view yaml_text, const std::string& path,
+                            Diagnostics& diags);
+
+}  // namespace sluice::config

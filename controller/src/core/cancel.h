@@ -1,0 +1,49 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+namespace sluice {
+
+// CancelToken lets the controller ask long work (child processes, waits) to
+// stop, e.g. on SIGTERM. Cancel() is idempotent and thread-safe; work polls
+// cancelled() or waits with WaitFor(), which returns early on cancellation.
+class CancelToken {
+ public:
+  void Cancel() {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_.store(true);
+    }
+    cv_.notify_all();
+  }
+  bool cancelled() const { return cancelled_.load(); }
+
+  // Sleeps up to `d`, or until Cancel() or Wake(). Returns true if cancelled.
+  bool WaitFor(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, d, [&] { return cancelled_.load() || woken_; });
+    woken_ = false;
+    return cancelled_.load();
+  }
+
+  // Ends the current (or next) WaitFor() early without cancelling; used by
+  // webhooks to wake the poll loop.
+  void Wake() {
+    {
+      std::lock_guard lock(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+};
+
+}  // namespace sluice

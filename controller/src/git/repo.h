@@ -1,0 +1,178 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "git/handles.h"
+
+namespace sluice::git {
+
+// Initialises libgit2 for the lifetime of the object (reference counted by
+// libgit2 itself, so nesting is fine). Create one in main() and in tests.
+class LibGit2 {
+ public:
+  LibGit2();
+  ~LibGit2();
+  LibGit2(const LibGit2&) = delete;
+  LibGit2& operator=(const LibGit2&) = delete;
+};
+
+// Builds a Status from libgit2's last error on this thread; `what` says what
+// was being done ("fetch origin", "read environments/prod/apps/api.yaml").
+Status GitError(int code, const std::string& what);
+
+struct Person {
+  std::string name;
+  std::string email;
+  TimePoint when{};  // ignored when writing: "now" is used unless set
+};
+
+struct CommitInfo {
+  std::string id;                    // 40 hex
+  std::vector<std::string> parents;  // 40 hex each
+  Person author;
+  Person committer;
+  std::string message;               // full message, trailers included
+
+  // First line of the message.
+  std::string Subject() const;
+  // Values of trailer `key` ("Sluice-Incident") in the last paragraph.
+  std::vector<std::string> Trailer(const std::string& key) const;
+};
+
+enum class ChangeKind { kAdded, kModified, kDeleted };
+
+struct ChangedPath {
+  std::string path;      // repository path of the blob
+  ChangeKind kind;
+  std::string old_blob;  // empty when added
+  std::string new_blob;  // empty when deleted
+};
+
+// A file to write in a commit made by Sluice (rollback, promote, tests):
+// content, or nullopt to delete the path.
+using FileChanges = std::map<std::string, std::optional<std::string>>;
+
+// Repository is one libgit2 repository: the controller's bare cache in its
+// workdir, or a user's clone. All object ids are 40-hex strings.
+//
+// Not thread-safe: callers serialise access (the record store holds a mutex).
+// Remote operations use the remote named "origin". Credentials for remotes
+// come from the environment: SLUICE_GIT_USERNAME with SLUICE_GIT_PASSWORD (or
+// SLUICE_GIT_PASSWORD_FILE) for HTTP(S), SLUICE_GIT_SSH_KEY (private key path,
+// public key beside it as .pub) or the ssh agent for ssh://. Secrets never
+// appear in returned errors.
+class Repository {
+ public:
+  ~Repository();
+  Repository(const Repository&) = delete;
+  Repository& operator=(const Repository&) = delete;
+
+  // Opens an existing repository (bare or with a working tree).
+  static Result<std::unique_ptr<Repository>> Open(const std::string& path);
+
+  // Creates a new repository at `path` (bare or not).
+  static Result<std::unique_ptr<Repository>> Init(const std::string& path, bool bare);
+
+  // Opens the controller's bare cache at `dir`, creating it when absent, with
+  // remote "origin" pointing at `url` (updated if it changed). `url` may be a
+  // URL libgit2 fetches or a local path (made absolute).
+  static Result<std::unique_ptr<Repository>> OpenCache(const std::string& dir,
+                                                       const std::string& url);
+
+  // Path of the repository (.git dir for non-bare, the dir itself for bare).
+  std::string path() const;
+
+  // Fetches `refspecs` ("+refs/heads/main:refs/remotes/origin/main") from
+  // origin. A refspec whose source does not exist on the remote is not an
+  // error. IOError with the remote URL (credentials stripped) on failure.
+  Status Fetch(const std::vector<std::string>& refspecs);
+
+  // Pushes `refspecs` to origin. Returns Conflict naming the ref when the
+  // remote rejects a non-fast-forward update, IOError on transport failure.
+  Status Push(const std::vector<std::string>& refspecs);
+
+  // The commit id a reference points at (peeling tags); NotFound if absent.
+  Result<std::string> ResolveRef(const std::string& name) const;
+
+  // All references whose name starts with `prefix`, as name -> commit id.
+  Result<std::map<std::string, std::string>> ListRefs(const std::string& prefix) const;
+
+  // Points `name` at `commit_id` (creating or force-updating it).
+  Status SetRef(const std::string& name, const std::string& commit_id,
+                const std::string& log_message);
+
+  // Deletes a reference; ok if it did not exist.
+  Status DeleteRef(const std::string& name);
+
+  Result<CommitInfo> GetCommit(const std::string& commit_id) const;
+
+  // Contents of the blob at `path` in `commit_id`'s tree; NotFound if absent
+  // (or a directory).
+  Result<std::string> ReadFile(const std::string& commit_id, const std::string& path) const;
+
+  // The blob id at `path` in `commit_id`'s tree, without reading the blob;
+  // NotFound if absent.
+  Result<std::string> BlobId(const std::string& commit_id, const std::string& path) const;
+
+  // Names of the entries of directory `dir` ("" for the root) in
+  // `commit_id`'s tree, sorted; NotFound if the directory is absent.
+  Result<std::vector<std::string>> ListDir(const std::string& commit_id,
+                                           const std::string& dir) const;
+
+  // Blobs that differ between the trees of `old_commit` ("" = the empty tree)
+  // and `new_commit`, limited to paths under `prefix` ("" = all). Identical
+  // subtrees are skipped by id, so the cost follows the size of the change.
+  Result<std::vector<ChangedPath>> DiffTrees(const std::string& old_commit,
+                                             const std::string& new_commit,
+                                             const std::string& prefix) const;
+
+  // Writes the files of `commit_id`'s tree under `target_dir` (created; must
+  // not exist or be empty). No .git directory is written.
+  Status ExportTree(const std::string& commit_id, const std::string& target_dir) const;
+
+  // Commits `changes` on top of `parent_commit` ("" for a root commit)
+  // without touching any working tree, and returns the new commit id. Does
+  // not move any reference.
+  Result<std::string> CreateCommit(const std::string& parent_commit, const FileChanges& changes,
+                                   const std::string& message, const Person& author,
+                                   const Person& committer);
+
+  // True if `ancestor` is reachable from `descendant` (or equal).
+  Result<bool> IsAncestor(const std::string& ancestor, const std::string& descendant) const;
+
+  // --- notes -------------------------------------------------------------
+  // The note on `commit_id` under notes ref `notes_ref`; NotFound if none.
+  Result<std::string> ReadNote(const std::string& notes_ref, const std::string& commit_id) const;
+
+  // Replaces the note on `commit_id` with `text` (one commit on notes_ref).
+  Status WriteNote(const std::string& notes_ref, const std::string& commit_id,
+                   const std::string& text, const Person& author);
+
+  // All notes under `notes_ref` as annotated commit id -> text. Empty if the
+  // ref does not exist.
+  Result<std::map<std::string, std::string>> ListNotes(const std::string& notes_ref) const;
+
+  // Merges the notes of `other_ref` into `notes_ref` so that no line of
+  // either is lost: for each annotated commit the result holds the lines of
+  // `other_ref`'s note followed by the lines of `notes_ref`'s note that
+  // `other_ref` lacks (duplicates dropped). The new `notes_ref` commit has
+  // `other_ref`'s tip as an ancestor, so pushing it is a fast-forward.
+  // When `notes_ref` does not exist it is set to `other_ref`.
+  Status MergeNotes(const std::string& notes_ref, const std::string& other_ref,
+                    const Person& author);
+
+  git_repository* raw() const { return repo_.get(); }
+
+ private:
+  explicit Repository(RepoPtr repo);
+  RepoPtr repo_;
+};
+
+}  // namespace sluice::git

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything Sluice needs to build, test and run its demo on a fresh
+# Debian 12 (bookworm) machine. Idempotent and non-interactive; run as root
+# (or with sudo available). Installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config git ca-certificates
+  # libraries (the design card's set and the welcome extras)
+  libgit2-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
+  libcurl4-openssl-dev libboost-dev libboost-filesystem-dev libcli11-dev
+  libcpp-httplib-dev libhowardhinnant-date-dev libkainjow-mustache-dev
+  libical-dev libssl-dev tzdata
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real servers the integration tests start on loopback
+  lighttpd openssh-client
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
