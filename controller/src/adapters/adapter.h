@@ -15,21 +15,21 @@ namespace sluice::adapters {
 struct ApplyRequest {
   std::string env;
   std::string app;
-  std::string commit;           // 40 hex: the environments-repo commit applied
+  std::string commit;  // 40 hex: the environments-repo commit applied
   const config::Pin* pin = nullptr;
-  std::string checkout_dir;     // absolute path of the exported commit tree
-  LineSink log;                 // streamed, redacted output (may be empty)
+  std::string checkout_dir;  // absolute path of the exported commit tree
+  LineSink log;              // streamed, redacted output (may be empty)
   CancelToken* cancel = nullptr;
 };
 
 struct ApplyResult {
-  bool ok = false;              // the adapter reports the pin applied
+  bool ok = false;  // the adapter reports the pin applied
   int exit_code = -1;
   bool timed_out = false;
   bool cancelled = false;
   std::chrono::milliseconds duration{0};
-  std::string output_tail;      // last lines of output (stderr first when failing), redacted
-  std::string summary;          // one line for the record ("exit 0 in 1.2s")
+  std::string output_tail;  // last lines of output (stderr first when failing), redacted
+  std::string summary;      // one line for the record ("exit 0 in 1.2s")
 };
 
 // What an adapter can tell about what really runs, used to resolve an apply

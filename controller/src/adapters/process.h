@@ -21,33 +21,38 @@ using LineSink = std::function<void(std::string_view line, bool is_stderr)>;
 // runs in `cwd`, in its own process group so that a timeout or cancellation
 // kills its children too. Never through a shell.
 struct ProcessSpec {
-  std::vector<std::string> argv;        // argv[0]: absolute path or a program on env's PATH
+  std::vector<std::string> argv;  // argv[0]: absolute path or a program on env's PATH
   std::map<std::string, std::string> env;
-  std::string cwd;                      // empty: the controller's cwd
-  std::string stdin_data;               // written to the child's stdin, then closed
-  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  std::string cwd;         // empty: the controller's cwd
+  std::string stdin_data;  // written to the child's stdin, then closed
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};     // <= 0: no timeout
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};  // SIGTERM -> SIGKILL
-  size_t output_cap = 64 * 1024;        // bytes of each stream's tail kept in the result
-  std::vector<std::string> secrets;     // extra strings to redact (values of credentials)
-  LineSink on_line;                     // optional streaming of output
+  size_t output_cap = 64 * 1024;     // bytes of each stream's tail kept in the result
+  std::vector<std::string> secrets;  // extra strings to redact (values of credentials)
+  LineSink on_line;                  // optional streaming of output
 };
 
 struct ProcessResult {
-  int exit_code = -1;          // the child's exit status; 128+N when killed by signal N
+  int exit_code = -1;  // the child's exit status; 128+N when killed by signal N
   bool timed_out = false;
   bool cancelled = false;
   std::chrono::milliseconds duration{0};
-  std::string stdout_tail;     // last `output_cap` bytes, redacted
-  std::string stderr_tail;     // last `output_cap` bytes, redacted
+  std::string stdout_tail;  // last `output_cap` bytes, redacted
+  std::string stderr_tail;  // last `output_cap` bytes, redacted
   bool stdout_truncated = false;
   bool stderr_truncated = false;
 };
 
 // CommandRunner is the one way Sluice starts processes (exec adapter, helm,
-// terraform, command gates, ssh-keygen). Run() returns once the child and
-// every process of its group are reaped. A non-zero exit is not an error:
-// it is in the result. Errors: NotFound when argv[0] cannot be found or
-// executed, InvalidArgument for an empty argv, IOError for pipe failures.
+// terraform, command gates, ssh-keygen). Run() returns once the child is
+// reaped and no process of its group is left running: on timeout or
+// cancellation the group gets SIGTERM, then SIGKILL after `kill_grace`;
+// processes still in the group when the child exits (background jobs) are
+// killed with SIGKILL. A non-zero exit is not an error: it is in the result.
+// Errors: NotFound when argv[0] or the working directory cannot be found or
+// executed, InvalidArgument for an empty argv (or a NUL byte in it, or a bad
+// environment name), IOError for pipe/fork failures and exceptions from Boost
+// or from `on_line` (the child is killed and reaped first).
 //
 // Thread-safe: Run() may be called concurrently.
 class CommandRunner {
@@ -56,20 +61,27 @@ class CommandRunner {
   virtual Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) = 0;
 };
 
-// The real runner, on Boost.Process.
+// The real runner, on Boost.Process (Linux). Each Run() uses its own
+// io_context on the calling thread; the child's exit is observed with
+// waitid(WNOWAIT) so that its group is killed before its pid is released.
+// SIGPIPE is blocked on the calling thread during Run(); the child starts
+// with default signal dispositions and an empty signal mask.
 class BoostCommandRunner final : public CommandRunner {
  public:
   Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) override;
 };
 
 // PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER from the controller's own
-// environment (those that are set). The starting point of every child's env.
+// environment (those that are set), plus the variables named in the
+// comma-separated SLUICE_PASS_ENV (e.g. "KUBECONFIG,AWS_PROFILE"). The
+// starting point of every child's env; nothing else is inherited.
 std::map<std::string, std::string> BaseEnvironment();
 
-// Replaces every occurrence of each secret in `text` with "***". Also
-// redacts the values of variables in `env` whose names end in _TOKEN,
-// _PASSWORD, _SECRET or _KEY (values shorter than 4 characters are left
-// alone to avoid redacting noise).
+// Replaces every occurrence of each secret in `text` with "***" (longer
+// secrets first). Secrets shorter than 4 characters are left alone to avoid
+// redacting noise. The runner redacts with spec.secrets plus
+// SecretsFromEnvironment(spec.env); a secret spanning several lines is also
+// redacted line by line in streamed output.
 std::string Redact(std::string_view text, const std::vector<std::string>& secrets);
 
 // Secrets implied by an environment: the values of *_TOKEN, *_PASSWORD,

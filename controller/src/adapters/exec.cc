@@ -1,0 +1,270 @@
+#include "adapters/exec.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "core/duration.h"
+
+namespace sluice::adapters {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr size_t kTailLines = 20;
+constexpr size_t kSummaryLineMax = 200;
+
+std::string PinPath(const ApplyRequest& req) {
+  return "environments/" + req.env + "/apps/" + req.app + ".yaml";
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// Drops a trailing separator so that component-wise comparison works.
+fs::path Normalized(const fs::path& p) {
+  fs::path n = p.lexically_normal();
+  if (n.has_relative_path() && n.filename().empty()) n = n.parent_path();
+  return n;
+}
+
+// True if `p` is `root` or below it (both absolute, canonical).
+bool IsWithin(const fs::path& p, const fs::path& root) {
+  fs::path np = Normalized(p);
+  fs::path nr = Normalized(root);
+  auto [root_end, p_it] = std::mismatch(nr.begin(), nr.end(), np.begin(), np.end());
+  (void)p_it;
+  return root_end == nr.end();
+}
+
+// Resolves a repository path for argv[0] inside the checkout.
+Result<std::string> ResolveRepoProgram(const ApplyRequest& req, const std::string& program) {
+  std::string where = PinPath(req) + ": deploy.exec.command[0] \"" + program + "\"";
+  if (!config::IsContainedPath(program)) {
+    return Status::InvalidArgument(where +
+                                   " must be a path inside the repository (no \"..\", not "
+                                   "absolute) or a program name on PATH");
+  }
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(fs::path(req.checkout_dir), ec);
+  if (ec) {
+    return Status::IOError("cannot resolve checkout directory \"" + req.checkout_dir +
+                           "\": " + ec.message());
+  }
+  fs::path candidate = fs::path(req.checkout_dir) / program;
+  fs::file_status st = fs::status(candidate, ec);
+  if (ec || !fs::exists(st)) {
+    return Status::NotFound(where + " does not exist in commit " + req.commit);
+  }
+  // Symlinks are resolved: a link inside the repository pointing elsewhere
+  // would run a program that is not part of the reviewed commit.
+  fs::path resolved = fs::weakly_canonical(candidate, ec);
+  if (ec) return Status::IOError(where + ": cannot resolve: " + ec.message());
+  if (!IsWithin(resolved, root)) {
+    return Status::InvalidArgument(where + " resolves outside the repository (to \"" +
+                                   resolved.string() + "\" through a symlink)");
+  }
+  if (!fs::is_regular_file(st)) {
+    return Status::InvalidArgument(where + " is not a regular file");
+  }
+  if (::access(resolved.c_str(), X_OK) != 0) {
+    return Status::InvalidArgument(where +
+                                   " is not executable (git update-index --chmod=+x and commit)");
+  }
+  return resolved.string();
+}
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (text.empty()) return lines;
+  size_t start = 0;
+  while (true) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      lines.push_back(text.substr(start));
+      break;
+    }
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::string LastLines(std::string_view text, size_t n) {
+  std::vector<std::string_view> lines = SplitLines(text);
+  size_t from = lines.size() > n ? lines.size() - n : 0;
+  std::string out;
+  for (size_t i = from; i < lines.size(); ++i) {
+    out.append(lines[i]);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string LastNonEmptyLine(std::string_view text) {
+  std::vector<std::string_view> lines = SplitLines(text);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    std::string_view line = Trim(*it);
+    if (line.empty()) continue;
+    if (line.size() > kSummaryLineMax) return std::string(line.substr(0, kSummaryLineMax)) + "...";
+    return std::string(line);
+  }
+  return "";
+}
+
+// "0.4s", "12.0s", "2m5s".
+std::string FormatElapsed(milliseconds d) {
+  if (d < std::chrono::minutes(1)) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(d.count()) / 1000.0);
+    return buf;
+  }
+  return FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(d));
+}
+
+}  // namespace
+
+std::map<std::string, std::string> PinPlaceholders(const config::Pin& pin, const std::string& env,
+                                                   const std::string& app,
+                                                   const std::string& commit) {
+  return {
+      {"digest", pin.artifact.digest},
+      {"image", pin.artifact.image},
+      {"version", pin.artifact.version},
+      {"source", pin.artifact.source},
+      {"env", env},
+      {"app", app},
+      {"commit", commit},
+  };
+}
+
+Result<std::string> SubstitutePlaceholders(const std::string& text,
+                                           const std::map<std::string, std::string>& values) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("{{", pos);
+    if (open == std::string::npos) {
+      out.append(text, pos, std::string::npos);
+      return out;
+    }
+    size_t close = text.find("}}", open + 2);
+    if (close == std::string::npos) {
+      return Status::InvalidArgument("unterminated placeholder in \"" + text +
+                                     "\" (expected {{name}})");
+    }
+    std::string name(Trim(std::string_view(text).substr(open + 2, close - open - 2)));
+    auto it = values.find(name);
+    if (it == values.end()) {
+      std::string known;
+      for (const auto& [key, value] : values) {
+        (void)value;
+        known += (known.empty() ? "" : ", ") + ("{{" + key + "}}");
+      }
+      return Status::InvalidArgument("unknown placeholder {{" + name + "}} in \"" + text +
+                                     "\" (known: " + known + ")");
+    }
+    out.append(text, pos, open - pos);
+    out += it->second;  // Inserted verbatim: never scanned again.
+    pos = close + 2;
+  }
+}
+
+Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
+                                     const std::map<std::string, std::string>& base_env) {
+  if (req.pin == nullptr) return Status::InvalidArgument("exec apply without a pin");
+  const config::Pin& pin = *req.pin;
+  if (!pin.deploy.exec.has_value()) {
+    return Status::InvalidArgument(PinPath(req) + ": deploy.exec is missing");
+  }
+  const config::ExecDeploy& exec = *pin.deploy.exec;
+  if (exec.command.empty() || exec.command[0].empty()) {
+    return Status::InvalidArgument(PinPath(req) + ": deploy.exec.command is empty");
+  }
+  if (req.checkout_dir.empty() || req.checkout_dir[0] != '/') {
+    return Status::InvalidArgument("exec apply needs an absolute checkout directory, got \"" +
+                                   req.checkout_dir + "\"");
+  }
+
+  ProcessSpec spec;
+  const std::string& program = exec.command[0];
+  if (program.find('/') != std::string::npos) {
+    Result<std::string> resolved = ResolveRepoProgram(req, program);
+    if (!resolved.ok()) return resolved.status();
+    spec.argv.push_back(*resolved);
+  } else {
+    auto path_it = base_env.find("PATH");
+    Result<std::string> found =
+        FindOnPath(program, path_it == base_env.end() ? std::string() : path_it->second);
+    if (!found.ok()) return found.status().WithContext(PinPath(req) + ": deploy.exec.command[0]");
+    spec.argv.push_back(*found);
+  }
+
+  std::map<std::string, std::string> values = PinPlaceholders(pin, req.env, req.app, req.commit);
+  for (size_t i = 1; i < exec.command.size(); ++i) {
+    Result<std::string> arg = SubstitutePlaceholders(exec.command[i], values);
+    if (!arg.ok()) {
+      return arg.status().WithContext(PinPath(req) + ": deploy.exec.command[" + std::to_string(i) +
+                                      "]");
+    }
+    spec.argv.push_back(std::move(*arg));
+  }
+
+  spec.env = base_env;
+  spec.env["SLUICE_ENV"] = req.env;
+  spec.env["SLUICE_APP"] = req.app;
+  spec.env["SLUICE_IMAGE"] = pin.artifact.image;
+  spec.env["SLUICE_DIGEST"] = pin.artifact.digest;
+  spec.env["SLUICE_VERSION"] = pin.artifact.version;
+  spec.env["SLUICE_COMMIT"] = req.commit;
+  spec.cwd = req.checkout_dir;
+  spec.timeout = exec.timeout;
+  spec.on_line = req.log;
+  return spec;
+}
+
+Result<ApplyResult> ExecAdapter::Apply(const ApplyRequest& req) {
+  Result<ProcessSpec> spec = BuildExecProcess(req, BaseEnvironment());
+  if (!spec.ok()) return spec.status();
+  Result<ProcessResult> run = runner_.Run(*spec, req.cancel);
+  if (!run.ok()) return run.status().WithContext("exec apply of " + req.env + "/" + req.app);
+
+  ApplyResult result;
+  result.exit_code = run->exit_code;
+  result.timed_out = run->timed_out;
+  result.cancelled = run->cancelled;
+  result.duration = run->duration;
+  result.ok = run->exit_code == 0 && !run->timed_out && !run->cancelled;
+
+  // The stream most likely to explain the outcome: stderr when failing.
+  const std::string& primary = result.ok ? run->stdout_tail : run->stderr_tail;
+  const std::string& secondary = result.ok ? run->stderr_tail : run->stdout_tail;
+  result.output_tail = LastLines(primary.empty() ? secondary : primary, kTailLines);
+
+  if (run->timed_out) {
+    result.summary = "timed out after " + FormatDuration(spec->timeout) + ", killed";
+  } else if (run->cancelled) {
+    result.summary = "cancelled after " + FormatElapsed(run->duration) + ", killed";
+  } else {
+    result.summary =
+        "exit " + std::to_string(run->exit_code) + " in " + FormatElapsed(run->duration);
+    if (!result.ok) {
+      std::string last = LastNonEmptyLine(run->stderr_tail);
+      if (last.empty()) last = LastNonEmptyLine(run->stdout_tail);
+      if (!last.empty()) result.summary += ": " + last;
+    }
+  }
+  return result;
+}
+
+}  // namespace sluice::adapters

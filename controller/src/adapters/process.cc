@@ -1,0 +1,716 @@
+#include "adapters/process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/process/async_pipe.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/error.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/io.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+namespace sluice::adapters {
+
+namespace bp = boost::process;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kMinSecretLength = 4;
+// A line longer than this is streamed in pieces so that output without
+// newlines cannot grow memory without bound.
+constexpr size_t kMaxLineBytes = 64 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+// Upper bound on what is read from a pipe after the child is gone: a
+// process that escaped the group could otherwise keep the drain busy.
+constexpr size_t kMaxDrainBytes = 4 * 1024 * 1024;
+constexpr milliseconds kMaxPollInterval{20};
+constexpr milliseconds kGroupExitWait{5000};
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The secrets worth redacting, longest first so that a secret containing
+// another one is replaced whole. A secret spanning several lines also
+// contributes each of its lines, because streamed output is redacted line by
+// line.
+std::vector<std::string> PrepareSecrets(const std::vector<std::string>& secrets, bool split_lines) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view s) {
+    if (s.size() >= kMinSecretLength) out.emplace_back(s);
+  };
+  for (const std::string& s : secrets) {
+    add(s);
+    if (split_lines && s.find('\n') != std::string::npos) {
+      size_t start = 0;
+      while (start <= s.size()) {
+        size_t end = s.find('\n', start);
+        if (end == std::string::npos) end = s.size();
+        std::string_view line(s.data() + start, end - start);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        add(line);
+        start = end + 1;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// `secrets` as returned by PrepareSecrets.
+std::string RedactPrepared(std::string_view text, const std::vector<std::string>& secrets) {
+  std::string out(text);
+  for (const std::string& secret : secrets) {
+    size_t pos = 0;
+    while ((pos = out.find(secret, pos)) != std::string::npos) {
+      out.replace(pos, secret.size(), "***");
+      pos += 3;
+    }
+  }
+  return out;
+}
+
+// Splits one output stream into lines, redacts them, streams them to the
+// sink and keeps the last `cap` bytes (already redacted) for the result.
+class LineCollector {
+ public:
+  LineCollector(bool is_stderr, size_t cap, const std::vector<std::string>& secrets,
+                const LineSink& sink)
+      : is_stderr_(is_stderr), cap_(cap), secrets_(secrets), sink_(sink) {
+    for (const std::string& s : secrets_) max_secret_ = std::max(max_secret_, s.size());
+  }
+
+  void Feed(std::string_view data) {
+    while (!data.empty()) {
+      size_t nl = data.find('\n');
+      if (nl == std::string_view::npos) {
+        partial_.append(data);
+        if (partial_.size() > kMaxLineBytes) {
+          // Keep a possible secret prefix back so it is not split in two.
+          size_t keep = max_secret_ > 0 ? std::min(partial_.size(), max_secret_ - 1) : 0;
+          size_t emit = partial_.size() - keep;
+          Emit(std::string_view(partial_).substr(0, emit), /*newline=*/false);
+          partial_.erase(0, emit);
+        }
+        return;
+      }
+      partial_.append(data.substr(0, nl));
+      Emit(partial_, /*newline=*/true);
+      partial_.clear();
+      data.remove_prefix(nl + 1);
+    }
+  }
+
+  // Flushes a last line that had no newline.
+  void Finish() {
+    if (!partial_.empty()) Emit(partial_, /*newline=*/false);
+    partial_.clear();
+  }
+
+  std::string TakeTail(bool* truncated) {
+    if (tail_.size() > cap_) {
+      tail_.erase(0, tail_.size() - cap_);
+      truncated_ = true;
+    }
+    *truncated = truncated_;
+    return std::move(tail_);
+  }
+
+ private:
+  void Emit(std::string_view raw, bool newline) {
+    std::string line = RedactPrepared(raw, secrets_);
+    if (sink_) sink_(line, is_stderr_);
+    tail_ += line;
+    if (newline) tail_ += '\n';
+    // Trim in amortised steps rather than on every line.
+    if (tail_.size() > 2 * cap_ + kReadChunk) {
+      tail_.erase(0, tail_.size() - cap_);
+      truncated_ = true;
+    }
+  }
+
+  const bool is_stderr_;
+  const size_t cap_;
+  const std::vector<std::string>& secrets_;
+  const LineSink& sink_;
+  size_t max_secret_ = 0;
+  std::string partial_;
+  std::string tail_;
+  bool truncated_ = false;
+};
+
+// Gives the standard descriptors a target if the controller was started
+// with one of them closed: otherwise a pipe could be created as fd 0-2 and
+// be clobbered by the dup2() calls that set up the child.
+void EnsureStandardDescriptors() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int fd = 0; fd < 3; ++fd) {
+      if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+        int opened = ::open("/dev/null", O_RDWR);
+        if (opened != fd && opened >= 0) ::close(opened);
+      }
+    }
+  });
+}
+
+// Serialises pipe creation and fork: Boost.Process 1.74 creates its pipes
+// without O_CLOEXEC, so a fork on another thread between pipe() and our
+// fcntl() would leak this child's pipe ends into that child, which would
+// hold them open.
+std::mutex& SpawnMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+void SetCloexec(int fd) {
+  if (fd < 0) return;
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags != -1) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+// Blocks SIGPIPE on the calling thread while the child's stdin is written,
+// so that a child which exits without reading its input makes write() fail
+// with EPIPE instead of killing the controller. A SIGPIPE raised meanwhile
+// is consumed before the previous mask is restored.
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old_) == 0) {
+      blocked_ = !sigismember(&old_, SIGPIPE);
+    }
+  }
+  ~ScopedSigpipeBlock() {
+    if (!blocked_) return;
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t old_;
+  bool blocked_ = false;
+};
+
+int ExitCodeFromStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+pid_t WaitPidRetry(pid_t pid, int* status, int options) {
+  pid_t r;
+  do {
+    r = ::waitpid(pid, status, options);
+  } while (r == -1 && errno == EINTR);
+  return r;
+}
+
+// True if some process of group `pgid` is still alive (zombies do not
+// count: they are dead, waiting for a parent that is not us to reap them).
+bool GroupHasLiveMember(pid_t pgid) {
+  if (::kill(-pgid, 0) == -1 && errno == ESRCH) return false;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return false;  // Cannot tell; do not wait on a guess.
+  bool alive = false;
+  while (dirent* entry = ::readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '0' || name[0] > '9') continue;
+    std::ifstream stat_file(std::string("/proc/") + name + "/stat");
+    std::string stat;
+    if (!std::getline(stat_file, stat)) continue;
+    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parens.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size()) continue;
+    char state = stat[close + 2];
+    long ppid = 0, pgrp = 0;
+    if (std::sscanf(stat.c_str() + close + 3, "%ld %ld", &ppid, &pgrp) != 2) continue;
+    if (pgrp == pgid && state != 'Z' && state != 'X' && state != 'x') {
+      alive = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return alive;
+}
+
+// One run of one child. Everything happens on the calling thread: the
+// io_context is private to this run.
+class ChildRun {
+ public:
+  ChildRun(const ProcessSpec& spec, std::string exe, CancelToken* cancel)
+      : spec_(spec),
+        exe_(std::move(exe)),
+        cancel_(cancel),
+        secrets_(PrepareSecrets(Concat(spec.secrets, SecretsFromEnvironment(spec.env)),
+                                /*split_lines=*/true)),
+        out_(/*is_stderr=*/false, spec.output_cap, secrets_, spec.on_line),
+        err_(/*is_stderr=*/true, spec.output_cap, secrets_, spec.on_line),
+        timer_(ios_) {}
+
+  ~ChildRun() {
+    // Reached with a live child only when something threw: never leave it
+    // running or unreaped.
+    if (pid_ > 0 && !reaped_) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      WaitPidRetry(pid_, &status, 0);
+    }
+  }
+
+  ChildRun(const ChildRun&) = delete;
+  ChildRun& operator=(const ChildRun&) = delete;
+
+  Result<ProcessResult> Run() {
+    std::vector<char*> argv_ptrs;
+    for (const std::string& a : spec_.argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
+    argv_ptrs.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (const auto& [name, value] : spec_.env) env_strings.push_back(name + "=" + value);
+    std::vector<char*> env_ptrs;
+    for (std::string& e : env_strings) env_ptrs.push_back(e.data());
+    env_ptrs.push_back(nullptr);
+    const char* cwd = spec_.cwd.empty() ? nullptr : spec_.cwd.c_str();
+
+    ScopedSigpipeBlock sigpipe_block;
+    start_ = steady_clock::now();
+    Status spawned = Spawn(argv_ptrs.data(), env_ptrs.data(), cwd);
+    if (!spawned.ok()) return spawned;
+
+    if (spec_.timeout.count() > 0) deadline_ = start_ + spec_.timeout;
+    StartStdin();
+    StartRead(*out_pipe_, out_buf_, out_, out_eof_);
+    StartRead(*err_pipe_, err_buf_, err_, err_eof_);
+    ScheduleTick(milliseconds(1));
+    ios_.run();
+    if (!leader_exited_)
+      return Status::Internal("process runner stopped before " + Name() + " exited");
+
+    // The leader is a zombie (waitid WNOWAIT), so its pid still names the
+    // group: kill what is left of the group, then reap the leader.
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    if (WaitPidRetry(pid_, &status, 0) != pid_) {
+      return Status::IOError("cannot reap " + Name() + ": " +
+                             std::error_code(errno, std::generic_category()).message());
+    }
+    reaped_ = true;
+    WaitForGroupExit();
+
+    // Output written before the exit is still in the pipes.
+    Drain(*out_pipe_, out_);
+    Drain(*err_pipe_, err_);
+    out_.Finish();
+    err_.Finish();
+
+    ProcessResult result;
+    result.exit_code = ExitCodeFromStatus(status);
+    result.timed_out = timed_out_;
+    result.cancelled = cancelled_;
+    result.duration = std::chrono::duration_cast<milliseconds>(steady_clock::now() - start_);
+    result.stdout_tail = out_.TakeTail(&result.stdout_truncated);
+    result.stderr_tail = err_.TakeTail(&result.stderr_truncated);
+    return result;
+  }
+
+ private:
+  static std::vector<std::string> Concat(std::vector<std::string> a,
+                                         const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  std::string Name() const { return "\"" + spec_.argv[0] + "\""; }
+
+  Status Spawn(char** argv, char** envp, const char* cwd) {
+    std::error_code ec;
+    pid_t failed_pid = -1;
+    std::lock_guard lock(SpawnMutex());
+    in_pipe_.emplace(ios_);
+    out_pipe_.emplace(ios_);
+    err_pipe_.emplace(ios_);
+    for (bp::async_pipe* p : {&*in_pipe_, &*out_pipe_, &*err_pipe_}) {
+      SetCloexec(p->native_source());
+      SetCloexec(p->native_sink());
+    }
+    bp::child child(bp::exe = exe_, bp::std_in<*in_pipe_, bp::std_out> * out_pipe_,
+                    bp::std_err > *err_pipe_,
+                    // Runs after Boost's own setup: keep argv[0] as given (Boost puts the
+                    // executable path there) and give the child exactly spec.env.
+                    bp::extend::on_setup([argv, envp](auto& exec) {
+                      exec.cmd_line = argv;
+                      exec.env = envp;
+                    }),
+                    // In the forked child, before execve: async-signal-safe calls only.
+                    bp::extend::on_exec_setup([cwd](auto& exec) {
+                      if (::setpgid(0, 0) != 0) {
+                        exec.set_error(bp::detail::get_last_error(), "setpgid() failed");
+                        ::_exit(127);
+                      }
+                      // Ignored signals and the signal mask survive execve; the child
+                      // starts from the defaults whatever the controller uses.
+                      struct sigaction dfl;
+                      std::memset(&dfl, 0, sizeof(dfl));
+                      dfl.sa_handler = SIG_DFL;
+                      for (int sig = 1; sig < 32; ++sig) {
+                        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+                      }
+                      sigset_t none;
+                      sigemptyset(&none);
+                      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+                      // Boost's start_dir ignores a chdir() failure; do it here instead.
+                      if (cwd != nullptr && ::chdir(cwd) != 0) {
+                        exec.set_error(bp::detail::get_last_error(), "chdir() failed");
+                        ::_exit(127);
+                      }
+                    }),
+                    bp::extend::on_error([&failed_pid](auto& exec, const std::error_code&) {
+                      failed_pid = exec.pid;
+                    }),
+                    ec);
+    if (ec) {
+      // Boost returns an empty child when exec fails, but the forked process
+      // exists: reap it.
+      if (failed_pid > 0) {
+        int status = 0;
+        WaitPidRetry(failed_pid, &status, 0);
+      }
+      std::string why = Name() + " (" + exe_ + "): " + ec.message();
+      switch (ec.value()) {
+        case ENOENT:
+        case EACCES:
+        case ENOEXEC:
+        case ENOTDIR:
+        case EISDIR:
+        case ELOOP:
+        case EPERM:
+          return Status::NotFound("cannot execute " + why);
+        default:
+          return Status::IOError("cannot start " + why);
+      }
+    }
+    pid_ = child.id();
+    // From here on this object reaps the child itself (waitid/waitpid), so
+    // Boost's child must not try to.
+    child.detach();
+    return Status::Ok();
+  }
+
+  void StartStdin() {
+    if (spec_.stdin_data.empty()) {
+      CloseStdin();
+      return;
+    }
+    asio::async_write(*in_pipe_, asio::buffer(spec_.stdin_data),
+                      [this](const boost::system::error_code&, size_t) { CloseStdin(); });
+  }
+
+  void CloseStdin() {
+    boost::system::error_code ignored;
+    in_pipe_->close(ignored);
+  }
+
+  void StartRead(bp::async_pipe& pipe, std::array<char, kReadChunk>& buf, LineCollector& collector,
+                 bool& eof) {
+    pipe.async_read_some(asio::buffer(buf), [this, &pipe, &buf, &collector, &eof](
+                                                const boost::system::error_code& ec, size_t n) {
+      if (n > 0) collector.Feed(std::string_view(buf.data(), n));
+      if (ec) {
+        eof = true;
+        // Both pipes closed usually means the child is exiting: look now.
+        if (!leader_exited_ && out_eof_ && err_eof_) ScheduleTick(milliseconds(1));
+        return;
+      }
+      if (!leader_exited_) StartRead(pipe, buf, collector, eof);
+    });
+  }
+
+  // Polls the leader's exit, the timeout and the cancel token. A pending
+  // tick is superseded by a newer one (generation counter).
+  void ScheduleTick(milliseconds after) {
+    interval_ = after;
+    uint64_t gen = ++tick_generation_;
+    timer_.expires_after(after);
+    timer_.async_wait([this, gen](const boost::system::error_code& ec) {
+      if (ec || gen != tick_generation_) return;
+      Tick();
+    });
+  }
+
+  void Tick() {
+    if (LeaderExited()) {
+      leader_exited_ = true;
+      CloseStdin();
+      out_pipe_->cancel();
+      err_pipe_->cancel();
+      return;  // Nothing is rescheduled: ios_.run() returns.
+    }
+    auto now = steady_clock::now();
+    if (!killing_) {
+      if (cancel_ != nullptr && cancel_->cancelled()) {
+        cancelled_ = true;
+        BeginKill(now);
+      } else if (deadline_ && now >= *deadline_) {
+        timed_out_ = true;
+        BeginKill(now);
+      }
+    } else if (!sigkilled_ && now >= kill_deadline_) {
+      ::kill(-pid_, SIGKILL);
+      sigkilled_ = true;
+    }
+    ScheduleTick(std::min(interval_ * 2, kMaxPollInterval));
+  }
+
+  void BeginKill(steady_clock::time_point now) {
+    killing_ = true;
+    ::kill(-pid_, SIGTERM);
+    // A stopped process would not act on SIGTERM until continued.
+    ::kill(-pid_, SIGCONT);
+    kill_deadline_ = now + spec_.kill_grace;
+    if (spec_.kill_grace.count() <= 0) {
+      ::kill(-pid_, SIGKILL);
+      sigkilled_ = true;
+    }
+  }
+
+  // Looks at the leader's state without reaping it, so that its pid (the
+  // group id) cannot be reused before the group is killed.
+  bool LeaderExited() {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof(info));
+    int r;
+    do {
+      r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (r == -1 && errno == EINTR);
+    if (r == -1) return errno == ECHILD;  // Not ours any more: nothing to wait for.
+    return info.si_pid == pid_;
+  }
+
+  // Waits (bounded) until no process of the child's group is alive, so that
+  // Run() never returns while a grandchild still runs.
+  void WaitForGroupExit() {
+    auto give_up = steady_clock::now() + kGroupExitWait;
+    milliseconds pause(1);
+    while (GroupHasLiveMember(pid_) && steady_clock::now() < give_up) {
+      ::kill(-pid_, SIGKILL);
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, milliseconds(10));
+    }
+  }
+
+  // Reads whatever is left in a pipe without blocking.
+  void Drain(bp::async_pipe& pipe, LineCollector& collector) {
+    int fd = pipe.native_source();
+    if (fd < 0) return;
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags != -1) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    std::array<char, kReadChunk> buf;
+    size_t total = 0;
+    while (total < kMaxDrainBytes) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n > 0) {
+        collector.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+        total += static_cast<size_t>(n);
+        continue;
+      }
+      if (n == -1 && errno == EINTR) continue;
+      break;  // EOF, EAGAIN (a writer outside the group holds it) or an error.
+    }
+  }
+
+  const ProcessSpec& spec_;
+  const std::string exe_;
+  CancelToken* const cancel_;
+  const std::vector<std::string> secrets_;
+  LineCollector out_;
+  LineCollector err_;
+
+  asio::io_context ios_;
+  asio::steady_timer timer_;
+  std::optional<bp::async_pipe> in_pipe_;
+  std::optional<bp::async_pipe> out_pipe_;
+  std::optional<bp::async_pipe> err_pipe_;
+  std::array<char, kReadChunk> out_buf_;
+  std::array<char, kReadChunk> err_buf_;
+  bool out_eof_ = false;
+  bool err_eof_ = false;
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  bool leader_exited_ = false;
+  steady_clock::time_point start_;
+  std::optional<steady_clock::time_point> deadline_;
+  milliseconds interval_{1};
+  uint64_t tick_generation_ = 0;
+  bool killing_ = false;
+  bool sigkilled_ = false;
+  steady_clock::time_point kill_deadline_;
+  bool timed_out_ = false;
+  bool cancelled_ = false;
+};
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> BaseEnvironment() {
+  std::map<std::string, std::string> env;
+  for (const char* name : {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"}) {
+    if (const char* value = std::getenv(name)) env[name] = value;
+  }
+  // Operators name the extra variables their deploys need (KUBECONFIG,
+  // cloud credentials): nothing else of the controller's environment, such as
+  // its own Git or forge credentials, reaches a child.
+  if (const char* pass = std::getenv("SLUICE_PASS_ENV")) {
+    std::string list(pass);
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      std::string name = list.substr(start, comma - start);
+      if (!name.empty()) {
+        if (const char* value = std::getenv(name.c_str())) env[name] = value;
+      }
+      start = comma + 1;
+    }
+  }
+  return env;
+}
+
+std::string Redact(std::string_view text, const std::vector<std::string>& secrets) {
+  return RedactPrepared(text, PrepareSecrets(secrets, /*split_lines=*/false));
+}
+
+std::vector<std::string> SecretsFromEnvironment(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) {
+    std::string upper = Upper(name);
+    if ((EndsWith(upper, "_TOKEN") || EndsWith(upper, "_PASSWORD") || EndsWith(upper, "_SECRET") ||
+         EndsWith(upper, "_KEY")) &&
+        value.size() >= kMinSecretLength) {
+      out.push_back(value);
+    }
+  }
+  return out;
+}
+
+Result<std::string> FindOnPath(const std::string& program, const std::string& path_var) {
+  if (program.empty() || program.find('/') != std::string::npos) {
+    return Status::InvalidArgument("\"" + program + "\" is not a program name to look up on PATH");
+  }
+  size_t start = 0;
+  while (start <= path_var.size()) {
+    size_t end = path_var.find(':', start);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(start, end - start);
+    start = end + 1;
+    // Empty and relative entries would search the controller's cwd: skip.
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string candidate = dir + (dir.back() == '/' ? "" : "/") + program;
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  return Status::NotFound("program \"" + program + "\" not found on PATH \"" + path_var +
+                          "\" (install it or use a path inside the repository)");
+}
+
+Result<ProcessResult> BoostCommandRunner::Run(const ProcessSpec& spec, CancelToken* cancel) {
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return Status::InvalidArgument("cannot run an empty command");
+  }
+  const std::string& program = spec.argv[0];
+  for (size_t i = 0; i < spec.argv.size(); ++i) {
+    if (spec.argv[i].find('\0') != std::string::npos) {
+      return Status::InvalidArgument("argument " + std::to_string(i) + " of \"" + program +
+                                     "\" contains a NUL byte");
+    }
+  }
+  for (const auto& [name, value] : spec.env) {
+    if (name.empty() || name.find('=') != std::string::npos ||
+        name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("invalid environment variable \"" + name + "\" for \"" +
+                                     program + "\"");
+    }
+  }
+  if (!spec.cwd.empty()) {
+    struct stat st;
+    if (::stat(spec.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Status::NotFound("working directory \"" + spec.cwd + "\" for \"" + program +
+                              "\" does not exist");
+    }
+  }
+
+  std::string exe;
+  if (program.find('/') != std::string::npos) {
+    exe = program;
+    // The child resolves a relative path after changing to spec.cwd.
+    std::string check = program[0] != '/' && !spec.cwd.empty() ? spec.cwd + "/" + program : program;
+    if (!IsExecutableFile(check)) {
+      return Status::NotFound("cannot execute \"" + program +
+                              "\": not an executable file (does it exist? is it chmod +x?)");
+    }
+  } else {
+    auto path_it = spec.env.find("PATH");
+    Result<std::string> found =
+        FindOnPath(program, path_it == spec.env.end() ? std::string() : path_it->second);
+    if (!found.ok()) return found.status();
+    exe = *found;
+  }
+
+  EnsureStandardDescriptors();
+  try {
+    ChildRun run(spec, std::move(exe), cancel);
+    return run.Run();
+  } catch (const std::exception& e) {
+    return Status::IOError("running \"" + program + "\" failed: " + e.what());
+  } catch (...) {
+    return Status::IOError("running \"" + program + "\" failed: unknown exception");
+  }
+}
+
+}  // namespace sluice::adapters
