@@ -38,7 +38,7 @@ struct CommitInfo {
   std::vector<std::string> parents;  // 40 hex each
   Person author;
   Person committer;
-  std::string message;               // full message, trailers included
+  std::string message;  // full message, trailers included
 
   // First line of the message.
   std::string Subject() const;
@@ -49,7 +49,7 @@ struct CommitInfo {
 enum class ChangeKind { kAdded, kModified, kDeleted };
 
 struct ChangedPath {
-  std::string path;      // repository path of the blob
+  std::string path;  // repository path of the blob
   ChangeKind kind;
   std::string old_blob;  // empty when added
   std::string new_blob;  // empty when deleted

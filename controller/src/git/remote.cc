@@ -1,0 +1,280 @@
+// Repository: Fetch and Push against "origin", with credentials from the
+// environment.
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "git/internal.h"
+#include "git/repo.h"
+
+namespace sluice::git {
+
+namespace {
+
+// How many times libgit2 may ask for credentials in one operation before we
+// give up: a rejected password would otherwise be offered forever.
+constexpr int kMaxCredentialAttempts = 3;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+// State shared with the libgit2 callbacks of one remote operation.
+struct CallbackState {
+  int credential_attempts = 0;
+  bool userpass_tried = false;
+  bool ssh_key_tried = false;
+  std::vector<std::pair<std::string, std::string>> rejected;  // ref, reason
+};
+
+int FailAuth(const std::string& message) {
+  git_error_set_str(GIT_ERROR_NET, internal::Redact(message).c_str());
+  return GIT_EAUTH;
+}
+
+int AcquireCredential(git_credential** out, const char* url, const char* username_from_url,
+                      unsigned int allowed_types, void* payload) {
+  auto* state = static_cast<CallbackState*>(payload);
+  std::string where = internal::Redact(url != nullptr ? url : "the remote");
+  if (++state->credential_attempts > kMaxCredentialAttempts) {
+    return FailAuth("authentication to " + where + " failed after " +
+                    std::to_string(kMaxCredentialAttempts) + " attempts");
+  }
+  std::string user = Env("SLUICE_GIT_USERNAME");
+  if (user.empty() && username_from_url != nullptr) user = username_from_url;
+
+  if ((allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) != 0) {
+    if (state->userpass_tried) {
+      return FailAuth("authentication to " + where +
+                      " failed: the remote rejected SLUICE_GIT_USERNAME and its password");
+    }
+    std::string password = Env("SLUICE_GIT_PASSWORD");
+    std::string file = Env("SLUICE_GIT_PASSWORD_FILE");
+    if (password.empty() && !file.empty()) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return FailAuth("cannot read SLUICE_GIT_PASSWORD_FILE " + file);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      password = ss.str();
+      while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+        password.pop_back();
+      }
+    }
+    if (user.empty() || password.empty()) {
+      return FailAuth(where +
+                      " requires authentication: set SLUICE_GIT_USERNAME and "
+                      "SLUICE_GIT_PASSWORD (or SLUICE_GIT_PASSWORD_FILE)");
+    }
+    state->userpass_tried = true;
+    return git_credential_userpass_plaintext_new(out, user.c_str(), password.c_str());
+  }
+
+  if (user.empty()) user = "git";
+  if ((allowed_types & GIT_CREDENTIAL_USERNAME) != 0) {
+    return git_credential_username_new(out, user.c_str());
+  }
+  if ((allowed_types & GIT_CREDENTIAL_SSH_KEY) != 0) {
+    if (state->ssh_key_tried) {
+      return FailAuth("ssh authentication to " + where + " as " + user + " failed");
+    }
+    state->ssh_key_tried = true;
+    std::string key = Env("SLUICE_GIT_SSH_KEY");
+    if (key.empty()) return git_credential_ssh_key_from_agent(out, user.c_str());
+    std::string pub = key + ".pub";
+    std::ifstream probe(pub);
+    std::string passphrase = Env("SLUICE_GIT_SSH_PASSPHRASE");
+    return git_credential_ssh_key_new(out, user.c_str(), probe ? pub.c_str() : nullptr, key.c_str(),
+                                      passphrase.empty() ? nullptr : passphrase.c_str());
+  }
+  return FailAuth(where + " asks for a kind of authentication Sluice does not support");
+}
+
+int PushUpdateReference(const char* refname, const char* status, void* payload) {
+  if (status != nullptr) {
+    auto* state = static_cast<CallbackState*>(payload);
+    state->rejected.emplace_back(refname != nullptr ? refname : "?", status);
+  }
+  return 0;
+}
+
+git_remote_callbacks MakeCallbacks(CallbackState* state) {
+  git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
+  cb.credentials = &AcquireCredential;
+  cb.push_update_reference = &PushUpdateReference;
+  cb.payload = state;
+  return cb;
+}
+
+// Borrowed C strings for a git_strarray; `strings` must outlive the array.
+struct StrArray {
+  explicit StrArray(const std::vector<std::string>& strings) {
+    for (const auto& s : strings) ptrs.push_back(const_cast<char*>(s.c_str()));
+    array.strings = ptrs.data();
+    array.count = ptrs.size();
+  }
+  std::vector<char*> ptrs;
+  git_strarray array{};
+};
+
+Status CheckRefspecs(const std::vector<std::string>& refspecs, bool fetch) {
+  for (const auto& spec : refspecs) {
+    git_refspec* parsed = nullptr;
+    int rc = git_refspec_parse(&parsed, spec.c_str(), fetch ? 1 : 0);
+    if (rc != 0) {
+      Status s = GitError(rc, std::string(fetch ? "fetch" : "push") + " refspec \"" + spec + "\"");
+      return Status::InvalidArgument(s.message());
+    }
+    git_refspec_free(parsed);
+  }
+  return Status::Ok();
+}
+
+// An in-memory remote for origin's URL. Not git_remote_lookup(): in
+// libgit2 1.5.1 it leaks pcre2 match data (~20 KB) on every call, through
+// the url.*.insteadOf regex lookup, which a long-running controller cannot
+// afford. So url.<base>.insteadOf rewriting does not apply.
+Result<RemotePtr> Origin(git_repository* repo, std::string* url) {
+  git_config* raw_config = nullptr;
+  int rc = git_repository_config_snapshot(&raw_config, repo);
+  if (rc != 0) return GitError(rc, "read the repository configuration");
+  std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw_config);
+  const char* configured = nullptr;
+  rc = git_config_get_string(&configured, config.get(), "remote.origin.url");
+  if (rc == GIT_ENOTFOUND) {
+    git_error_clear();
+    return Status::FailedPrecondition(std::string("the repository at ") +
+                                      git_repository_path(repo) + " has no remote \"origin\"");
+  }
+  if (rc != 0) return GitError(rc, "read remote.origin.url");
+  std::string raw_url = configured;
+  *url = internal::Redact(raw_url);
+
+  git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+  opts.repository = repo;
+  opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+  git_remote* raw = nullptr;
+  rc = git_remote_create_with_opts(&raw, raw_url.c_str(), &opts);
+  if (rc != 0) return GitError(rc, "use remote origin " + *url);
+  return RemotePtr(raw);
+}
+
+// A remote operation failed: transport and authentication problems are
+// IOError, whatever class libgit2 gave them.
+Status RemoteError(int rc, const std::string& what) {
+  Status s = GitError(rc, what);
+  if (s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInternal ||
+      s.code() == Status::Code::kFailedPrecondition) {
+    return Status::IOError(s.message());
+  }
+  return s;
+}
+
+// After a push the client refused as non-fast-forward, names the refs that
+// caused it: the remote's advertised tip is not an ancestor of ours (or not
+// even present here).
+std::vector<std::string> NonFastForwardRefs(git_repository* repo, git_remote* remote,
+                                            const std::vector<std::string>& refspecs) {
+  std::vector<std::string> refs;
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  if (git_remote_ls(&heads, &count, remote) != 0) {
+    git_error_clear();
+    count = 0;
+  }
+  for (const auto& spec : refspecs) {
+    git_refspec* parsed = nullptr;
+    if (git_refspec_parse(&parsed, spec.c_str(), 0) != 0) {
+      git_error_clear();
+      continue;
+    }
+    std::string src = git_refspec_src(parsed), dst = git_refspec_dst(parsed);
+    bool force = git_refspec_force(parsed) != 0;
+    git_refspec_free(parsed);
+    if (force) continue;
+    const git_remote_head* theirs = nullptr;
+    for (size_t i = 0; i < count; ++i) {
+      if (dst == heads[i]->name) theirs = heads[i];
+    }
+    if (theirs == nullptr) continue;
+    git_oid ours;
+    if (git_reference_name_to_id(&ours, repo, src.c_str()) != 0) {
+      git_error_clear();
+      continue;
+    }
+    if (git_oid_equal(&ours, &theirs->oid)) continue;
+    int rc = git_graph_descendant_of(repo, &ours, &theirs->oid);
+    if (rc != 1) {
+      git_error_clear();
+      refs.push_back(dst);
+    }
+  }
+  if (refs.empty()) {
+    // Could not tell which: name every destination.
+    for (const auto& spec : refspecs) {
+      size_t colon = spec.find(':');
+      refs.push_back(colon == std::string::npos ? spec : spec.substr(colon + 1));
+    }
+  }
+  return refs;
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+Status Repository::Fetch(const std::vector<std::string>& refspecs) {
+  SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
+  std::string url;
+  Result<RemotePtr> remote = Origin(repo_.get(), &url);
+  if (!remote.ok()) return remote.status();
+
+  CallbackState state;
+  git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+  opts.callbacks = MakeCallbacks(&state);
+  // Exactly the refs asked for: no tags following along, no FETCH_HEAD.
+  opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+  opts.update_fetchhead = 0;
+  StrArray specs(refspecs);
+  int rc = git_remote_fetch(remote->get(), &specs.array, &opts, "sluice: fetch");
+  if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  return Status::Ok();
+}
+
+Status Repository::Push(const std::vector<std::string>& refspecs) {
+  SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/false));
+  std::string url;
+  Result<RemotePtr> remote = Origin(repo_.get(), &url);
+  if (!remote.ok()) return remote.status();
+
+  CallbackState state;
+  git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+  opts.callbacks = MakeCallbacks(&state);
+  StrArray specs(refspecs);
+  int rc = git_remote_push(remote->get(), &specs.array, &opts);
+  if (rc == GIT_ENONFASTFORWARD) {
+    // libgit2 refuses before sending anything when the remote's tip is not
+    // an ancestor of ours (or is unknown here).
+    const git_error* e = git_error_last();
+    std::string detail = e != nullptr && e->message != nullptr ? e->message : "non-fast-forward";
+    std::vector<std::string> refs = NonFastForwardRefs(repo_.get(), remote->get(), refspecs);
+    return Status::Conflict(internal::Redact("push to " + url + " rejected " + JoinList(refs) +
+                                             " (non-fast-forward: " + detail +
+                                             "); fetch, merge and push again"));
+  }
+  if (rc != 0) return RemoteError(rc, "push to " + url);
+  if (!state.rejected.empty()) {
+    std::vector<std::string> items;
+    for (const auto& [ref, reason] : state.rejected) items.push_back(ref + " (" + reason + ")");
+    return Status::Conflict(internal::Redact("push to " + url + " rejected " + JoinList(items) +
+                                             "; fetch, merge and push again"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::git

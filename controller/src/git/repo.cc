@@ -1,0 +1,360 @@
+// Repository: opening, references, commits. Trees are in tree.cc, remotes in
+// remote.cc and notes in notes.cc.
+
+#include "git/repo.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "git/internal.h"
+
+namespace fs = std::filesystem;
+
+namespace sluice::git {
+
+namespace internal {
+
+std::string OidToString(const git_oid& oid) {
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &oid);
+  return std::string(hex);
+}
+
+Result<git_oid> ParseOid(const std::string& hex, std::string_view what) {
+  git_oid oid;
+  bool valid = hex.size() == GIT_OID_HEXSZ;
+  for (char c : hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      valid = false;
+    }
+  }
+  if (!valid || git_oid_fromstrn(&oid, hex.data(), hex.size()) != 0) {
+    // libgit2 may have recorded an error; it is replaced by ours.
+    git_error_clear();
+    return Status::InvalidArgument(std::string(what) + ": \"" + hex +
+                                   "\" is not a 40-hex object id");
+  }
+  return oid;
+}
+
+Result<CommitPtr> LookupCommit(git_repository* repo, const std::string& commit_id) {
+  Result<git_oid> oid = ParseOid(commit_id, "commit id");
+  if (!oid.ok()) return oid.status();
+  git_commit* commit = nullptr;
+  int rc = git_commit_lookup(&commit, repo, &*oid);
+  if (rc != 0) return GitError(rc, "look up commit " + commit_id);
+  return CommitPtr(commit);
+}
+
+Result<TreePtr> LookupCommitTree(git_repository* repo, const std::string& commit_id) {
+  Result<CommitPtr> commit = LookupCommit(repo, commit_id);
+  if (!commit.ok()) return commit.status();
+  git_tree* tree = nullptr;
+  int rc = git_commit_tree(&tree, commit->get());
+  if (rc != 0) return GitError(rc, "read the tree of commit " + commit_id);
+  return TreePtr(tree);
+}
+
+Result<SignaturePtr> MakeSignature(const Person& person) {
+  git_signature* sig = nullptr;
+  int rc;
+  if (person.when == TimePoint{}) {
+    rc = git_signature_now(&sig, person.name.c_str(), person.email.c_str());
+  } else {
+    auto secs =
+        std::chrono::duration_cast<std::chrono::seconds>(person.when.time_since_epoch()).count();
+    rc = git_signature_new(&sig, person.name.c_str(), person.email.c_str(),
+                           static_cast<git_time_t>(secs), 0);
+  }
+  if (rc != 0) {
+    Status s = GitError(rc, "make a signature for \"" + person.name + " <" + person.email + ">\"");
+    return Status::InvalidArgument(s.message());
+  }
+  return SignaturePtr(sig);
+}
+
+namespace {
+
+void ReplaceAll(std::string& text, const std::string& secret) {
+  if (secret.size() < 3) return;  // replacing "a" everywhere would shred the message
+  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+    text.replace(pos, secret.size(), "***");
+    pos += 3;
+  }
+}
+
+std::string TrimNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string Redact(std::string text) {
+  // Drop "user:password@" (or "user@") after every "scheme://".
+  for (size_t scheme = text.find("://"); scheme != std::string::npos;
+       scheme = text.find("://", scheme + 3)) {
+    size_t start = scheme + 3;
+    size_t end = text.find_first_of("/ \t\n'\"", start);
+    if (end == std::string::npos) end = text.size();
+    size_t at = text.rfind('@', end);
+    if (at != std::string::npos && at >= start && at < end) {
+      text.erase(start, at + 1 - start);
+    }
+  }
+  if (const char* pw = std::getenv("SLUICE_GIT_PASSWORD")) ReplaceAll(text, pw);
+  if (const char* file = std::getenv("SLUICE_GIT_PASSWORD_FILE")) {
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      ReplaceAll(text, TrimNewlines(ss.str()));
+    }
+  }
+  return text;
+}
+
+}  // namespace internal
+
+using internal::OidToString;
+using internal::ParseOid;
+
+LibGit2::LibGit2() { git_libgit2_init(); }
+LibGit2::~LibGit2() { git_libgit2_shutdown(); }
+
+Status GitError(int code, const std::string& what) {
+  // Read the thread's last error at once: any further libgit2 call may
+  // replace it. libgit2 1.5 can return NULL here.
+  const git_error* e = git_error_last();
+  std::string detail = (e != nullptr && e->message != nullptr)
+                           ? std::string(e->message)
+                           : "libgit2 error " + std::to_string(code);
+  int klass = e != nullptr ? e->klass : GIT_ERROR_NONE;
+  std::string msg = internal::Redact(what + ": " + detail);
+  switch (code) {
+    case GIT_ENOTFOUND:
+      return Status::NotFound(msg);
+    case GIT_ENONFASTFORWARD:
+    case GIT_EMODIFIED:
+    case GIT_ELOCKED:
+      return Status::Conflict(msg);
+    case GIT_EINVALIDSPEC:
+    case GIT_EAMBIGUOUS:
+    case GIT_EINVALID:
+      return Status::InvalidArgument(msg);
+    case GIT_EEXISTS:
+    case GIT_EBAREREPO:
+    case GIT_EUNBORNBRANCH:
+      return Status::FailedPrecondition(msg);
+    case GIT_EUSER:
+      return Status::Cancelled(msg);
+    default:
+      break;
+  }
+  if (klass == GIT_ERROR_INVALID) return Status::InvalidArgument(msg);
+  if (klass == GIT_ERROR_INTERNAL || klass == GIT_ERROR_NOMEMORY) return Status::Internal(msg);
+  // Everything else is the repository on disk or the network.
+  return Status::IOError(msg);
+}
+
+Repository::Repository(RepoPtr repo) : repo_(std::move(repo)) {}
+Repository::~Repository() = default;
+
+Result<std::unique_ptr<Repository>> Repository::Open(const std::string& path) {
+  git_repository* raw = nullptr;
+  int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+  if (rc != 0) return GitError(rc, "open repository " + path);
+  return std::unique_ptr<Repository>(new Repository(RepoPtr(raw)));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(const std::string& path, bool bare) {
+  git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+  opts.flags = GIT_REPOSITORY_INIT_MKPATH;
+  if (bare) opts.flags |= GIT_REPOSITORY_INIT_BARE;
+  opts.initial_head = "main";
+  git_repository* raw = nullptr;
+  int rc = git_repository_init_ext(&raw, path.c_str(), &opts);
+  if (rc != 0) return GitError(rc, "create repository " + path);
+  return std::unique_ptr<Repository>(new Repository(RepoPtr(raw)));
+}
+
+namespace {
+
+// A URL libgit2 understands as-is, or a local path that must be absolute so
+// the cache keeps working whatever the process's working directory.
+std::string NormaliseRemoteUrl(const std::string& url) {
+  if (url.find("://") != std::string::npos) return url;
+  size_t colon = url.find(':');
+  size_t slash = url.find('/');
+  bool scp_like = colon != std::string::npos && (slash == std::string::npos || colon < slash);
+  std::error_code ec;
+  if (scp_like && !fs::exists(url, ec)) return url;  // git@host:org/repo.git
+  fs::path abs = fs::absolute(url, ec);
+  if (ec) return url;
+  return abs.lexically_normal().string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Repository>> Repository::OpenCache(const std::string& dir,
+                                                          const std::string& url) {
+  std::unique_ptr<Repository> repo;
+  std::error_code ec;
+  bool exists = fs::exists(dir, ec) && !fs::is_empty(dir, ec);
+  if (exists) {
+    Result<std::unique_ptr<Repository>> opened = Open(dir);
+    if (!opened.ok()) {
+      return opened.status().WithContext("open the cache " + dir +
+                                         " (remove it to start a fresh cache)");
+    }
+    repo = std::move(*opened);
+  } else {
+    Result<std::unique_ptr<Repository>> created = Init(dir, /*bare=*/true);
+    if (!created.ok()) return created.status();
+    repo = std::move(*created);
+  }
+
+  // Through the config rather than git_remote_lookup/git_remote_create,
+  // which leak pcre2 match data in libgit2 1.5.1 (see remote.cc).
+  std::string want = NormaliseRemoteUrl(url);
+  git_config* raw_config = nullptr;
+  int rc = git_repository_config(&raw_config, repo->raw());
+  if (rc != 0) return GitError(rc, "open the configuration of " + dir);
+  std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw_config);
+  Buf have;
+  rc = git_config_get_string_buf(have.get(), config.get(), "remote.origin.url");
+  bool fresh = rc == GIT_ENOTFOUND;
+  if (fresh) {
+    git_error_clear();
+    rc = git_config_set_string(config.get(), "remote.origin.fetch",
+                               "+refs/heads/*:refs/remotes/origin/*");
+    if (rc != 0) return GitError(rc, "add remote origin to " + dir);
+  } else if (rc != 0) {
+    return GitError(rc, "read remote.origin.url in " + dir);
+  }
+  if (fresh || want != std::string(have.data(), have.size())) {
+    rc = git_config_set_string(config.get(), "remote.origin.url", want.c_str());
+    if (rc != 0) return GitError(rc, "set the URL of origin in " + dir + " to " + want);
+  }
+  return repo;
+}
+
+std::string Repository::path() const { return git_repository_path(repo_.get()); }
+
+Result<std::string> Repository::ResolveRef(const std::string& name) const {
+  git_reference* raw = nullptr;
+  // Full names are looked up exactly; short ones ("main", "HEAD") the way
+  // the git CLI would.
+  int rc = name.rfind("refs/", 0) == 0 ? git_reference_lookup(&raw, repo_.get(), name.c_str())
+                                       : git_reference_dwim(&raw, repo_.get(), name.c_str());
+  if (rc == GIT_ENOTFOUND) return Status::NotFound("reference " + name + " does not exist");
+  if (rc != 0) return GitError(rc, "look up reference " + name);
+  ReferencePtr ref(raw);
+  git_object* obj = nullptr;
+  rc = git_reference_peel(&obj, ref.get(), GIT_OBJECT_COMMIT);
+  if (rc == GIT_ENOTFOUND) {
+    return Status::NotFound("reference " + name + " points at a missing object");
+  }
+  if (rc != 0) return GitError(rc, "resolve reference " + name + " to a commit");
+  ObjectPtr object(obj);
+  return OidToString(*git_object_id(object.get()));
+}
+
+Result<std::map<std::string, std::string>> Repository::ListRefs(const std::string& prefix) const {
+  git_reference_iterator* raw_iter = nullptr;
+  int rc = git_reference_iterator_new(&raw_iter, repo_.get());
+  if (rc != 0) return GitError(rc, "list references");
+  ReferenceIteratorPtr iter(raw_iter);
+  std::map<std::string, std::string> refs;
+  for (;;) {
+    git_reference* raw = nullptr;
+    rc = git_reference_next(&raw, iter.get());
+    if (rc == GIT_ITEROVER) break;
+    if (rc != 0) return GitError(rc, "list references under " + prefix);
+    ReferencePtr ref(raw);
+    std::string name = git_reference_name(ref.get());
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    git_object* obj = nullptr;
+    rc = git_reference_peel(&obj, ref.get(), GIT_OBJECT_COMMIT);
+    if (rc != 0) {
+      // A reference to a tree or blob (or a dangling symbolic one) names no
+      // commit; it is not part of the answer.
+      git_error_clear();
+      continue;
+    }
+    ObjectPtr object(obj);
+    refs.emplace(std::move(name), OidToString(*git_object_id(object.get())));
+  }
+  return refs;
+}
+
+Status Repository::SetRef(const std::string& name, const std::string& commit_id,
+                          const std::string& log_message) {
+  Result<git_oid> oid = ParseOid(commit_id, "set " + name);
+  if (!oid.ok()) return oid.status();
+  git_reference* raw = nullptr;
+  int rc = git_reference_create(&raw, repo_.get(), name.c_str(), &*oid, /*force=*/1,
+                                log_message.c_str());
+  if (rc != 0) return GitError(rc, "set reference " + name + " to " + commit_id);
+  ReferencePtr ref(raw);
+  return Status::Ok();
+}
+
+Status Repository::DeleteRef(const std::string& name) {
+  git_reference* raw = nullptr;
+  int rc = git_reference_lookup(&raw, repo_.get(), name.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    git_error_clear();
+    return Status::Ok();
+  }
+  if (rc != 0) return GitError(rc, "look up reference " + name);
+  ReferencePtr ref(raw);
+  rc = git_reference_delete(ref.get());
+  if (rc != 0 && rc != GIT_ENOTFOUND) return GitError(rc, "delete reference " + name);
+  return Status::Ok();
+}
+
+namespace {
+
+Person ToPerson(const git_signature* sig) {
+  Person p;
+  if (sig == nullptr) return p;
+  p.name = sig->name ? sig->name : "";
+  p.email = sig->email ? sig->email : "";
+  p.when = TimePoint(std::chrono::seconds(sig->when.time));
+  return p;
+}
+
+}  // namespace
+
+Result<CommitInfo> Repository::GetCommit(const std::string& commit_id) const {
+  Result<CommitPtr> commit = internal::LookupCommit(repo_.get(), commit_id);
+  if (!commit.ok()) return commit.status();
+  CommitInfo info;
+  info.id = OidToString(*git_commit_id(commit->get()));
+  unsigned n = git_commit_parentcount(commit->get());
+  for (unsigned i = 0; i < n; ++i) {
+    info.parents.push_back(OidToString(*git_commit_parent_id(commit->get(), i)));
+  }
+  info.author = ToPerson(git_commit_author(commit->get()));
+  info.committer = ToPerson(git_commit_committer(commit->get()));
+  const char* message = git_commit_message(commit->get());
+  info.message = message ? message : "";
+  return info;
+}
+
+Result<bool> Repository::IsAncestor(const std::string& ancestor,
+                                    const std::string& descendant) const {
+  Result<git_oid> a = ParseOid(ancestor, "ancestor");
+  if (!a.ok()) return a.status();
+  Result<git_oid> d = ParseOid(descendant, "descendant");
+  if (!d.ok()) return d.status();
+  if (git_oid_equal(&*a, &*d)) return true;
+  int rc = git_graph_descendant_of(repo_.get(), &*d, &*a);
+  if (rc < 0) return GitError(rc, "check whether " + ancestor + " is an ancestor of " + descendant);
+  return rc == 1;
+}
+
+}  // namespace sluice::git

@@ -1,0 +1,582 @@
+// Repository: reading trees (ReadFile, BlobId, ListDir), comparing them
+// (DiffTrees), writing them out (ExportTree) and building new ones
+// (CreateCommit).
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "git/internal.h"
+#include "git/repo.h"
+
+namespace fs = std::filesystem;
+
+namespace sluice::git {
+
+using internal::LookupCommitTree;
+using internal::OidToString;
+
+namespace {
+
+// "a/b/" -> "a/b", "/a" -> "a": repository paths have no leading or
+// trailing slash.
+std::string NormalisePath(const std::string& path) {
+  size_t b = path.find_first_not_of('/');
+  if (b == std::string::npos) return "";
+  size_t e = path.find_last_not_of('/');
+  return path.substr(b, e - b + 1);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+bool IsBlobMode(git_filemode_t mode) {
+  return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+         mode == GIT_FILEMODE_LINK;
+}
+
+// The entry at `path` in `tree`, or nullptr (with ok) when absent.
+Result<TreeEntryPtr> EntryAt(const git_tree* tree, const std::string& path,
+                             const std::string& what) {
+  git_tree_entry* raw = nullptr;
+  int rc = git_tree_entry_bypath(&raw, tree, path.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    git_error_clear();
+    return TreeEntryPtr();
+  }
+  if (rc != 0) return GitError(rc, what);
+  return TreeEntryPtr(raw);
+}
+
+Result<TreePtr> LookupTree(git_repository* repo, const git_oid& id, const std::string& path) {
+  git_tree* tree = nullptr;
+  int rc = git_tree_lookup(&tree, repo, &id);
+  if (rc != 0) return GitError(rc, "read tree " + (path.empty() ? std::string("/") : path));
+  return TreePtr(tree);
+}
+
+// A lightweight view of one tree entry, independent of its owner's lifetime
+// only while that tree lives.
+struct EntryView {
+  std::string name;
+  git_oid id;
+  git_filemode_t mode;
+};
+
+std::vector<EntryView> Entries(const git_tree* tree) {
+  std::vector<EntryView> out;
+  if (tree == nullptr) return out;
+  size_t n = git_tree_entrycount(tree);
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+    out.push_back({git_tree_entry_name(e), *git_tree_entry_id(e), git_tree_entry_filemode(e)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EntryView& a, const EntryView& b) { return a.name < b.name; });
+  return out;
+}
+
+class TreeDiffer {
+ public:
+  explicit TreeDiffer(git_repository* repo) : repo_(repo) {}
+
+  // Compares two optional entries found at `path`.
+  Status Compare(const std::string& path, const EntryView* o, const EntryView* n) {
+    if (o != nullptr && n != nullptr && o->mode == n->mode && git_oid_equal(&o->id, &n->id)) {
+      return Status::Ok();  // identical blob or subtree: never read
+    }
+    bool o_tree = o != nullptr && o->mode == GIT_FILEMODE_TREE;
+    bool n_tree = n != nullptr && n->mode == GIT_FILEMODE_TREE;
+    bool o_blob = o != nullptr && IsBlobMode(o->mode);
+    bool n_blob = n != nullptr && IsBlobMode(n->mode);
+    if (o_tree || n_tree) {
+      TreePtr old_tree, new_tree;
+      if (o_tree) {
+        Result<TreePtr> t = LookupTree(repo_, o->id, path);
+        if (!t.ok()) return t.status();
+        old_tree = std::move(*t);
+      }
+      if (n_tree) {
+        Result<TreePtr> t = LookupTree(repo_, n->id, path);
+        if (!t.ok()) return t.status();
+        new_tree = std::move(*t);
+      }
+      SLUICE_RETURN_IF_ERROR(CompareTrees(path, old_tree.get(), new_tree.get()));
+    }
+    if (o_blob && n_blob) {
+      out_.push_back({path, ChangeKind::kModified, OidToString(o->id), OidToString(n->id)});
+    } else if (o_blob) {
+      out_.push_back({path, ChangeKind::kDeleted, OidToString(o->id), ""});
+    } else if (n_blob) {
+      out_.push_back({path, ChangeKind::kAdded, "", OidToString(n->id)});
+    }
+    return Status::Ok();
+  }
+
+  Status CompareTrees(const std::string& dir, const git_tree* old_tree, const git_tree* new_tree) {
+    std::vector<EntryView> olds = Entries(old_tree), news = Entries(new_tree);
+    size_t i = 0, j = 0;
+    while (i < olds.size() || j < news.size()) {
+      int cmp = i == olds.size() ? 1 : j == news.size() ? -1 : olds[i].name.compare(news[j].name);
+      if (cmp < 0) {
+        SLUICE_RETURN_IF_ERROR(Compare(Join(dir, olds[i].name), &olds[i], nullptr));
+        ++i;
+      } else if (cmp > 0) {
+        SLUICE_RETURN_IF_ERROR(Compare(Join(dir, news[j].name), nullptr, &news[j]));
+        ++j;
+      } else {
+        SLUICE_RETURN_IF_ERROR(Compare(Join(dir, olds[i].name), &olds[i], &news[j]));
+        ++i;
+        ++j;
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::vector<ChangedPath> Take() {
+    std::sort(out_.begin(), out_.end(),
+              [](const ChangedPath& a, const ChangedPath& b) { return a.path < b.path; });
+    return std::move(out_);
+  }
+
+ private:
+  git_repository* repo_;
+  std::vector<ChangedPath> out_;
+};
+
+// True for a tree entry name that is safe to create on disk.
+bool SafeEntryName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos) return false;
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower != ".git";
+}
+
+Status WriteWholeFile(const std::string& path, const void* data, size_t size, mode_t mode) {
+  // O_EXCL | O_NOFOLLOW: never write through something already there (such
+  // as a symlink an earlier entry created).
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
+  const char* p = static_cast<const char*>(data);
+  size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::IOError("write " + path + ": " + std::strerror(err));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  // The umask must not strip the bits recorded in Git.
+  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
+    return Status::IOError("finish " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+class Exporter {
+ public:
+  Exporter(git_repository* repo, fs::path root) : repo_(repo), root_(std::move(root)) {}
+
+  Status Walk(const git_tree* tree, const std::string& rel) {
+    size_t n = git_tree_entrycount(tree);
+    for (size_t i = 0; i < n; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+      std::string name = git_tree_entry_name(e);
+      std::string child = Join(rel, name);
+      if (!SafeEntryName(name)) {
+        skipped_.push_back("\"" + child + "\" (unsafe name)");
+        continue;
+      }
+      fs::path target = root_ / child;
+      git_filemode_t mode = git_tree_entry_filemode(e);
+      switch (mode) {
+        case GIT_FILEMODE_TREE: {
+          if (::mkdir(target.c_str(), 0755) != 0) {
+            return Status::IOError("create directory " + target.string() + ": " +
+                                   std::strerror(errno));
+          }
+          Result<TreePtr> sub = LookupTree(repo_, *git_tree_entry_id(e), child);
+          if (!sub.ok()) return sub.status();
+          SLUICE_RETURN_IF_ERROR(Walk(sub->get(), child));
+          break;
+        }
+        case GIT_FILEMODE_BLOB:
+        case GIT_FILEMODE_BLOB_EXECUTABLE: {
+          Result<BlobPtr> blob = LookupBlob(*git_tree_entry_id(e), child);
+          if (!blob.ok()) return blob.status();
+          SLUICE_RETURN_IF_ERROR(
+              WriteWholeFile(target.string(), git_blob_rawcontent(blob->get()),
+                             static_cast<size_t>(git_blob_rawsize(blob->get())),
+                             mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644));
+          break;
+        }
+        case GIT_FILEMODE_LINK: {
+          Result<BlobPtr> blob = LookupBlob(*git_tree_entry_id(e), child);
+          if (!blob.ok()) return blob.status();
+          std::string link(static_cast<const char*>(git_blob_rawcontent(blob->get())),
+                           static_cast<size_t>(git_blob_rawsize(blob->get())));
+          if (!LinkStaysInside(child, link)) {
+            skipped_.push_back("\"" + child + "\" -> \"" + link + "\" (symlink leaves the tree)");
+            break;
+          }
+          if (::symlink(link.c_str(), target.c_str()) != 0) {
+            return Status::IOError("create symlink " + target.string() + ": " +
+                                   std::strerror(errno));
+          }
+          links_.push_back(child);
+          break;
+        }
+        case GIT_FILEMODE_COMMIT:
+          // A submodule: like git, leave an empty directory.
+          if (::mkdir(target.c_str(), 0755) != 0) {
+            return Status::IOError("create directory " + target.string() + ": " +
+                                   std::strerror(errno));
+          }
+          break;
+        default:
+          skipped_.push_back("\"" + child + "\" (unknown file mode)");
+          break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Resolves every symlink written, now that the whole tree exists, and
+  // removes any that leads outside the root (e.g. through another link:
+  // "a" -> "b/..", "b" -> "."). Repeats until nothing changes, as a removal
+  // can change how other links resolve.
+  void RecheckLinks() {
+    std::error_code ec;
+    fs::path root = fs::canonical(root_, ec);
+    if (ec) root = root_;
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (auto it = links_.begin(); it != links_.end();) {
+        fs::path resolved = fs::weakly_canonical(root_ / *it, ec);
+        bool inside = !ec && IsWithin(root, resolved);
+        if (inside) {
+          ++it;
+          continue;
+        }
+        fs::remove(root_ / *it, ec);
+        skipped_.push_back("\"" + *it + "\" (symlink resolves outside the tree)");
+        it = links_.erase(it);
+        changed = true;
+      }
+    }
+  }
+
+  const std::vector<std::string>& skipped() const { return skipped_; }
+
+ private:
+  Result<BlobPtr> LookupBlob(const git_oid& id, const std::string& path) {
+    git_blob* blob = nullptr;
+    int rc = git_blob_lookup(&blob, repo_, &id);
+    if (rc != 0) return GitError(rc, "read blob " + path);
+    return BlobPtr(blob);
+  }
+
+  static bool IsWithin(const fs::path& root, const fs::path& p) {
+    auto r = root.begin(), q = p.begin();
+    for (; r != root.end(); ++r, ++q) {
+      if (q == p.end() || *r != *q) return false;
+    }
+    return true;
+  }
+
+  // Lexical check: `link` (relative, from the directory of `rel`) stays
+  // inside the root.
+  static bool LinkStaysInside(const std::string& rel, const std::string& link) {
+    if (link.empty() || link.front() == '/' || link.find('\0') != std::string::npos) return false;
+    fs::path resolved = (fs::path(rel).parent_path() / link).lexically_normal();
+    if (resolved.empty()) return true;
+    return *resolved.begin() != "..";
+  }
+
+  git_repository* repo_;
+  fs::path root_;
+  std::vector<std::string> links_;
+  std::vector<std::string> skipped_;
+};
+
+// The changes of CreateCommit grouped by directory.
+struct ChangeNode {
+  std::map<std::string, const std::optional<std::string>*> files;
+  std::map<std::string, ChangeNode> dirs;
+};
+
+Status AddChange(ChangeNode& root, const std::string& path,
+                 const std::optional<std::string>* change) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  for (const auto& part : parts) {
+    if (!SafeEntryName(part)) {
+      return Status::InvalidArgument("cannot commit path \"" + path +
+                                     "\": empty, \".\", \"..\" or \".git\" component");
+    }
+  }
+  ChangeNode* node = &root;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (node->files.count(parts[i]) != 0) {
+      return Status::InvalidArgument("cannot commit path \"" + path + "\": a file change names " +
+                                     parts[i] + " too");
+    }
+    node = &node->dirs[parts[i]];
+  }
+  if (node->dirs.count(parts.back()) != 0) {
+    return Status::InvalidArgument("cannot commit path \"" + path +
+                                   "\": it is also a directory of another change");
+  }
+  node->files[parts.back()] = change;
+  return Status::Ok();
+}
+
+// Writes the tree that results from applying `node` to `base` (nullable).
+// `*empty` tells the caller to drop the entry instead.
+Status BuildTree(git_repository* repo, const git_tree* base, const ChangeNode& node,
+                 const std::string& dir, git_oid* out, bool* empty) {
+  git_treebuilder* raw = nullptr;
+  int rc = git_treebuilder_new(&raw, repo, base);
+  if (rc != 0) return GitError(rc, "start tree " + dir);
+  TreeBuilderPtr builder(raw);
+
+  for (const auto& [name, change] : node.files) {
+    std::string path = Join(dir, name);
+    const git_tree_entry* existing = git_treebuilder_get(builder.get(), name.c_str());
+    if (!change->has_value()) {
+      if (existing != nullptr) {
+        rc = git_treebuilder_remove(builder.get(), name.c_str());
+        if (rc != 0) return GitError(rc, "remove " + path);
+      }
+      continue;
+    }
+    git_oid blob_id;
+    rc = git_blob_create_from_buffer(&blob_id, repo, (*change)->data(), (*change)->size());
+    if (rc != 0) return GitError(rc, "write blob " + path);
+    // An existing file keeps its mode (executable, symlink).
+    git_filemode_t mode = GIT_FILEMODE_BLOB;
+    if (existing != nullptr && IsBlobMode(git_tree_entry_filemode(existing))) {
+      mode = git_tree_entry_filemode(existing);
+    }
+    rc = git_treebuilder_insert(nullptr, builder.get(), name.c_str(), &blob_id, mode);
+    if (rc != 0) return GitError(rc, "add " + path);
+  }
+
+  for (const auto& [name, child] : node.dirs) {
+    std::string path = Join(dir, name);
+    const git_tree_entry* existing = git_treebuilder_get(builder.get(), name.c_str());
+    TreePtr sub_base;
+    if (existing != nullptr && git_tree_entry_filemode(existing) == GIT_FILEMODE_TREE) {
+      Result<TreePtr> t = LookupTree(repo, *git_tree_entry_id(existing), path);
+      if (!t.ok()) return t.status();
+      sub_base = std::move(*t);
+    }
+    git_oid sub_id;
+    bool sub_empty = false;
+    SLUICE_RETURN_IF_ERROR(BuildTree(repo, sub_base.get(), child, path, &sub_id, &sub_empty));
+    if (sub_empty) {
+      // Git cannot record an empty directory.
+      if (existing != nullptr) {
+        rc = git_treebuilder_remove(builder.get(), name.c_str());
+        if (rc != 0) return GitError(rc, "remove " + path);
+      }
+      continue;
+    }
+    rc = git_treebuilder_insert(nullptr, builder.get(), name.c_str(), &sub_id, GIT_FILEMODE_TREE);
+    if (rc != 0) return GitError(rc, "add directory " + path);
+  }
+
+  *empty = git_treebuilder_entrycount(builder.get()) == 0;
+  rc = git_treebuilder_write(out, builder.get());
+  if (rc != 0) return GitError(rc, "write tree " + (dir.empty() ? std::string("/") : dir));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> Repository::ReadFile(const std::string& commit_id,
+                                         const std::string& path) const {
+  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
+  if (!tree.ok()) return tree.status();
+  std::string clean = NormalisePath(path);
+  if (clean.empty()) return Status::NotFound("no file named \"" + path + "\"");
+  Result<TreeEntryPtr> entry = EntryAt(tree->get(), clean, "look up " + clean);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status::NotFound(clean + " does not exist in commit " + commit_id);
+  git_filemode_t mode = git_tree_entry_filemode(entry->get());
+  if (!IsBlobMode(mode)) {
+    return Status::NotFound(clean + " is not a file in commit " + commit_id);
+  }
+  git_blob* raw = nullptr;
+  int rc = git_blob_lookup(&raw, repo_.get(), git_tree_entry_id(entry->get()));
+  if (rc != 0) return GitError(rc, "read " + clean + " at " + commit_id);
+  BlobPtr blob(raw);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
+Result<std::string> Repository::BlobId(const std::string& commit_id,
+                                       const std::string& path) const {
+  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
+  if (!tree.ok()) return tree.status();
+  std::string clean = NormalisePath(path);
+  if (clean.empty()) return Status::NotFound("no file named \"" + path + "\"");
+  Result<TreeEntryPtr> entry = EntryAt(tree->get(), clean, "look up " + clean);
+  if (!entry.ok()) return entry.status();
+  if (!*entry || !IsBlobMode(git_tree_entry_filemode(entry->get()))) {
+    return Status::NotFound(clean + " is not a file in commit " + commit_id);
+  }
+  return OidToString(*git_tree_entry_id(entry->get()));
+}
+
+Result<std::vector<std::string>> Repository::ListDir(const std::string& commit_id,
+                                                     const std::string& dir) const {
+  Result<TreePtr> root = LookupCommitTree(repo_.get(), commit_id);
+  if (!root.ok()) return root.status();
+  std::string clean = NormalisePath(dir);
+  TreePtr sub;
+  const git_tree* tree = root->get();
+  if (!clean.empty()) {
+    Result<TreeEntryPtr> entry = EntryAt(root->get(), clean, "look up " + clean);
+    if (!entry.ok()) return entry.status();
+    if (!*entry || git_tree_entry_filemode(entry->get()) != GIT_FILEMODE_TREE) {
+      return Status::NotFound(clean + " is not a directory in commit " + commit_id);
+    }
+    Result<TreePtr> t = LookupTree(repo_.get(), *git_tree_entry_id(entry->get()), clean);
+    if (!t.ok()) return t.status();
+    sub = std::move(*t);
+    tree = sub.get();
+  }
+  std::vector<std::string> names;
+  size_t n = git_tree_entrycount(tree);
+  names.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    names.emplace_back(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::vector<ChangedPath>> Repository::DiffTrees(const std::string& old_commit,
+                                                       const std::string& new_commit,
+                                                       const std::string& prefix) const {
+  // A walk of our own rather than git_diff_tree_to_tree: libgit2's tree
+  // iterator expands every subtree, even where both sides have the same id,
+  // so its cost follows the size of the repository, not of the change.
+  TreePtr old_tree;
+  if (!old_commit.empty()) {
+    Result<TreePtr> t = LookupCommitTree(repo_.get(), old_commit);
+    if (!t.ok()) return t.status();
+    old_tree = std::move(*t);
+  }
+  Result<TreePtr> new_tree = LookupCommitTree(repo_.get(), new_commit);
+  if (!new_tree.ok()) return new_tree.status();
+
+  TreeDiffer differ(repo_.get());
+  std::string clean = NormalisePath(prefix);
+  if (clean.empty()) {
+    SLUICE_RETURN_IF_ERROR(differ.CompareTrees("", old_tree.get(), new_tree->get()));
+    return differ.Take();
+  }
+  // Only the entries at the prefix are compared; nothing else is read.
+  std::optional<EntryView> o, n;
+  if (old_tree) {
+    Result<TreeEntryPtr> e = EntryAt(old_tree.get(), clean, "look up " + clean);
+    if (!e.ok()) return e.status();
+    if (*e) o = EntryView{clean, *git_tree_entry_id(e->get()), git_tree_entry_filemode(e->get())};
+  }
+  Result<TreeEntryPtr> e = EntryAt(new_tree->get(), clean, "look up " + clean);
+  if (!e.ok()) return e.status();
+  if (*e) n = EntryView{clean, *git_tree_entry_id(e->get()), git_tree_entry_filemode(e->get())};
+  SLUICE_RETURN_IF_ERROR(differ.Compare(clean, o ? &*o : nullptr, n ? &*n : nullptr));
+  return differ.Take();
+}
+
+Status Repository::ExportTree(const std::string& commit_id, const std::string& target_dir) const {
+  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
+  if (!tree.ok()) return tree.status();
+  std::error_code ec;
+  if (fs::exists(target_dir, ec)) {
+    if (!fs::is_directory(target_dir, ec) || !fs::is_empty(target_dir, ec)) {
+      return Status::FailedPrecondition("export " + commit_id + ": " + target_dir +
+                                        " exists and is not an empty directory");
+    }
+  } else if (!fs::create_directories(target_dir, ec) && ec) {
+    return Status::IOError("export " + commit_id + ": create " + target_dir + ": " + ec.message());
+  }
+  Exporter exporter(repo_.get(), fs::absolute(target_dir, ec));
+  Status s = exporter.Walk(tree->get(), "");
+  if (!s.ok()) return s.WithContext("export " + commit_id + " to " + target_dir);
+  exporter.RecheckLinks();
+  if (!exporter.skipped().empty()) {
+    std::string list;
+    for (const auto& item : exporter.skipped()) list += (list.empty() ? "" : ", ") + item;
+    return Status::InvalidArgument("export " + commit_id + " to " + target_dir +
+                                   ": skipped entries that would escape the target: " + list);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Repository::CreateCommit(const std::string& parent_commit,
+                                             const FileChanges& changes, const std::string& message,
+                                             const Person& author, const Person& committer) {
+  ChangeNode root;
+  for (const auto& [path, change] : changes) {
+    SLUICE_RETURN_IF_ERROR(AddChange(root, path, &change));
+  }
+
+  CommitPtr parent;
+  TreePtr base;
+  if (!parent_commit.empty()) {
+    Result<CommitPtr> p = internal::LookupCommit(repo_.get(), parent_commit);
+    if (!p.ok()) return p.status();
+    parent = std::move(*p);
+    git_tree* raw = nullptr;
+    int rc = git_commit_tree(&raw, parent.get());
+    if (rc != 0) return GitError(rc, "read the tree of " + parent_commit);
+    base.reset(raw);
+  }
+
+  git_oid tree_id;
+  bool empty = false;
+  SLUICE_RETURN_IF_ERROR(BuildTree(repo_.get(), base.get(), root, "", &tree_id, &empty));
+  Result<TreePtr> tree = LookupTree(repo_.get(), tree_id, "");
+  if (!tree.ok()) return tree.status();
+
+  Result<SignaturePtr> author_sig = internal::MakeSignature(author);
+  if (!author_sig.ok()) return author_sig.status();
+  Result<SignaturePtr> committer_sig = internal::MakeSignature(committer);
+  if (!committer_sig.ok()) return committer_sig.status();
+
+  std::string text = message;
+  if (text.empty() || text.back() != '\n') text += '\n';
+  const git_commit* parents[1] = {parent.get()};
+  git_oid commit_id;
+  int rc = git_commit_create(&commit_id, repo_.get(), nullptr, author_sig->get(),
+                             committer_sig->get(), nullptr, text.c_str(), tree->get(),
+                             parent ? 1 : 0, parent ? parents : nullptr);
+  if (rc != 0) return GitError(rc, "create commit on " + parent_commit);
+  return OidToString(commit_id);
+}
+
+}  // namespace sluice::git

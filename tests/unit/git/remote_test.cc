@@ -1,0 +1,212 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "git/repo.h"
+#include "unit/git/git_test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace sluice::git {
+namespace {
+
+using testing::CloneRepo;
+using testing::CommitFiles;
+using testing::Git;
+using testing::GitDaemon;
+using testing::GitHttpServer;
+using testing::MakeRepoWithFiles;
+using testing::TempDir;
+
+const std::vector<std::string> kFetchMain = {"+refs/heads/main:refs/remotes/origin/main"};
+
+class RemoteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_.Sub("srv");
+    fs::create_directories(root_);
+    first_ = MakeRepoWithFiles(root_, "env.git", {{"environments/prod/apps/api.yaml", "v: 1\n"}});
+    bare_ = root_ + "/env.git";
+  }
+
+  std::string RemoteRev(const std::string& ref) { return Trim(Git(bare_, {"rev-parse", ref}).out); }
+
+  // Opens a cache on `url`, fetches main and commits `content` on top of it
+  // as local refs/heads/main; returns the new commit id.
+  std::string CommitInCache(Repository& cache, const std::string& content) {
+    Status s = cache.Fetch(kFetchMain);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    auto base = cache.ResolveRef("refs/remotes/origin/main");
+    EXPECT_TRUE(base.ok()) << base.status().ToString();
+    if (!base.ok()) return "";
+    auto id = cache.CreateCommit(*base, {{"environments/prod/apps/api.yaml", content}}, "Pin api",
+                                 Bot(), Bot());
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    if (!id.ok()) return "";
+    EXPECT_TRUE(cache.SetRef("refs/heads/main", *id, "commit").ok());
+    return *id;
+  }
+
+  LibGit2 libgit2_;
+  TempDir tmp_;
+  std::string root_, bare_, first_;
+};
+
+TEST_F(RemoteTest, FetchAndPushOverGitDaemon) {
+  GitDaemon daemon(root_);
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), daemon.Url("env.git")));
+  EXPECT_TRUE(git_repository_is_bare(cache->raw()));
+  EXPECT_EQ(Trim(Git(tmp_.Sub("cache"), {"config", "remote.origin.url"}).out),
+            daemon.Url("env.git"));
+
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(fetched, first_);
+  ASSERT_OK_AND_ASSIGN(content, cache->ReadFile(fetched, "environments/prod/apps/api.yaml"));
+  EXPECT_EQ(content, "v: 1\n");
+  // A source that does not exist on the remote is not an error.
+  ASSERT_OK(cache->Fetch({"+refs/notes/sluice:refs/notes/sluice-remote"}));
+  EXPECT_TRUE(cache->ResolveRef("refs/notes/sluice-remote").status().IsNotFound());
+
+  std::string id = CommitInCache(*cache, "v: 2\n");
+  ASSERT_OK(cache->Push({"refs/heads/main:refs/heads/main"}));
+  EXPECT_EQ(RemoteRev("main"), id);
+  EXPECT_EQ(Git(bare_, {"show", "main:environments/prod/apps/api.yaml"}).out, "v: 2\n");
+
+  // A second cache sees the new commit.
+  ASSERT_OK_AND_ASSIGN(other, Repository::OpenCache(tmp_.Sub("cache2"), daemon.Url("env.git")));
+  ASSERT_OK(other->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(seen, other->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(seen, id);
+}
+
+TEST_F(RemoteTest, FetchAndPushOverSmartHttpWithCredentials) {
+  GitHttpServer http(root_);
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), http.Url("env.git")));
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(fetched, first_);
+
+  std::string id = CommitInCache(*cache, "v: 3\n");
+  {
+    // No credentials: the push is refused, and says what to set.
+    Status s = cache->Push({"refs/heads/main:refs/heads/main"});
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+    EXPECT_NE(s.message().find("SLUICE_GIT_USERNAME"), std::string::npos) << s.ToString();
+  }
+  ScopedEnv user("SLUICE_GIT_USERNAME", http.username());
+  ScopedEnv password("SLUICE_GIT_PASSWORD", http.password());
+  Status pushed = cache->Push({"refs/heads/main:refs/heads/main"});
+  ASSERT_TRUE(pushed.ok()) << pushed.ToString() << "\n" << http.ErrorLog();
+  EXPECT_EQ(RemoteRev("main"), id);
+}
+
+TEST_F(RemoteTest, HttpPasswordFromFile) {
+  GitHttpServer http(root_, /*auth_for_fetch=*/true);
+  testing::WriteFile(tmp_.Sub("pw"), http.password() + "\n");
+  ScopedEnv user("SLUICE_GIT_USERNAME", http.username());
+  ScopedEnv file("SLUICE_GIT_PASSWORD_FILE", tmp_.Sub("pw"));
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), http.Url("env.git")));
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(fetched, first_);
+}
+
+TEST_F(RemoteTest, ErrorsNeverContainThePassword) {
+  GitHttpServer http(root_, /*auth_for_fetch=*/true);
+  const std::string env_secret = "Wrong-Env-Secret-4711";
+  const std::string url_secret = "Wrong-Url-Secret-0815";
+  ScopedEnv user("SLUICE_GIT_USERNAME", http.username());
+  ScopedEnv password("SLUICE_GIT_PASSWORD", env_secret);
+
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), http.Url("env.git")));
+  Status fetch = cache->Fetch(kFetchMain);
+  ASSERT_FALSE(fetch.ok());
+  EXPECT_EQ(fetch.code(), Status::Code::kIOError) << fetch.ToString();
+  EXPECT_EQ(fetch.ToString().find(env_secret), std::string::npos) << fetch.ToString();
+  Status push = cache->Push({"refs/remotes/origin/main:refs/heads/other"});
+  ASSERT_FALSE(push.ok());
+  EXPECT_EQ(push.ToString().find(env_secret), std::string::npos) << push.ToString();
+
+  // Credentials embedded in the URL are stripped from messages too.
+  std::string url = "http://" + http.username() + ":" + url_secret +
+                    "@127.0.0.1:" + std::to_string(http.port()) + "/git/env.git";
+  ASSERT_OK_AND_ASSIGN(cache2, Repository::OpenCache(tmp_.Sub("cache2"), url));
+  Status fetch2 = cache2->Fetch(kFetchMain);
+  ASSERT_FALSE(fetch2.ok());
+  EXPECT_EQ(fetch2.ToString().find(url_secret), std::string::npos) << fetch2.ToString();
+  EXPECT_NE(fetch2.ToString().find("127.0.0.1"), std::string::npos) << fetch2.ToString();
+}
+
+TEST_F(RemoteTest, NonFastForwardPushIsConflictNamingTheRef) {
+  GitDaemon daemon(root_);
+  ASSERT_OK_AND_ASSIGN(a, Repository::OpenCache(tmp_.Sub("a"), daemon.Url("env.git")));
+  ASSERT_OK_AND_ASSIGN(b, Repository::OpenCache(tmp_.Sub("b"), daemon.Url("env.git")));
+  std::string from_a = CommitInCache(*a, "from a\n");
+  std::string from_b = CommitInCache(*b, "from b\n");
+  ASSERT_OK(a->Push({"refs/heads/main:refs/heads/main"}));
+
+  Status s = b->Push({"refs/heads/main:refs/heads/main"});
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_NE(s.message().find("refs/heads/main"), std::string::npos) << s.ToString();
+  EXPECT_EQ(RemoteRev("main"), from_a);
+
+  // Knowing a's commit does not make b's push a fast-forward.
+  ASSERT_OK(b->Fetch(kFetchMain));
+  Status again = b->Push({"refs/heads/main:refs/heads/main"});
+  EXPECT_TRUE(again.IsConflict()) << again.ToString();
+  EXPECT_NE(again.message().find("refs/heads/main"), std::string::npos) << again.ToString();
+  EXPECT_EQ(RemoteRev("main"), from_a);
+  (void)from_b;
+}
+
+TEST_F(RemoteTest, RefRejectedByServerHookIsConflict) {
+  testing::WriteFile(bare_ + "/hooks/update",
+                     "#!/bin/sh\n[ \"$1\" = refs/heads/main ] && { echo protected >&2; exit 1; }\n"
+                     "exit 0\n");
+  fs::permissions(bare_ + "/hooks/update", fs::perms::owner_all);
+  GitDaemon daemon(root_);
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), daemon.Url("env.git")));
+  std::string id = CommitInCache(*cache, "v: 9\n");
+  Status s = cache->Push({"refs/heads/main:refs/heads/main"});
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_NE(s.message().find("refs/heads/main"), std::string::npos) << s.ToString();
+  EXPECT_EQ(RemoteRev("main"), first_);
+  // Other refs in the same push still go through.
+  ASSERT_OK(cache->Push({"refs/heads/main:refs/heads/side"}));
+  EXPECT_EQ(RemoteRev("side"), id);
+}
+
+TEST_F(RemoteTest, OpenCacheMakesLocalPathAbsoluteAndUpdatesUrl) {
+  std::string relative = fs::relative(bare_, fs::current_path()).string();
+  ASSERT_FALSE(fs::path(relative).is_absolute());
+  std::string dir = tmp_.Sub("cache");
+  {
+    ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(dir, relative));
+    EXPECT_EQ(Trim(Git(dir, {"config", "remote.origin.url"}).out),
+              fs::weakly_canonical(bare_).string());
+    ASSERT_OK(cache->Fetch(kFetchMain));
+    ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+    EXPECT_EQ(fetched, first_);
+  }
+  // Reopening keeps the objects and follows a new URL.
+  ASSERT_OK_AND_ASSIGN(again, Repository::OpenCache(dir, "file://" + bare_));
+  EXPECT_EQ(Trim(Git(dir, {"config", "remote.origin.url"}).out), "file://" + bare_);
+  ASSERT_OK_AND_ASSIGN(kept, again->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(kept, first_);
+}
+
+TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
+  int port = testing::FreePort();  // nothing listens there
+  ASSERT_OK_AND_ASSIGN(
+      cache, Repository::OpenCache(tmp_.Sub("cache"),
+                                   "git://127.0.0.1:" + std::to_string(port) + "/env.git"));
+  Status s = cache->Fetch(kFetchMain);
+  EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+  EXPECT_NE(s.message().find("127.0.0.1"), std::string::npos) << s.ToString();
+  EXPECT_EQ(cache->Fetch({"not a refspec::"}).code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::git

@@ -1,0 +1,112 @@
+#include "git/repo.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "unit/git/git_test_util.h"
+
+namespace sluice::git {
+namespace {
+
+using testing::CommitFiles;
+using testing::Git;
+using testing::TempDir;
+
+class RepoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = tmp_.Sub("work");
+    Git(tmp_.path(), {"init", "--quiet", "--initial-branch=main", work_});
+    c1_ = CommitFiles(work_, {{"README.md", "hello\n"}}, "First commit");
+    c2_ = CommitFiles(work_, {{"README.md", "hello again\n"}},
+                      "Second commit\n\nBody.\n\nSluice-Incident: INC-1\n");
+    auto repo = Repository::Open(work_);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+  }
+
+  LibGit2 libgit2_;
+  TempDir tmp_;
+  std::string work_, c1_, c2_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(RepoTest, ResolvesBranchesShortNamesAndAnnotatedTags) {
+  ASSERT_OK_AND_ASSIGN(main, repo_->ResolveRef("refs/heads/main"));
+  EXPECT_EQ(main, c2_);
+  ASSERT_OK_AND_ASSIGN(short_name, repo_->ResolveRef("main"));
+  EXPECT_EQ(short_name, c2_);
+  Git(work_, {"tag", "-a", "v1", "-m", "release 1", c1_});
+  ASSERT_OK_AND_ASSIGN(tag, repo_->ResolveRef("refs/tags/v1"));
+  EXPECT_EQ(tag, c1_);
+}
+
+TEST_F(RepoTest, ResolveMissingRefIsNotFound) {
+  auto r = repo_->ResolveRef("refs/heads/nope");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+}
+
+TEST_F(RepoTest, SetListAndDeleteRefs) {
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/prod/api", c1_, "deployed"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/staging/api", c2_, "deployed"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/lkg/prod/api", c1_, "lkg"));
+  // Force-update.
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/prod/api", c2_, "deployed again"));
+
+  ASSERT_OK_AND_ASSIGN(refs, repo_->ListRefs("refs/sluice/deployed/"));
+  std::map<std::string, std::string> want = {{"refs/sluice/deployed/prod/api", c2_},
+                                             {"refs/sluice/deployed/staging/api", c2_}};
+  EXPECT_EQ(refs, want);
+  // The git CLI sees the same.
+  EXPECT_EQ(Trim(Git(work_, {"rev-parse", "refs/sluice/deployed/prod/api"}).out), c2_);
+
+  ASSERT_OK(repo_->DeleteRef("refs/sluice/deployed/prod/api"));
+  ASSERT_OK(repo_->DeleteRef("refs/sluice/deployed/prod/api"));  // already gone: ok
+  ASSERT_OK_AND_ASSIGN(after, repo_->ListRefs("refs/sluice/"));
+  EXPECT_EQ(after.size(), 2u);
+  EXPECT_EQ(after.count("refs/sluice/deployed/prod/api"), 0u);
+}
+
+TEST_F(RepoTest, SetRefRejectsMalformedId) {
+  Status s = repo_->SetRef("refs/sluice/x", "not-a-commit", "x");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+}
+
+TEST_F(RepoTest, GetCommitReadsMetadataAndMessage) {
+  ASSERT_OK_AND_ASSIGN(info, repo_->GetCommit(c2_));
+  EXPECT_EQ(info.id, c2_);
+  EXPECT_EQ(info.parents, std::vector<std::string>{c1_});
+  EXPECT_EQ(info.author.name, "Test User");
+  EXPECT_EQ(info.author.email, "test@example.com");
+  EXPECT_GT(info.committer.when.time_since_epoch().count(), 0);
+  EXPECT_EQ(info.Subject(), "Second commit");
+  EXPECT_EQ(info.Trailer("sluice-incident"), std::vector<std::string>{"INC-1"});
+
+  auto missing = repo_->GetCommit(std::string(40, 'a'));
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+}
+
+TEST_F(RepoTest, IsAncestor) {
+  ASSERT_OK_AND_ASSIGN(yes, repo_->IsAncestor(c1_, c2_));
+  EXPECT_TRUE(yes);
+  ASSERT_OK_AND_ASSIGN(no, repo_->IsAncestor(c2_, c1_));
+  EXPECT_FALSE(no);
+  ASSERT_OK_AND_ASSIGN(same, repo_->IsAncestor(c2_, c2_));
+  EXPECT_TRUE(same);
+}
+
+TEST_F(RepoTest, InitCreatesBareRepositoryAndOpenFailsOnNonRepository) {
+  std::string bare = tmp_.Sub("new.git");
+  ASSERT_OK_AND_ASSIGN(repo, Repository::Init(bare, /*bare=*/true));
+  EXPECT_TRUE(git_repository_is_bare(repo->raw()));
+  EXPECT_EQ(Trim(Git(bare, {"rev-parse", "--is-bare-repository"}).out), "true");
+
+  std::filesystem::create_directories(tmp_.Sub("plain"));
+  auto opened = Repository::Open(tmp_.Sub("plain"));
+  EXPECT_FALSE(opened.ok());
+}
+
+}  // namespace
+}  // namespace sluice::git
