@@ -35,12 +35,27 @@ struct ValidationReport {
   Diagnostics problems;                               // every problem found
 };
 
+// Never throws; every problem, including unreadable files, is a diagnostic.
+// A missing sluice.yaml is reported at "sluice.yaml" line 0 and the
+// environment directories that exist are still checked on their own.
 ValidationReport ValidateRepository(const FileReader& read, const DirLister& list);
 
+// A FileReader over a plain directory tree (a working tree) rooted at
+// `root`. Paths that are not IsContainedPath, or that resolve outside `root`
+// through a symlink, are refused with InvalidArgument; absent files are
+// NotFound; directories, unreadable or oversized (> 16 MiB) files are
+// IOError. The returned function copies `root` and is thread-safe.
+FileReader WorkTreeReader(const std::string& root);
+
+// A DirLister over the same tree: entry names of `dir` (sorted, without "."
+// and ".."); "" or "." lists `root` itself. Same refusals as WorkTreeReader;
+// NotFound when absent, IOError when `dir` is not a directory.
+DirLister WorkTreeLister(const std::string& root);
+
 // Repository paths of the layout (SPEC section 1).
-std::string SettingsPath();                                        // "sluice.yaml"
-std::string PolicyPath(const std::string& env);                    // environments/<env>/environment.yaml
-std::string AppsDir(const std::string& env);                       // environments/<env>/apps
+std::string SettingsPath();                      // "sluice.yaml"
+std::string PolicyPath(const std::string& env);  // environments/<env>/environment.yaml
+std::string AppsDir(const std::string& env);     // environments/<env>/apps
 std::string PinPath(const std::string& env, const std::string& app);  // .../apps/<app>.yaml
 
 }  // namespace sluice::config

@@ -8,8 +8,8 @@ namespace sluice {
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("invalid duration \"" + std::string(text) + "\": " +
-                                   std::string(why) +
+    return Status::InvalidArgument("invalid duration \"" + std::string(text) +
+                                   "\": " + std::string(why) +
                                    " (use e.g. 90s, 5m, 1h30m, 2d; units ms, s, m, h, d)");
   };
   if (text.empty()) return bad("empty");
@@ -28,13 +28,24 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     std::int64_t scale;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60 * 1000;
-    else if (unit == "h") scale = 3600 * 1000;
-    else if (unit == "d") scale = 86400 * 1000;
-    else if (unit.empty()) return bad("missing unit");
-    else return bad("unknown unit \"" + std::string(unit) + "\"");
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60 * 1000;
+    else if (unit == "h")
+      scale = 3600 * 1000;
+    else if (unit == "d")
+      scale = 86400 * 1000;
+    else if (unit.empty())
+      return bad("missing unit");
+    else
+      return bad("unknown unit \"" + std::string(unit) + "\"");
+    // 100 years is beyond any sensible timeout or soak; it also keeps the sum
+    // far from overflowing however many terms there are.
+    constexpr std::int64_t kMaxMs = 100LL * 365 * 86400 * 1000;
+    if (n > kMaxMs / scale || total_ms + n * scale > kMaxMs) return bad("longer than 100 years");
     total_ms += n * scale;
   }
   return std::chrono::milliseconds(total_ms);

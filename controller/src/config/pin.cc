@@ -1,0 +1,486 @@
+#include "config/pin.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include "config/parse_internal.h"
+#include "config/yaml_reader.h"
+
+namespace sluice::config {
+
+using internal::FileDiags;
+using internal::MapReader;
+using internal::Quote;
+using internal::Req;
+
+namespace {
+
+constexpr char kDigestHowTo[] = "pin the image by digest (sha256:<64 hex>)";
+
+bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// What is wrong with a digest that failed IsValidDigest, as a message.
+std::string DigestProblem(const std::string& where, const std::string& digest) {
+  const std::string q = "'" + Quote(digest) + "'";
+  std::string lower;
+  for (char c : digest) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [algo, want] : {std::pair<std::string, size_t>{"sha256", 64}, {"sha512", 128}}) {
+    if (!lower.starts_with(algo + ":")) continue;
+    if (digest.compare(0, algo.size(), algo) != 0) {
+      return where + " " + q + ": the algorithm must be lowercase '" + algo + ":'";
+    }
+    std::string_view hex = std::string_view(digest).substr(algo.size() + 1);
+    for (char c : hex) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) {
+        return where + " " + q + " contains '" + Quote(std::string(1, c)) +
+               "', which is not a hex digit; copy the digest exactly as the registry reports it";
+      }
+    }
+    if (std::any_of(hex.begin(), hex.end(), [](char c) { return c >= 'A' && c <= 'F'; })) {
+      return where + " " + q + " uses uppercase hex; digests are lowercase: write " + algo +
+             ":<lowercase hex>";
+    }
+    return where + " " + q + " has " + std::to_string(hex.size()) + " hex digits; a " + algo +
+           " digest has exactly " + std::to_string(want);
+  }
+  bool all_hex = !digest.empty() && std::all_of(digest.begin(), digest.end(), IsLowerHex);
+  if (all_hex && (digest.size() == 64 || digest.size() == 128)) {
+    return where + " " + q + " lacks its algorithm prefix; write " +
+           (digest.size() == 64 ? "sha256:" : "sha512:") + "<hex>";
+  }
+  size_t colon = digest.find(':');
+  if (colon != std::string::npos && colon > 0 && colon < 16 &&
+      std::all_of(digest.begin(), digest.begin() + colon,
+                  [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }) &&
+      digest.size() - colon > 16) {
+    return where + " " + q + " uses the unsupported algorithm '" + Quote(digest.substr(0, colon)) +
+           "'; use sha256 or sha512";
+  }
+  return where + " " + q + " is a tag, not a digest: tags are mutable and are rejected; " +
+         kDigestHowTo;
+}
+
+// The tag of an image reference ("registry:5000/shop/api:1.2" -> "1.2"), or "".
+std::string ImageTag(std::string_view image) {
+  size_t slash = image.rfind('/');
+  std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
+  size_t colon = last.find(':');
+  if (colon == std::string_view::npos) return "";
+  return std::string(last.substr(colon + 1));
+}
+
+// Helm release names and Kubernetes namespaces: lowercase DNS labels.
+bool IsDnsName(std::string_view s, size_t max, bool allow_dots) {
+  if (s.empty() || s.size() > max) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alnum(c) || c == '-' || (allow_dots && c == '.'); });
+}
+
+bool IsVarName(std::string_view s) {
+  if (s.empty()) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// Stores a positive timeout into `out`; false on error (reported).
+bool Timeout(MapReader& m, std::chrono::milliseconds& out) {
+  if (!m.Present("timeout")) return true;
+  auto v = m.Duration("timeout");
+  if (!v) return false;
+  if (v->count() == 0) {
+    m.diags().Add(m.Get("timeout"), m.Where("timeout") + " must be longer than 0 (e.g. 5m)");
+    return false;
+  }
+  out = *v;
+  return true;
+}
+
+void CheckPath(FileDiags& d, const YAML::Node& node, const std::string& where,
+               const std::string& path, bool& ok) {
+  std::string problem = internal::PathProblem(where, path);
+  if (!problem.empty()) {
+    d.Add(node, problem);
+    ok = false;
+  }
+}
+
+bool ParseArtifact(MapReader& a, Artifact& art) {
+  FileDiags& d = a.diags();
+  bool ok = a.valid();
+  if (!ok) return false;
+  std::string tag;
+  if (auto image = a.String("image", Req::kRequired)) {
+    art.image = *image;
+    tag = ImageTag(*image);
+    if (std::any_of(image->begin(), image->end(),
+                    [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+      d.Add(a.Get("image"), "artifact.image '" + Quote(*image) + "' contains whitespace");
+      ok = false;
+    } else if (image->find('@') != std::string::npos) {
+      d.Add(a.Get("image"), "artifact.image '" + Quote(*image) +
+                                "' carries a digest; write the repository alone in "
+                                "artifact.image and the digest in artifact.digest");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (!a.Has("digest")) {
+    ok = false;
+    if (!tag.empty()) {
+      d.Add(a.Present("digest") ? a.KeyLine("digest") : a.ValueLine("image"),
+            "artifact.digest is missing and artifact.image '" + Quote(art.image) +
+                "' names the tag '" + Quote(tag) + "': tags are mutable and are rejected; " +
+                kDigestHowTo + " in artifact.digest");
+    } else if (a.Present("digest")) {
+      d.Add(a.KeyLine("digest"), "artifact.digest has no value; " + std::string(kDigestHowTo));
+    } else {
+      a.Missing("digest",
+                std::string("an immutable digest is the only accepted reference; ") + kDigestHowTo);
+    }
+  } else if (auto digest = a.String("digest")) {
+    art.digest = *digest;
+    if (!IsValidDigest(*digest)) {
+      d.Add(a.Get("digest"), DigestProblem("artifact.digest", *digest));
+      ok = false;
+    } else if (!tag.empty()) {
+      d.Add(a.Get("image"), "artifact.image '" + Quote(art.image) + "' carries the tag '" +
+                                Quote(tag) +
+                                "'; remove it: tags are mutable, the digest alone pins the image");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"version", &art.version},
+                            {"source", &art.source},
+                            {"promotedFrom", &art.promoted_from}}) {
+    if (!a.Present(key)) continue;
+    if (auto v = a.String(key))
+      *field = *v;
+    else
+      ok = false;
+  }
+  return ok;
+}
+
+std::optional<HelmDeploy> ParseHelm(FileDiags& d, const YAML::Node& node, int owner_line) {
+  MapReader m(d, node, "deploy.helm", owner_line,
+              {"release", "chart", "version", "namespace", "values", "timeout", "digestKey",
+               "repositoryKey", "kubeContext"});
+  if (!m.valid()) return std::nullopt;
+  bool ok = true;
+  HelmDeploy h;
+  if (auto v = m.String("release", Req::kRequired)) {
+    h.release = *v;
+    if (!IsDnsName(*v, 53, true)) {
+      d.Add(m.Get("release"), "deploy.helm.release '" + Quote(*v) +
+                                  "' is not a valid Helm release name; use at most 53 "
+                                  "lowercase letters, digits, '-' and '.', starting and ending "
+                                  "with a letter or digit");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (auto v = m.String("chart", Req::kRequired)) {
+    h.chart = *v;
+    // A chart without a scheme that looks like a path must stay in the repo
+    // ("repo/chart" references pass IsContainedPath anyway).
+    bool looks_like_path =
+        v->find("://") == std::string::npos &&
+        (v->starts_with("/") || v->starts_with(".") || v->find('\\') != std::string::npos ||
+         v->find("..") != std::string::npos);
+    if (looks_like_path) CheckPath(d, m.Get("chart"), "deploy.helm.chart", *v, ok);
+  } else {
+    ok = false;
+  }
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"version", &h.version},
+                            {"digestKey", &h.digest_key},
+                            {"repositoryKey", &h.repository_key},
+                            {"kubeContext", &h.kube_context}}) {
+    if (!m.Present(key)) continue;
+    if (auto v = m.String(key))
+      *field = *v;
+    else
+      ok = false;
+  }
+  if (m.Present("namespace")) {
+    if (auto v = m.String("namespace")) {
+      h.namespace_ = *v;
+      if (!IsDnsName(*v, 63, false)) {
+        d.Add(m.Get("namespace"), "deploy.helm.namespace '" + Quote(*v) +
+                                      "' is not a valid Kubernetes namespace; use at most 63 "
+                                      "lowercase letters, digits and '-'");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (m.Present("values")) {
+    if (auto v = m.StringList("values")) {
+      h.values = *v;
+      const YAML::Node items = m.Get("values");
+      for (size_t i = 0; i < v->size(); ++i) {
+        CheckPath(d, items[i], internal::Item("deploy.helm.values", i), (*v)[i], ok);
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!Timeout(m, h.timeout)) ok = false;
+  if (!ok) return std::nullopt;
+  return h;
+}
+
+std::optional<TerraformDeploy> ParseTerraform(FileDiags& d, const YAML::Node& node, int owner_line,
+                                              const std::string& env) {
+  MapReader m(d, node, "deploy.terraform", owner_line,
+              {"dir", "workspace", "binary", "vars", "timeout"});
+  if (!m.valid()) return std::nullopt;
+  bool ok = true;
+  TerraformDeploy t;
+  t.workspace = env;
+  if (auto v = m.String("dir", Req::kRequired)) {
+    t.dir = *v;
+    CheckPath(d, m.Get("dir"), "deploy.terraform.dir", *v, ok);
+  } else {
+    ok = false;
+  }
+  if (m.Present("workspace")) {
+    if (auto v = m.String("workspace"))
+      t.workspace = *v;
+    else
+      ok = false;
+  }
+  if (m.Present("binary")) {
+    if (auto v = m.Enum("binary", {"terraform", "tofu"}))
+      t.binary = *v;
+    else
+      ok = false;
+  }
+  YAML::Node vars = m.Get("vars");
+  if (vars.IsDefined() && !vars.IsNull()) {
+    if (!vars.IsMap()) {
+      d.Add(vars,
+            "deploy.terraform.vars must be a map of name: value, got " + internal::Describe(vars));
+      ok = false;
+    } else {
+      for (const auto& kv : vars) {
+        if (!kv.first.IsScalar() || !IsVarName(kv.first.Scalar())) {
+          d.Add(kv.first, "deploy.terraform.vars has the key " + internal::Describe(kv.first) +
+                              "; variable names are letters, digits, '_' and '-', starting "
+                              "with a letter or '_'");
+          ok = false;
+          continue;
+        }
+        std::string w = internal::Child("deploy.terraform.vars", kv.first.Scalar());
+        if (kv.second.IsNull() || !kv.second.IsScalar()) {
+          d.Add(kv.second.IsNull() ? kv.first : kv.second,
+                w + " must be a string, number or boolean, got " + internal::Describe(kv.second) +
+                    "; quote it to pass it as text");
+          ok = false;
+          continue;
+        }
+        t.vars[kv.first.Scalar()] = kv.second.Scalar();
+      }
+    }
+  }
+  if (!Timeout(m, t.timeout)) ok = false;
+  if (!ok) return std::nullopt;
+  return t;
+}
+
+std::optional<ExecDeploy> ParseExec(FileDiags& d, const YAML::Node& node, int owner_line) {
+  MapReader m(d, node, "deploy.exec", owner_line, {"command", "timeout"});
+  if (!m.valid()) return std::nullopt;
+  bool ok = true;
+  ExecDeploy e;
+  if (auto v = m.StringList("command", Req::kRequired)) {
+    e.command = *v;
+    if (v->empty()) {
+      d.Add(m.KeyLine("command"),
+            "deploy.exec.command is empty; give the program and its arguments, e.g. "
+            "[scripts/deploy.sh, \"{{digest}}\"]");
+      ok = false;
+    } else if ((*v)[0].find('/') != std::string::npos || (*v)[0].find('\\') != std::string::npos) {
+      const YAML::Node items = m.Get("command");
+      CheckPath(d, items[0], "deploy.exec.command[0]", (*v)[0], ok);
+    }
+  } else {
+    ok = false;
+  }
+  if (!Timeout(m, e.timeout)) ok = false;
+  if (!ok) return std::nullopt;
+  return e;
+}
+
+bool ParseDeploy(MapReader& m, const std::string& env, Deploy& deploy) {
+  FileDiags& d = m.diags();
+  if (!m.valid()) return false;
+  bool ok = true;
+  const std::vector<std::string> kinds = {"helm", "terraform", "exec"};
+  std::optional<std::string> adapter = m.Enum("adapter", kinds, Req::kRequired);
+  if (!adapter) ok = false;
+  for (const auto& kind : kinds) {
+    if (adapter && kind != *adapter && m.Present(kind)) {
+      d.Add(m.KeyLine(kind), "deploy." + kind + " does not match deploy.adapter '" + *adapter +
+                                 "'; remove deploy." + kind + ", or set adapter: " + kind);
+      ok = false;
+    }
+  }
+  if (!adapter) return false;
+  if (!m.Present(*adapter)) {
+    d.Add(m.ValueLine("adapter"), "deploy.adapter is '" + *adapter + "' but deploy." + *adapter +
+                                      " is missing; add a deploy." + *adapter + " block");
+    return false;
+  }
+  YAML::Node block = m.Get(*adapter);
+  int line = m.KeyLine(*adapter);
+  if (*adapter == "helm") {
+    deploy.adapter = AdapterKind::kHelm;
+    deploy.helm = ParseHelm(d, block, line);
+    ok = ok && deploy.helm.has_value();
+  } else if (*adapter == "terraform") {
+    deploy.adapter = AdapterKind::kTerraform;
+    deploy.terraform = ParseTerraform(d, block, line, env);
+    ok = ok && deploy.terraform.has_value();
+  } else {
+    deploy.adapter = AdapterKind::kExec;
+    deploy.exec = ParseExec(d, block, line);
+    ok = ok && deploy.exec.has_value();
+  }
+  return ok;
+}
+
+}  // namespace
+
+namespace internal {
+
+std::string PathProblem(const std::string& where, std::string_view path) {
+  if (IsContainedPath(path)) return "";
+  std::string why;
+  if (path.empty()) {
+    why = "is empty";
+  } else if (path.find('\0') != std::string_view::npos) {
+    why = "contains a NUL byte";
+  } else if (path.find('\\') != std::string_view::npos) {
+    why = "contains a backslash (use '/')";
+  } else if (path.front() == '/' || path.front() == '~' ||
+             (path.size() >= 2 && std::isalpha(static_cast<unsigned char>(path[0])) &&
+              path[1] == ':')) {
+    why = "is absolute";
+  } else {
+    why = "contains a '..' component";
+  }
+  return where + " '" + Quote(path) + "' " + why +
+         ": paths must be relative to the repository root and stay inside it";
+}
+
+}  // namespace internal
+
+std::string_view AdapterName(AdapterKind kind) {
+  switch (kind) {
+    case AdapterKind::kHelm:
+      return "helm";
+    case AdapterKind::kTerraform:
+      return "terraform";
+    case AdapterKind::kExec:
+      return "exec";
+  }
+  return "unknown";
+}
+
+bool IsValidDigest(std::string_view digest) {
+  size_t want;
+  if (digest.starts_with("sha256:")) {
+    want = 64;
+  } else if (digest.starts_with("sha512:")) {
+    want = 128;
+  } else {
+    return false;
+  }
+  std::string_view hex = digest.substr(7);
+  return hex.size() == want && std::all_of(hex.begin(), hex.end(), IsLowerHex);
+}
+
+bool IsContainedPath(std::string_view path) {
+  if (path.empty()) return false;
+  if (path.find('\0') != std::string_view::npos) return false;
+  if (path.find('\\') != std::string_view::npos) return false;
+  if (path.front() == '/' || path.front() == '~') return false;
+  // "C:/x" would be absolute on Windows checkouts.
+  if (path.size() >= 2 && std::isalpha(static_cast<unsigned char>(path[0])) && path[1] == ':') {
+    return false;
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(start, end - start) == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+std::optional<Pin> ParsePin(std::string_view yaml_text, const std::string& path,
+                            Diagnostics& diags) {
+  FileDiags d(path, diags);
+  Pin pin;
+  pin.env = internal::EnvFromPath(path);
+  {
+    // The app is the file name without ".yaml"/".yml".
+    size_t slash = path.rfind('/');
+    std::string file = slash == std::string::npos ? path : path.substr(slash + 1);
+    for (const char* ext : {".yaml", ".yml"}) {
+      if (file.ends_with(ext)) {
+        file.resize(file.size() - std::string_view(ext).size());
+        break;
+      }
+    }
+    pin.app = file;
+  }
+  try {
+    std::optional<YAML::Node> doc = internal::LoadDocument(yaml_text, d);
+    if (!doc) return std::nullopt;
+    MapReader top(d, *doc, "", internal::RootLine(*doc), {"artifact", "deploy", "verification"});
+    if (!top.valid()) return std::nullopt;
+    if (top.Present("artifact")) {
+      MapReader a(d, top.Get("artifact"), "artifact", top.KeyLine("artifact"),
+                  {"image", "digest", "version", "source", "promotedFrom"});
+      ParseArtifact(a, pin.artifact);
+    } else {
+      top.Missing("artifact", "give artifact.image and artifact.digest (sha256:<64 hex>)");
+    }
+    if (top.Present("deploy")) {
+      MapReader m(d, top.Get("deploy"), "deploy", top.KeyLine("deploy"),
+                  {"adapter", "helm", "terraform", "exec"});
+      ParseDeploy(m, pin.env, pin.deploy);
+    } else {
+      top.Missing("deploy", "give deploy.adapter (helm, terraform or exec) and its block");
+    }
+    if (top.Present("verification")) {
+      if (!top.Has("verification")) {
+        d.Add(top.KeyLine("verification"),
+              "verification has no value; remove it to use the environment's verification, or "
+              "give it checks");
+      } else {
+        pin.verification = internal::ParseVerification(d, top.Get("verification"), "verification",
+                                                       top.KeyLine("verification"));
+      }
+    }
+  } catch (const std::exception& e) {
+    d.Add(0, std::string("internal error while reading the pin: ") + Quote(e.what()));
+  }
+  d.SortByLine();
+  if (!d.ok()) return std::nullopt;
+  return pin;
+}
+
+}  // namespace sluice::config
