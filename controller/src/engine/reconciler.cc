@@ -1,0 +1,481 @@
+#include "engine/reconciler.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "adapters/adapter.h"
+#include "config/repository_config.h"
+#include "core/duration.h"
+#include "core/time_format.h"
+#include "core/version.h"
+#include "engine/refs.h"
+
+namespace sluice::engine {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kRecordedOutputBytes = 2048;
+
+std::string Short(const std::string& id) { return id.substr(0, 12); }
+
+std::string FirstLine(const std::string& s) {
+  auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string Tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : "…" + s.substr(s.size() - n);
+}
+
+std::vector<GateRecord> ToRecords(const std::vector<gates::GateResult>& results) {
+  std::vector<GateRecord> out;
+  for (const auto& r : results) {
+    out.push_back({r.name, std::string(gates::VerdictName(r.verdict)), r.reason});
+  }
+  return out;
+}
+
+// "window: closed until Tue 10:00; approval: 1 of 2" — every non-passing gate.
+std::string Reasons(const std::vector<gates::GateResult>& results) {
+  std::string out;
+  for (const auto& r : results) {
+    if (r.verdict == gates::Verdict::kPass) continue;
+    if (!out.empty()) out += "; ";
+    out += r.name + ": " + r.reason;
+  }
+  return out;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::string DefaultInstanceId() {
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
+                       const Clock& clock, CancelToken& cancel, ReconcileOptions options)
+    : ws_(ws),
+      record_(ws),
+      runner_(runner),
+      verifier_(verifier),
+      clock_(clock),
+      cancel_(cancel),
+      options_(std::move(options)) {
+  if (options_.instance_id.empty()) options_.instance_id = DefaultInstanceId();
+  if (options_.parallelism == 0) options_.parallelism = 1;
+}
+
+Event Reconciler::NewEvent(const std::string& env, const std::string& app,
+                           const std::string& commit, EventKind kind) const {
+  Event e;
+  e.time = clock_.Now();
+  e.env = env;
+  e.app = app;
+  e.commit = commit;
+  e.kind = kind;
+  e.controller_id = options_.instance_id;
+  e.controller_version = std::string(Version());
+  return e;
+}
+
+Result<PassReport> Reconciler::RunOnce() {
+  auto started = std::chrono::steady_clock::now();
+  PassReport report;
+  SLUICE_RETURN_IF_ERROR(ws_.Sync(/*push=*/true).WithContext("fetch " + ws_.url()));
+  auto head = ws_.Head();
+  if (!head.ok()) return head.status();
+  report.head = *head;
+  if (*head == last_head_ && last_pass_settled_) {
+    report.unchanged = true;
+    report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    return report;
+  }
+
+  // Which environments exist: the pipeline of sluice.yaml at the head. Each is
+  // then judged by its own policy in force.
+  std::vector<std::string> envs;
+  {
+    std::lock_guard lock(ws_.mutex());
+    config::Diagnostics diags;
+    auto text = ws_.repo().ReadFile(*head, config::SettingsPath());
+    std::optional<config::RepoSettings> settings;
+    if (text.ok()) settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
+    if (settings) {
+      envs = settings->pipeline;
+    } else {
+      report.problems.push_back(text.ok() ? config::FormatDiagnostics(diags)
+                                          : "sluice.yaml: " + text.status().message());
+      // Keep serving: reconcile the environments that exist on disk.
+      if (auto dirs = ws_.repo().ListDir(*head, "environments"); dirs.ok()) envs = *dirs;
+    }
+  }
+
+  std::vector<std::vector<AppOutcome>> per_env(envs.size());
+  std::vector<size_t> reads(envs.size(), 0);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < envs.size(); i = next++) {
+      if (cancel_.cancelled()) break;
+      ReconcileEnv(envs[i], *head, per_env[i], reads[i]);
+    }
+  };
+  size_t nthreads = std::min(options_.parallelism, envs.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+
+  bool settled = report.problems.empty();
+  for (size_t i = 0; i < envs.size(); ++i) {
+    report.pins_read += reads[i];
+    for (auto& o : per_env[i]) {
+      if (o.state == "waiting" || o.state == "blocked" || o.state == "error") settled = false;
+      report.outcomes.push_back(std::move(o));
+    }
+  }
+  last_head_ = *head;
+  last_pass_settled_ = settled && !cancel_.cancelled();
+  report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  return report;
+}
+
+PolicyInForce Reconciler::LoadPolicyInForce(const std::string& env, const std::string& head) {
+  PolicyInForce pif;
+  std::lock_guard lock(ws_.mutex());
+  git::Repository& repo = ws_.repo();
+  // Trust rule: the policy of the last commit applied to this environment;
+  // before any apply, what the branch said before the head commit; only a root
+  // commit is judged by its own files.
+  if (auto applied = repo.ResolveRef(AppliedRef(env)); applied.ok()) {
+    pif.commit = *applied;
+  } else if (auto info = repo.GetCommit(head); info.ok() && !info->parents.empty()) {
+    pif.commit = info->parents.front();
+  } else {
+    pif.commit = head;
+  }
+  config::Diagnostics diags;
+  auto settings_text = repo.ReadFile(pif.commit, config::SettingsPath());
+  if (settings_text.ok()) {
+    pif.settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
+  }
+  auto policy_text = repo.ReadFile(pif.commit, config::PolicyPath(env));
+  if (policy_text.ok()) {
+    pif.policy = config::ParseEnvironmentPolicy(*policy_text, config::PolicyPath(env), diags);
+  } else if (policy_text.status().IsNotFound()) {
+    // The environment did not exist in the policy commit: it is new, and the
+    // change that adds it is judged by... its absence. Fail closed.
+    pif.error = config::PolicyPath(env) + " does not exist at " + Short(pif.commit) +
+                " (the policy in force); an environment's policy must land before its pins";
+    return pif;
+  }
+  if (!settings_text.ok()) {
+    pif.error = "sluice.yaml missing at " + Short(pif.commit) + " (the policy in force)";
+  } else if (!diags.empty()) {
+    pif.error = "the policy in force at " + Short(pif.commit) +
+                " does not parse: " + diags.front().ToString();
+  }
+  return pif;
+}
+
+Result<std::vector<std::string>> Reconciler::ChangedApps(const std::string& env,
+                                                         const std::string& head,
+                                                         std::vector<AppOutcome>& out) {
+  std::lock_guard lock(ws_.mutex());
+  git::Repository& repo = ws_.repo();
+  const std::string apps_dir = config::AppsDir(env);
+  std::set<std::string> apps;
+  if (auto names = repo.ListDir(head, apps_dir); names.ok()) {
+    for (const auto& n : *names) {
+      if (n.empty() || n[0] == '.' || !EndsWith(n, ".yaml")) continue;
+      apps.insert(n.substr(0, n.size() - 5));
+    }
+  } else if (!names.status().IsNotFound()) {
+    return names.status();
+  }
+  auto deployed = repo.ListRefs("refs/sluice/deployed/" + env + "/");
+  if (!deployed.ok()) return deployed.status();
+
+  // Group deployed apps by the commit they were applied at; one tree diff per
+  // distinct commit finds the changed pins without reading unchanged ones.
+  std::map<std::string, std::set<std::string>> by_commit;
+  const size_t prefix_len = ("refs/sluice/deployed/" + env + "/").size();
+  std::set<std::string> deployed_apps;
+  for (const auto& [ref, commit] : *deployed) {
+    std::string app = ref.substr(prefix_len);
+    deployed_apps.insert(app);
+    by_commit[commit].insert(app);
+    if (!apps.count(app)) {
+      out.push_back({env, app, head, "", "removed",
+                     "pin file " + config::PinPath(env, app) +
+                         " was removed; Sluice does not uninstall: remove the release by hand "
+                         "or restore the pin"});
+    }
+  }
+  std::vector<std::string> changed;
+  for (const auto& app : apps) {
+    if (!deployed_apps.count(app)) changed.push_back(app);
+  }
+  for (const auto& [commit, group] : by_commit) {
+    if (commit == head) continue;
+    auto diff = repo.DiffTrees(commit, head, apps_dir + "/");
+    if (!diff.ok()) return diff.status();
+    for (const auto& c : *diff) {
+      if (c.kind == git::ChangeKind::kDeleted) continue;
+      std::string name = c.path.substr(apps_dir.size() + 1);
+      if (!EndsWith(name, ".yaml") || name.find('/') != std::string::npos) continue;
+      name.resize(name.size() - 5);
+      if (group.count(name)) changed.push_back(name);
+    }
+  }
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  return changed;
+}
+
+void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
+                              std::vector<AppOutcome>& out, size_t& pins_read) {
+  if (!config::IsValidName(env)) {
+    out.push_back({env, "", head, "", "error", "'" + env + "' is not a valid environment name"});
+    return;
+  }
+  auto changed = ChangedApps(env, head, out);
+  if (!changed.ok()) {
+    out.push_back({env, "", head, "", "error", changed.status().ToString()});
+    return;
+  }
+  if (changed->empty()) return;
+  PolicyInForce pif = LoadPolicyInForce(env, head);
+  // One environment never runs two applies at once: apps go one by one.
+  for (const auto& app : *changed) {
+    if (cancel_.cancelled()) break;
+    AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
+    spdlog::info("{}/{}: {}{}{}", env, app, o.state, o.reason.empty() ? "" : " — ", o.reason);
+    out.push_back(std::move(o));
+  }
+}
+
+AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
+                                    const std::string& head, const PolicyInForce& pif,
+                                    size_t& pins_read) {
+  const std::string path = config::PinPath(env, app);
+  AppOutcome outcome{env, app, head, "", "", ""};
+
+  // The candidate commit stays put while the pin is unchanged, so waiting and
+  // blocked decisions accumulate on one commit instead of following the head.
+  std::string candidate = head;
+  std::string text;
+  {
+    std::lock_guard lock(ws_.mutex());
+    git::Repository& repo = ws_.repo();
+    auto head_blob = repo.BlobId(head, path);
+    if (auto prev = repo.ResolveRef(CandidateRef(env, app)); prev.ok() && head_blob.ok()) {
+      auto prev_blob = repo.BlobId(*prev, path);
+      if (prev_blob.ok() && *prev_blob == *head_blob) candidate = *prev;
+    }
+    auto t = repo.ReadFile(candidate, path);
+    if (!t.ok()) {
+      outcome.state = "error";
+      outcome.reason = t.status().ToString();
+      return outcome;
+    }
+    text = std::move(*t);
+  }
+  outcome.commit = candidate;
+  ++pins_read;
+
+  std::vector<Event> history = record_.EventsOn(candidate);
+  const Event* last = LastEventFor(history, env, app);
+  bool resumed_after_crash = false;
+  if (last && last->kind == EventKind::kFailed && !last->interrupted) {
+    // A failed apply is not retried blindly: a new commit (a fix or a
+    // rollback) is what moves this app again.
+    outcome.state = "failed";
+    outcome.digest = last->digest;
+    outcome.reason = last->reason;
+    return outcome;
+  }
+  if (last && last->kind == EventKind::kApplying) {
+    resumed_after_crash = true;
+  }
+
+  auto record_decision = [&](EventKind kind, std::vector<GateRecord> gates, std::string reason,
+                             std::string digest) {
+    outcome.state = std::string(EventKindName(kind));
+    outcome.reason = reason;
+    outcome.digest = digest;
+    // Write only what is new: the same verdict for the same reasons stays one line.
+    if (last && last->kind == kind && last->gates == gates && last->reason == reason) return;
+    Event e = NewEvent(env, app, candidate, kind);
+    e.digest = std::move(digest);
+    e.gates = std::move(gates);
+    e.reason = std::move(reason);
+    if (Status s = record_.Write(e, {{CandidateRef(env, app), candidate}}); !s.ok()) {
+      spdlog::warn("{}/{}: could not record {}: {}", env, app, EventKindName(kind), s.ToString());
+    }
+  };
+
+  config::Diagnostics diags;
+  std::optional<config::Pin> pin = config::ParsePin(text, path, diags);
+  if (!pin) {
+    std::string reason = config::FormatDiagnostics(diags);
+    record_decision(EventKind::kBlocked, {{"config", "block", FirstLine(reason)}}, reason, "");
+    return outcome;
+  }
+  outcome.digest = pin->artifact.digest;
+  if (!pif.error.empty() || !pif.policy || !pif.settings) {
+    std::string reason = pif.error.empty() ? "no policy in force" : pif.error;
+    record_decision(EventKind::kBlocked, {{"policy", "block", reason}}, reason,
+                    pin->artifact.digest);
+    return outcome;
+  }
+
+  gates::Evidence evidence;
+  evidence.lkg_commit = record_.Ref(LkgRef(env, app));
+  evidence.ever_deployed = record_.Ref(DeployedRef(env, app)).has_value();
+  gates::Candidate c{env, app, candidate, &*pin, &*pif.policy, &*pif.settings};
+  std::vector<gates::GateResult> results = gates::EvaluateGates(c, evidence, clock_.Now());
+  gates::Verdict verdict = gates::Overall(results);
+  if (verdict != gates::Verdict::kPass) {
+    record_decision(verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
+                    ToRecords(results), Reasons(results), pin->artifact.digest);
+    return outcome;
+  }
+
+  Event base = NewEvent(env, app, candidate, EventKind::kApplying);
+  base.digest = pin->artifact.digest;
+  base.version = pin->artifact.version;
+  base.gates = ToRecords(results);
+  if (resumed_after_crash) {
+    // The previous controller stopped between `applying` and the outcome.
+    Event interrupted = base;
+    interrupted.kind = EventKind::kFailed;
+    interrupted.interrupted = true;
+    interrupted.reason = "interrupted: the apply started " + FormatRfc3339(last->time) + " by " +
+                         last->controller_id + " has no outcome (the controller stopped); the " +
+                         std::string(config::AdapterName(pin->deploy.adapter)) +
+                         " adapter cannot observe what runs, so it applies again";
+    (void)record_.Write(interrupted);
+  }
+  AppOutcome applied = Apply(base, *pin, pif);
+  applied.commit = candidate;
+  return applied;
+}
+
+AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif) {
+  const std::string& env = base.env;
+  const std::string& app = base.app;
+  AppOutcome outcome{env, app, base.commit, pin.artifact.digest, "", ""};
+  auto fail = [&](Event e, std::string reason) {
+    e.kind = EventKind::kFailed;
+    e.time = clock_.Now();
+    e.reason = std::move(reason);
+    outcome.state = "failed";
+    outcome.reason = e.reason;
+    if (Status s = record_.Write(e); !s.ok()) {
+      spdlog::error("{}/{}: could not record failure: {}", env, app, s.ToString());
+    }
+    return outcome;
+  };
+
+  auto adapter = adapters::MakeAdapter(pin.deploy.adapter, runner_);
+  if (!adapter.ok()) return fail(base, adapter.status().message());
+
+  // Announce the apply on the remote before it starts: a crash mid-apply is
+  // then visible to everyone and resolved by the next pass.
+  if (Status s = record_.Write(base, {{CandidateRef(env, app), base.commit}}); !s.ok()) {
+    outcome.state = "error";
+    outcome.reason = "not applying: could not record the `applying` event (" + s.ToString() + ")";
+    return outcome;
+  }
+  if (options_.before_apply) options_.before_apply(env, app);
+
+  std::error_code ec;
+  std::string checkout = ws_.ScratchDir() + "/" + env + "-" + app + "-" + base.commit.substr(0, 12);
+  fs::remove_all(checkout, ec);
+  fs::create_directories(ws_.ScratchDir(), ec);
+  Status exported;
+  {
+    std::lock_guard lock(ws_.mutex());
+    exported = ws_.repo().ExportTree(base.commit, checkout);
+  }
+  if (!exported.ok()) return fail(base, "checkout failed: " + exported.ToString());
+
+  adapters::ApplyRequest req;
+  req.env = env;
+  req.app = app;
+  req.commit = base.commit;
+  req.pin = &pin;
+  req.checkout_dir = fs::absolute(checkout).string();
+  req.cancel = &cancel_;
+  req.log = [&](std::string_view line, bool is_stderr) {
+    spdlog::info("[{}/{}{}] {}", env, app, is_stderr ? " stderr" : "", line);
+  };
+  spdlog::info("{}/{}: applying {} with the {} adapter", env, app, pin.artifact.digest,
+               (*adapter)->Name());
+  auto result = (*adapter)->Apply(req);
+  fs::remove_all(checkout, ec);
+
+  Event done = base;
+  done.time = clock_.Now();
+  if (!result.ok()) return fail(done, result.status().message());
+  done.adapter = AdapterRecord{std::string((*adapter)->Name()), result->exit_code,
+                               static_cast<std::int64_t>(result->duration.count())};
+  if (!result->ok) {
+    done.output = Tail(result->output_tail, kRecordedOutputBytes);
+    done.interrupted = result->cancelled;
+    return fail(done, result->cancelled
+                          ? "interrupted: controller shutting down; " + result->summary
+                          : result->summary);
+  }
+
+  done.kind = EventKind::kApplied;
+  done.reason = result->summary;
+  if (Status s = record_.Write(
+          done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}});
+      !s.ok()) {
+    spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
+                  s.ToString());
+  }
+  outcome.state = "applied";
+  outcome.reason = result->summary;
+
+  const config::Verification empty;
+  const config::Verification& checks =
+      pin.verification
+          ? *pin.verification
+          : (pif.policy && pif.policy->verification ? *pif.policy->verification : empty);
+  verify::VerificationResult v = verifier_.Verify(checks, &cancel_);
+  Event verdict = done;
+  verdict.time = clock_.Now();
+  verdict.adapter.reset();
+  verdict.reason = v.reason;
+  if (v.ok) {
+    verdict.kind = EventKind::kVerified;
+    (void)record_.Write(verdict, {{LkgRef(env, app), base.commit}});
+    outcome.state = "verified";
+    outcome.reason = v.reason;
+    return outcome;
+  }
+  if (pif.policy && pif.policy->on_failure == config::OnFailure::kRollback) {
+    verdict.reason += "; onFailure: rollback is not available in this build yet, holding";
+  }
+  return fail(verdict, verdict.reason);
+}
+
+}  // namespace sluice::engine

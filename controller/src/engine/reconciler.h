@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/process.h"
+#include "config/pin.h"
+#include "config/policy.h"
+#include "config/settings.h"
+#include "core/cancel.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "engine/event.h"
+#include "engine/record.h"
+#include "engine/workspace.h"
+#include "gates/gate.h"
+#include "verify/verifier.h"
+
+namespace sluice::engine {
+
+struct ReconcileOptions {
+  std::string instance_id;  // written into every event
+  size_t parallelism = 4;   // environments reconciled at once
+  // Called after the `applying` event is pushed and before the adapter starts
+  // (tests use it to observe the record mid-apply). May be empty.
+  std::function<void(const std::string& env, const std::string& app)> before_apply;
+};
+
+// What one pass did for one (env, app).
+struct AppOutcome {
+  std::string env;
+  std::string app;
+  std::string commit;  // the candidate commit
+  std::string digest;
+  // in-sync | verified | applied | failed | blocked | waiting | removed | error
+  std::string state;
+  std::string reason;
+};
+
+struct PassReport {
+  std::string head;
+  bool unchanged = false;             // nothing moved since the previous pass of this process
+  std::vector<AppOutcome> outcomes;   // only (env, app)s that needed attention
+  std::vector<std::string> problems;  // pass-level problems (bad sluice.yaml, ...)
+  size_t pins_read = 0;               // pin files parsed in this pass
+  std::chrono::milliseconds duration{0};
+};
+
+// The policy in force for an environment (trust rule, SPEC section 1.3).
+struct PolicyInForce {
+  std::string commit;  // where it was read
+  std::optional<config::RepoSettings> settings;
+  std::optional<config::EnvironmentPolicy> policy;
+  std::string error;  // set when the files at `commit` do not parse
+};
+
+// Reconciler runs controller passes (SPEC section 4): fetch, read desired pins
+// at the branch head, compare with the recorded deployed state, and for each
+// changed (env, app): gates, apply, verify, record. Environments run in
+// parallel (bounded); within one environment applies run one at a time.
+//
+// Not thread-safe: call RunOnce from one thread at a time. All dependencies
+// are borrowed and must outlive the reconciler.
+class Reconciler {
+ public:
+  Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
+             const Clock& clock, CancelToken& cancel, ReconcileOptions options);
+
+  // One pass. An error means the pass could not run (fetch failed, branch
+  // missing); blocked and waiting changes are normal outcomes.
+  Result<PassReport> RunOnce();
+
+ private:
+  void ReconcileEnv(const std::string& env, const std::string& head, std::vector<AppOutcome>& out,
+                    size_t& pins_read);
+  PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
+  Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
+                                               std::vector<AppOutcome>& out);
+  AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
+                          const PolicyInForce& pif, size_t& pins_read);
+  AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif);
+  Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,
+                 EventKind kind) const;
+
+  Workspace& ws_;
+  RecordStore record_;
+  adapters::CommandRunner& runner_;
+  verify::Verifier& verifier_;
+  const Clock& clock_;
+  CancelToken& cancel_;
+  ReconcileOptions options_;
+
+  std::string last_head_;
+  bool last_pass_settled_ = false;  // nothing waiting/blocked/errored after the last pass
+};
+
+// A per-process instance id: "<hostname>-<pid>".
+std::string DefaultInstanceId();
+
+}  // namespace sluice::engine

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "git/repo.h"
+
+namespace sluice::engine {
+
+// Workspace is the controller's working area (--workdir): a bare cache of the
+// environments repository (`<workdir>/cache.git`, remote "origin" = --repo)
+// and a scratch area for checkouts. It is fetched, never re-cloned.
+//
+// Thread safety: the Repository is not thread-safe; every use must hold
+// mutex(). The public methods here take it themselves.
+class Workspace {
+ public:
+  // Opens (creating if needed) the cache for `url` in `workdir`.
+  static Result<std::unique_ptr<Workspace>> Open(const std::string& workdir, const std::string& url,
+                                                 const std::string& branch);
+
+  // Fetches the tracked branch and the remote's record (notes and
+  // refs/sluice/*), then merges the record into the local one: notes by union
+  // of lines; each refs/sluice ref takes the remote value when it is newer
+  // (local is its ancestor) or absent locally. With `push`, local record
+  // entries the remote lacks (an earlier push failed) are pushed.
+  Status Sync(bool push);
+
+  // The head of the tracked branch as last fetched; NotFound if the branch
+  // does not exist on the remote.
+  Result<std::string> Head();
+
+  // Pushes the local notes and the given refs/sluice refs (force) to the
+  // remote. On a rejected notes push, fetches the remote notes, merges and
+  // retries (a few times), so concurrent writers never lose a line.
+  // Caller must hold mutex().
+  Status PushRecordLocked(const std::vector<std::string>& sluice_refs);
+
+  git::Repository& repo() { return *repo_; }
+  std::mutex& mutex() { return mu_; }
+  const std::string& workdir() const { return workdir_; }
+  const std::string& branch() const { return branch_; }
+  const std::string& url() const { return url_; }
+  // A directory for temporary checkouts (created on demand).
+  std::string ScratchDir() const { return workdir_ + "/checkouts"; }
+
+  // The identity used for notes and commits the controller writes.
+  static git::Person Identity();
+
+ private:
+  Workspace(std::string workdir, std::string url, std::string branch,
+            std::unique_ptr<git::Repository> repo);
+  Status FetchRecordLocked();
+  Status MergeRemoteRecordLocked(std::vector<std::string>* local_ahead);
+
+  std::string workdir_;
+  std::string url_;
+  std::string branch_;
+  std::unique_ptr<git::Repository> repo_;
+  std::mutex mu_;
+};
+
+// The default --workdir for a repository URL:
+// $XDG_CACHE_HOME/sluice/<slug> (or ~/.cache/sluice/<slug>).
+std::string DefaultWorkdir(const std::string& url);
+
+}  // namespace sluice::engine
