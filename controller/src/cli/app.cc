@@ -1,16 +1,47 @@
 #include "cli/app.h"
 
 #include <iostream>
+#include <map>
 
-#include "core/version.h"
+#include "cli/commands.h"
+#include "git/repo.h"
 
 namespace sluice::cli {
 
 int Main(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
-  std::cout << "sluice " << Version() << "\n";
-  return kExitOk;
+  CLI::App app{
+      "Sluice: a GitOps release controller. A Git environments repository says what runs "
+      "where; promotion is a reviewed merge that pins an immutable digest; Sluice checks "
+      "the policy in force, applies, verifies, and records everything back into Git.",
+      "sluice"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success, 1 error, 2 usage, 3 blocked, 4 waiting.\n"
+      "Run 'sluice COMMAND --help' for a command's flags and examples.");
+  std::map<CLI::App*, Runner> runners;
+  auto add = [&](Runner (*adder)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    Runner r = adder(app);
+    runners[app.get_subcommands({})[before]] = std::move(r);
+  };
+  add(AddInitCommand);
+  add(AddValidateCommand);
+  add(AddReconcileCommand);
+  add(AddControllerCommand);
+  add(AddStatusCommand);
+  add(AddVersionCommand);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help or the error
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  git::LibGit2 libgit2;
+  for (auto& [cmd, run] : runners) {
+    if (cmd->parsed()) return run();
+  }
+  return kExitUsage;
 }
 
 }  // namespace sluice::cli

@@ -1,0 +1,60 @@
+#include <iostream>
+
+#include "adapters/process.h"
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/pass_output.h"
+#include "engine/reconciler.h"
+#include "verify/verifier.h"
+
+namespace sluice::cli {
+
+Runner AddReconcileCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "reconcile",
+      "Run one controller pass: fetch, find changed pins, check gates, apply, verify, record");
+  cmd->footer(
+      "For cron, CI and tests; 'sluice controller' runs passes continuously.\n"
+      "Example:\n  sluice reconcile --once --repo git://git.example.com/environments "
+      "--workdir /var/lib/sluice\n"
+      "Exit codes: 0 the pass ran (blocked and waiting changes are normal outcomes), 1 it "
+      "could not run.");
+  auto opts = std::make_shared<CommonOptions>();
+  auto once = std::make_shared<bool>(false);
+  auto parallelism = std::make_shared<size_t>(4);
+  cmd->add_flag("--once", *once, "Run exactly one pass and exit (the only mode of reconcile)");
+  cmd->add_option("--parallelism", *parallelism, "Environments reconciled at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  return [opts, parallelism] {
+    ConfigureLogging(opts->log_level);
+    auto ws = OpenWorkspace(*opts);
+    if (!ws.ok()) {
+      PrintError(ws.status().message());
+      return kExitError;
+    }
+    auto lock = WorkdirLock::Acquire((*ws)->workdir());
+    if (!lock.ok()) {
+      PrintError(lock.status().message());
+      return kExitError;
+    }
+    adapters::BoostCommandRunner runner;
+    verify::DefaultVerifier verifier;
+    SystemClock clock;
+    CancelToken cancel;
+    engine::ReconcileOptions ropts;
+    ropts.parallelism = *parallelism;
+    engine::Reconciler reconciler(**ws, runner, verifier, clock, cancel, ropts);
+    auto report = reconciler.RunOnce();
+    if (!report.ok()) {
+      PrintError(report.status().message());
+      return kExitError;
+    }
+    PrintPassReport(std::cout, *report, opts->format);
+    return kExitOk;
+  };
+}
+
+}  // namespace sluice::cli

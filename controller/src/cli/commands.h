@@ -1,0 +1,19 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace sluice::cli {
+
+// Each command adds its subcommand to `app` and returns the function that runs
+// it once parsing succeeded; that function returns the exit code.
+using Runner = std::function<int()>;
+
+Runner AddInitCommand(CLI::App& app);
+Runner AddValidateCommand(CLI::App& app);
+Runner AddReconcileCommand(CLI::App& app);
+Runner AddControllerCommand(CLI::App& app);
+Runner AddStatusCommand(CLI::App& app);
+Runner AddVersionCommand(CLI::App& app);
+
+}  // namespace sluice::cli

@@ -1,0 +1,67 @@
+#include "cli/common.h"
+
+#include <fcntl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace sluice::cli {
+
+void AddCommonOptions(CLI::App& cmd, CommonOptions& opts, bool with_format) {
+  cmd.add_option("--repo", opts.repo,
+                 "The environments repository: a URL libgit2 can fetch (file://, git://, "
+                 "http(s)://, ssh://) or a local clone's path");
+  cmd.add_option("--branch", opts.branch, "The tracked branch")->capture_default_str();
+  cmd.add_option("--workdir", opts.workdir,
+                 "The controller's own clone and cache (default: ~/.cache/sluice/<repo>)");
+  if (with_format) {
+    cmd.add_option("--format", opts.format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+  }
+  cmd.add_option("--log-level", opts.log_level, "Log detail on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+}
+
+void ConfigureLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("sluice");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& opts) {
+  if (opts.repo.empty()) {
+    return Status::InvalidArgument(
+        "--repo is required: the environments repository URL or path (e.g. --repo "
+        "git://git.example.com/environments or --repo ./environments)");
+  }
+  std::string workdir = opts.workdir.empty() ? engine::DefaultWorkdir(opts.repo) : opts.workdir;
+  return engine::Workspace::Open(workdir, opts.repo, opts.branch);
+}
+
+Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& workdir) {
+  std::string path = workdir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot open " + path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::FailedPrecondition("another sluice process is reconciling from workdir " +
+                                      workdir + " (lock " + path +
+                                      " is held); stop it or use another --workdir");
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) == 0) (void)!write(fd, pid.data(), pid.size());
+  return std::unique_ptr<WorkdirLock>(new WorkdirLock(fd));
+}
+
+WorkdirLock::~WorkdirLock() { ::close(fd_); }
+
+void PrintError(const std::string& message) { std::cerr << "sluice: " << message << "\n"; }
+
+}  // namespace sluice::cli

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "engine/workspace.h"
+
+namespace sluice::cli {
+
+// Flags shared by the commands that read the environments repository
+// (SPEC section 7): --repo, --branch, --workdir, --format, --log-level.
+struct CommonOptions {
+  std::string repo;
+  std::string branch = "main";
+  std::string workdir;
+  std::string format = "text";
+  std::string log_level = "info";
+};
+
+// Adds the common flags to `cmd`. `with_format` adds --format text|json.
+void AddCommonOptions(CLI::App& cmd, CommonOptions& opts, bool with_format);
+
+// Sets spdlog's level and sends logs to stderr ("off" silences them).
+void ConfigureLogging(const std::string& level);
+
+// Opens the workspace of opts.repo (default workdir when none given).
+// InvalidArgument when --repo is missing.
+Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& opts);
+
+// An exclusive lock on <workdir>/lock held for the object's lifetime, so that
+// two controllers never reconcile from one workdir at once.
+class WorkdirLock {
+ public:
+  static Result<std::unique_ptr<WorkdirLock>> Acquire(const std::string& workdir);
+  ~WorkdirLock();
+  WorkdirLock(const WorkdirLock&) = delete;
+  WorkdirLock& operator=(const WorkdirLock&) = delete;
+
+ private:
+  explicit WorkdirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Prints "sluice: <message>" to stderr.
+void PrintError(const std::string& message);
+
+}  // namespace sluice::cli

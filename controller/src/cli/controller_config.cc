@@ -1,0 +1,64 @@
+#include "cli/controller_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "core/duration.h"
+
+namespace sluice::cli {
+
+Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
+                            ControllerSettings& settings,
+                            const std::vector<std::string>& explicit_flags) {
+  auto given = [&](const std::string& flag) {
+    return std::find(explicit_flags.begin(), explicit_flags.end(), flag) != explicit_flags.end();
+  };
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) {
+    return Status::InvalidArgument(path + ":1: expected a mapping of controller settings");
+  }
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>("");
+    std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+    if (!kv.second.IsScalar()) {
+      return Status::InvalidArgument(where + key + " must be a single value");
+    }
+    std::string value = kv.second.Scalar();
+    if (key == "repo") {
+      if (!given("--repo")) settings.common.repo = value;
+    } else if (key == "branch") {
+      if (!given("--branch")) settings.common.branch = value;
+    } else if (key == "workdir") {
+      if (!given("--workdir")) settings.common.workdir = value;
+    } else if (key == "logLevel") {
+      if (!given("--log-level")) settings.common.log_level = value;
+    } else if (key == "interval") {
+      auto d = ParseDuration(value);
+      if (!d.ok()) return Status::InvalidArgument(where + "interval: " + d.status().message());
+      if (d->count() < 1000) return Status::InvalidArgument(where + "interval must be at least 1s");
+      if (!given("--interval")) settings.interval = *d;
+    } else if (key == "parallelism") {
+      try {
+        int n = std::stoi(value);
+        if (n < 1 || n > 64) throw std::out_of_range("range");
+        if (!given("--parallelism")) settings.parallelism = static_cast<size_t>(n);
+      } catch (const std::exception&) {
+        return Status::InvalidArgument(where + "parallelism must be a whole number from 1 to 64");
+      }
+    } else {
+      return Status::InvalidArgument(
+          where + "unknown key '" + key +
+          "' (known: repo, branch, workdir, interval, parallelism, logLevel)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::cli

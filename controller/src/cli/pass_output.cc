@@ -1,0 +1,37 @@
+#include "cli/pass_output.h"
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::cli {
+
+void PrintPassReport(std::ostream& out, const engine::PassReport& report,
+                     const std::string& format) {
+  if (format == "json") {
+    nlohmann::ordered_json outcomes = nlohmann::ordered_json::array();
+    for (const auto& o : report.outcomes) {
+      outcomes.push_back({{"env", o.env},
+                          {"app", o.app},
+                          {"commit", o.commit},
+                          {"digest", o.digest},
+                          {"state", o.state},
+                          {"reason", o.reason}});
+    }
+    nlohmann::ordered_json j{
+        {"head", report.head},          {"unchanged", report.unchanged},
+        {"pinsRead", report.pins_read}, {"durationMs", report.duration.count()},
+        {"problems", report.problems},  {"outcomes", outcomes}};
+    out << j.dump() << "\n";
+    return;
+  }
+  for (const auto& p : report.problems) out << "problem: " << p << "\n";
+  for (const auto& o : report.outcomes) {
+    out << o.env << "/" << o.app << ": " << o.state;
+    if (!o.reason.empty()) out << " — " << o.reason;
+    out << "\n";
+  }
+  out << "pass at " << report.head.substr(0, 12) << ": " << report.outcomes.size()
+      << " change(s) handled, " << report.pins_read << " pin(s) read, " << report.duration.count()
+      << " ms\n";
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "engine/reconciler.h"
+
+namespace sluice::cli {
+
+// Prints a pass report as text lines or one JSON object.
+void PrintPassReport(std::ostream& out, const engine::PassReport& report,
+                     const std::string& format);
+
+}  // namespace sluice::cli
