@@ -6,6 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "adapters/process.h"
+
+extern char** environ;
+
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -57,34 +61,31 @@ std::string ReadFile(const std::string& path) {
 
 CommandOutput RunCommand(const std::vector<std::string>& argv, const std::string& cwd,
                          const std::vector<std::string>& extra_env) {
+  // The product's own runner: argv only, explicit environment, always reaped.
   CommandOutput result;
-  try {
-    bp::ipstream out, err;
-    bp::environment env = boost::this_process::environment();
-    for (const auto& kv : extra_env) {
-      auto eq = kv.find('=');
-      env[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    std::string exe = argv.at(0);
-    if (exe.find('/') == std::string::npos) exe = bp::search_path(exe).string();
-    std::vector<std::string> args(argv.begin() + 1, argv.end());
-    bp::child c(exe, bp::args(args), bp::std_out > out, bp::std_err > err, bp::std_in.close(),
-                env, bp::start_dir(cwd.empty() ? fs::current_path().string() : cwd));
-    // Read both pipes concurrently so neither can fill up and block the child.
-    std::thread t([&] {
-      std::stringstream ss;
-      ss << err.rdbuf();
-      result.err = ss.str();
-    });
-    std::stringstream ss;
-    ss << out.rdbuf();
-    result.out = ss.str();
-    t.join();
-    c.wait();
-    result.exit_code = c.exit_code();
-  } catch (const std::exception& e) {
-    result.err = e.what();
+  adapters::ProcessSpec spec;
+  spec.argv = argv;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) spec.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  for (const auto& kv : extra_env) {
+    auto eq = kv.find('=');
+    spec.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  spec.cwd = cwd.empty() ? fs::current_path().string() : cwd;
+  spec.timeout = std::chrono::minutes(5);
+  spec.output_cap = 64 * 1024 * 1024;
+  adapters::BoostCommandRunner runner;
+  auto r = runner.Run(spec, nullptr);
+  if (!r.ok()) {
+    result.err = r.status().ToString();
+    return result;
+  }
+  result.exit_code = r->exit_code;
+  result.out = r->stdout_tail;
+  result.err = r->stderr_tail;
   return result;
 }
 
@@ -92,11 +93,11 @@ CommandOutput Git(const std::string& cwd, const std::vector<std::string>& args,
                   bool allow_failure) {
   std::vector<std::string> argv = {"git"};
   argv.insert(argv.end(), args.begin(), args.end());
-  CommandOutput r = RunCommand(argv, cwd,
-                               {"GIT_AUTHOR_NAME=Test User", "GIT_AUTHOR_EMAIL=test@example.com",
-                                "GIT_COMMITTER_NAME=Test User",
-                                "GIT_COMMITTER_EMAIL=test@example.com", "GIT_CONFIG_NOSYSTEM=1",
-                                "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"});
+  CommandOutput r =
+      RunCommand(argv, cwd,
+                 {"GIT_AUTHOR_NAME=Test User", "GIT_AUTHOR_EMAIL=test@example.com",
+                  "GIT_COMMITTER_NAME=Test User", "GIT_COMMITTER_EMAIL=test@example.com",
+                  "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"});
   if (!allow_failure && r.exit_code != 0) {
     std::string joined;
     for (const auto& a : args) joined += " " + a;

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/git_servers.h"
+#include "support/temp_dir.h"
+
+namespace sluice::testing {
+
+// A digest made of one repeated hex character: Digest('a') = sha256:aaaa...
+inline std::string Digest(char c) { return "sha256:" + std::string(64, c); }
+
+// An environments repository served by a real git daemon, with a working
+// clone the test commits into, a workdir for the controller, and a state dir
+// where the test's deploy script records what it ran.
+//
+// The deploy script (scripts/deploy.sh in the repository) appends
+// "<env> <app> <digest> <SLUICE_DIGEST> <SLUICE_COMMIT>" to <state>/deploys.log,
+// exits 3 when <state>/fail-<digest-char> exists, and when <state>/hang exists
+// writes its pid to <state>/hung.pid and then waits forever.
+class EnvRepoFixture {
+ public:
+  EnvRepoFixture();
+
+  std::string bare;     // the bare repository served by the daemon
+  std::string work;     // a working clone
+  std::string workdir;  // --workdir of the controller
+  std::string state;    // where the deploy script writes
+  std::string url;      // git:// URL of the bare repository
+
+  // Pin file content for `app` deploying `digest` with the exec adapter.
+  std::string PinYaml(const std::string& digest, const std::string& version = "1.0.0") const;
+
+  // Commits `files` in the working clone and pushes to the daemon; returns the commit.
+  std::string CommitAndPush(const std::map<std::string, std::optional<std::string>>& files,
+                            const std::string& message);
+
+  // Runs the sluice binary with `args` (plus --repo/--workdir when
+  // `with_repo`), returning its output.
+  CommandOutput Sluice(std::vector<std::string> args, bool with_repo = true) const;
+
+  // `sluice reconcile --once --format json`, parsed; fails the test on a
+  // non-zero exit.
+  nlohmann::json Reconcile() const;
+
+  // The lines of <state>/deploys.log.
+  std::vector<std::string> Deploys() const;
+
+  // The events in the remote's note on `commit` (read with the git CLI).
+  std::vector<nlohmann::json> RemoteEvents(const std::string& commit) const;
+
+  // The commit a ref points at on the remote (git CLI), or "".
+  std::string RemoteRef(const std::string& ref) const;
+
+ private:
+  TempDir tmp_;
+  std::unique_ptr<GitDaemon> daemon_;
+};
+
+}  // namespace sluice::testing

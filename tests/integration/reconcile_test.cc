@@ -1,0 +1,271 @@
+// End-to-end: the real `sluice` binary reconciles an environments repository
+// served by a real git daemon, deploys through the exec adapter, and writes
+// the record back; the test reads the record with the git CLI.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/process.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "env_repo_fixture.h"
+
+namespace sluice::testing {
+namespace {
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+std::vector<std::string> Kinds(const std::vector<nlohmann::json>& events, const std::string& app) {
+  std::vector<std::string> kinds;
+  for (const auto& e : events) {
+    if (e.value("app", "") == app) kinds.push_back(e.value("event", ""));
+  }
+  return kinds;
+}
+
+const nlohmann::json* Outcome(const nlohmann::json& pass, const std::string& env,
+                              const std::string& app) {
+  for (const auto& o : pass["outcomes"]) {
+    if (o["env"] == env && o["app"] == app) return &o;
+  }
+  return nullptr;
+}
+
+TEST(ReconcileTest, AppliesChangedPinThroughExecAndRecordsItInGit) {
+  EnvRepoFixture f;
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "2.5.3")}},
+                      "Pin api 2.5.3 in dev");
+
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* api = Outcome(pass, "dev", "api");
+  ASSERT_NE(api, nullptr) << pass.dump();
+  EXPECT_EQ((*api)["state"], "verified") << pass.dump();
+
+  // The exec adapter ran once, in a checkout of the commit, with the digest
+  // substituted into argv and exported as SLUICE_DIGEST.
+  ASSERT_EQ(f.Deploys().size(), 1u);
+  EXPECT_EQ(f.Deploys()[0], "dev api " + Digest('a') + " " + Digest('a') + " " + commit);
+
+  // The record is on the remote: applying, applied, verified, in that order.
+  auto events = f.RemoteEvents(commit);
+  EXPECT_EQ(Kinds(events, "api"), (std::vector<std::string>{"applying", "applied", "verified"}));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1]["digest"], Digest('a'));
+  EXPECT_EQ(events[1]["adapter"]["name"], "exec");
+  EXPECT_EQ(events[1]["adapter"]["exitCode"], 0);
+  EXPECT_EQ(events[1]["commit"], commit);
+  EXPECT_FALSE(events[1]["controller"]["id"].get<std::string>().empty());
+  EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), commit);
+  EXPECT_EQ(f.RemoteRef("refs/sluice/lkg/dev/api"), commit);
+
+  // `git log --notes=sluice` shows the record to an auditor.
+  CommandOutput log = Git(f.bare, {"log", "--notes=sluice", "-1", "--format=%N", commit});
+  EXPECT_NE(log.out.find("\"event\":\"verified\""), std::string::npos) << log.out;
+}
+
+TEST(ReconcileTest, SecondPassWithoutChangesDoesNothing) {
+  EnvRepoFixture f;
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "Pin api");
+  f.Reconcile();
+  nlohmann::json second = f.Reconcile();
+  EXPECT_TRUE(second["outcomes"].empty()) << second.dump();
+  EXPECT_EQ(second["pinsRead"], 0);
+  EXPECT_EQ(f.Deploys().size(), 1u);
+  EXPECT_EQ(f.RemoteEvents(commit).size(), 3u);
+}
+
+TEST(ReconcileTest, OnlyTheChangedPinIsReadAndApplied) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))},
+                   {"environments/dev/apps/web.yaml", f.PinYaml(Digest('b'))}},
+                  "Pin api and web");
+  f.Reconcile();
+  ASSERT_EQ(f.Deploys().size(), 2u);
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/web.yaml", f.PinYaml(Digest('c'))}}, "Bump web");
+  nlohmann::json pass = f.Reconcile();
+  EXPECT_EQ(pass["pinsRead"], 1) << pass.dump();
+  ASSERT_EQ(pass["outcomes"].size(), 1u) << pass.dump();
+  EXPECT_EQ(pass["outcomes"][0]["app"], "web");
+  ASSERT_EQ(f.Deploys().size(), 3u);
+  EXPECT_EQ(f.Deploys()[2].substr(0, 8), "dev web ");
+  EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/web"), commit);
+}
+
+TEST(ReconcileTest, FailingExecIsRecordedAsFailedWithExitCodeAndNotRetried) {
+  EnvRepoFixture f;
+  WriteFile(f.state + "/fail-d", "");
+  std::string commit = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('d'))}},
+                                       "Pin a bad build");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* api = Outcome(pass, "dev", "api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ((*api)["state"], "failed");
+
+  auto events = f.RemoteEvents(commit);
+  ASSERT_EQ(Kinds(events, "api"), (std::vector<std::string>{"applying", "failed"}));
+  EXPECT_EQ(events[1]["adapter"]["exitCode"], 3);
+  EXPECT_NE(events[1]["output"].get<std::string>().find("image pull backoff"), std::string::npos)
+      << events[1].dump();
+  EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), "");
+  EXPECT_EQ(f.RemoteRef("refs/sluice/lkg/dev/api"), "");
+
+  // A failed apply waits for a new commit; the next pass does not run it again.
+  f.Reconcile();
+  EXPECT_EQ(f.Deploys().size(), 1u);
+  EXPECT_EQ(f.RemoteEvents(commit).size(), 2u);
+
+  CommandOutput status = f.Sluice({"status", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto rows = nlohmann::json::parse(status.out);
+  ASSERT_EQ(rows.size(), 1u) << status.out;
+  EXPECT_EQ(rows[0]["state"], "failed");
+  EXPECT_EQ(rows[0]["desired"]["digest"], Digest('d'));
+  EXPECT_TRUE(rows[0]["deployed"].is_null());
+}
+
+TEST(ReconcileTest, MalformedPinBlocksOnlyItsOwnAppWithPathAndLine) {
+  EnvRepoFixture f;
+  std::string commit = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))},
+       {"environments/dev/apps/web.yaml",
+        "artifact:\n  image: registry.example.com/shop/web\n  digest: latest\ndeploy:\n"
+        "  adapter: exec\n  exec: {command: [scripts/deploy.sh]}\n"}},
+      "Pin api and a mutable tag for web");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* web = Outcome(pass, "dev", "web");
+  const nlohmann::json* api = Outcome(pass, "dev", "api");
+  ASSERT_NE(web, nullptr);
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ((*api)["state"], "verified");
+  EXPECT_EQ((*web)["state"], "blocked");
+  EXPECT_NE((*web)["reason"].get<std::string>().find("environments/dev/apps/web.yaml:3:"),
+            std::string::npos)
+      << (*web)["reason"];
+  EXPECT_NE((*web)["reason"].get<std::string>().find("tag"), std::string::npos);
+  auto events = f.RemoteEvents(commit);
+  EXPECT_EQ(Kinds(events, "web"), (std::vector<std::string>{"blocked"}));
+
+  // Blocked again on the next pass, but recorded once.
+  f.Reconcile();
+  EXPECT_EQ(Kinds(f.RemoteEvents(commit), "web"), (std::vector<std::string>{"blocked"}));
+}
+
+TEST(ReconcileTest, ConfiguredGateThatCannotBeEvaluatedFailsClosed) {
+  EnvRepoFixture f;
+  // prod requires one approval; approval evidence is not evaluated by this
+  // build, so the change must be blocked, never applied.
+  std::string commit = f.CommitAndPush(
+      {{"environments/prod/apps/api.yaml", f.PinYaml(Digest('e'))}}, "Pin api in prod");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* api = Outcome(pass, "prod", "api");
+  ASSERT_NE(api, nullptr) << pass.dump();
+  EXPECT_EQ((*api)["state"], "blocked");
+  EXPECT_NE((*api)["reason"].get<std::string>().find("approval"), std::string::npos);
+  EXPECT_TRUE(f.Deploys().empty());
+  auto events = f.RemoteEvents(commit);
+  ASSERT_EQ(events.size(), 1u);
+  bool approval_blocked = false;
+  for (const auto& g : events[0]["gates"]) {
+    if (g["name"] == "approval" && g["result"] == "block") approval_blocked = true;
+  }
+  EXPECT_TRUE(approval_blocked) << events[0].dump();
+  CommandOutput status = f.Sluice({"status", "--format", "json", "--env", "prod"});
+  auto rows = nlohmann::json::parse(status.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["state"], "blocked");
+  ASSERT_FALSE(rows[0]["reasons"].empty());
+}
+
+TEST(ReconcileTest, PolicyEditIsJudgedByThePolicyInForce) {
+  EnvRepoFixture f;
+  // One commit that both removes prod's approval rule and pins a digest: the
+  // policy in force (the parent's) still requires approval.
+  f.CommitAndPush({{"environments/prod/environment.yaml", "{}\n"},
+                   {"environments/prod/apps/api.yaml", f.PinYaml(Digest('f'))}},
+                  "Drop approval and pin at once");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* api = Outcome(pass, "prod", "api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ((*api)["state"], "blocked") << pass.dump();
+  EXPECT_TRUE(f.Deploys().empty());
+}
+
+TEST(ReconcileTest, KilledMidApplyLeavesApplyingOnRemoteAndNextPassResolvesIt) {
+  EnvRepoFixture f;
+  WriteFile(f.state + "/hang", "");
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "Pin api");
+
+  bp::child controller(std::string(SLUICE_BINARY), "reconcile", "--once", "--repo", f.url,
+                       "--workdir", f.workdir, "--log-level", "off", bp::std_out > bp::null,
+                       bp::std_err > bp::null);
+  // Wait (polling, bounded) until the deploy script is running.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(f.state + "/hung.pid") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(f.state + "/hung.pid"));
+  // The crash: the controller dies without a word; its child is orphaned.
+  ::kill(controller.id(), SIGKILL);
+  controller.wait();
+  pid_t hung = std::stoi(ReadFile(f.state + "/hung.pid"));
+  ::kill(hung, SIGKILL);
+
+  // What everyone sees: `applying` with no outcome.
+  EXPECT_EQ(Kinds(f.RemoteEvents(commit), "api"), (std::vector<std::string>{"applying"}));
+  CommandOutput status = f.Sluice({"status", "--format", "json"});
+  auto rows = nlohmann::json::parse(status.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["state"], "applying");
+
+  // The next pass records the interruption and applies again (exec cannot
+  // observe what runs), this time to completion.
+  fs::remove(f.state + "/hang");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json* api = Outcome(pass, "dev", "api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ((*api)["state"], "verified");
+  auto events = f.RemoteEvents(commit);
+  EXPECT_EQ(Kinds(events, "api"),
+            (std::vector<std::string>{"applying", "failed", "applying", "applied", "verified"}));
+  EXPECT_EQ(events[1].value("interrupted", false), true);
+  EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), commit);
+}
+
+TEST(ReconcileTest, StatusReportsRunningVersionAndLastKnownGood) {
+  EnvRepoFixture f;
+  std::string first = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0.0")}}, "api 1.0.0");
+  f.Reconcile();
+  CommandOutput status = f.Sluice({"status", "--format", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto rows = nlohmann::json::parse(status.out);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& row = rows[0];
+  EXPECT_EQ(row["env"], "dev");
+  EXPECT_EQ(row["app"], "api");
+  EXPECT_EQ(row["state"], "in-sync");
+  EXPECT_EQ(row["desired"]["digest"], Digest('a'));
+  EXPECT_EQ(row["deployed"]["digest"], Digest('a'));
+  EXPECT_EQ(row["deployed"]["commit"], first);
+  EXPECT_FALSE(row["deployed"]["time"].get<std::string>().empty());
+  EXPECT_TRUE(row["deployed"]["approvers"].is_array());
+  EXPECT_EQ(row["lkg"]["commit"], first);
+  EXPECT_TRUE(row["reasons"].empty());
+
+  // A newer pin not yet reconciled shows as waiting with a reason.
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('b'), "1.1.0")}},
+                  "api 1.1.0");
+  rows = nlohmann::json::parse(f.Sluice({"status", "--format", "json"}).out);
+  EXPECT_EQ(rows[0]["state"], "waiting");
+  EXPECT_EQ(rows[0]["desired"]["digest"], Digest('b'));
+  EXPECT_EQ(rows[0]["deployed"]["digest"], Digest('a'));
+}
+
+}  // namespace
+}  // namespace sluice::testing
