@@ -15,7 +15,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real servers the integration tests start on loopback
-  lighttpd openssh-client
+  lighttpd openssh-client prometheus docker-registry
 )
 
 missing=()
