@@ -4,15 +4,24 @@ namespace sluice {
 
 std::string_view CodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kNotFound: return "NotFound";
-    case Status::Code::kInvalidArgument: return "InvalidArgument";
-    case Status::Code::kIOError: return "IOError";
-    case Status::Code::kTimeout: return "Timeout";
-    case Status::Code::kCancelled: return "Cancelled";
-    case Status::Code::kConflict: return "Conflict";
-    case Status::Code::kFailedPrecondition: return "FailedPrecondition";
-    case Status::Code::kInternal: return "Internal";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kNotFound:
+      return "NotFound";
+    case Status::Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Status::Code::kIOError:
+      return "IOError";
+    case Status::Code::kTimeout:
+      return "Timeout";
+    case Status::Code::kCancelled:
+      return "Cancelled";
+    case Status::Code::kConflict:
+      return "Conflict";
+    case Status::Code::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Status::Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

@@ -72,8 +72,8 @@ std::string_view CodeName(Status::Code code);
 }  // namespace sluice
 
 // Returns from the enclosing function when `expr` yields a non-ok Status.
-#define SLUICE_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::sluice::Status sluice_status_ = (expr);   \
+#define SLUICE_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::sluice::Status sluice_status_ = (expr);        \
     if (!sluice_status_.ok()) return sluice_status_; \
   } while (0)
