@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "adapters/process.h"
 #include "config/pin.h"
@@ -57,8 +58,40 @@ class Adapter {
 };
 
 // Returns the adapter for `kind`, running processes through `runner`
-// (not owned; must outlive the adapter). NotFound for an adapter kind this
-// build does not support yet.
+// (not owned; must outlive the adapter). The helm and terraform adapters
+// start their children from BaseEnvironment() and look their program up on
+// its PATH. InvalidArgument for an unknown kind.
 Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, CommandRunner& runner);
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the adapters. Pure apart from ResolveCheckoutPath, which
+// looks at the filesystem (never runs anything).
+
+// Resolves the repository path `rel` inside the checkout at `checkout_dir`
+// (absolute), following symlinks, and returns the canonical absolute path.
+// `what` names the pin field in messages ("environments/prod/apps/api.yaml:
+// deploy.helm.values[0]"). Errors: InvalidArgument when `rel` is not a
+// contained path (config::IsContainedPath: no "..", not absolute) or resolves
+// outside the checkout through a symlink; NotFound when it does not exist.
+Result<std::string> ResolveCheckoutPath(const std::string& checkout_dir, const std::string& rel,
+                                        const std::string& what);
+
+// A duration as Go's time.ParseDuration reads it, for CLI flags such as
+// `helm --timeout` and `terraform -lock-timeout`: "5m", "1h30m", "1s500ms",
+// "0s" (never days, which Go does not accept).
+std::string GoDuration(std::chrono::milliseconds d);
+
+namespace internal {
+
+// The last `n` lines of `text`, each ending in '\n'.
+std::string TailLines(std::string_view text, size_t n);
+
+// The last non-blank line of `text`, trimmed and cut at 200 characters.
+std::string LastLine(std::string_view text);
+
+// "0.4s", "12.0s", "2m5s".
+std::string Elapsed(std::chrono::milliseconds d);
+
+}  // namespace internal
 
 }  // namespace sluice::adapters
