@@ -1,0 +1,518 @@
+// GitHub and GitLab approval lookups over their REST APIs.
+//
+// References (the shapes the loopback test server reproduces):
+//   GitHub: "List pull requests associated with a commit"
+//     https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit
+//   GitHub: "List reviews for a pull request" (chronological; per_page max 100)
+//     https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request
+//   GitHub: "Using pagination in the REST API" (link header, rel="next")
+//     https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+//   GitHub: "Troubleshooting the REST API" / "Rate limits for the REST API":
+//     403 or 429 with x-ratelimit-remaining: 0 -> wait until x-ratelimit-reset
+//     (UTC epoch seconds); retry-after: N -> wait N seconds.
+//   GitLab: "List merge requests associated with a commit"
+//     GET /projects/:id/repository/commits/:sha/merge_requests
+//   GitLab: "Merge request approvals API"
+//     https://docs.gitlab.com/api/merge_request_approvals.html
+//     GET /projects/:id/merge_requests/:iid/approvals -> approved_by[].user.username
+//     GET /projects/:id/approvals -> reset_approvals_on_push
+//   GitLab rate limits: 429 with Retry-After and RateLimit-Reset (epoch).
+#include "approval/forge.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace sluice::approval {
+namespace {
+
+using nlohmann::json;
+
+const SystemClock& DefaultClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
+std::string TrimSlash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool IsHexId(const std::string& s) {
+  return s.size() == 40 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+           return std::isdigit(c) || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string Short(const std::string& sha) { return sha.substr(0, 12); }
+
+// A string field, "" when absent, null or not a string (API objects carry
+// nulls for e.g. merged_at of an open pull request).
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+// A number or string field rendered as text ("7"); "" when absent.
+std::string NumberText(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_number_integer()) return std::to_string(it->get<long long>());
+  if (it->is_string()) return it->get<std::string>();
+  return "";
+}
+
+const json& Child(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// "scheme://host[:port]" of a URL, for the same-origin check on pagination.
+std::string Origin(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto path = url.find('/', scheme + 3);
+  return path == std::string::npos ? url : url.substr(0, path);
+}
+
+// The URL of rel="next" in an RFC 8288 Link header, or "".
+std::string NextLink(const std::string& link) {
+  size_t pos = 0;
+  while (pos < link.size()) {
+    size_t open = link.find('<', pos);
+    if (open == std::string::npos) return "";
+    size_t close = link.find('>', open);
+    if (close == std::string::npos) return "";
+    size_t end = link.find(',', close);
+    std::string params =
+        link.substr(close + 1, end == std::string::npos ? std::string::npos : end - close - 1);
+    if (params.find("rel=\"next\"") != std::string::npos ||
+        params.find("rel=next") != std::string::npos) {
+      return link.substr(open + 1, close - open - 1);
+    }
+    if (end == std::string::npos) return "";
+    pos = end + 1;
+  }
+  return "";
+}
+
+std::optional<long long> ParseInteger(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (end == s.c_str() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+// Talks to one forge API: headers, rate limits, errors, pagination.
+class RestClient {
+ public:
+  RestClient(net::HttpClient& http, std::string api, std::string auth_header,
+             std::string auth_value, std::string token, const Clock& clock)
+      : http_(http),
+        api_(TrimSlash(std::move(api))),
+        auth_header_(std::move(auth_header)),
+        auth_value_(std::move(auth_value)),
+        token_(std::move(token)),
+        clock_(clock) {}
+
+  const std::string& api() const { return api_; }
+
+  // One GET. On success `*out` holds a 2xx response; a rate-limited answer
+  // sets `limited` (and returns ok); any other status is an error.
+  Status Get(const std::string& url, net::HttpResponse* out, ForgeApproval* limited) {
+    net::HttpRequest req;
+    req.url = url;
+    req.follow_redirects = false;  // never carry the token to another place
+    req.headers.push_back({"Accept", "application/json"});
+    req.headers.push_back({"User-Agent", "sluice"});
+    for (const auto& h : extra_headers_) req.headers.push_back(h);
+    if (!token_.empty()) req.headers.push_back({auth_header_, auth_value_});
+    Result<net::HttpResponse> res = http_.Send(req);
+    if (!res.ok()) return Status(res.status()).WithContext("forge");
+    const net::HttpResponse& r = *res;
+    if (IsRateLimited(r)) {
+      limited->rate_limited = true;
+      limited->retry_at = RetryAt(r);
+      return Status::Ok();
+    }
+    if (r.status < 200 || r.status > 299) {
+      std::string msg = "GET " + net::RedactUrl(url) + ": HTTP " + std::to_string(r.status);
+      std::string detail = ErrorDetail(r.body);
+      if (!detail.empty()) msg += ": " + detail;
+      if (r.status == 401) msg += " (check SLUICE_FORGE_TOKEN or forge.tokenFile)";
+      if (r.status >= 300 && r.status < 400) {
+        msg += " (redirected to " + net::RedactUrl(r.Header("location")) +
+               "; set forge.api/forge.repo to the new location)";
+      }
+      return Status::FailedPrecondition(Scrub(msg));
+    }
+    *out = r;
+    return Status::Ok();
+  }
+
+  // GETs `url` and every rel="next" page after it (same origin as the API,
+  // at most `max_pages`), appending the elements of each JSON array page.
+  Status GetAll(std::string url, std::vector<json>* items, ForgeApproval* limited, int max_pages) {
+    const std::string origin = Origin(api_);
+    for (int page = 0; page < max_pages && !url.empty(); ++page) {
+      net::HttpResponse r;
+      SLUICE_RETURN_IF_ERROR(Get(url, &r, limited));
+      if (limited->rate_limited) return Status::Ok();
+      Result<json> body = ParseJson(url, r.body);
+      if (!body.ok()) return body.status();
+      if (!body->is_array()) {
+        return Status::FailedPrecondition("GET " + net::RedactUrl(url) + ": expected a JSON array");
+      }
+      for (auto& item : *body) items->push_back(std::move(item));
+      std::string next = NextLink(r.Header("link"));
+      if (!next.empty() && next.rfind(origin + "/", 0) != 0) {
+        return Status::FailedPrecondition("GET " + net::RedactUrl(url) +
+                                          ": pagination link leaves the API origin " + origin);
+      }
+      url = next;
+    }
+    if (!url.empty()) {
+      return Status::FailedPrecondition("GET " + net::RedactUrl(url) + ": more than " +
+                                        std::to_string(max_pages) + " pages");
+    }
+    return Status::Ok();
+  }
+
+  // A JSON object from one GET.
+  Status GetObject(const std::string& url, json* out, ForgeApproval* limited) {
+    net::HttpResponse r;
+    SLUICE_RETURN_IF_ERROR(Get(url, &r, limited));
+    if (limited->rate_limited) return Status::Ok();
+    Result<json> body = ParseJson(url, r.body);
+    if (!body.ok()) return body.status();
+    if (!body->is_object()) {
+      return Status::FailedPrecondition("GET " + net::RedactUrl(url) + ": expected a JSON object");
+    }
+    *out = std::move(*body);
+    return Status::Ok();
+  }
+
+  void AddHeader(std::string name, std::string value) {
+    extra_headers_.push_back({std::move(name), std::move(value)});
+  }
+
+ private:
+  static Result<json> ParseJson(const std::string& url, const std::string& body) {
+    try {
+      return json::parse(body);
+    } catch (const std::exception& e) {
+      return Status::FailedPrecondition("GET " + net::RedactUrl(url) +
+                                        ": response is not JSON: " + e.what());
+    }
+  }
+
+  // GitHub: 403/429 with x-ratelimit-remaining: 0 (primary limit) or with
+  // retry-after or a "rate limit" message (secondary limit). GitLab: 429,
+  // with RateLimit-* / Retry-After when it sends them.
+  static bool IsRateLimited(const net::HttpResponse& r) {
+    if (r.status == 429) return true;
+    if (r.status != 403) return false;
+    if (r.Header("x-ratelimit-remaining") == "0") return true;
+    if (r.Header("ratelimit-remaining") == "0") return true;
+    if (!r.Header("retry-after").empty()) return true;
+    return Lower(r.body).find("rate limit") != std::string::npos;
+  }
+
+  std::optional<TimePoint> RetryAt(const net::HttpResponse& r) const {
+    if (auto secs = ParseInteger(r.Header("retry-after")); secs && *secs >= 0) {
+      return clock_.Now() + std::chrono::seconds(*secs);
+    }
+    for (const char* h : {"x-ratelimit-reset", "ratelimit-reset"}) {
+      if (auto epoch = ParseInteger(r.Header(h)); epoch && *epoch > 0) {
+        return TimePoint(std::chrono::seconds(*epoch));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The forge's own error message ("Not Found", "Bad credentials"), short.
+  static std::string ErrorDetail(const std::string& body) {
+    std::string detail;
+    try {
+      json j = json::parse(body);
+      if (j.is_object()) {
+        auto it = j.find("message");
+        if (it != j.end()) detail = it->is_string() ? it->get<std::string>() : it->dump();
+        if (detail.empty()) detail = Str(j, "error");
+      }
+    } catch (const std::exception&) {
+      detail = body;
+    }
+    for (char& c : detail) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    if (detail.size() > 200) detail = detail.substr(0, 200) + "...";
+    return detail;
+  }
+
+  // A forge may echo what it was sent; the token never leaves in a message.
+  std::string Scrub(std::string text) const {
+    if (token_.empty()) return text;
+    for (size_t pos = text.find(token_); pos != std::string::npos; pos = text.find(token_, pos)) {
+      text.replace(pos, token_.size(), "***");
+      pos += 3;
+    }
+    return text;
+  }
+
+  net::HttpClient& http_;
+  std::string api_;
+  std::string auth_header_;
+  std::string auth_value_;
+  std::string token_;
+  const Clock& clock_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
+};
+
+ForgeApproval Limited(const ForgeApproval& limited) {
+  ForgeApproval out;
+  out.rate_limited = true;
+  out.retry_at = limited.retry_at;
+  return out;
+}
+
+}  // namespace
+
+// --- GitHub -----------------------------------------------------------------
+
+GitHubForge::GitHubForge(net::HttpClient& http, std::string api, std::string repo,
+                         std::string token, const Clock* clock)
+    : http_(http),
+      api_(std::move(api)),
+      repo_(std::move(repo)),
+      token_(std::move(token)),
+      clock_(clock) {}
+
+Result<ForgeApproval> GitHubForge::ApprovalsFor(const std::string& merge_commit) {
+  if (!IsHexId(merge_commit)) {
+    return Status::InvalidArgument("not a commit id: \"" + merge_commit + "\"");
+  }
+  RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
+                  clock_ ? *clock_ : DefaultClock());
+  rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
+  const std::string base = rest.api() + "/repos/" + repo_;
+  ForgeApproval limited;
+
+  std::vector<json> pulls;
+  SLUICE_RETURN_IF_ERROR(rest.GetAll(base + "/commits/" + merge_commit + "/pulls?per_page=100",
+                                     &pulls, &limited, kMaxPages));
+  if (limited.rate_limited) return Limited(limited);
+
+  // Only the pull request that was merged AS this commit: a commit can appear
+  // in several pull requests (an open one that contains it, a revert, ...),
+  // and their approvals are for something else.
+  const json* pr = nullptr;
+  for (const json& p : pulls) {
+    if (Str(p, "merge_commit_sha") == merge_commit && !Str(p, "merged_at").empty()) {
+      pr = &p;
+      break;
+    }
+  }
+  ForgeApproval out;
+  if (pr == nullptr) return out;
+  out.found = true;
+  const std::string number = NumberText(*pr, "number");
+  out.number = "#" + number;
+  out.url = Str(*pr, "html_url");
+  out.author = Str(Child(*pr, "user"), "login");
+  out.head_sha = Str(Child(*pr, "head"), "sha");
+  if (number.empty() || !IsHexId(out.head_sha)) {
+    return Status::FailedPrecondition("GitHub pull request for " + merge_commit +
+                                      " lacks number or head.sha");
+  }
+
+  std::vector<json> reviews;
+  SLUICE_RETURN_IF_ERROR(rest.GetAll(base + "/pulls/" + number + "/reviews?per_page=100", &reviews,
+                                     &limited, kMaxPages));
+  if (limited.rate_limited) return Limited(limited);
+
+  // Reviews come in chronological order. A reviewer's standing is their
+  // latest decisive review; a later COMMENTED review (or a PENDING draft)
+  // neither grants nor withdraws approval, as on GitHub itself.
+  std::vector<std::string> order;  // lower-cased logins, first appearance
+  std::map<std::string, const json*> latest;
+  for (const json& r : reviews) {
+    const std::string login = Str(Child(r, "user"), "login");
+    const std::string state = Str(r, "state");
+    if (login.empty()) continue;  // deleted account ("ghost"): nobody to count
+    if (state != "APPROVED" && state != "CHANGES_REQUESTED" && state != "DISMISSED") continue;
+    const std::string key = Lower(login);
+    if (!latest.count(key)) order.push_back(key);
+    latest[key] = &r;
+  }
+  for (const std::string& key : order) {
+    const json& r = *latest[key];
+    const std::string login = Str(Child(r, "user"), "login");
+    const std::string state = Str(r, "state");
+    const std::string commit = Str(r, "commit_id");
+    if (state == "APPROVED" && commit == out.head_sha) {
+      out.approvers.push_back(
+          {login, "github review " + NumberText(r, "id") + " on " + Short(out.head_sha)});
+    } else if (state == "APPROVED") {
+      out.rejected.push_back({login, "approval was for an older head " + Short(commit) +
+                                         " (merged head " + Short(out.head_sha) + ")"});
+    } else if (state == "DISMISSED") {
+      out.rejected.push_back({login, "review was dismissed"});
+    } else {
+      out.rejected.push_back({login, "review requested changes"});
+    }
+  }
+  return out;
+}
+
+// --- GitLab -----------------------------------------------------------------
+
+GitLabForge::GitLabForge(net::HttpClient& http, std::string api, std::string project,
+                         std::string token, const Clock* clock)
+    : http_(http),
+      api_(std::move(api)),
+      project_(std::move(project)),
+      token_(std::move(token)),
+      clock_(clock) {}
+
+Result<ForgeApproval> GitLabForge::ApprovalsFor(const std::string& merge_commit) {
+  if (!IsHexId(merge_commit)) {
+    return Status::InvalidArgument("not a commit id: \"" + merge_commit + "\"");
+  }
+  RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
+  const bool numeric =
+      !project_.empty() && std::all_of(project_.begin(), project_.end(),
+                                       [](unsigned char c) { return std::isdigit(c); });
+  const std::string base =
+      rest.api() + "/projects/" + (numeric ? project_ : net::UrlEncode(project_));
+  ForgeApproval limited;
+
+  std::vector<json> mrs;
+  SLUICE_RETURN_IF_ERROR(
+      rest.GetAll(base + "/repository/commits/" + merge_commit + "/merge_requests?per_page=100",
+                  &mrs, &limited, GitHubForge::kMaxPages));
+  if (limited.rate_limited) return Limited(limited);
+
+  const json* mr = nullptr;
+  for (const json& m : mrs) {
+    if (Str(m, "state") != "merged") continue;
+    const std::string merge_sha = Str(m, "merge_commit_sha");
+    const std::string squash_sha = Str(m, "squash_commit_sha");
+    // A fast-forward merge writes no merge commit: the MR head itself lands.
+    const bool fast_forward =
+        merge_sha.empty() && squash_sha.empty() && Str(m, "sha") == merge_commit;
+    if (merge_sha == merge_commit || squash_sha == merge_commit || fast_forward) {
+      mr = &m;
+      break;
+    }
+  }
+  ForgeApproval out;
+  if (mr == nullptr) return out;
+  out.found = true;
+  const std::string iid = NumberText(*mr, "iid");
+  out.number = "!" + iid;
+  out.url = Str(*mr, "web_url");
+  out.author = Str(Child(*mr, "author"), "username");
+  out.head_sha = Str(*mr, "sha");
+  if (iid.empty() || !IsHexId(out.head_sha)) {
+    return Status::FailedPrecondition("GitLab merge request for " + merge_commit +
+                                      " lacks iid or sha");
+  }
+
+  // Approvals carry no commit id; they are bound to the head only when the
+  // project resets them on push. Unknown counts as off.
+  bool reset_on_push = false;
+  {
+    json settings;
+    ForgeApproval probe;
+    Status s = rest.GetObject(base + "/approvals", &settings, &probe);
+    if (probe.rate_limited) return Limited(probe);
+    if (s.ok()) {
+      auto it = settings.find("reset_approvals_on_push");
+      reset_on_push = it != settings.end() && it->is_boolean() && it->get<bool>();
+    }
+  }
+
+  json approvals;
+  SLUICE_RETURN_IF_ERROR(
+      rest.GetObject(base + "/merge_requests/" + iid + "/approvals", &approvals, &limited));
+  if (limited.rate_limited) return Limited(limited);
+  const json& by = Child(approvals, "approved_by");
+  if (!by.is_array()) {
+    return Status::FailedPrecondition("GitLab approvals of " + out.number +
+                                      " lack an approved_by array");
+  }
+  std::vector<std::string> seen;
+  for (const json& entry : by) {
+    const std::string login = Str(Child(entry, "user"), "username");
+    if (login.empty() || std::find(seen.begin(), seen.end(), Lower(login)) != seen.end()) continue;
+    seen.push_back(Lower(login));
+    if (reset_on_push) {
+      out.approvers.push_back({login, "gitlab approval of " + out.number + " on " +
+                                          Short(out.head_sha) + " (approvals reset on push)"});
+    } else {
+      out.rejected.push_back({login,
+                              "approval is not bound to the merged head (the project does not "
+                              "reset approvals on push)"});
+    }
+  }
+  return out;
+}
+
+// --- construction -------------------------------------------------------------
+
+Result<std::string> LoadForgeToken(const config::ForgeSettings& settings) {
+  if (const char* env = std::getenv("SLUICE_FORGE_TOKEN"); env != nullptr && *env != '\0') {
+    std::string t(env);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    return t;
+  }
+  if (settings.token_file.empty()) return std::string();
+  std::ifstream in(settings.token_file);
+  if (!in) {
+    return Status::IOError("cannot read forge.tokenFile " + settings.token_file);
+  }
+  std::string line;
+  std::getline(in, line);
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  line.erase(line.begin(), std::find_if(line.begin(), line.end(), not_space));
+  line.erase(std::find_if(line.rbegin(), line.rend(), not_space).base(), line.end());
+  return line;
+}
+
+Result<std::unique_ptr<Forge>> MakeForge(const config::ForgeSettings& settings,
+                                         net::HttpClient& http, const std::string& token,
+                                         const Clock* clock) {
+  if (settings.repo.empty()) {
+    return Status::InvalidArgument("sluice.yaml: forge.repo is required");
+  }
+  if (settings.type == "github") {
+    std::string api = settings.api.empty() ? "https://api.github.com" : settings.api;
+    return std::unique_ptr<Forge>(
+        std::make_unique<GitHubForge>(http, api, settings.repo, token, clock));
+  }
+  if (settings.type == "gitlab") {
+    std::string api = settings.api.empty() ? "https://gitlab.com/api/v4" : settings.api;
+    return std::unique_ptr<Forge>(
+        std::make_unique<GitLabForge>(http, api, settings.repo, token, clock));
+  }
+  return Status::InvalidArgument("sluice.yaml: forge.type must be github or gitlab, not \"" +
+                                 settings.type + "\"");
+}
+
+}  // namespace sluice::approval

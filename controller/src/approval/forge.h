@@ -1,0 +1,130 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "net/http_client.h"
+
+namespace sluice::approval {
+
+// One approval the forge gave to the exact head that was merged.
+struct ForgeApprover {
+  std::string login;  // forge user name, as the forge spells it
+  std::string how;    // "github review 80 on 6dcb09b5b57875f3", "gitlab approval of !7 on ..."
+};
+
+// One review or approval the forge shows that does not count, and why.
+struct ForgeRejection {
+  std::string login;
+  std::string why;  // "approval was for an older head 6dcb09b", "review was dismissed", ...
+};
+
+// What the forge says about the pull/merge request that produced a commit.
+struct ForgeApproval {
+  // A merged pull/merge request whose merge (or squash) commit is the commit
+  // asked about. false: the commit came from no pull request (a direct push),
+  // and every other field is empty.
+  bool found = false;
+  std::string number;                    // "#7" (GitHub) or "!7" (GitLab)
+  std::string url;                       // the web page of the pull/merge request
+  std::string author;                    // login of whoever opened it
+  std::string head_sha;                  // the head commit that was merged
+  std::vector<ForgeApprover> approvers;  // approvals bound to head_sha, one per login
+  std::vector<ForgeRejection> rejected;  // reviews shown but not counted
+
+  // The forge refused to answer for now (HTTP 403/429 with a rate-limit
+  // signal). Not a failure: the gate waits. When rate_limited is set nothing
+  // else is meaningful.
+  bool rate_limited = false;
+  std::optional<TimePoint> retry_at;  // when the limit resets, if the forge said
+};
+
+// Forge is the seam through which Sluice asks a code-hosting forge who
+// approved a merge. Implementations speak the forge's REST API through an
+// HttpClient; tests run them against a loopback server.
+//
+// Errors: IOError/Timeout for transport failures, FailedPrecondition for an
+// answer that is not what the API documents (status, JSON shape), with the
+// URL (credentials stripped) in the message. The token never appears in an
+// error or a log line. Thread-compatible: one call at a time per object.
+class Forge {
+ public:
+  virtual ~Forge() = default;
+
+  // Approvals of the merged pull/merge request whose merge commit is
+  // `merge_commit` (40 hex). See ForgeApproval for the "not found" and
+  // "rate limited" outcomes, which are successful Results.
+  virtual Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) = 0;
+};
+
+// GitHub (github.com or Enterprise Server, REST v3):
+//   GET {api}/repos/{repo}/commits/{sha}/pulls      the PR whose merge_commit_sha
+//                                                   is sha and merged_at is set
+//   GET {api}/repos/{repo}/pulls/{n}/reviews?per_page=100, following
+//       `Link: <...>; rel="next"` (same origin only, at most kMaxPages pages)
+// A reviewer counts when their latest decisive review (APPROVED,
+// CHANGES_REQUESTED, DISMISSED; COMMENTED changes nothing) is APPROVED with
+// commit_id equal to the PR's head.sha. Sends `Authorization: Bearer <token>`
+// when `token` is not empty. `clock` (may be null: the system clock) turns a
+// relative Retry-After into a time.
+class GitHubForge final : public Forge {
+ public:
+  static constexpr int kMaxPages = 50;
+  GitHubForge(net::HttpClient& http, std::string api, std::string repo, std::string token,
+              const Clock* clock = nullptr);
+  Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
+
+ private:
+  net::HttpClient& http_;
+  std::string api_;
+  std::string repo_;
+  std::string token_;
+  const Clock* clock_;
+};
+
+// GitLab (gitlab.com or self-managed, REST v4; `api` ends in /api/v4):
+//   GET {api}/projects/{id}/repository/commits/{sha}/merge_requests
+//       the MR in state "merged" whose merge_commit_sha or squash_commit_sha
+//       is sha (or, for a fast-forward merge, whose head `sha` is sha)
+//   GET {api}/projects/{id}/approvals                  reset_approvals_on_push
+//   GET {api}/projects/{id}/merge_requests/{iid}/approvals   approved_by[].user.username
+// GitLab's approval list carries no commit id: an approval is bound to the
+// merged head only because the project removes all approvals when commits
+// are pushed to the source branch ("reset approvals on push"). When that
+// setting is off, or cannot be read, every approval is reported as rejected
+// (fail closed). `project` is "group/project" or a numeric id; sends
+// `PRIVATE-TOKEN: <token>` when `token` is not empty.
+class GitLabForge final : public Forge {
+ public:
+  GitLabForge(net::HttpClient& http, std::string api, std::string project, std::string token,
+              const Clock* clock = nullptr);
+  Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
+
+ private:
+  net::HttpClient& http_;
+  std::string api_;
+  std::string project_;
+  std::string token_;
+  const Clock* clock_;
+};
+
+// The forge token: $SLUICE_FORGE_TOKEN when set and not empty, else the
+// first line of `settings.token_file` (surrounding whitespace trimmed), else
+// "" (anonymous). IOError naming the file (never its content) when the file
+// cannot be read.
+Result<std::string> LoadForgeToken(const config::ForgeSettings& settings);
+
+// A GitHubForge or GitLabForge for `settings` (type github|gitlab; api
+// defaulting to https://api.github.com or https://gitlab.com/api/v4),
+// borrowing `http` and `clock` (both must outlive the forge).
+// InvalidArgument for another type or an empty repo.
+Result<std::unique_ptr<Forge>> MakeForge(const config::ForgeSettings& settings,
+                                         net::HttpClient& http, const std::string& token,
+                                         const Clock* clock = nullptr);
+
+}  // namespace sluice::approval
