@@ -1,0 +1,73 @@
+#pragma once
+
+#include <string>
+
+#include "adapters/process.h"
+#include "core/cancel.h"
+#include "engine/workspace.h"
+#include "evidence/registry.h"
+#include "gates/gate.h"
+#include "net/http_client.h"
+
+namespace sluice::engine {
+
+// EvidenceGatherer does the I/O the gates need (SPEC section 2: gates are
+// pure, evidence is gathered first): the record in Git (refs/sluice/*,
+// notes), files of the environments repository (scan reports, incidents,
+// calendars), the OCI registry, and custom gate commands.
+//
+// All dependencies are borrowed and must outlive the gatherer. Thread-safe
+// as far as its dependencies are: it holds ws.mutex() only around
+// repository reads, never across network calls or child processes.
+class EvidenceGatherer {
+ public:
+  EvidenceGatherer(Workspace& ws, net::HttpClient& http, adapters::CommandRunner& runner,
+                   evidence::RegistryClient& registry);
+
+  // Gathers every fact the gates of `c.policy` need for candidate `c`
+  // (whose policy/settings are the policy in force, read at
+  // `policy_commit`); `head` is the branch head, where incidents are read
+  // (an incident declared now stops releases now; "" falls back to
+  // c.commit).
+  //
+  //  - lkg_commit / ever_deployed: refs/sluice/{lkg,deployed}/<env>/<app>.
+  //  - upstream (gates.upstreamVerified or soak): for policy.upstream, whether
+  //    the pin at refs/sluice/deployed/<upstream>/<app> and at
+  //    refs/sluice/lkg/<upstream>/<app> has c's digest, and the time of the
+  //    last `verified` event of (upstream, app) in the note on that LKG
+  //    commit (set only when the LKG has the digest).
+  //  - scan (gates.vulnerabilities): trivy*.json, grype*.json and *.sarif
+  //    reports in artifacts/<app>/<algo>-<hex>/ at c.commit; with several
+  //    reports, each severity counts the largest number any report gives
+  //    (they describe the same image), and one unreadable report is an
+  //    error. None: found=false with the directory in `path`.
+  //  - registry (gates.registry.verifyDigest): the pin's image and digest.
+  //  - incidents (gates.noActiveIncident): incidents/*.yaml at `head`.
+  //  - custom (gates.custom): c.commit exported under ws.ScratchDir(), each
+  //    gate run there in policy order, the directory removed afterwards.
+  //  - calendars: each freezes[].calendar read at `policy_commit`.
+  //
+  // Never throws and never fails: a fact that cannot be gathered lands in
+  // its evidence's error field (or stays absent), so the gates block with a
+  // reason. Without a pin or policy only the refs are gathered.
+  gates::Evidence Gather(const gates::Candidate& c, const std::string& policy_commit,
+                         const std::string& head, CancelToken* cancel);
+
+ private:
+  void GatherRefs(const gates::Candidate& c, gates::Evidence& ev);
+  gates::UpstreamEvidence GatherUpstream(const gates::Candidate& c);
+  gates::ScanEvidence GatherScan(const gates::Candidate& c);
+  gates::RegistryEvidence GatherRegistry(const gates::Candidate& c, CancelToken* cancel);
+  gates::IncidentEvidence GatherIncidents(const gates::Candidate& c, const std::string& head);
+  std::vector<gates::CustomGateEvidence> GatherCustom(const gates::Candidate& c,
+                                                      CancelToken* cancel);
+  std::vector<gates::CalendarEvidence> GatherCalendars(const gates::Candidate& c,
+                                                       const std::string& policy_commit);
+
+  Workspace& ws_;
+  net::HttpClient& http_;
+  adapters::CommandRunner& runner_;
+  evidence::RegistryClient& registry_;
+};
+
+}  // namespace sluice::engine
