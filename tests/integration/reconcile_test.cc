@@ -155,10 +155,10 @@ TEST(ReconcileTest, MalformedPinBlocksOnlyItsOwnAppWithPathAndLine) {
   EXPECT_EQ(Kinds(f.RemoteEvents(commit), "web"), (std::vector<std::string>{"blocked"}));
 }
 
-TEST(ReconcileTest, ConfiguredGateThatCannotBeEvaluatedFailsClosed) {
+TEST(ReconcileTest, ProdChangeWithoutApprovalEvidenceIsBlockedNeverApplied) {
   EnvRepoFixture f;
-  // prod requires one approval; approval evidence is not evaluated by this
-  // build, so the change must be blocked, never applied.
+  // prod requires one approval by forge evidence, and the repository names
+  // no forge: the change must be blocked, never applied.
   std::string commit = f.CommitAndPush(
       {{"environments/prod/apps/api.yaml", f.PinYaml(Digest('e'))}}, "Pin api in prod");
   nlohmann::json pass = f.Reconcile();

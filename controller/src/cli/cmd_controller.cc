@@ -8,14 +8,13 @@
 #include <sstream>
 #include <thread>
 
-#include "adapters/process.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/controller_config.h"
+#include "cli/engine_parts.h"
 #include "core/duration.h"
 #include "engine/reconciler.h"
-#include "verify/verifier.h"
 
 namespace sluice::cli {
 namespace {
@@ -125,12 +124,11 @@ Runner AddControllerCommand(CLI::App& app) {
       PrintError(lock.status().message());
       return kExitError;
     }
-    adapters::BoostCommandRunner runner;
-    verify::DefaultVerifier verifier;
-    SystemClock clock;
+    EngineParts parts;
     engine::ReconcileOptions ropts;
     ropts.parallelism = settings->parallelism;
-    engine::Reconciler reconciler(**ws, runner, verifier, clock, cancel, ropts);
+    engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
+                                  cancel, ropts);
     spdlog::info("controller watching {} branch {} every {} (workdir {})", settings->common.repo,
                  settings->common.branch, FormatDuration(settings->interval), (*ws)->workdir());
 

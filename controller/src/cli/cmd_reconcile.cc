@@ -1,12 +1,11 @@
 #include <iostream>
 
-#include "adapters/process.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/engine_parts.h"
 #include "cli/pass_output.h"
 #include "engine/reconciler.h"
-#include "verify/verifier.h"
 
 namespace sluice::cli {
 
@@ -40,13 +39,12 @@ Runner AddReconcileCommand(CLI::App& app) {
       PrintError(lock.status().message());
       return kExitError;
     }
-    adapters::BoostCommandRunner runner;
-    verify::DefaultVerifier verifier;
-    SystemClock clock;
+    EngineParts parts;
     CancelToken cancel;
     engine::ReconcileOptions ropts;
     ropts.parallelism = *parallelism;
-    engine::Reconciler reconciler(**ws, runner, verifier, clock, cancel, ropts);
+    engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
+                                  cancel, ropts);
     auto report = reconciler.RunOnce();
     if (!report.ok()) {
       PrintError(report.status().message());

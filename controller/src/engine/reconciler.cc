@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "adapters/adapter.h"
+#include "approval/landing.h"
 #include "config/repository_config.h"
 #include "core/duration.h"
 #include "core/time_format.h"
@@ -53,6 +54,12 @@ std::string Reasons(const std::vector<gates::GateResult>& results) {
   return out;
 }
 
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out.empty() ? "nobody" : out;
+}
+
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -67,11 +74,15 @@ std::string DefaultInstanceId() {
 }
 
 Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
-                       const Clock& clock, CancelToken& cancel, ReconcileOptions options)
+                       net::HttpClient& http, const Clock& clock, CancelToken& cancel,
+                       ReconcileOptions options)
     : ws_(ws),
       record_(ws),
       runner_(runner),
       verifier_(verifier),
+      http_(http),
+      registry_(http, options.registry),
+      gatherer_(ws, http, runner, registry_),
       clock_(clock),
       cancel_(cancel),
       options_(std::move(options)) {
@@ -345,11 +356,28 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     return outcome;
   }
 
-  gates::Evidence evidence;
-  evidence.lkg_commit = record_.Ref(LkgRef(env, app));
-  evidence.ever_deployed = record_.Ref(DeployedRef(env, app)).has_value();
   gates::Candidate c{env, app, candidate, &*pin, &*pif.policy, &*pif.settings};
+  gates::Evidence evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
+  const std::string deployed = record_.Ref(DeployedRef(env, app)).value_or("");
+
+  // Approval is judged from evidence (forge reviews, signatures) with the
+  // groups and signers of the settings in force.
+  std::optional<approval::ApprovalDecision> approval;
+  std::string landing;
+  if (pif.policy->approval && pif.policy->approval->required > 0) {
+    approval =
+        CheckApproval(*pif.policy->approval, *pif.settings, candidate, path, deployed, &landing);
+  }
+  if (pif.policy->emergency) {
+    evidence.emergency =
+        CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
+  }
   std::vector<gates::GateResult> results = gates::EvaluateGates(c, evidence, clock_.Now());
+  if (approval) {
+    for (auto& r : results) {
+      if (r.name == "approval") r = approval->result;
+    }
+  }
   gates::Verdict verdict = gates::Overall(results);
   if (verdict != gates::Verdict::kPass) {
     record_decision(verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
@@ -361,23 +389,31 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   base.digest = pin->artifact.digest;
   base.version = pin->artifact.version;
   base.gates = ToRecords(results);
+  if (approval) base.approvers = approval->approvers;
+  if (evidence.emergency) {
+    base.reason = "EMERGENCY " + evidence.emergency->incident +
+                  ": windows, freezes and soak skipped, approved by " +
+                  Join(evidence.emergency->approvers);
+  }
   if (resumed_after_crash) {
     // The previous controller stopped between `applying` and the outcome.
     Event interrupted = base;
     interrupted.kind = EventKind::kFailed;
     interrupted.interrupted = true;
     interrupted.reason = "interrupted: the apply started " + FormatRfc3339(last->time) + " by " +
-                         last->controller_id + " has no outcome (the controller stopped); the " +
+                         last->controller_id +
+                         " has no outcome (the controller stopped); asking the " +
                          std::string(config::AdapterName(pin->deploy.adapter)) +
-                         " adapter cannot observe what runs, so it applies again";
+                         " adapter what runs before applying again";
     (void)record_.Write(interrupted);
   }
-  AppOutcome applied = Apply(base, *pin, pif);
+  AppOutcome applied = Apply(base, *pin, pif, resumed_after_crash);
   applied.commit = candidate;
   return applied;
 }
 
-AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif) {
+AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,
+                             bool resumed_after_crash) {
   const std::string& env = base.env;
   const std::string& app = base.app;
   AppOutcome outcome{env, app, base.commit, pin.artifact.digest, "", ""};
@@ -426,9 +462,32 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   req.log = [&](std::string_view line, bool is_stderr) {
     spdlog::info("[{}/{}{}] {}", env, app, is_stderr ? " stderr" : "", line);
   };
-  spdlog::info("{}/{}: applying {} with the {} adapter", env, app, pin.artifact.digest,
-               (*adapter)->Name());
-  auto result = (*adapter)->Apply(req);
+  const config::Verification no_checks;
+  const config::Verification& checks =
+      pin.verification
+          ? *pin.verification
+          : (pif.policy && pif.policy->verification ? *pif.policy->verification : no_checks);
+  // Relative thresholds ("no more than 1.5x before") need the value before.
+  verify::Baseline baseline = verifier_.ReadBaseline(checks, &cancel_);
+
+  Result<adapters::ApplyResult> result = Status::Internal("not run");
+  if (resumed_after_crash) {
+    // Never apply twice blindly: ask the tool what runs first.
+    auto observed = (*adapter)->Observe(req);
+    if (observed.ok() && *observed == adapters::Observed::kPinDeployed) {
+      adapters::ApplyResult already;
+      already.ok = true;
+      already.exit_code = 0;
+      already.summary = "resolved after restart: the " + std::string((*adapter)->Name()) +
+                        " adapter reports this pin deployed";
+      result = already;
+    }
+  }
+  if (!result.ok()) {
+    spdlog::info("{}/{}: applying {} with the {} adapter", env, app, pin.artifact.digest,
+                 (*adapter)->Name());
+    result = (*adapter)->Apply(req);
+  }
   fs::remove_all(checkout, ec);
 
   Event done = base;
@@ -455,16 +514,15 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   outcome.state = "applied";
   outcome.reason = result->summary;
 
-  const config::Verification empty;
-  const config::Verification& checks =
-      pin.verification
-          ? *pin.verification
-          : (pif.policy && pif.policy->verification ? *pif.policy->verification : empty);
-  verify::VerificationResult v = verifier_.Verify(checks, &cancel_);
+  verify::VerificationResult v = verifier_.Verify(checks, baseline, &cancel_);
   Event verdict = done;
   verdict.time = clock_.Now();
   verdict.adapter.reset();
   verdict.reason = v.reason;
+  for (const auto& check : v.checks) {
+    if (!verdict.output.empty()) verdict.output += "\n";
+    verdict.output += (check.ok ? "ok   " : "FAIL ") + check.name + ": " + check.detail;
+  }
   if (v.ok) {
     verdict.kind = EventKind::kVerified;
     (void)record_.Write(verdict, {{LkgRef(env, app), base.commit}});
@@ -472,10 +530,89 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     outcome.reason = v.reason;
     return outcome;
   }
+  if (v.cancelled) {
+    verdict.interrupted = true;
+    return fail(verdict, "interrupted: verification stopped by shutdown; " + v.reason);
+  }
   if (pif.policy && pif.policy->on_failure == config::OnFailure::kRollback) {
     verdict.reason += "; onFailure: rollback is not available in this build yet, holding";
   }
   return fail(verdict, verdict.reason);
+}
+
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+
+approval::ApprovalDecision Reconciler::CheckApproval(const config::ApprovalPolicy& policy,
+                                                     const config::RepoSettings& settings,
+                                                     const std::string& candidate,
+                                                     const std::string& pin_path,
+                                                     const std::string& stop_at,
+                                                     std::string* landing_commit) {
+  std::unique_ptr<approval::Forge> forge;
+  std::string forge_error;
+  if (settings.forge) {
+    auto token = approval::LoadForgeToken(*settings.forge);
+    if (token.ok()) {
+      auto made = approval::MakeForge(*settings.forge, http_, *token, &clock_);
+      if (made.ok()) {
+        forge = std::move(*made);
+      } else {
+        forge_error = made.status().message();
+      }
+    } else {
+      forge_error = token.status().message();
+    }
+  }
+  approval::ApprovalEvidence ev;
+  {
+    // The checker reads the repository (landing commit, signatures) and may
+    // ask the forge; the repository lock covers both.
+    std::lock_guard lock(ws_.mutex());
+    approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers);
+    ev = checker.Gather(policy, settings, candidate, pin_path, stop_at);
+  }
+  if (!forge_error.empty() && ev.error.empty() && policy.evidence != config::Evidence::kSigned) {
+    ev.error = "forge: " + forge_error;
+  }
+  if (landing_commit) *landing_commit = ev.landing_commit;
+  return approval::JudgeApproval(policy, settings, ev);
+}
+
+std::optional<gates::EmergencyEvidence> Reconciler::CheckEmergency(
+    const config::EnvironmentPolicy& policy, const config::RepoSettings& settings,
+    const std::string& landing, const std::string& candidate, const std::string& pin_path,
+    const std::string& stop_at) {
+  std::string commit = landing;
+  std::vector<std::string> incidents;
+  {
+    std::lock_guard lock(ws_.mutex());
+    if (commit.empty()) {
+      auto found = approval::FindLandingCommit(ws_.repo(), candidate, pin_path, stop_at);
+      if (!found.ok()) return std::nullopt;
+      commit = *found;
+    }
+    auto info = ws_.repo().GetCommit(commit);
+    if (!info.ok()) return std::nullopt;
+    incidents = info->Trailer("Sluice-Incident");
+  }
+  if (incidents.empty()) return std::nullopt;
+  // The emergency's approval: one of the emergency approvers, by the same
+  // kind of evidence the environment asks for releases.
+  config::ApprovalPolicy emergency;
+  emergency.required = 1;
+  emergency.from = policy.emergency->approvers;
+  emergency.evidence = policy.approval ? policy.approval->evidence : config::Evidence::kSigned;
+  emergency.separate_author = true;
+  approval::ApprovalDecision d =
+      CheckApproval(emergency, settings, candidate, pin_path, stop_at, nullptr);
+  if (d.result.verdict != gates::Verdict::kPass) {
+    spdlog::warn("emergency {} named on {} is not approved by {}: {}", incidents.front(),
+                 commit.substr(0, 12), Join(policy.emergency->approvers), d.result.reason);
+    return std::nullopt;
+  }
+  return gates::EmergencyEvidence{incidents.front(), d.approvers};
 }
 
 }  // namespace sluice::engine

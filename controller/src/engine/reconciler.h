@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "adapters/process.h"
+#include "approval/approval_gate.h"
 #include "config/pin.h"
 #include "config/policy.h"
 #include "config/settings.h"
@@ -16,9 +17,12 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "engine/event.h"
+#include "engine/evidence_gatherer.h"
 #include "engine/record.h"
 #include "engine/workspace.h"
+#include "evidence/registry.h"
 #include "gates/gate.h"
+#include "net/http_client.h"
 #include "verify/verifier.h"
 
 namespace sluice::engine {
@@ -26,6 +30,10 @@ namespace sluice::engine {
 struct ReconcileOptions {
   std::string instance_id;  // written into every event
   size_t parallelism = 4;   // environments reconciled at once
+  // allowed_signers lines pinned in the controller's own configuration,
+  // trusted for `signed` evidence in addition to sluice.yaml's signers.
+  std::vector<std::string> extra_signers;
+  evidence::RegistryOptions registry;
   // Called after the `applying` event is pushed and before the adapter starts
   // (tests use it to observe the record mid-apply). May be empty.
   std::function<void(const std::string& env, const std::string& app)> before_apply;
@@ -69,7 +77,8 @@ struct PolicyInForce {
 class Reconciler {
  public:
   Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
-             const Clock& clock, CancelToken& cancel, ReconcileOptions options);
+             net::HttpClient& http, const Clock& clock, CancelToken& cancel,
+             ReconcileOptions options);
 
   // One pass. An error means the pass could not run (fetch failed, branch
   // missing); blocked and waiting changes are normal outcomes.
@@ -83,7 +92,23 @@ class Reconciler {
                                                std::vector<AppOutcome>& out);
   AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
                           const PolicyInForce& pif, size_t& pins_read);
-  AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif);
+  AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,
+                   bool resumed_after_crash);
+  // Approval evidence for `candidate` judged by `policy` (with the groups and
+  // signers of the settings in force).
+  approval::ApprovalDecision CheckApproval(const config::ApprovalPolicy& policy,
+                                           const config::RepoSettings& settings,
+                                           const std::string& candidate,
+                                           const std::string& pin_path, const std::string& stop_at,
+                                           std::string* landing_commit);
+  // An emergency named by the landing commit's Sluice-Incident trailer and
+  // approved by the policy's emergency approvers, or nullopt.
+  std::optional<gates::EmergencyEvidence> CheckEmergency(const config::EnvironmentPolicy& policy,
+                                                         const config::RepoSettings& settings,
+                                                         const std::string& landing,
+                                                         const std::string& candidate,
+                                                         const std::string& pin_path,
+                                                         const std::string& stop_at);
   Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,
                  EventKind kind) const;
 
@@ -91,6 +116,9 @@ class Reconciler {
   RecordStore record_;
   adapters::CommandRunner& runner_;
   verify::Verifier& verifier_;
+  net::HttpClient& http_;
+  evidence::RegistryClient registry_;
+  EvidenceGatherer gatherer_;
   const Clock& clock_;
   CancelToken& cancel_;
   ReconcileOptions options_;

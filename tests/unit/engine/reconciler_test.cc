@@ -1,0 +1,171 @@
+// Reconciler passes on a real repository with an injected clock: what waits
+// must deploy by itself when time moves, and nothing else may.
+#include "engine/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/time_format.h"
+#include "engine/refs.h"
+#include "support/git_servers.h"
+#include "support/temp_dir.h"
+#include "verify/verifier.h"
+
+namespace sluice::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommitFiles;
+using testing::Git;
+using testing::TempDir;
+
+std::string D(char c) { return "sha256:" + std::string(64, c); }
+
+TimePoint At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() : clock_(At("2026-11-24T09:00:00Z")), verifier_(http_, clock_) {
+    fs::create_directories(tmp_.Sub("srv"));
+    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
+    testing::CloneRepo(bare_, tmp_.Sub("work"));
+    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
+  }
+
+  std::string Pin(const std::string& digest) {
+    return "artifact:\n  image: r.example.com/shop/api\n  digest: " + digest +
+           "\ndeploy:\n  adapter: exec\n  exec: {command: [touch, \"" + tmp_.Sub("ran-") +
+           "{{env}}-{{digest}}\"]}\n";
+  }
+
+  std::string Push(const std::map<std::string, std::optional<std::string>>& files) {
+    std::string c = CommitFiles(tmp_.Sub("work"), files, "change");
+    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
+    return c;
+  }
+
+  bool Ran(const std::string& env, const std::string& digest) {
+    return fs::exists(tmp_.Sub("ran-") + env + "-" + digest);
+  }
+
+  // One pass by a fresh reconciler (as `sluice reconcile --once` would).
+  PassReport Pass() {
+    auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    Reconciler r(**ws, runner_, verifier_, http_, clock_, cancel_, {});
+    auto report = r.RunOnce();
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : PassReport{};
+  }
+
+  std::string StateOf(const PassReport& p, const std::string& env) {
+    for (const auto& o : p.outcomes) {
+      if (o.env == env) return o.state + ": " + o.reason;
+    }
+    return "(no outcome)";
+  }
+
+  std::string RemoteRef(const std::string& ref) {
+    auto r = Git(bare_, {"rev-parse", "-q", "--verify", ref}, /*allow_failure=*/true);
+    return r.exit_code == 0 ? r.out.substr(0, 40) : "";
+  }
+
+  git::LibGit2 libgit2_;
+  TempDir tmp_;
+  std::string bare_;
+  FakeClock clock_;
+  net::CurlHttpClient http_;
+  verify::CheckVerifier verifier_;
+  adapters::BoostCommandRunner runner_;
+  CancelToken cancel_;
+};
+
+TEST_F(ReconcilerTest, WaitsForTheWindowThenDeploysWhenTheClockMovesWithoutANewCommit) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "windows:\n  timezone: Europe/Berlin\n  allow:\n"
+         "    - {days: [mon, tue, wed, thu], hours: \"11:00-15:00\"}\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+
+  // Tue 09:00 UTC is 10:00 in Berlin: the window opens at 11:00.
+  PassReport first = Pass();
+  EXPECT_EQ(StateOf(first, "dev").substr(0, 8), "waiting:") << StateOf(first, "dev");
+  EXPECT_NE(StateOf(first, "dev").find("opens Tue 11:00 Europe/Berlin"), std::string::npos)
+      << StateOf(first, "dev");
+  EXPECT_FALSE(Ran("dev", D('a')));
+
+  clock_.Set(At("2026-11-24T10:30:00Z"));  // 11:30 in Berlin
+  PassReport second = Pass();
+  EXPECT_EQ(StateOf(second, "dev").substr(0, 9), "verified:") << StateOf(second, "dev");
+  EXPECT_TRUE(Ran("dev", D('a')));
+}
+
+TEST_F(ReconcilerTest, PolicyRemovingTheWindowInTheSameCommitIsStillHeldByIt) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "windows:\n  timezone: UTC\n  allow:\n    - {hours: \"12:00-13:00\"}\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+  clock_.Set(At("2026-11-24T12:30:00Z"));
+  ASSERT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
+
+  // One commit pins a new digest and deletes the window rule: the policy in
+  // force (the last applied commit's) still holds it outside the window.
+  clock_.Set(At("2026-11-24T20:00:00Z"));
+  Push({{"environments/dev/environment.yaml", "{}\n"},
+        {"environments/dev/apps/api.yaml", Pin(D('b'))}});
+  PassReport p = Pass();
+  EXPECT_EQ(StateOf(p, "dev").substr(0, 8), "waiting:") << StateOf(p, "dev");
+  EXPECT_FALSE(Ran("dev", D('b')));
+}
+
+TEST_F(ReconcilerTest, SoakWaitsForTheUpstreamVerificationToAge) {
+  Push({{"sluice.yaml", "pipeline: [dev, staging]\n"},
+        {"environments/dev/environment.yaml", "{}\n"},
+        {"environments/staging/environment.yaml",
+         "upstream: dev\ngates:\n  upstreamVerified: true\n  soak: 1h\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('c'))}});
+  EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
+  // The promotion lands right after dev verified it: it must soak an hour.
+  Push({{"environments/staging/apps/api.yaml", Pin(D('c'))}});
+  std::string staging = StateOf(Pass(), "staging");
+  EXPECT_EQ(staging.substr(0, 8), "waiting:") << staging;
+  EXPECT_NE(staging.find("1h to go"), std::string::npos) << staging;
+  EXPECT_FALSE(Ran("staging", D('c')));
+
+  clock_.Advance(std::chrono::minutes(59));
+  EXPECT_EQ(StateOf(Pass(), "staging").substr(0, 8), "waiting:");
+  clock_.Advance(std::chrono::minutes(2));
+  EXPECT_EQ(StateOf(Pass(), "staging").substr(0, 9), "verified:");
+  EXPECT_TRUE(Ran("staging", D('c')));
+}
+
+TEST_F(ReconcilerTest, UnverifiedUpstreamDigestIsBlocked) {
+  Push({{"sluice.yaml", "pipeline: [dev, staging]\n"},
+        {"environments/dev/environment.yaml", "{}\n"},
+        {"environments/staging/environment.yaml",
+         "upstream: dev\ngates:\n  upstreamVerified: true\n"}});
+  Push({{"environments/staging/apps/api.yaml", Pin(D('d'))}});
+  std::string staging = StateOf(Pass(), "staging");
+  EXPECT_EQ(staging.substr(0, 8), "blocked:") << staging;
+  EXPECT_FALSE(Ran("staging", D('d')));
+}
+
+TEST_F(ReconcilerTest, FailedVerificationKeepsTheLastKnownGood) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/ready\", retries: "
+         "0}\n"}});
+  std::string commit = Push({{"environments/dev/apps/api.yaml", Pin(D('e'))}});
+  PassReport p = Pass();
+  EXPECT_EQ(StateOf(p, "dev").substr(0, 7), "failed:") << StateOf(p, "dev");
+  EXPECT_TRUE(Ran("dev", D('e')));
+  EXPECT_EQ(RemoteRef(DeployedRef("dev", "api")), commit);
+  EXPECT_EQ(RemoteRef(LkgRef("dev", "api")), "");
+  auto note = Git(bare_, {"notes", "--ref=sluice", "show", commit});
+  EXPECT_NE(note.out.find("\"event\":\"failed\""), std::string::npos);
+  EXPECT_NE(note.out.find("127.0.0.1:1/ready"), std::string::npos) << note.out;
+}
+
+}  // namespace
+}  // namespace sluice::engine
