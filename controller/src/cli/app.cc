@@ -29,6 +29,7 @@ int Main(int argc, char** argv) {
   add(AddReconcileCommand);
   add(AddControllerCommand);
   add(AddStatusCommand);
+  add(AddRollbackCommand);
   add(AddVersionCommand);
 
   try {

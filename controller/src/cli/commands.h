@@ -14,6 +14,7 @@ Runner AddValidateCommand(CLI::App& app);
 Runner AddReconcileCommand(CLI::App& app);
 Runner AddControllerCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
+Runner AddRollbackCommand(CLI::App& app);
 Runner AddVersionCommand(CLI::App& app);
 
 }  // namespace sluice::cli

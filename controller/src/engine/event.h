@@ -60,10 +60,11 @@ struct Event {
   std::vector<GateRecord> gates;
   std::vector<std::string> approvers;
   std::optional<AdapterRecord> adapter;
-  std::string reason;         // one line: why (blocked, failed, rolled back...)
-  std::string output;         // failing adapter's output tail, redacted, bounded
-  bool interrupted = false;   // the apply was cut short (shutdown/crash): retry it
-  std::string controller_id;  // instance id
+  std::string reason;           // one line: why (blocked, failed, rolled back...)
+  std::string output;           // failing adapter's output tail, redacted, bounded
+  bool interrupted = false;     // the apply was cut short (shutdown/crash): retry it
+  std::string rollback_target;  // a rollback: the verified commit whose pin it restores
+  std::string controller_id;    // instance id
   std::string controller_version;
 
   bool operator==(const Event&) const = default;

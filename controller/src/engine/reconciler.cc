@@ -17,6 +17,7 @@
 #include "core/time_format.h"
 #include "core/version.h"
 #include "engine/refs.h"
+#include "engine/rollback.h"
 
 namespace sluice::engine {
 namespace fs = std::filesystem;
@@ -104,6 +105,21 @@ Event Reconciler::NewEvent(const std::string& env, const std::string& app,
 }
 
 Result<PassReport> Reconciler::RunOnce() {
+  rerun_ = false;
+  auto report = RunPass();
+  // At most two follow-ups: a rollback the pass committed, and its outcome.
+  for (int i = 0; i < 2 && report.ok() && rerun_.exchange(false) && !cancel_.cancelled(); ++i) {
+    auto next = RunPass();
+    if (!next.ok()) return next;
+    for (auto& o : next->outcomes) report->outcomes.push_back(std::move(o));
+    report->pins_read += next->pins_read;
+    report->duration += next->duration;
+    report->head = next->head;
+  }
+  return report;
+}
+
+Result<PassReport> Reconciler::RunPass() {
   auto started = std::chrono::steady_clock::now();
   PassReport report;
   SLUICE_RETURN_IF_ERROR(ws_.Sync(/*push=*/true).WithContext("fetch " + ws_.url()));
@@ -272,6 +288,15 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   }
   if (changed->empty()) return;
   PolicyInForce pif = LoadPolicyInForce(env, head);
+  // Rollbacks go first: restoring a verified release beats any new change.
+  std::stable_partition(changed->begin(), changed->end(), [&](const std::string& app) {
+    std::lock_guard lock(ws_.mutex());
+    auto lkg = ws_.repo().ResolveRef(LkgRef(env, app));
+    if (!lkg.ok()) return false;
+    auto a = ws_.repo().BlobId(head, config::PinPath(env, app));
+    auto b = ws_.repo().BlobId(*lkg, config::PinPath(env, app));
+    return a.ok() && b.ok() && *a == *b;
+  });
   // One environment never runs two applies at once: apps go one by one.
   for (const auto& app : *changed) {
     if (cancel_.cancelled()) break;
@@ -360,23 +385,46 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   gates::Evidence evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
   const std::string deployed = record_.Ref(DeployedRef(env, app)).value_or("");
 
+  // A rollback restores a pin verified in this environment: it takes the
+  // fast path (no window, freeze, soak) but its own approval rule.
+  evidence.rollback = DetectRollback(env, app, candidate, path, *pin);
+  std::optional<config::ApprovalPolicy> approval_rule;
+  if (evidence.rollback) {
+    approval_rule = RollbackApprovalRule(*pif.policy);
+  } else if (pif.policy->approval && pif.policy->approval->required > 0) {
+    approval_rule = *pif.policy->approval;
+  }
+
   // Approval is judged from evidence (forge reviews, signatures) with the
   // groups and signers of the settings in force.
   std::optional<approval::ApprovalDecision> approval;
   std::string landing;
-  if (pif.policy->approval && pif.policy->approval->required > 0) {
-    approval =
-        CheckApproval(*pif.policy->approval, *pif.settings, candidate, path, deployed, &landing);
+  if (evidence.rollback && IsOwnRollback(candidate)) {
+    approval = approval::ApprovalDecision{
+        {"approval",
+         gates::Verdict::kPass,
+         "rollback committed by this controller after a failed verification (onFailure: "
+         "rollback in the policy in force)",
+         {{"rollback", evidence.rollback->target}}},
+        {}};
+  } else if (approval_rule && approval_rule->required > 0) {
+    approval = CheckApproval(*approval_rule, *pif.settings, candidate, path, deployed, &landing);
   }
-  if (pif.policy->emergency) {
+  if (pif.policy->emergency && !evidence.rollback) {
     evidence.emergency =
         CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
   }
   std::vector<gates::GateResult> results = gates::EvaluateGates(c, evidence, clock_.Now());
   if (approval) {
+    bool replaced = false;
     for (auto& r : results) {
-      if (r.name == "approval") r = approval->result;
+      if (r.name == "approval") {
+        r = approval->result;
+        replaced = true;
+      }
     }
+    // A rollback rule may exist where releases need no approval.
+    if (!replaced) results.insert(results.begin() + 1, approval->result);
   }
   gates::Verdict verdict = gates::Overall(results);
   if (verdict != gates::Verdict::kPass) {
@@ -390,6 +438,11 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   base.version = pin->artifact.version;
   base.gates = ToRecords(results);
   if (approval) base.approvers = approval->approvers;
+  base.rollback_target = evidence.rollback ? evidence.rollback->target : "";
+  if (evidence.rollback) {
+    base.reason = "rollback to verified " + evidence.rollback->target.substr(0, 12) +
+                  (pin->artifact.version.empty() ? "" : " (" + pin->artifact.version + ")");
+  }
   if (evidence.emergency) {
     base.reason = "EMERGENCY " + evidence.emergency->incident +
                   ": windows, freezes and soak skipped, approved by " +
@@ -503,16 +556,17 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
                           : result->summary);
   }
 
-  done.kind = EventKind::kApplied;
-  done.reason = result->summary;
+  done.kind = base.rollback_target.empty() ? EventKind::kApplied : EventKind::kRolledBack;
+  done.reason =
+      base.rollback_target.empty() ? result->summary : base.reason + "; " + result->summary;
   if (Status s = record_.Write(
           done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}});
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
                   s.ToString());
   }
-  outcome.state = "applied";
-  outcome.reason = result->summary;
+  outcome.state = base.rollback_target.empty() ? "applied" : "rolled-back";
+  outcome.reason = done.reason;
 
   verify::VerificationResult v = verifier_.Verify(checks, baseline, &cancel_);
   Event verdict = done;
@@ -535,7 +589,7 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     return fail(verdict, "interrupted: verification stopped by shutdown; " + v.reason);
   }
   if (pif.policy && pif.policy->on_failure == config::OnFailure::kRollback) {
-    verdict.reason += "; onFailure: rollback is not available in this build yet, holding";
+    verdict.reason += "; " + CommitAutomaticRollback(env, app, verdict.reason);
   }
   return fail(verdict, verdict.reason);
 }
@@ -613,6 +667,95 @@ std::optional<gates::EmergencyEvidence> Reconciler::CheckEmergency(
     return std::nullopt;
   }
   return gates::EmergencyEvidence{incidents.front(), d.approvers};
+}
+
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+
+config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& policy) {
+  if (policy.rollback.approval) return *policy.rollback.approval;
+  config::ApprovalPolicy rule;
+  if (policy.approval && policy.approval->required > 0) {
+    rule.required = 1;
+    rule.from = {"on-call"};
+    rule.evidence = policy.approval->evidence;
+    rule.separate_author = false;  // on-call may roll back their own change
+  }
+  return rule;
+}
+
+std::optional<gates::RollbackEvidence> Reconciler::DetectRollback(const std::string& env,
+                                                                  const std::string& app,
+                                                                  const std::string& candidate,
+                                                                  const std::string& pin_path,
+                                                                  const config::Pin& pin) {
+  std::lock_guard lock(ws_.mutex());
+  git::Repository& repo = ws_.repo();
+  auto blob = repo.BlobId(candidate, pin_path);
+  if (!blob.ok()) return std::nullopt;
+  auto same_pin = [&](const std::string& commit) {
+    auto b = repo.BlobId(commit, pin_path);
+    return b.ok() && *b == *blob;
+  };
+  // Back to the LKG: `sluice rollback`, `git revert` of the bad pin, or a
+  // hand-restored file all land here.
+  if (auto lkg = repo.ResolveRef(LkgRef(env, app)); lkg.ok() && same_pin(*lkg)) {
+    auto deployed = repo.ResolveRef(DeployedRef(env, app));
+    if (deployed.ok() && same_pin(*deployed)) return std::nullopt;  // nothing to restore
+    return gates::RollbackEvidence{*lkg, pin.artifact.digest};
+  }
+  // Back to an older verified commit named by the landing commit's trailer.
+  auto deployed = repo.ResolveRef(DeployedRef(env, app));
+  auto landing =
+      approval::FindLandingCommit(repo, candidate, pin_path, deployed.ok() ? *deployed : "");
+  if (!landing.ok()) return std::nullopt;
+  auto info = repo.GetCommit(*landing);
+  if (!info.ok()) return std::nullopt;
+  for (const auto& target : info->Trailer("Sluice-Rollback")) {
+    auto t = repo.GetCommit(target);
+    if (!t.ok() || !same_pin(t->id)) continue;
+    auto note = repo.ReadNote(kNotesRef, t->id);
+    if (!note.ok()) continue;
+    for (const auto& e : ParseNote(*note)) {
+      if (e.env == env && e.app == app && e.kind == EventKind::kVerified) {
+        return gates::RollbackEvidence{t->id, pin.artifact.digest};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool Reconciler::IsOwnRollback(const std::string& commit) {
+  std::lock_guard lock(own_rollbacks_mu_);
+  return own_rollbacks_.count(commit) > 0;
+}
+
+std::string Reconciler::CommitAutomaticRollback(const std::string& env, const std::string& app,
+                                                const std::string& why) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto plan = PlanRollback(ws_, env, app, "");
+    if (!plan.ok()) return "onFailure: rollback not possible: " + plan.status().message();
+    auto commit =
+        WriteRollbackCommit(ws_, *plan, "", "Verification failed: " + why, Workspace::Identity());
+    if (!commit.ok()) return "onFailure: rollback commit failed: " + commit.status().ToString();
+    {
+      std::lock_guard lock(own_rollbacks_mu_);
+      own_rollbacks_.insert(*commit);
+    }
+    Status pushed = PushCommit(ws_, *commit, "");
+    if (pushed.ok()) {
+      rerun_ = true;
+      spdlog::warn("{}/{}: verification failed; pushed rollback {} to {}", env, app,
+                   commit->substr(0, 12), plan->target.substr(0, 12));
+      return "rolled back by " + commit->substr(0, 12) + " restoring " + plan->target.substr(0, 12);
+    }
+    if (!pushed.IsConflict()) return "onFailure: rollback push failed: " + pushed.ToString();
+    // The branch moved: take the new head and build the rollback on it.
+    (void)ws_.Sync(/*push=*/false);
+  }
+  return "onFailure: rollback push kept conflicting; roll back by hand with `sluice rollback " +
+         env + " " + app + " --push`";
 }
 
 }  // namespace sluice::engine

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,12 +84,15 @@ class Reconciler {
 
   // One pass. An error means the pass could not run (fetch failed, branch
   // missing); blocked and waiting changes are normal outcomes.
+  // A pass that commits a rollback itself (onFailure: rollback) runs a
+  // follow-up pass at once so the rollback is applied without waiting.
   Result<PassReport> RunOnce();
 
  private:
   void ReconcileEnv(const std::string& env, const std::string& head, std::vector<AppOutcome>& out,
                     size_t& pins_read);
   PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
+  Result<PassReport> RunPass();
   Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
                                                std::vector<AppOutcome>& out);
   AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
@@ -101,6 +106,19 @@ class Reconciler {
                                            const std::string& candidate,
                                            const std::string& pin_path, const std::string& stop_at,
                                            std::string* landing_commit);
+  // Whether `candidate`'s pin restores a pin verified in (env, app): the
+  // LKG's, or that of the verified commit named by a Sluice-Rollback trailer
+  // on the commit that landed it (a `sluice rollback` or a `git revert`).
+  std::optional<gates::RollbackEvidence> DetectRollback(const std::string& env,
+                                                        const std::string& app,
+                                                        const std::string& candidate,
+                                                        const std::string& pin_path,
+                                                        const config::Pin& pin);
+  // After a failed verification under `onFailure: rollback`: commits and
+  // pushes the rollback to the LKG; returns a line for the record.
+  std::string CommitAutomaticRollback(const std::string& env, const std::string& app,
+                                      const std::string& why);
+  bool IsOwnRollback(const std::string& commit);
   // An emergency named by the landing commit's Sluice-Incident trailer and
   // approved by the policy's emergency approvers, or nullopt.
   std::optional<gates::EmergencyEvidence> CheckEmergency(const config::EnvironmentPolicy& policy,
@@ -123,9 +141,18 @@ class Reconciler {
   CancelToken& cancel_;
   ReconcileOptions options_;
 
+  std::mutex own_rollbacks_mu_;
+  std::set<std::string> own_rollbacks_;  // rollback commits this reconciler pushed
+  std::atomic<bool> rerun_{false};       // a pass pushed a commit to apply at once
+
   std::string last_head_;
   bool last_pass_settled_ = false;  // nothing waiting/blocked/errored after the last pass
 };
+
+// Who must approve a rollback under `policy`: `rollback.approval` when set;
+// otherwise, where releases need approval, one member of `on-call` with the
+// same kind of evidence; otherwise nobody (required = 0).
+config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& policy);
 
 // A per-process instance id: "<hostname>-<pid>".
 std::string DefaultInstanceId();

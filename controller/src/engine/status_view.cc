@@ -79,7 +79,8 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
         row.deployed = ReadPinRef(repo, *deployed, env, app);
         if (auto b = repo.BlobId(*deployed, path); b.ok()) deployed_blob = *b;
         for (const auto& e : NoteEvents(repo, *deployed)) {
-          if (e.env == env && e.app == app && e.kind == EventKind::kApplied) {
+          if (e.env == env && e.app == app &&
+              (e.kind == EventKind::kApplied || e.kind == EventKind::kRolledBack)) {
             row.deployed_time = FormatRfc3339(e.time);
             row.approvers = e.approvers;
           }
@@ -103,7 +104,7 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
 
       if (in_sync) {
         row.state = "in-sync";
-        if (last && last->kind == EventKind::kApplied) {
+        if (last && (last->kind == EventKind::kApplied || last->kind == EventKind::kRolledBack)) {
           row.state = "verifying";
         } else if (last && last->kind == EventKind::kFailed) {
           row.state = "failed";

@@ -65,6 +65,17 @@ std::string ShortDigest(const std::string& digest) {
   return digest.size() <= keep ? digest : digest.substr(0, keep) + "…";
 }
 
+GateResult SkipForRollback(GateResult result, const RollbackEvidence& rollback) {
+  if (result.verdict != Verdict::kPass) {
+    result.evidence["overridden"] = std::string(VerdictName(result.verdict)) + ": " + result.reason;
+  }
+  result.verdict = Verdict::kPass;
+  result.reason = "skipped: rollback to verified " + rollback.target.substr(0, 12) + " (" +
+                  ShortDigest(rollback.digest) + ")";
+  result.evidence["rollback"] = rollback.target;
+  return result;
+}
+
 std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, TimePoint now) {
   std::vector<GateResult> out;
   out.push_back(DigestGate(*c.pin));
@@ -75,6 +86,7 @@ std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, Ti
   // force has an emergency path (the engine validated who approved it).
   const bool emergency = ev.emergency && EmergencyAllowed(p, *ev.emergency);
   auto skippable = [&](GateResult r) {
+    if (ev.rollback) return SkipForRollback(std::move(r), *ev.rollback);
     if (emergency) return SkipForEmergency(std::move(r), *ev.emergency);
     if (ev.emergency) r.evidence["emergency"] = EmergencyRefusal(p, *ev.emergency);
     return r;
@@ -87,7 +99,12 @@ std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, Ti
         "approval evidence (" + std::to_string(p.approval->required) + " approver(s) required)"));
   }
   const config::Gates& g = p.gates;
-  if (g.upstream_verified) out.push_back(EvaluateUpstreamVerified(ev.upstream, digest));
+  if (g.upstream_verified) {
+    // A rollback restores what this environment verified; what upstream runs
+    // today does not matter for going back.
+    GateResult r = EvaluateUpstreamVerified(ev.upstream, digest);
+    out.push_back(ev.rollback ? SkipForRollback(std::move(r), *ev.rollback) : std::move(r));
+  }
   if (g.soak) out.push_back(skippable(EvaluateSoak(ev.upstream, *g.soak, now)));
   if (g.vulnerabilities) out.push_back(EvaluateVulnerabilities(*g.vulnerabilities, ev.scan));
   if (g.registry_verify_digest) {

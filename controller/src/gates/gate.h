@@ -95,6 +95,15 @@ struct EmergencyEvidence {
   std::vector<std::string> approvers;  // who approved the emergency
 };
 
+// A rollback (SPEC section 5): the candidate restores the pin of `target`,
+// a commit verified in this environment (the LKG, or an older verified one).
+// The engine establishes it from the record; it skips windows, freezes, soak
+// and upstreamVerified, never approval, the digest check or other gates.
+struct RollbackEvidence {
+  std::string target;  // the verified commit whose pin is restored
+  std::string digest;  // that pin's digest
+};
+
 // Facts gathered by the engine (I/O) before the gates run; gates themselves
 // do no I/O. Absent facts make the gates that need them block.
 struct Evidence {
@@ -106,6 +115,7 @@ struct Evidence {
   std::optional<IncidentEvidence> incidents;   // when noActiveIncident is set
   std::vector<CustomGateEvidence> custom;      // one per custom gate, same order
   std::vector<CalendarEvidence> calendars;     // one per calendar freeze
+  std::optional<RollbackEvidence> rollback;    // set when the candidate is a rollback
   std::optional<EmergencyEvidence> emergency;  // set only for an accepted emergency
 };
 
@@ -123,6 +133,11 @@ std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, Ti
 
 // "sha256:0123456789ab…": a digest shortened for one-line reasons.
 std::string ShortDigest(const std::string& digest);
+
+// Turns the result of a gate a rollback skips (window, freeze, soak,
+// upstreamVerified) into a pass naming the rollback target; what the gate
+// said is kept in evidence["overridden"]. Pure.
+GateResult SkipForRollback(GateResult result, const RollbackEvidence& rollback);
 
 // block if any gate blocks, else wait if any waits, else pass.
 Verdict Overall(const std::vector<GateResult>& results);

@@ -169,3 +169,51 @@ TEST_F(ReconcilerTest, FailedVerificationKeepsTheLastKnownGood) {
 
 }  // namespace
 }  // namespace sluice::engine
+
+namespace sluice::engine {
+namespace {
+
+TEST_F(ReconcilerTest, RollbackIsNotHeldByAClosedWindow) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "windows:\n  timezone: UTC\n  allow:\n    - {hours: \"09:00-10:00\"}\n"}});
+  std::string good = Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+  ASSERT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
+  Push({{"environments/dev/apps/api.yaml",
+         Pin(D('b')) + "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/\", "
+                       "retries: 0}\n"}});
+  ASSERT_EQ(StateOf(Pass(), "dev").substr(0, 7), "failed:");
+
+  clock_.Set(At("2026-11-24T18:00:00Z"));                   // window closed
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});  // restore the verified pin
+  PassReport p = Pass();
+  EXPECT_EQ(StateOf(p, "dev").substr(0, 9), "verified:") << StateOf(p, "dev");
+}
+
+TEST_F(ReconcilerTest, NewReleaseIsStillHeldByTheClosedWindow) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "windows:\n  timezone: UTC\n  allow:\n    - {hours: \"09:00-10:00\"}\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+  ASSERT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
+  clock_.Set(At("2026-11-24T18:00:00Z"));
+  Push({{"environments/dev/apps/api.yaml", Pin(D('c'))}});
+  EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 8), "waiting:");
+}
+
+TEST(RollbackApprovalRuleTest, DefaultsToOneOnCallWhereReleasesNeedApproval) {
+  config::EnvironmentPolicy open;
+  EXPECT_EQ(RollbackApprovalRule(open).required, 0);
+  config::EnvironmentPolicy guarded;
+  guarded.approval =
+      config::ApprovalPolicy{2, {"release-managers"}, config::Evidence::kSigned, true};
+  config::ApprovalPolicy rule = RollbackApprovalRule(guarded);
+  EXPECT_EQ(rule.required, 1);
+  EXPECT_EQ(rule.from, std::vector<std::string>{"on-call"});
+  EXPECT_EQ(rule.evidence, config::Evidence::kSigned);
+  guarded.rollback.approval = config::ApprovalPolicy{2, {"sre"}, config::Evidence::kForge, true};
+  EXPECT_EQ(RollbackApprovalRule(guarded).from, std::vector<std::string>{"sre"});
+}
+
+}  // namespace
+}  // namespace sluice::engine

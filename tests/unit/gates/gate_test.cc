@@ -257,3 +257,31 @@ TEST(OverallTest, BlockBeatsWaitBeatsPass) {
 
 }  // namespace
 }  // namespace sluice::gates
+
+namespace sluice::gates {
+namespace {
+
+TEST_F(GateFixture, RollbackSkipsWindowFreezeSoakAndUpstreamButNotApprovalOrScans) {
+  policy.approval = config::ApprovalPolicy{1, {"release-managers"}, config::Evidence::kForge, true};
+  policy.gates.upstream_verified = true;
+  policy.gates.soak = std::chrono::hours(1);
+  policy.gates.vulnerabilities = config::VulnerabilityLimits{0, 0, std::nullopt};
+  policy.windows = config::Windows{"UTC", {{{config::Weekday::kTue}, 600, 660}}};
+  policy.freezes = {{"all-time", "1970-01-01", "2099-12-31", ""}};
+  evidence.rollback = RollbackEvidence{std::string(40, 'b'), pin.artifact.digest};
+  auto r = Run();
+  for (const char* skipped : {"upstreamVerified", "soak", "window", "freeze"}) {
+    const GateResult* g = Find(r, skipped);
+    ASSERT_NE(g, nullptr) << skipped;
+    EXPECT_EQ(g->verdict, Verdict::kPass) << skipped;
+    EXPECT_NE(g->reason.find("rollback to verified bbbbbbbbbbbb"), std::string::npos) << g->reason;
+    EXPECT_FALSE(g->evidence.at("overridden").empty()) << skipped;
+  }
+  // Never skipped: the scan (no report gathered) and approval still block.
+  EXPECT_EQ(Find(r, "vulnerabilities")->verdict, Verdict::kBlock);
+  EXPECT_EQ(Find(r, "approval")->verdict, Verdict::kBlock);
+  EXPECT_EQ(Overall(r), Verdict::kBlock);
+}
+
+}  // namespace
+}  // namespace sluice::gates

@@ -1,0 +1,127 @@
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "engine/rollback.h"
+
+namespace sluice::cli {
+namespace {
+
+// "Name <email>" -> Person; empty when it does not have that shape.
+std::optional<git::Person> ParsePerson(const std::string& text) {
+  auto lt = text.find('<');
+  auto gt = text.rfind('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt || lt == 0) {
+    return std::nullopt;
+  }
+  std::string name = text.substr(0, lt);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  return git::Person{name, text.substr(lt + 1, gt - lt - 1), {}};
+}
+
+git::Person DefaultAuthor() {
+  const char* name = std::getenv("GIT_AUTHOR_NAME");
+  const char* email = std::getenv("GIT_AUTHOR_EMAIL");
+  if (name && *name && email && *email) return git::Person{name, email, {}};
+  return engine::Workspace::Identity();
+}
+
+}  // namespace
+
+Runner AddRollbackCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "rollback",
+      "Write one commit that restores ENV/APP's pin to its last-known-good (or --to a "
+      "verified commit); the controller applies it on the fast path");
+  cmd->footer(
+      "The commit carries the trailers Sluice-Rollback: <commit> (and Sluice-Incident: with "
+      "--incident). With --push it goes straight to the tracked branch; without, it is pushed "
+      "to a branch sluice/rollback-ENV-APP-<short> for a pull request.\n"
+      "Windows, freezes and soak do not hold a rollback; approval by the policy's rollback "
+      "rule (default: one member of on-call where releases need approval) still applies.\n"
+      "Example:\n  sluice rollback prod api --incident INC-123 --push --repo "
+      "git://git.example.com/environments\n"
+      "Exit codes: 0 committed, 1 nothing verified to go back to (or another error).");
+  auto opts = std::make_shared<CommonOptions>();
+  auto env = std::make_shared<std::string>();
+  auto app_name = std::make_shared<std::string>();
+  auto to = std::make_shared<std::string>();
+  auto incident = std::make_shared<std::string>();
+  auto author = std::make_shared<std::string>();
+  auto push = std::make_shared<bool>(false);
+  cmd->add_option("ENV", *env, "The environment")->required();
+  cmd->add_option("APP", *app_name, "The app")->required();
+  cmd->add_option("--to", *to, "A commit where ENV/APP was verified (default: the LKG)");
+  cmd->add_option("--incident", *incident, "Incident id for the Sluice-Incident trailer");
+  cmd->add_option("--author", *author,
+                  "\"Name <email>\" of the commit (default: $GIT_AUTHOR_NAME/EMAIL)");
+  cmd->add_flag("--push", *push, "Push the commit to the tracked branch itself");
+  AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  return [opts, env, app_name, to, incident, author, push] {
+    ConfigureLogging(opts->log_level);
+    git::Person who = DefaultAuthor();
+    if (!author->empty()) {
+      auto parsed = ParsePerson(*author);
+      if (!parsed) {
+        PrintError("--author must look like \"Carol Oncall <carol@example.com>\"");
+        return kExitUsage;
+      }
+      who = *parsed;
+    }
+    auto ws = OpenWorkspace(*opts);
+    if (!ws.ok()) {
+      PrintError(ws.status().message());
+      return kExitError;
+    }
+    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+    auto plan = engine::PlanRollback(**ws, *env, *app_name, *to);
+    if (!plan.ok()) {
+      PrintError(plan.status().message());
+      return kExitError;
+    }
+    auto commit = engine::WriteRollbackCommit(**ws, *plan, *incident, "", who);
+    if (!commit.ok()) {
+      PrintError(commit.status().message());
+      return kExitError;
+    }
+    std::string branch =
+        *push ? "" : "sluice/rollback-" + *env + "-" + *app_name + "-" + commit->substr(0, 8);
+    if (Status s = engine::PushCommit(**ws, *commit, branch); !s.ok()) {
+      PrintError(s.IsConflict() ? (*ws)->branch() +
+                                      " moved while the rollback was written; run the command "
+                                      "again"
+                                : s.message());
+      return kExitError;
+    }
+    std::string pushed_to = *push ? (*ws)->branch() : branch;
+    if (opts->format == "json") {
+      std::cout << nlohmann::json{{"commit", *commit},
+                                  {"target", plan->target},
+                                  {"digest", plan->digest},
+                                  {"version", plan->version},
+                                  {"pushedTo", pushed_to}}
+                       .dump()
+                << "\n";
+      return kExitOk;
+    }
+    std::cout << "rollback commit " << commit->substr(0, 12) << " restores " << plan->pin_path
+              << " to " << (plan->version.empty() ? plan->digest : plan->version) << " ("
+              << plan->target.substr(0, 12) << ", verified)\n";
+    if (*push) {
+      std::cout << "pushed to " << pushed_to
+                << "; the controller applies it on its next pass (or at once on a webhook)\n";
+    } else {
+      std::cout << "pushed to branch " << pushed_to
+                << "; open a pull request from it, or run again with --push\n";
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,118 @@
+#include "engine/rollback.h"
+
+#include "config/pin.h"
+#include "config/repository_config.h"
+#include "engine/event.h"
+#include "engine/refs.h"
+
+namespace sluice::engine {
+namespace {
+
+bool VerifiedLocked(git::Repository& repo, const std::string& commit, const std::string& env,
+                    const std::string& app) {
+  auto note = repo.ReadNote(kNotesRef, commit);
+  if (!note.ok()) return false;
+  for (const auto& e : ParseNote(*note)) {
+    if (e.env == env && e.app == app && e.kind == EventKind::kVerified) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool WasVerified(Workspace& ws, const std::string& commit, const std::string& env,
+                 const std::string& app) {
+  std::lock_guard lock(ws.mutex());
+  return VerifiedLocked(ws.repo(), commit, env, app);
+}
+
+Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const std::string& app,
+                                  const std::string& to) {
+  std::lock_guard lock(ws.mutex());
+  git::Repository& repo = ws.repo();
+  RollbackPlan plan;
+  plan.env = env;
+  plan.app = app;
+  plan.pin_path = config::PinPath(env, app);
+  auto head = repo.ResolveRef("refs/remotes/origin/" + ws.branch());
+  if (!head.ok()) return head.status().WithContext("branch " + ws.branch());
+  plan.head = *head;
+
+  if (to.empty()) {
+    auto lkg = repo.ResolveRef(LkgRef(env, app));
+    if (!lkg.ok()) {
+      return Status::FailedPrecondition(
+          "nothing to roll back to: " + env + "/" + app +
+          " has no last-known-good (no release was ever verified there); fix forward with a "
+          "new pin instead");
+    }
+    plan.target = *lkg;
+  } else {
+    auto resolved = repo.GetCommit(to);
+    if (!resolved.ok()) {
+      return Status::InvalidArgument("--to " + to + ": no such commit in " + ws.url());
+    }
+    plan.target = resolved->id;
+    if (!VerifiedLocked(repo, plan.target, env, app)) {
+      return Status::FailedPrecondition(
+          "--to " + to + ": " + env + "/" + app + " was never verified at " +
+          plan.target.substr(0, 12) +
+          "; roll back only to a verified release (see `sluice status` for the LKG)");
+    }
+  }
+  auto content = repo.ReadFile(plan.target, plan.pin_path);
+  if (!content.ok()) {
+    return Status::FailedPrecondition(plan.pin_path + " does not exist at " +
+                                      plan.target.substr(0, 12));
+  }
+  plan.pin_content = *content;
+  config::Diagnostics diags;
+  if (auto pin = config::ParsePin(plan.pin_content, plan.pin_path, diags)) {
+    plan.digest = pin->artifact.digest;
+    plan.version = pin->artifact.version;
+  }
+  if (auto current = repo.ReadFile(plan.head, plan.pin_path); current.ok()) {
+    if (*current == plan.pin_content) {
+      return Status::FailedPrecondition(env + "/" + app + " already pins " +
+                                        (plan.version.empty() ? plan.digest : plan.version) +
+                                        " (the content of " + plan.target.substr(0, 12) +
+                                        ") at the head of " + ws.branch() + "; nothing to do");
+    }
+    config::Diagnostics d2;
+    if (auto pin = config::ParsePin(*current, plan.pin_path, d2)) {
+      plan.current_digest = pin->artifact.digest;
+    }
+  }
+  return plan;
+}
+
+Result<std::string> WriteRollbackCommit(Workspace& ws, const RollbackPlan& plan,
+                                        const std::string& incident, const std::string& why,
+                                        const git::Person& author) {
+  std::string message = "Roll back " + plan.env + "/" + plan.app + " to " +
+                        (plan.version.empty() ? plan.digest : plan.version) + "\n\n";
+  message += "Restores " + plan.pin_path + " as verified at " + plan.target.substr(0, 12) +
+             (plan.current_digest.empty() ? "" : ", replacing " + plan.current_digest) + ".\n";
+  if (!why.empty()) message += "\n" + why + "\n";
+  message += "\nSluice-Rollback: " + plan.target + "\n";
+  if (!incident.empty()) message += "Sluice-Incident: " + incident + "\n";
+  std::lock_guard lock(ws.mutex());
+  return ws.repo().CreateCommit(plan.head, {{plan.pin_path, plan.pin_content}}, message, author,
+                                author);
+}
+
+Status PushCommit(Workspace& ws, const std::string& commit, const std::string& to_branch) {
+  std::lock_guard lock(ws.mutex());
+  git::Repository& repo = ws.repo();
+  const std::string local = "refs/sluice-tmp/push";
+  SLUICE_RETURN_IF_ERROR(repo.SetRef(local, commit, "sluice: push"));
+  std::string target = "refs/heads/" + (to_branch.empty() ? ws.branch() : to_branch);
+  Status s = repo.Push({local + ":" + target});
+  (void)repo.DeleteRef(local);
+  if (s.ok() && to_branch.empty()) {
+    (void)repo.SetRef("refs/remotes/origin/" + ws.branch(), commit, "sluice: pushed");
+  }
+  return s;
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "engine/workspace.h"
+
+namespace sluice::engine {
+
+// What a rollback restores: the pin file of (env, app) as it was at a commit
+// verified in that environment.
+struct RollbackPlan {
+  std::string env;
+  std::string app;
+  std::string head;    // the branch head the rollback commit goes on
+  std::string target;  // the verified commit whose pin is restored
+  std::string pin_path;
+  std::string pin_content;  // the pin file at `target`
+  std::string digest;       // its digest
+  std::string version;
+  std::string current_digest;  // the pin's digest at `head` (what is being rolled back)
+};
+
+// Plans a rollback of (env, app) to the last-known-good, or to `to` (a
+// commit id or unique prefix) which must carry a `verified` event for
+// (env, app) in the record. FailedPrecondition with a clear message when
+// there is nothing verified to go back to, when `to` was never verified
+// there, or when the head already pins that content. Takes the workspace
+// mutex; call Workspace::Sync first.
+Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const std::string& app,
+                                  const std::string& to);
+
+// Writes the rollback commit on top of plan.head (no working tree touched):
+// the pin file restored, message "Roll back <env>/<app> to <version>" with
+// trailers Sluice-Rollback: <target> and, when set, Sluice-Incident: <id>.
+// `why` (optional) goes into the body. Returns the new commit id.
+Result<std::string> WriteRollbackCommit(Workspace& ws, const RollbackPlan& plan,
+                                        const std::string& incident, const std::string& why,
+                                        const git::Person& author);
+
+// Pushes `commit` to the tracked branch (when `to_branch` is empty) or to
+// refs/heads/<to_branch>. Conflict when the branch moved meanwhile.
+Status PushCommit(Workspace& ws, const std::string& commit, const std::string& to_branch);
+
+// True when the note of `commit` holds a `verified` event for (env, app).
+bool WasVerified(Workspace& ws, const std::string& commit, const std::string& env,
+                 const std::string& app);
+
+}  // namespace sluice::engine
