@@ -29,6 +29,8 @@ int Main(int argc, char** argv) {
   add(AddReconcileCommand);
   add(AddControllerCommand);
   add(AddStatusCommand);
+  add(AddAuditCommand);
+  add(AddReleaseNotesCommand);
   add(AddVersionCommand);
 
   try {

@@ -14,6 +14,8 @@ Runner AddValidateCommand(CLI::App& app);
 Runner AddReconcileCommand(CLI::App& app);
 Runner AddControllerCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
+Runner AddAuditCommand(CLI::App& app);
+Runner AddReleaseNotesCommand(CLI::App& app);
 Runner AddVersionCommand(CLI::App& app);
 
 }  // namespace sluice::cli
