@@ -30,6 +30,8 @@ int Main(int argc, char** argv) {
   add(AddControllerCommand);
   add(AddStatusCommand);
   add(AddRollbackCommand);
+  add(AddAuditCommand);
+  add(AddReleaseNotesCommand);
   add(AddVersionCommand);
 
   try {

@@ -15,6 +15,8 @@ Runner AddReconcileCommand(CLI::App& app);
 Runner AddControllerCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
 Runner AddRollbackCommand(CLI::App& app);
+Runner AddAuditCommand(CLI::App& app);
+Runner AddReleaseNotesCommand(CLI::App& app);
 Runner AddVersionCommand(CLI::App& app);
 
 }  // namespace sluice::cli

@@ -1,0 +1,151 @@
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "config/pin.h"
+#include "config/repository_config.h"
+#include "engine/audit_reader.h"
+#include "engine/refs.h"
+#include "engine/release_notes.h"
+
+namespace sluice::cli {
+namespace {
+
+template <class T>
+T ValueOr(Result<T> r, T fallback) {
+  return r.ok() ? std::move(*r) : std::move(fallback);
+}
+
+// The pin of (env, app) at `commit`; only the commit is set when unreadable.
+engine::ReleaseSide SideAt(const git::Repository& repo, const std::string& commit,
+                           const std::string& env, const std::string& app) {
+  engine::ReleaseSide side;
+  side.commit = commit;
+  if (commit.empty()) return side;
+  auto text = repo.ReadFile(commit, config::PinPath(env, app));
+  if (!text.ok()) return side;
+  config::Diagnostics diags;
+  if (auto pin = config::ParsePin(*text, config::PinPath(env, app), diags)) {
+    side.version = pin->artifact.version;
+    side.digest = pin->artifact.digest;
+    side.source = pin->artifact.source;
+  }
+  return side;
+}
+
+// Decides which change the notes are about and fills `data` from the
+// repository and the audit of (env, app).
+Status Gather(engine::Workspace& ws, const std::string& env, const std::string& app,
+              engine::ReleaseNotesData* data) {
+  engine::AuditOptions options;
+  options.filter.env = env;
+  options.filter.app = app;
+  auto report = engine::ReadAudit(ws, options);
+  if (!report.ok()) return report.status();
+
+  std::lock_guard lock(ws.mutex());
+  git::Repository& repo = ws.repo();
+  const std::string path = config::PinPath(env, app);
+  auto head = repo.ResolveRef("refs/remotes/origin/" + ws.branch());
+  if (!head.ok()) return head.status().WithContext("branch " + ws.branch());
+  auto head_blob = repo.BlobId(*head, path);
+  if (!head_blob.ok()) {
+    return Status::NotFound(path + " does not exist on branch " + ws.branch() +
+                            ": check the environment and app names");
+  }
+  std::string deployed = ValueOr<std::string>(repo.ResolveRef(engine::DeployedRef(env, app)), "");
+  std::string deployed_blob;
+  if (!deployed.empty()) deployed_blob = ValueOr<std::string>(repo.BlobId(deployed, path), "");
+
+  std::string to;
+  std::string from;
+  if (deployed_blob != *head_blob) {
+    data->pending = true;
+    to = *head;
+    // The controller keeps working on the commit that first carried this pin.
+    if (auto cand = repo.ResolveRef(engine::CandidateRef(env, app)); cand.ok()) {
+      if (ValueOr<std::string>(repo.BlobId(*cand, path), "") == *head_blob) to = *cand;
+    }
+    from = deployed;
+  } else {
+    to = deployed;
+    // What ran before: the latest other change the controller applied.
+    const engine::Change* last = nullptr;
+    for (const auto& c : report->changes) {
+      if (c.commit == to) break;
+      if (c.applied) last = &c;
+    }
+    if (last) from = last->commit;
+  }
+  data->to = SideAt(repo, to, env, app);
+  data->from = SideAt(repo, from, env, app);
+  for (const auto& c : report->changes) {
+    if (c.commit == to) data->change = c;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Runner AddReleaseNotesCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "release-notes",
+      "Write release notes for the pending change of ENV/APP (or the last one when nothing "
+      "is pending): versions, source commit range, approvals, gates, deployment notes");
+  cmd->footer(
+      "The default template is templates/release-notes.md (compiled in); --template uses "
+      "another mustache file with the same variables.\n"
+      "Example:\n  sluice release-notes prod api --repo git://git.example.com/environments > "
+      "notes.md");
+  auto opts = std::make_shared<CommonOptions>();
+  auto env = std::make_shared<std::string>();
+  auto app_name = std::make_shared<std::string>();
+  auto tmpl_path = std::make_shared<std::string>();
+  cmd->add_option("ENV", *env, "The environment")->required();
+  cmd->add_option("APP", *app_name, "The app")->required();
+  AddCommonOptions(*cmd, *opts, /*with_format=*/false);
+  cmd->add_option("--template", *tmpl_path, "A mustache template to render instead")
+      ->check(CLI::ExistingFile);
+  return [opts, env, app_name, tmpl_path] {
+    ConfigureLogging(opts->log_level);
+    std::string tmpl(engine::DefaultReleaseNotesTemplate());
+    if (!tmpl_path->empty()) {
+      std::ifstream in(*tmpl_path);
+      std::ostringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        PrintError("cannot read template " + *tmpl_path);
+        return kExitError;
+      }
+      tmpl = text.str();
+    }
+    auto ws = OpenWorkspace(*opts);
+    if (!ws.ok()) {
+      PrintError(ws.status().message());
+      return kExitError;
+    }
+    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+    engine::ReleaseNotesData data;
+    data.env = *env;
+    data.app = *app_name;
+    if (Status s = Gather(**ws, *env, *app_name, &data); !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+    auto text = engine::RenderReleaseNotes(tmpl, data);
+    if (!text.ok()) {
+      PrintError(text.status().message());
+      return kExitError;
+    }
+    std::cout << *text;
+    return kExitOk;
+  };
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,58 @@
+#include "engine/audit_reader.h"
+
+#include <map>
+
+#include "approval/landing.h"
+#include "config/repository_config.h"
+#include "engine/refs.h"
+
+namespace sluice::engine {
+namespace {
+
+// How far back the reader looks for the commit that brought a pin; the
+// candidate is usually that commit itself, so this rarely walks at all.
+constexpr int kLandingDepth = 100;
+
+ChangeSource SourceOf(const git::Repository& repo, const Change& c) {
+  ChangeSource s;
+  std::string landing = c.commit;
+  if (auto l = approval::FindLandingCommit(repo, c.commit, config::PinPath(c.env, c.app), "",
+                                           kLandingDepth);
+      l.ok()) {
+    landing = *l;
+  }
+  auto info = repo.GetCommit(landing);
+  if (!info.ok()) return s;
+  s.known = true;
+  s.landing_commit = info->id;
+  s.author = info->author.name + " <" + info->author.email + ">";
+  s.committed = info->committer.when;
+  s.subject = info->Subject();
+  size_t nl = info->message.find('\n');
+  if (nl != std::string::npos) {
+    size_t b = info->message.find_first_not_of('\n', nl);
+    if (b != std::string::npos) s.body = info->message.substr(b);
+  }
+  ReadRollbackReferences(info->message, &s);
+  return s;
+}
+
+}  // namespace
+
+Result<AuditReport> ReadAudit(Workspace& ws, const AuditOptions& options) {
+  std::lock_guard lock(ws.mutex());
+  git::Repository& repo = ws.repo();
+  auto notes = repo.ListNotes(kNotesRef);
+  if (!notes.ok()) return notes.status().WithContext("list " + std::string(kNotesRef));
+  std::vector<AnnotatedCommit> annotated;
+  annotated.reserve(notes->size());
+  for (auto& [commit, text] : *notes) {
+    annotated.push_back({commit, ParseNote(text)});
+  }
+  CollectResult collected = CollectChanges(annotated, options.filter);
+  // One read per distinct (env, app, commit) that passed the filters.
+  for (Change& c : collected.changes) c.source = SourceOf(repo, c);
+  return BuildAudit(std::move(collected.changes), options, collected.envs_with_approval_gate);
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,19 @@
+#pragma once
+
+#include "core/result.h"
+#include "engine/audit.h"
+#include "engine/workspace.h"
+
+namespace sluice::engine {
+
+// Reads the record of the workspace (call Workspace::Sync first) into an
+// AuditReport: lists the notes under refs/notes/sluice once, parses them,
+// groups and filters the events (CollectChanges), and only then reads the
+// commits of the changes that remain (their landing commit: author, time,
+// message, rollback trailers). Cost: one pass over the notes plus a bounded
+// first-parent walk per selected change. Takes the workspace mutex.
+// Errors: the notes cannot be listed (a commit that cannot be read leaves
+// its change's source unknown instead).
+Result<AuditReport> ReadAudit(Workspace& ws, const AuditOptions& options);
+
+}  // namespace sluice::engine

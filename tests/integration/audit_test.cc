@@ -1,0 +1,131 @@
+// End-to-end: the real `sluice` binary reconciles a failing deploy and a good
+// one, then `sluice audit` reads them back from the record in Git.
+#include <gtest/gtest.h>
+
+#include "env_repo_fixture.h"
+
+namespace sluice::testing {
+namespace {
+
+// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF line ends).
+// Fails the test on a malformed document.
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      EXPECT_TRUE(field.empty()) << "quote inside an unquoted field at " << i;
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\r') {
+      EXPECT_TRUE(i + 1 < text.size() && text[i + 1] == '\n') << "bare CR at " << i;
+    } else if (c == '\n') {
+      row.push_back(std::move(field));
+      field.clear();
+      rows.push_back(std::move(row));
+      row.clear();
+    } else {
+      field += c;
+    }
+  }
+  EXPECT_FALSE(quoted) << "unterminated quoted field";
+  EXPECT_TRUE(field.empty() && row.empty()) << "last line without CRLF";
+  return rows;
+}
+
+class AuditCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(f.state + "/fail-d", "");
+    bad = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('d'), "1.0.0")}},
+                          "Pin a bad build of api");
+    f.Reconcile();
+    good = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0.1")}},
+                           "Pin a good build of api");
+    f.Reconcile();
+  }
+
+  EnvRepoFixture f;
+  std::string bad;
+  std::string good;
+};
+
+TEST_F(AuditCliTest, JsonListsTheFailedAndTheVerifiedChange) {
+  CommandOutput out = f.Sluice({"audit", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  nlohmann::json report = nlohmann::json::parse(out.out);
+  ASSERT_EQ(report["changes"].size(), 2u) << out.out;
+  const auto& first = report["changes"][0];
+  const auto& second = report["changes"][1];
+  EXPECT_EQ(first["commit"], bad);
+  EXPECT_EQ(first["env"], "dev");
+  EXPECT_EQ(first["app"], "api");
+  EXPECT_EQ(first["outcome"], "failed");
+  EXPECT_EQ(first["failure"], "adapter");
+  EXPECT_EQ(first["subject"], "Pin a bad build of api");
+  EXPECT_FALSE(first["proposer"].is_null());
+  EXPECT_EQ(second["commit"], good);
+  EXPECT_EQ(second["outcome"], "verified");
+  EXPECT_EQ(second["version"], "1.0.1");
+  EXPECT_FALSE(second["verified"].is_null());
+  EXPECT_TRUE(report["exceptions"].empty()) << out.out;  // dev requires no approval
+  // One verified deploy; the adapter failure was restored by it.
+  EXPECT_EQ(report["dora"]["deploymentFrequency"]["deploys"], 1);
+  EXPECT_EQ(report["dora"]["changeFailureRate"]["applied"], 1);
+  EXPECT_EQ(report["dora"]["changeFailureRate"]["failed"], 0);
+  EXPECT_EQ(report["dora"]["timeToRestore"]["failures"], 1);
+  EXPECT_EQ(report["dora"]["timeToRestore"]["restored"], 1);
+
+  CommandOutput none =
+      f.Sluice({"audit", "--format", "json", "--env", "prod", "--log-level", "off"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(nlohmann::json::parse(none.out)["changes"].empty());
+}
+
+TEST_F(AuditCliTest, CsvParsesWithOneRowPerChange) {
+  CommandOutput out = f.Sluice({"audit", "--format", "csv", "--log-level", "off"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  auto rows = ParseCsv(out.out);
+  ASSERT_EQ(rows.size(), 3u) << out.out;
+  ASSERT_GE(rows[0].size(), 16u);
+  EXPECT_EQ(rows[0][0], "env");
+  EXPECT_EQ(rows[0][15], "outcome");
+  for (const auto& r : rows) EXPECT_EQ(r.size(), rows[0].size()) << out.out;
+  EXPECT_EQ(rows[1][2], bad);
+  EXPECT_EQ(rows[1][15], "failed");
+  EXPECT_EQ(rows[2][2], good);
+  EXPECT_EQ(rows[2][15], "verified");
+}
+
+TEST_F(AuditCliTest, MarkdownAndReleaseNotes) {
+  CommandOutput md = f.Sluice({"audit", "--log-level", "off"});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("## Exceptions\n\nNone."), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("## DORA"), std::string::npos) << md.out;
+
+  CommandOutput bad_time = f.Sluice({"audit", "--since", "yesterday", "--log-level", "off"});
+  EXPECT_EQ(bad_time.exit_code, 2) << bad_time.out;
+
+  CommandOutput notes = f.Sluice({"release-notes", "dev", "api", "--log-level", "off"});
+  ASSERT_EQ(notes.exit_code, 0) << notes.err;
+  EXPECT_NE(notes.out.find("Release notes: api in dev"), std::string::npos) << notes.out;
+  EXPECT_NE(notes.out.find("| version | - | 1.0.1 |"), std::string::npos) << notes.out;
+  EXPECT_NE(notes.out.find("Pin a good build of api"), std::string::npos) << notes.out;
+}
+
+}  // namespace
+}  // namespace sluice::testing
