@@ -33,6 +33,22 @@ export SLUICE_DEMO_STATE="$demo/state" SLUICE_PASS_ENV=SLUICE_DEMO_STATE
 say "2. An environments repository, served by git daemon on loopback"
 git init -q --bare -b main "$demo/srv/environments.git"
 cp -r environments "$demo/work"
+# Alice is a release manager; her SSH key signs the merges she approves.
+ssh-keygen -q -t ed25519 -N '' -C alice@example.com -f "$demo/alice_key"
+printf '\nsigners:\n  - "alice@example.com %s"\n' "$(cut -d' ' -f1,2 "$demo/alice_key.pub")" \
+  >> "$demo/work/sluice.yaml"
+# The worked example's prod also has a Mon-Thu window, a 1h soak and freezes;
+# the walkthrough keeps approval, upstreamVerified, rollbackTarget and
+# noActiveIncident so that it finishes in a minute on any day.
+cat > "$demo/work/environments/prod/environment.yaml" <<'YAML'
+upstream: staging
+approval: { required: 1, from: [release-managers], evidence: signed, separateAuthor: true }
+gates:
+  upstreamVerified: true
+  rollbackTarget: { required: true, allowFirst: true }
+  noActiveIncident: true
+onFailure: rollback
+YAML
 git -C "$demo/work" init -q -b main
 git -C "$demo/work" add -A
 git -C "$demo/work" commit -q -m "Start the shop's environments: dev, staging, prod"
@@ -55,36 +71,64 @@ echo "serving $repo"
 trap '[ "${KEEP:-0}" = 1 ] || kill "$(cat "$demo/daemon.pid")" 2>/dev/null || true' EXIT
 S=("$sluice")
 common=(--repo "$repo" --workdir "$demo/controller")
+pass() { run "${S[@]}" reconcile --once "${common[@]}" --log-level warn; }
+push() { git -C "$demo/work" push -q origin HEAD:main; }
+pin() { # pin ENV APP DIGEST VERSION [extra yaml]
+  f="$demo/work/environments/$1/apps/$2.yaml"
+  sed -i -e "s|^  digest: .*|  digest: $3|" -e "s|^  version: .*|  version: $4|" -e '/^verification:/,$d' "$f"
+  [ -z "${5:-}" ] || printf '%s\n' "$5" >> "$f"
+}
 
 say "3. Validate the repository: every problem would be printed as path:line: message"
 run "${S[@]}" validate --repo "$demo/work"
 
-say "4. One controller pass: dev deploys; staging and prod are held by their policy"
-run "${S[@]}" reconcile --once "${common[@]}" --log-level warn
+say "4. Controller passes: dev deploys; staging takes what dev verified; prod holds"
+pass
+echo "(the controller polls every minute; here we run the next pass by hand)"
+pass
 echo "what the deploy script ran:"; cat "$demo/state"/*.deployed
 
-say "5. CI pins a new api build in dev (a commit), and the next pass applies it"
-newdigest="sha256:$(printf 'api 2.6.0' | sha256sum | cut -d' ' -f1)"
-sed -i -e "s|^  digest: .*|  digest: $newdigest|" -e "s|^  version: .*|  version: 2.6.0|" \
-  "$demo/work/environments/dev/apps/api.yaml"
-git -C "$demo/work" commit -q -am "dev: api 2.6.0" && git -C "$demo/work" push -q origin main
-run "${S[@]}" reconcile --once "${common[@]}" --log-level warn
-cat "$demo/state/dev-api.deployed"
+say "5. Dana promotes api 2.5.3 staging -> prod by pushing straight to main: blocked"
+api_digest=$(sed -n 's/^  digest: //p' "$demo/work/environments/staging/apps/api.yaml")
+pin prod api "$api_digest" 2.5.3
+git -C "$demo/work" commit -q -am "prod: api 2.5.3 (promoted from staging)" && push
+pass
 
-say "6. A broken build: the deploy fails, and the failure is recorded with its exit code"
-baddigest="sha256:$(printf 'api 2.6.1' | sha256sum | cut -d' ' -f1)"
-echo "$baddigest" > "$demo/state/fail-digest"
-sed -i -e "s|^  digest: .*|  digest: $baddigest|" -e "s|^  version: .*|  version: 2.6.1|" \
-  "$demo/work/environments/dev/apps/api.yaml"
-git -C "$demo/work" commit -q -am "dev: api 2.6.1" && git -C "$demo/work" push -q origin main
-run "${S[@]}" reconcile --once "${common[@]}" --log-level warn
+say "6. The proper way: a pull request, approved by Alice, merged with her signed merge"
+git -C "$demo/work" revert --no-edit HEAD >/dev/null && push
+git -C "$demo/work" checkout -q -b promote-api-2.5.3
+pin prod api "$api_digest" 2.5.3
+git -C "$demo/work" commit -q -am "prod: api 2.5.3 (promoted from staging)"
+git -C "$demo/work" checkout -q main
+GIT_COMMITTER_NAME="Alice Release" GIT_COMMITTER_EMAIL=alice@example.com \
+  git -C "$demo/work" -c gpg.format=ssh -c user.signingkey="$demo/alice_key" \
+  merge -q --no-ff -S -m "Merge: promote api 2.5.3 to prod (approved by Alice)" promote-api-2.5.3
+push
+pass
 
-say "7. sluice status: what runs where, the last-known-good, and what is held and why"
+say "7. dev: api 2.6.0 deploys; then 2.6.1 deploys but fails verification"
+pin dev api "sha256:$(printf 'api 2.6.0' | sha256sum | cut -d' ' -f1)" 2.6.0
+git -C "$demo/work" commit -q -am "dev: api 2.6.0" && push
+pass
+pin dev api "sha256:$(printf 'api 2.6.1' | sha256sum | cut -d' ' -f1)" 2.6.1 \
+'verification:
+  checks:
+    - http: { url: "http://127.0.0.1:9/health/ready", expect: 200, retries: 0 }'
+git -C "$demo/work" commit -q -am "dev: api 2.6.1" && push
+pass
+
+say "8. On-call rolls back with one command; the controller applies it on the fast path"
+run "${S[@]}" rollback dev api --incident INC-42 --push "${common[@]}" --log-level warn \
+  --author "Carol Oncall <carol@example.com>"
+pass
+git -C "$demo/work" pull -q --no-rebase origin main
+
+say "9. sluice status: what runs where, since when, who approved it, the last-known-good"
 run "${S[@]}" status "${common[@]}" --log-level warn
 
-say "8. The record in Git: any clone can read it"
+say "10. The record in Git: any clone can read it"
 git -C "$demo/work" fetch -q origin 'refs/notes/*:refs/notes/*' 'refs/sluice/*:refs/sluice/*'
-run git -C "$demo/work" log --notes=sluice --format='%h %s%n%N' -3 origin/main
-run git -C "$demo/work" for-each-ref refs/sluice/
+run git -C "$demo/work" log --notes=sluice --format='%h %s%n%N' -1 origin/main
+run "${S[@]}" audit "${common[@]}" --env prod --log-level warn
 
 say "Done. The repository is in $demo/srv, the controller's cache in $demo/controller."

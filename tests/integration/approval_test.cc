@@ -94,5 +94,21 @@ TEST_F(ApprovalTest, DirectPushIsBlockedAndNamesWhoPushed) {
   EXPECT_TRUE(f_.Deploys().empty());
 }
 
+TEST_F(ApprovalTest, ApprovedMergeAfterARevertedDirectPushOfTheSamePinIsJudgedAfresh) {
+  std::string direct = f_.CommitAndPush(
+      {{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('d'))}}, "Straight to prod");
+  ASSERT_EQ((*Prod(f_.Reconcile()))["state"], "blocked");
+  Git(f_.work, {"revert", "--no-edit", direct});
+  Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  // The same pin content comes back, this time through a signed merge: the
+  // merge is the change to judge, not the old direct push.
+  std::string merge = MergePromotion(Digest('d'), /*sign=*/true);
+  nlohmann::json pass = f_.Reconcile();
+  const nlohmann::json* prod = Prod(pass);
+  ASSERT_NE(prod, nullptr) << pass.dump();
+  EXPECT_EQ((*prod)["state"], "verified") << pass.dump();
+  EXPECT_EQ((*prod)["commit"], merge);
+}
+
 }  // namespace
 }  // namespace sluice::testing

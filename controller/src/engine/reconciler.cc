@@ -16,6 +16,7 @@
 #include "core/duration.h"
 #include "core/time_format.h"
 #include "core/version.h"
+#include "engine/candidate.h"
 #include "engine/refs.h"
 #include "engine/rollback.h"
 
@@ -319,11 +320,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   {
     std::lock_guard lock(ws_.mutex());
     git::Repository& repo = ws_.repo();
-    auto head_blob = repo.BlobId(head, path);
-    if (auto prev = repo.ResolveRef(CandidateRef(env, app)); prev.ok() && head_blob.ok()) {
-      auto prev_blob = repo.BlobId(*prev, path);
-      if (prev_blob.ok() && *prev_blob == *head_blob) candidate = *prev;
-    }
+    candidate = CandidateFor(repo, env, app, head);
     auto t = repo.ReadFile(candidate, path);
     if (!t.ok()) {
       outcome.state = "error";

@@ -5,6 +5,7 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/time_format.h"
+#include "engine/candidate.h"
 #include "engine/event.h"
 #include "engine/refs.h"
 
@@ -94,9 +95,8 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
       std::string candidate = *head;
       if (in_sync) {
         candidate = *deployed;
-      } else if (auto cand = repo.ResolveRef(CandidateRef(env, app)); cand.ok()) {
-        auto b = repo.BlobId(*cand, path);
-        if (b.ok() && head_blob.ok() && *b == *head_blob) candidate = *cand;
+      } else {
+        candidate = CandidateFor(repo, env, app, *head);
       }
       row.desired = ReadPinRef(repo, candidate, env, app);
       const std::vector<Event> events = NoteEvents(repo, candidate);
