@@ -26,6 +26,7 @@ int Main(int argc, char** argv) {
   };
   add(AddInitCommand);
   add(AddValidateCommand);
+  add(AddPlanCommand);
   add(AddReconcileCommand);
   add(AddControllerCommand);
   add(AddStatusCommand);

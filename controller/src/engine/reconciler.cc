@@ -307,6 +307,118 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   }
 }
 
+Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::string& app,
+                                        const std::string& candidate, const std::string& head,
+                                        const std::string& text, const PolicyInForce& pif,
+                                        TimePoint now) {
+  Judgement j;
+  const std::string path = config::PinPath(env, app);
+  config::Diagnostics diags;
+  j.pin = config::ParsePin(text, path, diags);
+  if (!j.pin) {
+    j.reason = config::FormatDiagnostics(diags);
+    j.results = {{"config", gates::Verdict::kBlock, FirstLine(j.reason), {}}};
+    return j;
+  }
+  if (!pif.error.empty() || !pif.policy || !pif.settings) {
+    j.reason = pif.error.empty() ? "no policy in force" : pif.error;
+    j.results = {{"policy", gates::Verdict::kBlock, j.reason, {}}};
+    return j;
+  }
+
+  gates::Candidate c{env, app, candidate, &*j.pin, &*pif.policy, &*pif.settings};
+  j.evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
+  const std::string deployed = record_.Ref(DeployedRef(env, app)).value_or("");
+
+  // A rollback restores a pin verified in this environment: it takes the
+  // fast path (no window, freeze, soak) but its own approval rule.
+  j.evidence.rollback = DetectRollback(env, app, candidate, path, *j.pin);
+  std::optional<config::ApprovalPolicy> approval_rule;
+  if (j.evidence.rollback) {
+    approval_rule = RollbackApprovalRule(*pif.policy);
+  } else if (pif.policy->approval && pif.policy->approval->required > 0) {
+    approval_rule = *pif.policy->approval;
+  }
+
+  // Approval is judged from evidence (forge reviews, signatures) with the
+  // groups and signers of the settings in force.
+  std::string landing;
+  if (j.evidence.rollback && IsOwnRollback(candidate)) {
+    j.approval = approval::ApprovalDecision{
+        {"approval",
+         gates::Verdict::kPass,
+         "rollback committed by this controller after a failed verification (onFailure: "
+         "rollback in the policy in force)",
+         {{"rollback", j.evidence.rollback->target}}},
+        {}};
+  } else if (approval_rule && approval_rule->required > 0) {
+    j.approval = CheckApproval(*approval_rule, *pif.settings, candidate, path, deployed, &landing);
+  }
+  if (pif.policy->emergency && !j.evidence.rollback) {
+    j.evidence.emergency =
+        CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
+  }
+  j.results = gates::EvaluateGates(c, j.evidence, now);
+  if (j.approval) {
+    bool replaced = false;
+    for (auto& r : j.results) {
+      if (r.name == "approval") {
+        r = j.approval->result;
+        replaced = true;
+      }
+    }
+    // A rollback rule may exist where releases need no approval.
+    if (!replaced) j.results.insert(j.results.begin() + 1, j.approval->result);
+  }
+  j.verdict = gates::Overall(j.results);
+  j.reason = Reasons(j.results);
+  return j;
+}
+
+Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
+                                              const std::string& app_filter, TimePoint at) {
+  SLUICE_RETURN_IF_ERROR(ws_.Sync(/*push=*/false).WithContext("fetch " + ws_.url()));
+  auto head = ws_.Head();
+  if (!head.ok()) return head.status();
+  std::vector<std::string> envs;
+  {
+    std::lock_guard lock(ws_.mutex());
+    config::Diagnostics diags;
+    auto text = ws_.repo().ReadFile(*head, config::SettingsPath());
+    if (!text.ok()) return text.status().WithContext("read sluice.yaml at " + head->substr(0, 12));
+    auto settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
+    if (!settings) return Status::InvalidArgument(config::FormatDiagnostics(diags));
+    envs = settings->pipeline;
+  }
+  std::vector<PlanRow> rows;
+  for (const auto& env : envs) {
+    if (!env_filter.empty() && env != env_filter) continue;
+    std::vector<AppOutcome> ignored;
+    auto changed = ChangedApps(env, *head, ignored);
+    if (!changed.ok()) return changed.status();
+    if (changed->empty()) continue;
+    PolicyInForce pif = LoadPolicyInForce(env, *head);
+    for (const auto& app : *changed) {
+      if (!app_filter.empty() && app != app_filter) continue;
+      std::string text;
+      {
+        std::lock_guard lock(ws_.mutex());
+        auto t = ws_.repo().ReadFile(*head, config::PinPath(env, app));
+        if (!t.ok()) continue;
+        text = std::move(*t);
+      }
+      Judgement j = Judge(env, app, *head, *head, text, pif, at);
+      PlanRow row{env, app, *head, "", "", j.verdict, std::move(j.results)};
+      if (j.pin) {
+        row.digest = j.pin->artifact.digest;
+        row.version = j.pin->artifact.version;
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
 AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
                                     const std::string& head, const PolicyInForce& pif,
                                     size_t& pins_read) {
@@ -363,72 +475,17 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     }
   };
 
-  config::Diagnostics diags;
-  std::optional<config::Pin> pin = config::ParsePin(text, path, diags);
-  if (!pin) {
-    std::string reason = config::FormatDiagnostics(diags);
-    record_decision(EventKind::kBlocked, {{"config", "block", FirstLine(reason)}}, reason, "");
+  Judgement j = Judge(env, app, candidate, head, text, pif, clock_.Now());
+  if (j.pin) outcome.digest = j.pin->artifact.digest;
+  if (j.verdict != gates::Verdict::kPass) {
+    record_decision(j.verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
+                    ToRecords(j.results), j.reason, outcome.digest);
     return outcome;
   }
-  outcome.digest = pin->artifact.digest;
-  if (!pif.error.empty() || !pif.policy || !pif.settings) {
-    std::string reason = pif.error.empty() ? "no policy in force" : pif.error;
-    record_decision(EventKind::kBlocked, {{"policy", "block", reason}}, reason,
-                    pin->artifact.digest);
-    return outcome;
-  }
-
-  gates::Candidate c{env, app, candidate, &*pin, &*pif.policy, &*pif.settings};
-  gates::Evidence evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
-  const std::string deployed = record_.Ref(DeployedRef(env, app)).value_or("");
-
-  // A rollback restores a pin verified in this environment: it takes the
-  // fast path (no window, freeze, soak) but its own approval rule.
-  evidence.rollback = DetectRollback(env, app, candidate, path, *pin);
-  std::optional<config::ApprovalPolicy> approval_rule;
-  if (evidence.rollback) {
-    approval_rule = RollbackApprovalRule(*pif.policy);
-  } else if (pif.policy->approval && pif.policy->approval->required > 0) {
-    approval_rule = *pif.policy->approval;
-  }
-
-  // Approval is judged from evidence (forge reviews, signatures) with the
-  // groups and signers of the settings in force.
-  std::optional<approval::ApprovalDecision> approval;
-  std::string landing;
-  if (evidence.rollback && IsOwnRollback(candidate)) {
-    approval = approval::ApprovalDecision{
-        {"approval",
-         gates::Verdict::kPass,
-         "rollback committed by this controller after a failed verification (onFailure: "
-         "rollback in the policy in force)",
-         {{"rollback", evidence.rollback->target}}},
-        {}};
-  } else if (approval_rule && approval_rule->required > 0) {
-    approval = CheckApproval(*approval_rule, *pif.settings, candidate, path, deployed, &landing);
-  }
-  if (pif.policy->emergency && !evidence.rollback) {
-    evidence.emergency =
-        CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
-  }
-  std::vector<gates::GateResult> results = gates::EvaluateGates(c, evidence, clock_.Now());
-  if (approval) {
-    bool replaced = false;
-    for (auto& r : results) {
-      if (r.name == "approval") {
-        r = approval->result;
-        replaced = true;
-      }
-    }
-    // A rollback rule may exist where releases need no approval.
-    if (!replaced) results.insert(results.begin() + 1, approval->result);
-  }
-  gates::Verdict verdict = gates::Overall(results);
-  if (verdict != gates::Verdict::kPass) {
-    record_decision(verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
-                    ToRecords(results), Reasons(results), pin->artifact.digest);
-    return outcome;
-  }
+  const config::Pin* pin = &*j.pin;
+  const gates::Evidence& evidence = j.evidence;
+  const std::optional<approval::ApprovalDecision>& approval = j.approval;
+  const std::vector<gates::GateResult>& results = j.results;
 
   Event base = NewEvent(env, app, candidate, EventKind::kApplying);
   base.digest = pin->artifact.digest;

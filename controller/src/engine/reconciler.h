@@ -61,6 +61,17 @@ struct PassReport {
   std::chrono::milliseconds duration{0};
 };
 
+// The gate table of one pending change, as `sluice plan` shows it.
+struct PlanRow {
+  std::string env;
+  std::string app;
+  std::string commit;
+  std::string digest;
+  std::string version;
+  gates::Verdict verdict = gates::Verdict::kBlock;
+  std::vector<gates::GateResult> gates;
+};
+
 // The policy in force for an environment (trust rule, SPEC section 1.3).
 struct PolicyInForce {
   std::string commit;  // where it was read
@@ -84,6 +95,12 @@ class Reconciler {
 
   // One pass. An error means the pass could not run (fetch failed, branch
   // missing); blocked and waiting changes are normal outcomes.
+  // The gate table of every pending change at the head of the tracked branch
+  // (or a PR branch), evaluated as of `at`, without applying or recording
+  // anything. Filters by env/app when non-empty.
+  Result<std::vector<PlanRow>> Plan(const std::string& env_filter, const std::string& app_filter,
+                                    TimePoint at);
+
   // A pass that commits a rollback itself (onFailure: rollback) runs a
   // follow-up pass at once so the rollback is applied without waiting.
   Result<PassReport> RunOnce();
@@ -93,6 +110,20 @@ class Reconciler {
                     size_t& pins_read);
   PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
   Result<PassReport> RunPass();
+  // Everything that decides whether a candidate may be applied now: the pin
+  // parsed, the policy in force, evidence, rollback detection, approval (or
+  // the rollback rule), the emergency, and every gate. No record is written.
+  struct Judgement {
+    std::optional<config::Pin> pin;
+    gates::Evidence evidence;
+    std::optional<approval::ApprovalDecision> approval;
+    std::vector<gates::GateResult> results;
+    gates::Verdict verdict = gates::Verdict::kBlock;
+    std::string reason;  // every non-passing gate, or the config/policy error
+  };
+  Judgement Judge(const std::string& env, const std::string& app, const std::string& candidate,
+                  const std::string& head, const std::string& text, const PolicyInForce& pif,
+                  TimePoint now);
   Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
                                                std::vector<AppOutcome>& out);
   AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,

@@ -1,0 +1,103 @@
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/engine_parts.h"
+#include "core/time_format.h"
+#include "engine/reconciler.h"
+
+namespace sluice::cli {
+
+Runner AddPlanCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "plan",
+      "Show the gate table of each pending change (gate, result, reason) without applying "
+      "anything");
+  cmd->footer(
+      "Judges the head of --branch with the policy in force, exactly as the controller would, "
+      "and writes nothing. On a PR branch it previews what merging would do.\n"
+      "Examples:\n  sluice plan --repo git://git.example.com/environments --env prod\n"
+      "  sluice plan --repo ... --branch promote-api-2.5.3 --at 2026-11-24T10:00:00+01:00\n"
+      "Exit codes: 0 every gate passes (or nothing is pending), 3 a gate blocks, 4 a gate "
+      "waits and none blocks, 1 error.");
+  auto opts = std::make_shared<CommonOptions>();
+  auto env = std::make_shared<std::string>();
+  auto app_name = std::make_shared<std::string>();
+  auto at = std::make_shared<std::string>();
+  AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  cmd->add_option("--env", *env, "Only this environment");
+  cmd->add_option("--app", *app_name, "Only this app");
+  cmd->add_option("--at", *at, "Evaluate as of this time (RFC 3339) instead of now");
+  return [opts, env, app_name, at] {
+    ConfigureLogging(opts->log_level);
+    EngineParts parts;
+    TimePoint when = parts.clock.Now();
+    if (!at->empty()) {
+      auto parsed = ParseRfc3339(*at);
+      if (!parsed.ok()) {
+        PrintError("--at: " + parsed.status().message());
+        return kExitUsage;
+      }
+      when = *parsed;
+    }
+    auto ws = OpenWorkspace(*opts);
+    if (!ws.ok()) {
+      PrintError(ws.status().message());
+      return kExitError;
+    }
+    CancelToken cancel;
+    engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
+                                  cancel, {});
+    auto rows = reconciler.Plan(*env, *app_name, when);
+    if (!rows.ok()) {
+      PrintError(rows.status().message());
+      return kExitError;
+    }
+    bool any_block = false, any_wait = false;
+    for (const auto& r : *rows) {
+      any_block |= r.verdict == gates::Verdict::kBlock;
+      any_wait |= r.verdict == gates::Verdict::kWait;
+    }
+    if (opts->format == "json") {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& r : *rows) {
+        nlohmann::ordered_json gates = nlohmann::ordered_json::array();
+        for (const auto& g : r.gates) {
+          gates.push_back({{"name", g.name},
+                           {"result", std::string(gates::VerdictName(g.verdict))},
+                           {"reason", g.reason},
+                           {"evidence", g.evidence}});
+        }
+        out.push_back({{"env", r.env},
+                       {"app", r.app},
+                       {"commit", r.commit},
+                       {"digest", r.digest},
+                       {"version", r.version},
+                       {"result", std::string(gates::VerdictName(r.verdict))},
+                       {"gates", gates}});
+      }
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::cout << "plan as of " << FormatRfc3339(when) << "\n";
+      if (rows->empty()) std::cout << "nothing pending: every pin is in sync\n";
+      for (const auto& r : *rows) {
+        std::cout << "\n"
+                  << r.env << "/" << r.app << "  " << (r.version.empty() ? "" : r.version + " ")
+                  << (r.digest.empty() ? "" : r.digest.substr(0, 19) + "…") << " at "
+                  << r.commit.substr(0, 12) << "  => " << gates::VerdictName(r.verdict) << "\n";
+        for (const auto& g : r.gates) {
+          std::cout << "  " << std::left << std::setw(18) << g.name << std::setw(6)
+                    << gates::VerdictName(g.verdict) << g.reason << "\n";
+        }
+      }
+    }
+    if (any_block) return kExitBlocked;
+    if (any_wait) return kExitWaiting;
+    return kExitOk;
+  };
+}
+
+}  // namespace sluice::cli
