@@ -287,3 +287,41 @@ TEST_F(ServerTest, PushToDeployedLatencyWithWebhook) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+TEST(ServerStartupTest, MissingSecretFileIsAClearStartupError) {
+  TempDir tmp;
+  CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x",
+                                "--workdir", tmp.Sub("w"), "--listen", "127.0.0.1:0",
+                                "--webhook-secret-file", tmp.Sub("no-such-secret")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read --webhook-secret-file " + tmp.Sub("no-such-secret")),
+            std::string::npos)
+      << r.err;
+  WriteFile(tmp.Sub("empty"), "\n");
+  r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x", "--workdir",
+                  tmp.Sub("w"), "--listen", "127.0.0.1:0", "--webhook-secret-file",
+                  tmp.Sub("empty")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
+}
+
+TEST(ServerStartupTest, ConfigFileKeysAndBadListen) {
+  TempDir tmp;
+  WriteFile(tmp.Sub("c.yaml"), "repo: git://127.0.0.1:1/x\nlisten: nonsense\n");
+  CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("c.yaml")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("expected HOST:PORT"), std::string::npos) << r.err;
+  WriteFile(tmp.Sub("d.yaml"),
+            "repo: git://127.0.0.1:1/x\nlisten: 127.0.0.1:0\n"
+            "webhookSecretFile: " +
+                tmp.Sub("missing") + "\n");
+  r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("d.yaml")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read --webhook-secret-file"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sluice::testing
