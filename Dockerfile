@@ -84,7 +84,7 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgit2-1.5 libyaml-cpp0.7 libcurl4 libspdlog1.10 libfmt9 \
-      libboost-filesystem1.74.0 libcpp-httplib0.11 libical3 \
+      libboost-filesystem1.74.0 libcpp-httplib0.11 libical3 libssl3 \
       ca-certificates git openssh-client tzdata \
  && rm -rf /var/lib/apt/lists/*
 

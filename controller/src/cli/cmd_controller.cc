@@ -4,6 +4,8 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -14,10 +16,18 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "core/duration.h"
+#include "core/version.h"
 #include "engine/reconciler.h"
+#include "engine/status_view.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
 
 namespace sluice::cli {
 namespace {
+
+// The shortest time between the starts of two passes when webhooks wake the
+// loop; well under the one-second goal for a rollback to start (SPEC 5).
+constexpr std::chrono::milliseconds kMinPassSpacing{500};
 
 // Waits for SIGTERM/SIGINT on a dedicated thread. The first signal stops the
 // loop after the pass in progress (applies finish and are recorded); a second
@@ -69,9 +79,16 @@ Runner AddControllerCommand(CLI::App& app) {
   cmd->footer(
       "SIGTERM or SIGINT: finish the pass in progress, record it, exit 0. A second signal "
       "cancels running applies (recorded as interrupted and retried by the next start).\n"
+      "With --listen it serves /healthz, /readyz, /metrics, /api/v1/status, a dashboard at / and "
+      "webhooks at POST /hooks/github|gitlab|generic; a verified push to --branch starts a pass "
+      "at once.\n"
       "Example:\n  sluice controller --repo git://git.example.com/environments --workdir "
-      "/var/lib/sluice --interval 30s\n  sluice controller --config /etc/sluice/config.yaml\n"
-      "Config file keys: repo, branch, workdir, interval, parallelism, logLevel (flags win).");
+      "/var/lib/sluice --interval 30s\n"
+      "  sluice controller --repo https://git.example.com/environments.git --interval 10m \\\n"
+      "      --listen 0.0.0.0:8080 --webhook-secret-file /etc/sluice/webhook-secret\n"
+      "  sluice controller --config /etc/sluice/config.yaml\n"
+      "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
+      "webhookSecretFile (flags win).");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
@@ -82,11 +99,17 @@ Runner AddControllerCommand(CLI::App& app) {
   cmd->add_option("--parallelism", settings->parallelism, "Environments reconciled at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--listen", settings->listen,
+                  "Serve HTTP (health, metrics, status API, dashboard, webhooks) on HOST:PORT, "
+                  "e.g. 127.0.0.1:8080 or :8080");
+  cmd->add_option("--webhook-secret-file", settings->webhook_secret_file,
+                  "File holding the shared secret that webhooks are verified with (GitHub "
+                  "secret, GitLab token); without it the hook endpoints answer 403");
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
   return [cmd, settings, config_path, interval_text] {
     std::vector<std::string> explicit_flags;
-    for (const char* f :
-         {"--repo", "--branch", "--workdir", "--interval", "--parallelism", "--log-level"}) {
+    for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
+                          "--log-level", "--listen", "--webhook-secret-file"}) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
     auto interval = ParseDuration(*interval_text);
@@ -108,6 +131,28 @@ Runner AddControllerCommand(CLI::App& app) {
           !s.ok()) {
         PrintError(s.message());
         return kExitError;
+      }
+    }
+    std::optional<server::ListenAddress> listen;
+    if (!settings->listen.empty()) {
+      auto parsed = server::ParseListenAddress(settings->listen);
+      if (!parsed.ok()) {
+        PrintError(parsed.status().message());
+        return kExitUsage;
+      }
+      listen = *parsed;
+    }
+    std::string webhook_secret;
+    if (!settings->webhook_secret_file.empty()) {
+      auto secret = ReadWebhookSecret(settings->webhook_secret_file);
+      if (!secret.ok()) {
+        PrintError(secret.status().message());
+        return kExitError;
+      }
+      webhook_secret = std::move(*secret);
+      if (!listen) {
+        PrintError("--webhook-secret-file needs --listen: webhooks arrive over HTTP");
+        return kExitUsage;
       }
     }
     ConfigureLogging(settings->common.log_level);
@@ -132,9 +177,47 @@ Runner AddControllerCommand(CLI::App& app) {
     spdlog::info("controller watching {} branch {} every {} (workdir {})", settings->common.repo,
                  settings->common.branch, FormatDuration(settings->interval), (*ws)->workdir());
 
+    server::Metrics metrics{std::string(Version())};
+    std::unique_ptr<server::HttpServer> http;
+    if (listen) {
+      server::ServerOptions sopts;
+      sopts.listen = *listen;
+      sopts.webhook_secret = webhook_secret;
+      sopts.branch = settings->common.branch;
+      sopts.interval = settings->interval;
+      engine::Workspace& workspace = **ws;
+      http = std::make_unique<server::HttpServer>(
+          sopts, metrics,
+          [&workspace]() -> Result<std::string> {
+            // The record as of the last pass's fetch; ComputeStatus takes the
+            // workspace mutex, so this is safe beside a running pass.
+            auto rows = engine::ComputeStatus(workspace, "", "");
+            if (!rows.ok()) return rows.status();
+            return engine::RenderStatusJson(*rows);
+          },
+          // Wake() is a flag, so a burst of hooks during a pass coalesces into
+          // one extra pass right after it.
+          [&stop] { stop.Wake(); }, parts.clock);
+      if (Status s = http->Start(); !s.ok()) {
+        PrintError(s.message());
+        return kExitError;
+      }
+      if (webhook_secret.empty()) {
+        spdlog::info("webhooks disabled: set --webhook-secret-file to accept them");
+      }
+    }
+
     std::mt19937 rng(std::random_device{}());
     while (!stop.cancelled()) {
+      auto started = std::chrono::steady_clock::now();
       auto report = reconciler.RunOnce();
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      if (report.ok()) {
+        metrics.ObservePass(*report, took, parts.clock.Now());
+      } else {
+        metrics.ObserveFailedPass(report.status(), server::IsFetchError(report.status()), took,
+                                  parts.clock.Now());
+      }
       if (!report.ok()) {
         spdlog::error("pass failed: {}", report.status().ToString());
       } else if (!report->unchanged || !report->outcomes.empty()) {
@@ -144,7 +227,19 @@ Runner AddControllerCommand(CLI::App& app) {
       // Jitter spreads the fetches of many controllers over the interval.
       std::uniform_int_distribution<long> jitter(0, settings->interval.count() / 10);
       if (stop.WaitFor(settings->interval + std::chrono::milliseconds(jitter(rng)))) break;
+      // Woken early (a webhook): keep passes at least kMinPassSpacing apart.
+      // Deliveries arriving meanwhile only re-set the wake flag, so a burst
+      // costs one pass now and at most one more, not one per delivery. An
+      // idle controller (the usual case) starts at once.
+      const auto not_before = started + kMinPassSpacing;
+      bool cancelled = false;
+      for (auto now = std::chrono::steady_clock::now(); now < not_before && !cancelled;
+           now = std::chrono::steady_clock::now()) {
+        cancelled = stop.WaitFor(std::chrono::ceil<std::chrono::milliseconds>(not_before - now));
+      }
+      if (cancelled) break;
     }
+    if (http) http->Stop();
     spdlog::info("controller stopped");
     return kExitOk;
   };

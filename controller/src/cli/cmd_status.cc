@@ -1,6 +1,5 @@
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -9,11 +8,6 @@
 
 namespace sluice::cli {
 namespace {
-
-nlohmann::ordered_json PinJson(const engine::PinRef& p) {
-  if (p.commit.empty()) return nullptr;
-  return {{"digest", p.digest}, {"version", p.version}, {"commit", p.commit}};
-}
 
 std::string VersionOf(const engine::PinRef& p) {
   if (p.commit.empty()) return "-";
@@ -55,22 +49,7 @@ Runner AddStatusCommand(CLI::App& app) {
       return kExitError;
     }
     if (opts->format == "json") {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const auto& r : *rows) {
-        nlohmann::ordered_json deployed = PinJson(r.deployed);
-        if (!deployed.is_null()) {
-          deployed["time"] = r.deployed_time;
-          deployed["approvers"] = r.approvers;
-        }
-        out.push_back({{"env", r.env},
-                       {"app", r.app},
-                       {"desired", PinJson(r.desired)},
-                       {"deployed", deployed},
-                       {"lkg", PinJson(r.lkg)},
-                       {"state", r.state},
-                       {"reasons", r.reasons}});
-      }
-      std::cout << out.dump(2) << "\n";
+      std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;
     }
     for (const auto& r : *rows) {

@@ -3,6 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "core/duration.h"
 
@@ -52,13 +57,36 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       } catch (const std::exception&) {
         return Status::InvalidArgument(where + "parallelism must be a whole number from 1 to 64");
       }
+    } else if (key == "listen") {
+      if (!given("--listen")) settings.listen = value;
+    } else if (key == "webhookSecretFile") {
+      if (!given("--webhook-secret-file")) settings.webhook_secret_file = value;
     } else {
-      return Status::InvalidArgument(
-          where + "unknown key '" + key +
-          "' (known: repo, branch, workdir, interval, parallelism, logLevel)");
+      return Status::InvalidArgument(where + "unknown key '" + key +
+                                     "' (known: repo, branch, workdir, interval, parallelism, "
+                                     "logLevel, listen, webhookSecretFile)");
     }
   }
   return Status::Ok();
+}
+
+Result<std::string> ReadWebhookSecret(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Status::FailedPrecondition("cannot read --webhook-secret-file " + path + ": " +
+                                      std::strerror(errno));
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string secret = ss.str();
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  if (secret.empty()) {
+    return Status::FailedPrecondition("--webhook-secret-file " + path +
+                                      " is empty: put the shared webhook secret in it");
+  }
+  return secret;
 }
 
 }  // namespace sluice::cli

@@ -1,5 +1,6 @@
 #include "engine/status_view.h"
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "config/pin.h"
@@ -41,7 +42,32 @@ std::vector<std::string> ReasonsOf(const Event& e) {
   return out;
 }
 
+nlohmann::ordered_json PinJson(const PinRef& p) {
+  if (p.commit.empty()) return nullptr;
+  return {{"digest", p.digest}, {"version", p.version}, {"commit", p.commit}};
+}
+
 }  // namespace
+
+std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& r : rows) {
+    nlohmann::ordered_json deployed = PinJson(r.deployed);
+    if (!deployed.is_null()) {
+      deployed["time"] = r.deployed_time;
+      deployed["approvers"] = r.approvers;
+    }
+    out.push_back({{"env", r.env},
+                   {"app", r.app},
+                   {"desired", PinJson(r.desired)},
+                   {"deployed", deployed},
+                   {"lkg", PinJson(r.lkg)},
+                   {"state", r.state},
+                   {"reasons", r.reasons}});
+  }
+  // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
+  return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& env_filter,
                                              const std::string& app_filter) {

@@ -34,4 +34,11 @@ struct StatusRow {
 Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& env_filter,
                                              const std::string& app_filter);
 
+// Renders `rows` as the JSON of `sluice status --format json` (SPEC section
+// 7): an array with one object per (env, app) holding env, app, desired,
+// deployed (with time and approvers), lkg, state and reasons; a pin that is
+// absent (never deployed, no LKG) is null. `indent` < 0 renders compactly.
+// Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
+std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
+
 }  // namespace sluice::engine

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "engine/reconciler.h"
+
+namespace sluice::server {
+
+// Escapes a label value for the Prometheus text exposition format 0.0.4:
+// backslash, double quote and line feed become \\, \" and \n.
+std::string EscapeLabelValue(std::string_view value);
+
+// Escapes HELP text: backslash and line feed become \\ and \n.
+std::string EscapeHelp(std::string_view text);
+
+// Formats a sample value: integers without a fraction, "+Inf", "-Inf",
+// "NaN", anything else with up to 17 significant digits.
+std::string FormatSampleValue(double value);
+
+// What the daemon knows about its passes, for /readyz.
+struct PassHealth {
+  std::optional<TimePoint> last_success;  // end of the last pass that ran
+  std::optional<TimePoint> last_failure;  // end of the last pass that could not run
+  std::string last_error;                 // its error, one line
+};
+
+// Readiness verdict: ready when the last successful pass ended within
+// 3 x `interval` of `now`; otherwise not ready with a reason in plain words
+// (no pass yet, the last error, how long ago the last success was).
+struct Readiness {
+  bool ready = false;
+  std::string reason;
+};
+Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
+                            std::chrono::milliseconds interval);
+
+// Metrics is the daemon's small metrics registry. It renders the Prometheus
+// text exposition format 0.0.4 (HELP and TYPE lines, escaped labels):
+//
+//   sluice_build_info{version}                          gauge, always 1
+//   sluice_reconcile_duration_seconds                   histogram of pass durations
+//   sluice_reconcile_passes_total{result}               success | error
+//   sluice_fetch_errors_total                           passes that failed to fetch
+//   sluice_outcomes_total{state}                        per (env, app) outcome of passes
+//   sluice_last_successful_pass_timestamp_seconds       unix time of the last good pass
+//   sluice_webhooks_total{source,result}                webhook deliveries by verdict
+//
+// Thread-safe: every method may be called from any thread.
+class Metrics {
+ public:
+  explicit Metrics(std::string version);
+
+  // Records a pass that ran (RunOnce returned a report) and ended at `end`.
+  void ObservePass(const engine::PassReport& report, std::chrono::duration<double> took,
+                   TimePoint end);
+  // Records a pass that could not run; `fetch_error` when fetching failed.
+  void ObserveFailedPass(const Status& error, bool fetch_error, std::chrono::duration<double> took,
+                         TimePoint end);
+  // Counts one webhook delivery; `source` github|gitlab|generic, `result`
+  // accepted|ignored|unauthorized|disabled|too_large|bad_request.
+  void ObserveWebhook(const std::string& source, const std::string& result);
+
+  // The whole exposition, ending with a line feed.
+  std::string Render() const;
+  // Pass timestamps and the last error, for readiness.
+  PassHealth Health() const;
+
+  // Histogram bucket upper bounds, in seconds (without +Inf).
+  static const std::vector<double>& DurationBuckets();
+
+ private:
+  void ObserveDurationLocked(double seconds);
+
+  const std::string version_;
+  mutable std::mutex mu_;
+  std::vector<uint64_t> bucket_counts_;  // non-cumulative, one per bound, +Inf last
+  double duration_sum_ = 0;
+  uint64_t duration_count_ = 0;
+  std::map<std::string, uint64_t> passes_;  // result -> count
+  uint64_t fetch_errors_ = 0;
+  std::map<std::string, uint64_t> outcomes_;  // state -> count
+  std::map<std::pair<std::string, std::string>, uint64_t> webhooks_;
+  PassHealth health_;
+};
+
+// Whether a RunOnce error came from fetching the repository (the engine
+// prefixes those with "fetch ").
+bool IsFetchError(const Status& error);
+
+}  // namespace sluice::server

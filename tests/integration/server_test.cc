@@ -1,0 +1,327 @@
+// The daemon's HTTP server end to end: the real `sluice controller --listen`
+// against a repository served by git daemon, spoken to over HTTP (libcurl).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/process.hpp>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <latch>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "env_repo_fixture.h"
+#include "net/http_client.h"
+#include "server/webhooks.h"
+
+namespace sluice::testing {
+namespace {
+
+namespace bp = boost::process;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kSecret[] = "integration-hook-secret";
+
+// Value of the series `series` (name with labels, exactly as rendered) in an
+// exposition, or -1 when absent.
+double SeriesValue(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(tmp_.Sub("secret"), std::string(kSecret) + "\n");
+    port_ = FreePort();
+    log_ = tmp_.Sub("controller.log");
+    controller_ = std::make_unique<bp::child>(
+        std::string(SLUICE_BINARY), "controller", "--repo", f_.url, "--workdir", f_.workdir,
+        "--interval", "1h", "--listen", "127.0.0.1:" + std::to_string(port_),
+        "--webhook-secret-file", tmp_.Sub("secret"), "--log-level", "info", bp::std_out > bp::null,
+        bp::std_err > log_);
+    ASSERT_TRUE(WaitForPort(port_, 20000)) << ReadFile(log_);
+    // Ready once the first pass ran (bounded poll).
+    auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Get("/readyz").status != 200 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(Get("/readyz").status, 200) << ReadFile(log_);
+  }
+
+  void TearDown() override {
+    if (controller_ && controller_->running()) {
+      ::kill(controller_->id(), SIGTERM);
+      controller_->wait();
+      EXPECT_EQ(controller_->exit_code(), 0) << ReadFile(log_);
+    }
+  }
+
+  net::HttpResponse Send(net::HttpRequest req) {
+    req.url = "http://127.0.0.1:" + std::to_string(port_) + req.url;
+    auto res = http_.Send(req);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return res.ok() ? *res : net::HttpResponse{};
+  }
+  // GET without failing the test on a refused connection (used while polling).
+  net::HttpResponse Get(const std::string& path) {
+    net::HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    auto res = http_.Send(req);
+    return res.ok() ? *res : net::HttpResponse{};
+  }
+  net::HttpResponse GitHubHook(const std::string& body, const std::string& secret = kSecret) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = "/hooks/github";
+    req.body = body;
+    req.headers = {{"Content-Type", "application/json"},
+                   {"X-GitHub-Event", "push"},
+                   {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+                   {"X-Hub-Signature-256", "sha256=" + server::HmacSha256Hex(secret, body)}};
+    return Send(req);
+  }
+  double Passes() {
+    return SeriesValue(Get("/metrics").body, "sluice_reconcile_passes_total{result=\"success\"}");
+  }
+  // Polls the remote until refs/sluice/deployed/dev/api is `commit` (bounded).
+  bool WaitDeployed(const std::string& commit, std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (f_.RemoteRef("refs/sluice/deployed/dev/api") == commit) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+  // Pins dev/api to `digest`, pushes, sends the signed push webhook and
+  // returns the milliseconds from the push to the deployed ref moving (-1 if
+  // it did not within 20 s; the poll interval is 1h, so only the hook can).
+  long PushAndHook(char digest) {
+    std::string commit = f_.CommitAndPush(
+        {{"environments/dev/apps/api.yaml", f_.PinYaml(Digest(digest))}}, "Pin api");
+    auto pushed = Clock::now();
+    auto r = GitHubHook(R"({"ref":"refs/heads/main","after":")" + commit + R"("})");
+    EXPECT_EQ(r.status, 202) << r.body;
+    if (!WaitDeployed(commit, std::chrono::seconds(20))) return -1;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - pushed).count();
+  }
+
+  EnvRepoFixture f_;
+  TempDir tmp_;
+  int port_ = 0;
+  std::string log_;
+  net::CurlHttpClient http_;
+  std::unique_ptr<bp::child> controller_;
+};
+
+TEST_F(ServerTest, HealthzAndMetricsExposeTheCounters) {
+  auto h = Get("/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "ok");
+  auto m = Get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  static const std::regex kLine(
+      R"(^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? \+Inf)$)");
+  std::istringstream in(m.body);
+  for (std::string line; std::getline(in, line);) {
+    EXPECT_TRUE(std::regex_match(line, kLine)) << line;
+  }
+  EXPECT_GE(SeriesValue(m.body, "sluice_reconcile_passes_total{result=\"success\"}"), 1);
+  EXPECT_EQ(SeriesValue(m.body, "sluice_fetch_errors_total"), 0);
+  EXPECT_GE(SeriesValue(m.body, "sluice_reconcile_duration_seconds_count"), 1);
+  EXPECT_GT(SeriesValue(m.body, "sluice_last_successful_pass_timestamp_seconds"), 1.6e9);
+  EXPECT_GE(SeriesValue(m.body, "sluice_outcomes_total{state=\"verified\"}"), 0);
+  EXPECT_NE(m.body.find("sluice_build_info{version=\""), std::string::npos);
+}
+
+TEST_F(ServerTest, StatusApiMatchesTheStatusCommand) {
+  const double baseline = Passes();
+  long ms = PushAndHook('a');
+  ASSERT_GE(ms, 0) << ReadFile(log_);
+  // The deployed ref lands before the pass records `verified`: wait (bounded)
+  // until the pass has returned, then until the daemon's view and a fresh CLI
+  // read agree. The CLI has a workdir of its own, so it never shares the
+  // daemon's cache.
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Passes() <= baseline && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  nlohmann::json from_api, from_cli;
+  do {
+    auto api = Get("/api/v1/status");
+    ASSERT_EQ(api.status, 200);
+    CommandOutput cli =
+        RunCommand({SLUICE_BINARY, "status", "--repo", f_.url, "--workdir", tmp_.Sub("status-wd"),
+                    "--format", "json", "--log-level", "off"});
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    from_api = nlohmann::json::parse(api.body);
+    from_cli = nlohmann::json::parse(cli.out);
+  } while (from_api != from_cli && Clock::now() < deadline);
+  EXPECT_EQ(from_api, from_cli) << from_api.dump(2) << "\n---\n" << from_cli.dump(2);
+  ASSERT_EQ(from_api.size(), 1u);
+  EXPECT_EQ(from_api[0]["state"], "in-sync");
+  auto page = Get("/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("api/v1/status"), std::string::npos);
+}
+
+TEST_F(ServerTest, SignedWebhookTriggersAPassLongBeforeTheInterval) {
+  auto baseline = Passes();
+  long ms = PushAndHook('b');
+  ASSERT_GE(ms, 0) << "no pass within 20s of the webhook (interval 1h)\n" << ReadFile(log_);
+  // The metric is updated when the pass returns, just after its pushes.
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Passes() <= baseline && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(Passes(), baseline);
+  EXPECT_EQ(f_.Deploys().size(), 1u);
+  EXPECT_GE(SeriesValue(Get("/metrics").body,
+                        "sluice_webhooks_total{source=\"github\",result=\"accepted\"}"),
+            1);
+}
+
+TEST_F(ServerTest, BadSignatureIs401AndLoggedWithoutTheSecret) {
+  auto r = GitHubHook(R"({"ref":"refs/heads/main"})", "not-the-secret");
+  EXPECT_EQ(r.status, 401);
+  net::HttpRequest unsigned_req;
+  unsigned_req.method = "POST";
+  unsigned_req.url = "/hooks/github";
+  unsigned_req.body = "{}";
+  EXPECT_EQ(Send(unsigned_req).status, 401);
+  // The warning is logged (bounded poll: the log is written by another process).
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::string log;
+  while ((log = ReadFile(log_)).find("rejected") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(log.find("webhook github from 127.0.0.1 rejected"), std::string::npos) << log;
+  EXPECT_EQ(log.find(kSecret), std::string::npos) << "the secret leaked into the log";
+}
+
+TEST_F(ServerTest, OversizedBodyIs413) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = "/hooks/github";
+  req.body = std::string(1024 * 1024 + 10, ' ');
+  req.headers = {{"Content-Type", "application/json"},
+                 {"X-Hub-Signature-256", "sha256=" + server::HmacSha256Hex(kSecret, req.body)}};
+  EXPECT_EQ(Send(req).status, 413);
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(ServerTest, BurstOfWebhooksCoalescesIntoAFewPasses) {
+  const double before = Passes();
+  const std::string body = R"({"ref":"refs/heads/main"})";
+  // 50 senders released at once by a latch, so the deliveries arrive as one
+  // burst rather than spread over several (fast) passes.
+  constexpr int kHooks = 50;
+  std::latch go(kHooks);
+  std::vector<std::thread> senders;
+  std::atomic<int> accepted{0};
+  for (int t = 0; t < kHooks; ++t) {
+    senders.emplace_back([&] {
+      net::CurlHttpClient client;
+      net::HttpRequest req;
+      req.method = "POST";
+      req.url = "http://127.0.0.1:" + std::to_string(port_) + "/hooks/github";
+      req.body = body;
+      req.headers = {{"Content-Type", "application/json"},
+                     {"X-GitHub-Event", "push"},
+                     {"X-Hub-Signature-256", "sha256=" + server::HmacSha256Hex(kSecret, body)}};
+      go.arrive_and_wait();
+      auto r = client.Send(req);
+      if (r.ok() && r->status == 202) ++accepted;
+    });
+  }
+  auto burst_start = Clock::now();
+  for (auto& t : senders) t.join();
+  const double burst_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - burst_start).count();
+  EXPECT_EQ(accepted.load(), kHooks);
+  // At least one pass follows; then watch a bounded window for any more.
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Passes() <= before && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto settle = Clock::now() + std::chrono::seconds(2);
+  double after = Passes();
+  while (Clock::now() < settle) {
+    after = Passes();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cout << "[ burst    ] " << kHooks << " webhooks delivered in " << burst_ms << " ms -> "
+            << (after - before) << " extra pass(es)\n";
+  EXPECT_GE(after - before, 1);
+  // Coalesced: one pass now, then at most one per 500 ms spacing window
+  // while deliveries keep arriving, then one for the last of them.
+  const double bound = 2 + std::floor(burst_ms / 500.0);
+  EXPECT_LE(after - before, bound) << "webhooks must coalesce";
+}
+
+TEST_F(ServerTest, PushToDeployedLatencyWithWebhook) {
+  std::vector<long> ms;
+  const std::string digests = "cdefabcdef";
+  for (char c : digests) {
+    long one = PushAndHook(c);
+    ASSERT_GE(one, 0) << ReadFile(log_);
+    ms.push_back(one);
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = (ms[4] + ms[5]) / 2.0;
+  long p95 = ms[static_cast<size_t>(std::ceil(0.95 * ms.size())) - 1];
+  std::cout << "[ latency  ] push -> refs/sluice/deployed over " << ms.size()
+            << " runs with webhook: median " << median << " ms, p95 " << p95 << " ms, min "
+            << ms.front() << " ms, max " << ms.back() << " ms\n";
+  RecordProperty("median_ms", std::to_string(median));
+  RecordProperty("p95_ms", std::to_string(p95));
+  EXPECT_LT(p95, 15000) << "generous bound; the poll interval is 1h";
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+TEST(ServerStartupTest, MissingSecretFileIsAClearStartupError) {
+  TempDir tmp;
+  CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x",
+                                "--workdir", tmp.Sub("w"), "--listen", "127.0.0.1:0",
+                                "--webhook-secret-file", tmp.Sub("no-such-secret")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read --webhook-secret-file " + tmp.Sub("no-such-secret")),
+            std::string::npos)
+      << r.err;
+  WriteFile(tmp.Sub("empty"), "\n");
+  r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x", "--workdir",
+                  tmp.Sub("w"), "--listen", "127.0.0.1:0", "--webhook-secret-file",
+                  tmp.Sub("empty")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
+}
+
+TEST(ServerStartupTest, ConfigFileKeysAndBadListen) {
+  TempDir tmp;
+  WriteFile(tmp.Sub("c.yaml"), "repo: git://127.0.0.1:1/x\nlisten: nonsense\n");
+  CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("c.yaml")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("expected HOST:PORT"), std::string::npos) << r.err;
+  WriteFile(tmp.Sub("d.yaml"),
+            "repo: git://127.0.0.1:1/x\nlisten: 127.0.0.1:0\n"
+            "webhookSecretFile: " +
+                tmp.Sub("missing") + "\n");
+  r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("d.yaml")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read --webhook-secret-file"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sluice::testing
