@@ -15,6 +15,18 @@ std::string FormatRfc3339(TimePoint t) {
   return buf;
 }
 
+std::string FormatRfc3339Millis(TimePoint t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
+            1000;
+  if (ms < 0) ms += 1000;
+  std::string out = FormatRfc3339(t);
+  if (ms == 0) return out;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms));
+  out.insert(out.size() - 1, frac);
+  return out;
+}
+
 Result<TimePoint> ParseRfc3339(std::string_view text) {
   auto bad = [&] {
     return Status::InvalidArgument("invalid time \"" + std::string(text) +
@@ -39,10 +51,16 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
   size_t i = 19;
+  long millis = 0;
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    long scale = 100;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      millis += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
     if (i == start) return bad();
   }
   long offset_secs = 0;
@@ -65,7 +83,8 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
   tm.tm_min = mi;
   tm.tm_sec = sec;
   std::time_t utc = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(utc - offset_secs);
+  return std::chrono::system_clock::from_time_t(utc - offset_secs) +
+         std::chrono::milliseconds(millis);
 }
 
 }  // namespace sluice

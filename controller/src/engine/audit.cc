@@ -258,7 +258,10 @@ Dora ComputeDora(const AuditReport& r) {
     ++d.failures;
     auto it = verified_at.find(Key(c.env, c.app));
     if (it != verified_at.end()) {
-      auto next = std::upper_bound(it->second.begin(), it->second.end(), *failure);
+      // Event times have second precision, so the restoring deploy may share
+      // the failure's second; a failed change has no `verified` of its own,
+      // so "at or after" cannot pick the failure itself.
+      auto next = std::lower_bound(it->second.begin(), it->second.end(), *failure);
       if (next != it->second.end()) {
         restore.push_back(Seconds(*failure, *next));
         continue;

@@ -25,7 +25,7 @@ std::string EventToJsonLine(const Event& e) {
   // ordered_json keeps insertion order: the key order below is the format.
   nlohmann::ordered_json j;
   j["v"] = e.schema;
-  j["time"] = FormatRfc3339(e.time);
+  j["time"] = FormatRfc3339Millis(e.time);
   j["env"] = e.env;
   j["app"] = e.app;
   j["event"] = EventKindName(e.kind);

@@ -81,3 +81,18 @@ TEST(DurationTest, RejectsAbsurdlyLongDurationsWithoutOverflow) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(TimeFormatTest, MillisecondsSurviveTheRoundTripForRecordOrder) {
+  auto t = ParseRfc3339("2026-11-22T10:00:00.250Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatRfc3339Millis(*t), "2026-11-22T10:00:00.250Z");
+  EXPECT_LT(*ParseRfc3339("2026-11-22T10:00:00.100Z"), *t);
+  EXPECT_EQ(FormatRfc3339Millis(*ParseRfc3339("2026-11-22T10:00:00Z")), "2026-11-22T10:00:00Z");
+  EXPECT_EQ(FormatRfc3339(*t), "2026-11-22T10:00:00Z");
+}
+
+}  // namespace
+}  // namespace sluice
