@@ -47,6 +47,8 @@ gates:
   upstreamVerified: true
   rollbackTarget: { required: true, allowFirst: true }
   noActiveIncident: true
+freezes:
+  - { name: holiday-freeze, from: 2099-12-24, to: 2099-12-26 }
 onFailure: rollback
 YAML
 git -C "$demo/work" init -q -b main
@@ -99,6 +101,11 @@ git -C "$demo/work" revert --no-edit HEAD >/dev/null && push
 git -C "$demo/work" checkout -q -b promote-api-2.5.3
 pin prod api "$api_digest" 2.5.3
 git -C "$demo/work" commit -q -am "prod: api 2.5.3 (promoted from staging)"
+git -C "$demo/work" push -q origin promote-api-2.5.3
+echo "Before merging, Alice previews the pull request's branch with sluice plan, as of a"
+echo "date inside prod's holiday freeze (exit code 3: blocked; 4 would be waiting):"
+run "${S[@]}" plan "${common[@]}" --branch promote-api-2.5.3 --env prod \
+  --at 2099-12-25T10:00:00+01:00 --log-level warn || true
 git -C "$demo/work" checkout -q main
 GIT_COMMITTER_NAME="Alice Release" GIT_COMMITTER_EMAIL=alice@example.com \
   git -C "$demo/work" -c gpg.format=ssh -c user.signingkey="$demo/alice_key" \
