@@ -1,5 +1,7 @@
 #include "adapters/adapter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -109,6 +111,32 @@ Result<std::string> ResolveCheckoutPath(const std::string& checkout_dir, const s
     return Status::NotFound(where + " does not exist in the commit being applied");
   }
   return resolved.string();
+}
+
+Result<std::string> ResolveCheckoutProgram(const std::string& checkout_dir, const std::string& rel,
+                                           const std::string& what, const std::string& commit) {
+  const std::string where = what + " \"" + rel + "\"";
+  if (!config::IsContainedPath(rel)) {
+    return Status::InvalidArgument(where +
+                                   " must be a path inside the repository (no \"..\", not "
+                                   "absolute) or a program name on PATH");
+  }
+  auto resolved = ResolveCheckoutPath(checkout_dir, rel, what);
+  if (!resolved.ok()) {
+    if (resolved.status().IsNotFound()) {
+      return Status::NotFound(where + " does not exist in commit " + commit);
+    }
+    return resolved.status();
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(*resolved, ec)) {
+    return Status::InvalidArgument(where + " is not a regular file");
+  }
+  if (::access(resolved->c_str(), X_OK) != 0) {
+    return Status::InvalidArgument(where +
+                                   " is not executable (git update-index --chmod=+x and commit)");
+  }
+  return resolved;
 }
 
 std::string GoDuration(std::chrono::milliseconds d) {

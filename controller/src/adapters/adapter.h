@@ -76,6 +76,13 @@ Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, CommandRu
 Result<std::string> ResolveCheckoutPath(const std::string& checkout_dir, const std::string& rel,
                                         const std::string& what);
 
+// Resolves argv[0] of a command that lives in the repository (an exec
+// deploy, a custom gate): ResolveCheckoutPath's rules, and then it must be a
+// regular, executable file. NotFound says "does not exist in commit
+// <commit>"; a file without the exec bit says how to fix it in Git.
+Result<std::string> ResolveCheckoutProgram(const std::string& checkout_dir, const std::string& rel,
+                                           const std::string& what, const std::string& commit);
+
 // A duration as Go's time.ParseDuration reads it, for CLI flags such as
 // `helm --timeout` and `terraform -lock-timeout`: "5m", "1h30m", "1s500ms",
 // "0s" (never days, which Go does not accept).

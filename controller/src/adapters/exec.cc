@@ -30,59 +30,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Drops a trailing separator so that component-wise comparison works.
-fs::path Normalized(const fs::path& p) {
-  fs::path n = p.lexically_normal();
-  if (n.has_relative_path() && n.filename().empty()) n = n.parent_path();
-  return n;
-}
-
-// True if `p` is `root` or below it (both absolute, canonical).
-bool IsWithin(const fs::path& p, const fs::path& root) {
-  fs::path np = Normalized(p);
-  fs::path nr = Normalized(root);
-  auto [root_end, p_it] = std::mismatch(nr.begin(), nr.end(), np.begin(), np.end());
-  (void)p_it;
-  return root_end == nr.end();
-}
-
-// Resolves a repository path for argv[0] inside the checkout.
-Result<std::string> ResolveRepoProgram(const ApplyRequest& req, const std::string& program) {
-  std::string where = PinPath(req) + ": deploy.exec.command[0] \"" + program + "\"";
-  if (!config::IsContainedPath(program)) {
-    return Status::InvalidArgument(where +
-                                   " must be a path inside the repository (no \"..\", not "
-                                   "absolute) or a program name on PATH");
-  }
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(fs::path(req.checkout_dir), ec);
-  if (ec) {
-    return Status::IOError("cannot resolve checkout directory \"" + req.checkout_dir +
-                           "\": " + ec.message());
-  }
-  fs::path candidate = fs::path(req.checkout_dir) / program;
-  fs::file_status st = fs::status(candidate, ec);
-  if (ec || !fs::exists(st)) {
-    return Status::NotFound(where + " does not exist in commit " + req.commit);
-  }
-  // Symlinks are resolved: a link inside the repository pointing elsewhere
-  // would run a program that is not part of the reviewed commit.
-  fs::path resolved = fs::weakly_canonical(candidate, ec);
-  if (ec) return Status::IOError(where + ": cannot resolve: " + ec.message());
-  if (!IsWithin(resolved, root)) {
-    return Status::InvalidArgument(where + " resolves outside the repository (to \"" +
-                                   resolved.string() + "\" through a symlink)");
-  }
-  if (!fs::is_regular_file(st)) {
-    return Status::InvalidArgument(where + " is not a regular file");
-  }
-  if (::access(resolved.c_str(), X_OK) != 0) {
-    return Status::InvalidArgument(where +
-                                   " is not executable (git update-index --chmod=+x and commit)");
-  }
-  return resolved.string();
-}
-
 std::vector<std::string_view> SplitLines(std::string_view text) {
   std::vector<std::string_view> lines;
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -199,7 +146,8 @@ Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
   ProcessSpec spec;
   const std::string& program = exec.command[0];
   if (program.find('/') != std::string::npos) {
-    Result<std::string> resolved = ResolveRepoProgram(req, program);
+    Result<std::string> resolved = ResolveCheckoutProgram(
+        req.checkout_dir, program, PinPath(req) + ": deploy.exec.command[0]", req.commit);
     if (!resolved.ok()) return resolved.status();
     spec.argv.push_back(*resolved);
   } else {

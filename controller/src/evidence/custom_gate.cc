@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "adapters/adapter.h"
 #include "adapters/exec.h"
 
 namespace sluice::evidence {
@@ -21,57 +22,6 @@ namespace {
 constexpr size_t kFirstLineMax = 500;
 
 std::string GateWhere(const config::CustomGate& gate) { return "custom gate '" + gate.name + "'"; }
-
-fs::path Normalized(const fs::path& p) {
-  fs::path n = p.lexically_normal();
-  if (n.has_relative_path() && n.filename().empty()) n = n.parent_path();
-  return n;
-}
-
-// True if `p` is `root` or below it (both absolute and canonical).
-bool IsWithin(const fs::path& p, const fs::path& root) {
-  fs::path np = Normalized(p);
-  fs::path nr = Normalized(root);
-  auto [root_end, p_it] = std::mismatch(nr.begin(), nr.end(), np.begin(), np.end());
-  (void)p_it;
-  return root_end == nr.end();
-}
-
-// Resolves a repository path for command[0] inside the checkout.
-Result<std::string> ResolveRepoProgram(const config::CustomGate& gate, const CustomGateRequest& req,
-                                       const std::string& program) {
-  const std::string where = GateWhere(gate) + ": command[0] \"" + program + "\"";
-  if (!config::IsContainedPath(program)) {
-    return Status::InvalidArgument(where +
-                                   " must be a path inside the repository (no \"..\", not "
-                                   "absolute) or a program name on PATH");
-  }
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(fs::path(req.checkout_dir), ec);
-  if (ec) {
-    return Status::IOError("cannot resolve checkout directory \"" + req.checkout_dir +
-                           "\": " + ec.message());
-  }
-  fs::path candidate = fs::path(req.checkout_dir) / program;
-  fs::file_status st = fs::status(candidate, ec);
-  if (ec || !fs::exists(st)) {
-    return Status::NotFound(where + " does not exist in commit " + req.commit);
-  }
-  // Symlinks are followed and must stay inside: the gate must run what the
-  // reviewed commit holds.
-  fs::path resolved = fs::weakly_canonical(candidate, ec);
-  if (ec) return Status::IOError(where + ": cannot resolve: " + ec.message());
-  if (!IsWithin(resolved, root)) {
-    return Status::InvalidArgument(where + " resolves outside the repository (to \"" +
-                                   resolved.string() + "\" through a symlink)");
-  }
-  if (!fs::is_regular_file(st)) return Status::InvalidArgument(where + " is not a regular file");
-  if (::access(resolved.c_str(), X_OK) != 0) {
-    return Status::InvalidArgument(where +
-                                   " is not executable (git update-index --chmod=+x and commit)");
-  }
-  return resolved.string();
-}
 
 std::string TrimLine(std::string_view line) {
   size_t b = line.find_first_not_of(" \t\r");
@@ -127,7 +77,8 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
   adapters::ProcessSpec spec;
   const std::string& program = gate.command[0];
   if (program.find('/') != std::string::npos) {
-    Result<std::string> resolved = ResolveRepoProgram(gate, req, program);
+    Result<std::string> resolved = adapters::ResolveCheckoutProgram(
+        req.checkout_dir, program, GateWhere(gate) + ": command[0]", req.commit);
     if (!resolved.ok()) return resolved.status();
     spec.argv.push_back(*resolved);
   } else {
