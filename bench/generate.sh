@@ -8,8 +8,9 @@
 #   sluice.yaml                            pipeline: [e00, e01, ...]
 #   environments/<env>/environment.yaml    {} (no gates: every change applies)
 #   environments/<env>/apps/<app>.yaml     a pin: sha256 digest, exec adapter
-#   scripts/stamp.sh                       an adapter that records a timestamp
-#                                          in $SLUICE_BENCH_STAMP (latency runs)
+#   scripts/stamp.sh                       an adapter that appends a timestamp to
+#                                          $TMPDIR/sluice-bench-stamps (latency runs;
+#                                          adapters see only PATH, HOME, TMPDIR...)
 # Commit 1 adds every pin; each later commit bumps one pin (new digest and
 # version), chosen at random with a fixed seed, one minute apart.
 #
@@ -79,7 +80,7 @@ BEGIN {
   header(1, t0, "bench: " envs " environments x " apps " apps")
   printf "deleteall\n"
   blob("sluice.yaml", "pipeline: [" pipeline "]\n")
-  stamp = "#!/bin/sh\n# Records when the adapter started (push -> adapter latency benchmark).\ndate +%s.%N >> \"${SLUICE_BENCH_STAMP:-/dev/null}\"\n"
+  stamp = "#!/bin/sh\n# Records when the adapter started (push -> adapter latency benchmark).\ndate +%s.%N >> \"${TMPDIR:-/tmp}/sluice-bench-stamps\"\n"
   printf "M 100755 inline scripts/stamp.sh\ndata %d\n%s\n", length(stamp), stamp
   for (e = 0; e < envs; e++) {
     blob("environments/" envname(e) "/environment.yaml", "{}\n")
