@@ -193,7 +193,8 @@ log "first full pass over $full_pins pins (budget ${budget}s)"
 furl="git://127.0.0.1:$port/fresh.git"
 t=$(now_ns)
 set +e
-timeout "$budget" /usr/bin/time -v -o "$work/full.time" "$sluice" reconcile --once --repo "$furl" \
+# timeout inside /usr/bin/time, so a stopped pass still reports its peak RSS.
+/usr/bin/time -v -o "$work/full.time" timeout "$budget" "$sluice" reconcile --once --repo "$furl" \
   --workdir "$work/wd-full" --format json >"$work/full.json" 2>>"$work/sluice.log"
 full_rc=$?
 set -e
