@@ -13,7 +13,7 @@ PACKAGES=(
   libcpp-httplib-dev libhowardhinnant-date-dev libkainjow-mustache-dev
   libical-dev libssl-dev tzdata
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev time
   # real servers the integration tests start on loopback
   lighttpd openssh-client prometheus docker-registry
 )

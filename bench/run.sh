@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks of `sluice reconcile --once`, side by side with the
+# plain git CLI doing the same Git work on the same data, over a real network
+# fetch (git daemon on loopback). See docs/performance.md.
+#
+#   bench/run.sh                      # full size: 10 envs x 1000 apps, 100,000 commits
+#   bench/run.sh --envs 3 --apps 1000 --commits 30000
+#   bench/run.sh --smoke              # tiny, for CI: fails only if a step errors
+#
+# Options:
+#   --envs N --apps M --commits K   size of the generated repository (bench/generate.sh)
+#   --repeat R            repetitions of each timed step, median reported (default 5)
+#   --latency-runs L      push -> adapter start runs (default 20)
+#   --full-pass-budget S  seconds a first full pass may run; a pass still running
+#                         then is stopped and its rate measured so far (default 300)
+#   --full-apps M         apps per environment in the first-full-pass repository
+#                         (default: --apps)
+#   --sluice PATH         the binary (default build/controller/sluice)
+#   --json PATH           where to write the results (default bench/results/<date>.json)
+#   --work DIR            working directory (default: a new temp dir, removed at exit)
+#   --smoke               3 envs x 20 apps, 200 commits, 2 repeats, 3 latency runs,
+#                         first full pass over 3 x 2 pins
+# Times are wall-clock milliseconds of whole processes (start-up included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+envs=10 apps=1000 commits=100000 repeat=5 latency_runs=20 budget=300 smoke=0 full_apps=""
+sluice="$root/build/controller/sluice" json="" work=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --envs) envs="$2"; shift 2 ;;
+    --apps) apps="$2"; shift 2 ;;
+    --commits) commits="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --latency-runs) latency_runs="$2"; shift 2 ;;
+    --full-pass-budget) budget="$2"; shift 2 ;;
+    --full-apps) full_apps="$2"; shift 2 ;;
+    --sluice) sluice="$2"; shift 2 ;;
+    --json) json="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --smoke) smoke=1; envs=3 apps=20 commits=200 repeat=2 latency_runs=3 budget=60 full_apps=2; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ -x "$sluice" ] || { echo "run.sh: $sluice is not built (cmake --build build)" >&2; exit 2; }
+sluice=$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")
+[ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time missing (scripts/install-deps.sh installs it)" >&2; exit 2; }
+pins=$((envs * apps))
+full_apps=${full_apps:-$apps}
+full_pins=$((envs * full_apps))
+if [ -z "$json" ]; then json="$root/bench/results/$(date -u +%Y-%m-%dT%H%M%SZ).json"; fi
+mkdir -p "$(dirname "$json")"
+
+own_work=0
+if [ -z "$work" ]; then work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX"); own_work=1; fi
+mkdir -p "$work"
+daemon_pid=""
+cleanup() {
+  if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
+  if [ "$own_work" = 1 ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+log() { echo "run.sh: $*" >&2; }
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+# median / p95 of numbers on stdin
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+p95() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else { i = int(NR * 0.95 + 0.999); if (i > NR) i = NR; print v[i] } }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "null") printf "%.2f", a / b; else print "null" }'; }
+peak_rss_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+json_field() { grep -o "\"$1\":[0-9a-z]*" "$2" | head -1 | cut -d: -f2; }
+
+export GIT_AUTHOR_NAME="Bench Author" GIT_AUTHOR_EMAIL=author@bench.example
+export GIT_COMMITTER_NAME="Bench Author" GIT_COMMITTER_EMAIL=author@bench.example
+stamps="$work/tmp/sluice-bench-stamps"
+
+# ---------------------------------------------------------------- data
+mkdir -p "$work/srv"
+log "generating $envs x $apps pins, $commits commits"
+gen_seeded=$(bench/generate.sh --out "$work/srv/env.git" --envs "$envs" --apps "$apps" \
+  --commits "$commits" --seed-record)
+echo "$gen_seeded" >&2
+gen_fresh=$(bench/generate.sh --out "$work/srv/fresh.git" --envs "$envs" --apps "$full_apps" \
+  --commits 1 --notes-every 0)
+echo "$gen_fresh" >&2
+
+# ---------------------------------------------------------------- server
+port=""
+for attempt in 1 2 3 4 5 6 7 8; do
+  p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  git daemon --listen=127.0.0.1 --port="$p" --base-path="$work/srv" --export-all \
+    --enable=receive-pack --reuseaddr --informative-errors "$work/srv" \
+    >"$work/daemon.log" 2>&1 &
+  daemon_pid=$!
+  for _ in $(seq 50); do
+    if git ls-remote "git://127.0.0.1:$p/env.git" HEAD >/dev/null 2>&1; then port=$p; break; fi
+    kill -0 "$daemon_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] && break
+  kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+done
+[ -n "$port" ] || { echo "run.sh: git daemon did not start: $(cat "$work/daemon.log")" >&2; exit 1; }
+url="git://127.0.0.1:$port/env.git"
+log "serving $work/srv on $url"
+
+# The refspecs the controller fetches (engine/workspace.cc, Workspace::Sync).
+specs=("+refs/heads/main:refs/remotes/origin/main" "+refs/notes/sluice:refs/notes/sluice"
+       "+refs/sluice/*:refs/sluice/*")
+
+run_sluice() {  # run_sluice WORKDIR REPO_URL JSON_OUT [time -v file]
+  local wd=$1 u=$2 out=$3 tv=${4:-}
+  if [ -n "$tv" ]; then
+    /usr/bin/time -v -o "$tv" "$sluice" reconcile --once --repo "$u" --workdir "$wd" \
+      --format json >"$out" 2>>"$work/sluice.log"
+  else
+    "$sluice" reconcile --once --repo "$u" --workdir "$wd" --format json >"$out" 2>>"$work/sluice.log"
+  fi
+}
+
+# ------------------------------------------------- cold start (one each)
+log "cold start: sluice into an empty workdir vs git fetch into an empty bare repo"
+t=$(now_ns); run_sluice "$work/wd" "$url" "$work/cold.json" "$work/cold.time"; cold_sluice=$(ms_since "$t")
+cold_rss=$(peak_rss_mb "$work/cold.time")
+[ "$(json_field unchanged "$work/cold.json")" = "false" ] || true
+git init -q --bare "$work/gitclone"
+git -C "$work/gitclone" remote add origin "$url"
+t=$(now_ns); git -C "$work/gitclone" fetch -q origin "${specs[@]}"; cold_git=$(ms_since "$t")
+
+# ------------------------------------------------- no-change pass
+log "no-change pass x$repeat"
+: >"$work/nc.sluice"; : >"$work/nc.git"
+for i in $(seq "$repeat"); do
+  t=$(now_ns); run_sluice "$work/wd" "$url" "$work/nc.json"; ms_since "$t" >>"$work/nc.sluice"
+  pr=$(json_field pinsRead "$work/nc.json")
+  [ "$pr" = 0 ] || { echo "run.sh: no-change pass read $pr pins (expected 0)" >&2; exit 1; }
+  t=$(now_ns); git -C "$work/gitclone" fetch -q origin "${specs[@]}"; ms_since "$t" >>"$work/nc.git"
+done
+/usr/bin/time -v -o "$work/nc.time" "$sluice" reconcile --once --repo "$url" --workdir "$work/wd" \
+  --format json >/dev/null 2>>"$work/sluice.log"
+nc_rss=$(peak_rss_mb "$work/nc.time")
+nc_sluice=$(median <"$work/nc.sluice"); nc_git=$(median <"$work/nc.git")
+
+# ------------------------------------------------- one pin changed
+git clone -q --depth 1 --branch main "$url" "$work/author"
+bump() {  # bump ENV APP [COMMAND]: commits a new digest for one pin and prints its path
+  local f="environments/$1/apps/$2.yaml" d
+  d=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  sed -i "s/digest: sha256:[0-9a-f]*/digest: sha256:$d/" "$work/author/$f"
+  if [ -n "${3:-}" ]; then sed -i "s|command: \[[^]]*\]|command: [$3]|" "$work/author/$f"; fi
+  git -C "$work/author" commit -q -am "bench: bump $1/$2"
+}
+log "one pin changed x$repeat"
+: >"$work/one.sluice"; : >"$work/one.git"; : >"$work/one.reads"
+for i in $(seq "$repeat"); do
+  e=$(printf 'e%02d' $(( i % envs ))); a=$(printf 'app-%05d' $(( (i * 7919) % apps )))
+  bump "$e" "$a"
+  git -C "$work/author" push -q origin main
+  old=$(git -C "$work/gitclone" rev-parse refs/remotes/origin/main)
+  t=$(now_ns)
+  git -C "$work/gitclone" fetch -q origin "${specs[@]}"
+  git -C "$work/gitclone" diff --name-only "$old" refs/remotes/origin/main >"$work/one.diff"
+  ms_since "$t" >>"$work/one.git"
+  [ "$(wc -l <"$work/one.diff")" = 1 ] || { echo "run.sh: git diff saw $(wc -l <"$work/one.diff") paths" >&2; exit 1; }
+  t=$(now_ns); run_sluice "$work/wd" "$url" "$work/one.json" "$work/one.time"; ms_since "$t" >>"$work/one.sluice"
+  json_field pinsRead "$work/one.json" >>"$work/one.reads"
+  grep -q '"state":"verified"' "$work/one.json" || { echo "run.sh: the changed pin was not applied: $(cat "$work/one.json")" >&2; exit 1; }
+done
+one_sluice=$(median <"$work/one.sluice"); one_git=$(median <"$work/one.git")
+one_reads=$(sort -u "$work/one.reads" | paste -sd, -)
+[ "$one_reads" = 1 ] || { echo "run.sh: one changed pin read $one_reads pins (expected 1)" >&2; exit 1; }
+one_rss=$(peak_rss_mb "$work/one.time")
+
+# ------------------------------------------------- push -> adapter start
+log "push -> adapter start x$latency_runs"
+: >"$work/lat"; mkdir -p "$work/tmp"; : >"$stamps"
+for i in $(seq "$latency_runs"); do
+  bump e00 app-00000 scripts/stamp.sh
+  t=$(now_ns)
+  git -C "$work/author" push -q origin main
+  TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/lat.json"
+  stamp=$(tail -n 1 "$stamps")
+  [ "$(wc -l <"$stamps")" = "$i" ] || { echo "run.sh: the adapter did not run: $(cat "$work/lat.json")" >&2; exit 1; }
+  awk -v s="$stamp" -v t="$t" 'BEGIN { printf "%d\n", (s * 1000) - (t / 1000000) }' >>"$work/lat"
+done
+lat_median=$(median <"$work/lat"); lat_p95=$(p95 <"$work/lat")
+
+# ------------------------------------------------- first full pass
+log "first full pass over $full_pins pins (budget ${budget}s)"
+furl="git://127.0.0.1:$port/fresh.git"
+t=$(now_ns)
+set +e
+# timeout inside /usr/bin/time, so a stopped pass still reports its peak RSS.
+/usr/bin/time -v -o "$work/full.time" timeout "$budget" "$sluice" reconcile --once --repo "$furl" \
+  --workdir "$work/wd-full" --format json >"$work/full.json" 2>>"$work/sluice.log"
+full_rc=$?
+set -e
+full_ms=$(ms_since "$t")
+applied=$(git --git-dir="$work/srv/fresh.git" for-each-ref refs/sluice/deployed | wc -l)
+if [ "$full_rc" = 0 ]; then
+  full_complete=true
+  full_reads=$(json_field pinsRead "$work/full.json")
+  [ "$applied" = "$full_pins" ] || { echo "run.sh: full pass deployed $applied of $full_pins pins" >&2; exit 1; }
+elif [ "$full_rc" = 124 ]; then
+  full_complete=false; full_reads=$applied
+  log "full pass stopped after ${budget}s with $applied of $full_pins pins applied"
+else
+  echo "run.sh: the full pass failed (exit $full_rc); see $work/sluice.log" >&2; exit 1
+fi
+full_rate=$(awk -v n="$applied" -v ms="$full_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
+full_rss=$(peak_rss_mb "$work/full.time" || true)
+
+# ------------------------------------------------- reading the record
+log "git log --notes=sluice x$repeat"
+: >"$work/log.git"
+for i in $(seq "$repeat"); do
+  t=$(now_ns); git --git-dir="$work/gitclone" log --notes=sluice refs/remotes/origin/main >/dev/null
+  ms_since "$t" >>"$work/log.git"
+done
+log_git=$(median <"$work/log.git")
+# Hooks: `sluice audit` is being written elsewhere; `sluice status` is timed
+# when the binary has it. Rows stay in the table as n/a until then.
+time_optional() {  # time_optional NAME ARGS... -> median ms or null
+  local name=$1; shift
+  if ! "$sluice" "$name" --help >/dev/null 2>&1; then echo null; return; fi
+  : >"$work/opt.$name"
+  for i in $(seq "$repeat"); do
+    t=$(now_ns)
+    "$sluice" "$name" "$@" >/dev/null 2>>"$work/sluice.log" || { echo null; return; }
+    ms_since "$t" >>"$work/opt.$name"
+  done
+  median <"$work/opt.$name"
+}
+audit_ms=$(time_optional audit --repo "$url" --workdir "$work/wd")  # TODO: check flags when audit lands
+status_ms=$(time_optional status --repo "$url" --workdir "$work/wd")
+
+# ------------------------------------------------- report
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem_mb=$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" = true ] || echo " (stopped at budget)")"
+{
+  printf '\nsluice bench: %s envs x %s apps = %s pins, %s commits; %s runs each (median); %s cores, %s MB, %s\n\n' \
+    "$envs" "$apps" "$pins" "$commits" "$repeat" "$(nproc)" "$mem_mb" "$cpu"
+  printf '| %-46s | %12s | %12s | %7s |\n' "measurement" "sluice" "git" "ratio"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 9))"
+  row() { printf '| %-46s | %12s | %12s | %7s |\n' "$1" "$2" "$3" "$4"; }
+  row "cold start: empty workdir (1 run)" "$cold_sluice ms" "$cold_git ms" "$(ratio "$cold_sluice" "$cold_git")x"
+  row "no-change pass vs git fetch (up to date)" "$nc_sluice ms" "$nc_git ms" "$(ratio "$nc_sluice" "$nc_git")x"
+  row "1 pin changed (pinsRead=$one_reads) vs fetch+diff" "$one_sluice ms" "$one_git ms" "$(ratio "$one_sluice" "$one_git")x"
+  row "push -> adapter start, median ($latency_runs runs)" "$lat_median ms" "" ""
+  row "push -> adapter start, p95" "$lat_p95 ms" "" ""
+  row "$full_label" "$full_ms ms" "" ""
+  row "  rate" "$full_rate pins/s" "" ""
+  row "peak RSS: no-change pass" "$nc_rss MB" "" ""
+  row "peak RSS: 1 pin changed" "$one_rss MB" "" ""
+  row "peak RSS: cold start" "$cold_rss MB" "" ""
+  row "peak RSS: first full pass" "${full_rss:-?} MB" "" ""
+  row "read the record: git log --notes=sluice" "" "$log_git ms" ""
+  row "sluice audit (TODO: not in this build)" "$audit_ms" "" ""
+  row "sluice status" "$status_ms" "" ""
+  echo
+} >&2
+
+cat >"$json" <<EOF
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "commit": "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)",
+  "machine": {"nproc": $(nproc), "memMB": $mem_mb, "cpu": "$cpu"},
+  "size": {"envs": $envs, "apps": $apps, "pins": $pins, "commits": $commits, "smoke": $([ "$smoke" = 1 ] && echo true || echo false)},
+  "repeat": $repeat,
+  "results": {
+    "coldStart": {"sluiceMs": $cold_sluice, "gitMs": $cold_git, "ratio": $(ratio "$cold_sluice" "$cold_git"), "sluicePeakRssMB": $cold_rss},
+    "noChange": {"sluiceMs": $nc_sluice, "gitMs": $nc_git, "ratio": $(ratio "$nc_sluice" "$nc_git"), "runs": {"sluice": [$(paste -sd, "$work/nc.sluice")], "git": [$(paste -sd, "$work/nc.git")]}, "sluicePeakRssMB": $nc_rss},
+    "onePinChanged": {"sluiceMs": $one_sluice, "gitMs": $one_git, "ratio": $(ratio "$one_sluice" "$one_git"), "pinsRead": $one_reads, "runs": {"sluice": [$(paste -sd, "$work/one.sluice")], "git": [$(paste -sd, "$work/one.git")]}, "sluicePeakRssMB": $one_rss},
+    "pushToAdapterStart": {"medianMs": $lat_median, "p95Ms": $lat_p95, "runs": [$(paste -sd, "$work/lat")]},
+    "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
+    "gitLogNotes": {"gitMs": $log_git},
+    "sluiceAudit": {"sluiceMs": $audit_ms},
+    "sluiceStatus": {"sluiceMs": $status_ms}
+  }
+}
+EOF
+cat "$json"
+log "results written to $json"
