@@ -264,7 +264,11 @@ Result<std::string> Repository::ResolveRef(const std::string& name) const {
 
 Result<std::map<std::string, std::string>> Repository::ListRefs(const std::string& prefix) const {
   git_reference_iterator* raw_iter = nullptr;
-  int rc = git_reference_iterator_new(&raw_iter, repo_.get());
+  // A glob makes libgit2 walk only the loose-ref directory under the prefix
+  // instead of every ref of the cache (tens of thousands with 10,000 pins);
+  // the exact prefix check below stays as the guard.
+  const std::string glob = prefix + "*";
+  int rc = git_reference_iterator_glob_new(&raw_iter, repo_.get(), glob.c_str());
   if (rc != 0) return GitError(rc, "list references");
   ReferenceIteratorPtr iter(raw_iter);
   std::map<std::string, std::string> refs;
