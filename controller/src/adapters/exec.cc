@@ -18,7 +18,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr size_t kTailLines = 20;
-constexpr size_t kSummaryLineMax = 200;
 
 std::string PinPath(const ApplyRequest& req) {
   return "environments/" + req.env + "/apps/" + req.app + ".yaml";
@@ -28,55 +27,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return s;
-}
-
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  if (text.empty()) return lines;
-  size_t start = 0;
-  while (true) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      lines.push_back(text.substr(start));
-      break;
-    }
-    lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-std::string LastLines(std::string_view text, size_t n) {
-  std::vector<std::string_view> lines = SplitLines(text);
-  size_t from = lines.size() > n ? lines.size() - n : 0;
-  std::string out;
-  for (size_t i = from; i < lines.size(); ++i) {
-    out.append(lines[i]);
-    out += '\n';
-  }
-  return out;
-}
-
-std::string LastNonEmptyLine(std::string_view text) {
-  std::vector<std::string_view> lines = SplitLines(text);
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    std::string_view line = Trim(*it);
-    if (line.empty()) continue;
-    if (line.size() > kSummaryLineMax) return std::string(line.substr(0, kSummaryLineMax)) + "...";
-    return std::string(line);
-  }
-  return "";
-}
-
-// "0.4s", "12.0s", "2m5s".
-std::string FormatElapsed(milliseconds d) {
-  if (d < std::chrono::minutes(1)) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(d.count()) / 1000.0);
-    return buf;
-  }
-  return FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(d));
 }
 
 }  // namespace
@@ -197,18 +147,18 @@ Result<ApplyResult> ExecAdapter::Apply(const ApplyRequest& req) {
   // The stream most likely to explain the outcome: stderr when failing.
   const std::string& primary = result.ok ? run->stdout_tail : run->stderr_tail;
   const std::string& secondary = result.ok ? run->stderr_tail : run->stdout_tail;
-  result.output_tail = LastLines(primary.empty() ? secondary : primary, kTailLines);
+  result.output_tail = internal::TailLines(primary.empty() ? secondary : primary, kTailLines);
 
   if (run->timed_out) {
     result.summary = "timed out after " + FormatDuration(spec->timeout) + ", killed";
   } else if (run->cancelled) {
-    result.summary = "cancelled after " + FormatElapsed(run->duration) + ", killed";
+    result.summary = "cancelled after " + internal::Elapsed(run->duration) + ", killed";
   } else {
     result.summary =
-        "exit " + std::to_string(run->exit_code) + " in " + FormatElapsed(run->duration);
+        "exit " + std::to_string(run->exit_code) + " in " + internal::Elapsed(run->duration);
     if (!result.ok) {
-      std::string last = LastNonEmptyLine(run->stderr_tail);
-      if (last.empty()) last = LastNonEmptyLine(run->stdout_tail);
+      std::string last = internal::LastLine(run->stderr_tail);
+      if (last.empty()) last = internal::LastLine(run->stdout_tail);
       if (!last.empty()) result.summary += ": " + last;
     }
   }
