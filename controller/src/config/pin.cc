@@ -253,12 +253,7 @@ std::optional<TerraformDeploy> ParseTerraform(FileDiags& d, const YAML::Node& no
   } else {
     ok = false;
   }
-  if (m.Present("workspace")) {
-    if (auto v = m.String("workspace"))
-      t.workspace = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("workspace", t.workspace)) ok = false;
   if (m.Present("binary")) {
     if (auto v = m.Enum("binary", {"terraform", "tofu"}))
       t.binary = *v;

@@ -54,12 +54,7 @@ bool ParseApproval(FileDiags& d, const YAML::Node& node, const std::string& wher
       ok = false;
     }
   }
-  if (m.Present("separateAuthor")) {
-    if (auto v = m.Bool("separateAuthor"))
-      a.separate_author = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("separateAuthor", a.separate_author)) ok = false;
   // Reported even when other keys are wrong, once `from` itself parsed.
   if (a.required > 0 && a.from.empty() && from_parsed) {
     d.Add(m.ValueLine("required"),
@@ -97,18 +92,8 @@ bool ParseGates(MapReader& m, Gates& g) {
   FileDiags& d = m.diags();
   if (!m.valid()) return false;
   bool ok = true;
-  if (m.Present("upstreamVerified")) {
-    if (auto v = m.Bool("upstreamVerified"))
-      g.upstream_verified = *v;
-    else
-      ok = false;
-  }
-  if (m.Present("soak")) {
-    if (auto v = m.Duration("soak"))
-      g.soak = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("upstreamVerified", g.upstream_verified)) ok = false;
+  if (!m.Read("soak", g.soak)) ok = false;
   if (m.Present("vulnerabilities")) {
     MapReader v(d, m.Get("vulnerabilities"), m.Where("vulnerabilities"),
                 m.KeyLine("vulnerabilities"), {"maxCritical", "maxHigh", "maxMedium"});
@@ -153,18 +138,8 @@ bool ParseGates(MapReader& m, Gates& g) {
       }
     } else if (!IsNullish(rt) && rt.IsMap()) {
       MapReader r(d, rt, w, m.KeyLine("rollbackTarget"), {"required", "allowFirst"});
-      if (r.Present("required")) {
-        if (auto x = r.Bool("required"))
-          g.rollback_target_required = *x;
-        else
-          ok = false;
-      }
-      if (r.Present("allowFirst")) {
-        if (auto x = r.Bool("allowFirst"))
-          g.rollback_allow_first = *x;
-        else
-          ok = false;
-      }
+      if (!r.Read("required", g.rollback_target_required)) ok = false;
+      if (!r.Read("allowFirst", g.rollback_allow_first)) ok = false;
       if (!r.valid()) ok = false;
     } else {
       d.Add(IsNullish(rt) ? m.KeyLine("rollbackTarget") : LineOf(rt),
@@ -173,12 +148,7 @@ bool ParseGates(MapReader& m, Gates& g) {
       ok = false;
     }
   }
-  if (m.Present("noActiveIncident")) {
-    if (auto v = m.Bool("noActiveIncident"))
-      g.no_active_incident = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("noActiveIncident", g.no_active_incident)) ok = false;
   const YAML::Node custom = m.Get("custom");
   const std::string cw = m.Where("custom");
   if (!IsNullish(custom)) {
@@ -350,12 +320,7 @@ bool ParseWindows(MapReader& m, Windows& w) {
   FileDiags& d = m.diags();
   if (!m.valid()) return false;
   bool ok = true;
-  if (m.Present("timezone")) {
-    if (auto v = m.String("timezone"))
-      w.timezone = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("timezone", w.timezone)) ok = false;
   const YAML::Node allow = m.Get("allow");
   const std::string aw = m.Where("allow");
   if (IsNullish(allow)) return ok;
@@ -476,12 +441,7 @@ bool ParseFreezes(FileDiags& d, const YAML::Node& node, int key_line, std::vecto
               iw + " has both calendar and from/to; use one freeze entry for each");
         f_ok = false;
       }
-      if (m.Present("name")) {
-        if (auto v = m.String("name"))
-          f.name = *v;
-        else
-          f_ok = false;
-      }
+      if (!m.Read("name", f.name)) f_ok = false;
       if (auto v = m.String("calendar")) {
         f.calendar = *v;
         std::string problem = internal::PathProblem(m.Where("calendar"), *v);

@@ -145,12 +145,7 @@ bool ParseForge(MapReader& top, std::optional<ForgeSettings>& out) {
   } else {
     ok = false;
   }
-  if (m.Present("tokenFile")) {
-    if (auto v = m.String("tokenFile"))
-      f.token_file = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("tokenFile", f.token_file)) ok = false;
   out = f;
   return ok;
 }
@@ -212,12 +207,7 @@ bool ParseNotify(MapReader& top, std::vector<Notification>& out) {
       } else {
         ok = false;
       }
-      if (h.Present("secretFile")) {
-        if (auto v = h.String("secretFile"))
-          n.secret_file = *v;
-        else
-          ok = false;
-      }
+      if (!h.Read("secretFile", n.secret_file)) ok = false;
     }
     out.push_back(std::move(n));
   }

@@ -33,12 +33,7 @@ std::optional<HttpCheck> ParseHttp(FileDiags& d, const YAML::Node& node, const s
     else
       ok = false;
   }
-  if (m.Present("bodyContains")) {
-    if (auto v = m.String("bodyContains"))
-      c.body_contains = *v;
-    else
-      ok = false;
-  }
+  if (!m.Read("bodyContains", c.body_contains)) ok = false;
   if (m.Present("timeout")) {
     auto v = m.Duration("timeout");
     if (v && v->count() == 0) {
@@ -121,12 +116,7 @@ std::optional<Verification> ParseVerification(FileDiags& d, const YAML::Node& no
   if (!m.valid()) return std::nullopt;
   bool ok = true;
   Verification v;
-  if (m.Present("duration")) {
-    if (auto x = m.Duration("duration"))
-      v.duration = *x;
-    else
-      ok = false;
-  }
+  if (!m.Read("duration", v.duration)) ok = false;
   if (m.Present("interval")) {
     auto x = m.Duration("interval");
     if (x && x->count() == 0) {

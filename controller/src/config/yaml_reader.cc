@@ -497,4 +497,35 @@ std::optional<std::string> MapReader::Enum(std::string_view key,
   return s;
 }
 
+namespace {
+
+// Present -> typed getter -> stored; the shared body of MapReader::Read.
+template <class T, class Get>
+bool ReadPresent(MapReader& m, std::string_view key, Get get, T& out) {
+  if (!m.Present(key)) return true;
+  auto v = get();
+  if (!v) return false;
+  out = *v;
+  return true;
+}
+
+}  // namespace
+
+bool MapReader::Read(std::string_view key, bool& out) {
+  return ReadPresent(
+      *this, key, [&] { return Bool(key); }, out);
+}
+bool MapReader::Read(std::string_view key, std::string& out) {
+  return ReadPresent(
+      *this, key, [&] { return String(key); }, out);
+}
+bool MapReader::Read(std::string_view key, std::chrono::milliseconds& out) {
+  return ReadPresent(
+      *this, key, [&] { return Duration(key); }, out);
+}
+bool MapReader::Read(std::string_view key, std::optional<std::chrono::milliseconds>& out) {
+  return ReadPresent(
+      *this, key, [&] { return Duration(key); }, out);
+}
+
 }  // namespace sluice::config::internal

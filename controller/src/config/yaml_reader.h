@@ -145,6 +145,14 @@ class MapReader {
   std::optional<std::chrono::milliseconds> Duration(std::string_view key, Req req = Req::kOptional);
   std::optional<std::vector<std::string>> StringList(std::string_view key,
                                                      Req req = Req::kOptional);
+  // When `key` is present, reads it with the typed getter above into `out`
+  // (left unchanged when absent). False only when present but invalid
+  // (already reported), so parsers write `if (!m.Read("k", x)) ok = false;`.
+  bool Read(std::string_view key, bool& out);
+  bool Read(std::string_view key, std::string& out);
+  bool Read(std::string_view key, std::chrono::milliseconds& out);
+  bool Read(std::string_view key, std::optional<std::chrono::milliseconds>& out);
+
   // One of `allowed` (exact match); otherwise reports the choices.
   std::optional<std::string> Enum(std::string_view key, const std::vector<std::string>& allowed,
                                   Req req = Req::kOptional);
