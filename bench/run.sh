@@ -10,7 +10,8 @@
 # Options:
 #   --envs N --apps M --commits K   size of the generated repository (bench/generate.sh)
 #   --repeat R            repetitions of each timed step, median reported (default 5)
-#   --latency-runs L      push -> adapter start runs (default 20)
+#   --latency-runs L      push -> adapter start runs, and rollback -> adapter start
+#                         runs (default 20 each)
 #   --full-pass-budget S  seconds a first full pass may run; a pass still running
 #                         then is stopped and its rate measured so far (default 300)
 #   --full-apps M         apps per environment in the first-full-pass repository
@@ -188,6 +189,52 @@ for i in $(seq "$latency_runs"); do
 done
 lat_median=$(median <"$work/lat"); lat_p95=$(p95 <"$work/lat")
 
+# ------------------------------------------------- rollback commit -> adapter start
+# e00/app-00001 gets a verified release (the LKG), then per run: a bad
+# release that fails verification (an http check nobody answers; onFailure:
+# hold) and `sluice rollback --push` from an on-call workdir of its own; the
+# clock starts when that push has returned (the rollback commit is on the
+# remote) and stops when the adapter starts (scripts/rollback-stamp.sh
+# appends "<time> <digest>"). Correctness: the adapter must start with the
+# LKG's digest.
+rollback_latency() {
+  local f="environments/e00/apps/app-00001.yaml" rstamps="$work/tmp/sluice-bench-rollback-stamps"
+  local good bad i t stamp
+  printf '#!/bin/sh\n# Records when the adapter started and what (rollback latency benchmark).\necho "$(date +%%s.%%N) $SLUICE_DIGEST" >> "${TMPDIR:-/tmp}/sluice-bench-rollback-stamps"\n' \
+    >"$work/author/scripts/rollback-stamp.sh"
+  chmod +x "$work/author/scripts/rollback-stamp.sh"
+  git -C "$work/author" add scripts/rollback-stamp.sh
+  bump e00 app-00001 scripts/rollback-stamp.sh
+  git -C "$work/author" push -q origin main
+  TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/rb.json"
+  grep -q '"state":"verified"' "$work/rb.json" || { echo "run.sh: rollback setup: the LKG release was not verified: $(cat "$work/rb.json")" >&2; exit 1; }
+  good=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$work/author/$f")
+  : >"$work/rb.lat"; : >"$rstamps"
+  for i in $(seq "$latency_runs"); do
+    git -C "$work/author" pull -q --ff-only origin main
+    bump e00 app-00001
+    printf 'verification:\n  checks:\n    - http: {url: "http://127.0.0.1:1/ready", retries: 0, timeout: 1s}\n' >>"$work/author/$f"
+    git -C "$work/author" commit -q --amend --no-edit -a
+    bad=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$work/author/$f")
+    git -C "$work/author" push -q origin main
+    TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/rb.json"
+    grep -q '"state":"failed"' "$work/rb.json" || { echo "run.sh: the bad release did not fail verification: $(cat "$work/rb.json")" >&2; exit 1; }
+    "$sluice" rollback e00 app-00001 --push --repo "$url" --workdir "$work/wd-oncall" \
+      --format json >"$work/rb.commit.json" 2>>"$work/sluice.log" \
+      || { echo "run.sh: sluice rollback failed; see $work/sluice.log" >&2; exit 1; }
+    t=$(now_ns)
+    TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/rb.json"
+    # Two stamps per run: the bad release, then the rollback.
+    [ "$(wc -l <"$rstamps")" = "$((2 * i))" ] || { echo "run.sh: the rollback was not applied: $(cat "$work/rb.json")" >&2; exit 1; }
+    stamp=$(tail -n 1 "$rstamps")
+    [ "${stamp#* }" = "$good" ] || { echo "run.sh: the adapter started with ${stamp#* }, not the LKG digest $good (bad: $bad)" >&2; exit 1; }
+    awk -v s="${stamp%% *}" -v t="$t" 'BEGIN { printf "%d\n", (s * 1000) - (t / 1000000) }' >>"$work/rb.lat"
+  done
+}
+log "rollback commit on the remote -> adapter start x$latency_runs"
+rollback_latency
+rb_median=$(median <"$work/rb.lat"); rb_p95=$(p95 <"$work/rb.lat")
+
 # ------------------------------------------------- first full pass
 log "first full pass over $full_pins pins (budget ${budget}s)"
 furl="git://127.0.0.1:$port/fresh.git"
@@ -252,6 +299,8 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "1 pin changed (pinsRead=$one_reads) vs fetch+diff" "$one_sluice ms" "$one_git ms" "$(ratio "$one_sluice" "$one_git")x"
   row "push -> adapter start, median ($latency_runs runs)" "$lat_median ms" "" ""
   row "push -> adapter start, p95" "$lat_p95 ms" "" ""
+  row "rollback on remote -> adapter start, median" "$rb_median ms" "" ""
+  row "rollback on remote -> adapter start, p95" "$rb_p95 ms" "" ""
   row "$full_label" "$full_ms ms" "" ""
   row "  rate" "$full_rate pins/s" "" ""
   row "peak RSS: no-change pass" "$nc_rss MB" "" ""
@@ -276,6 +325,7 @@ cat >"$json" <<EOF
     "noChange": {"sluiceMs": $nc_sluice, "gitMs": $nc_git, "ratio": $(ratio "$nc_sluice" "$nc_git"), "runs": {"sluice": [$(paste -sd, "$work/nc.sluice")], "git": [$(paste -sd, "$work/nc.git")]}, "sluicePeakRssMB": $nc_rss},
     "onePinChanged": {"sluiceMs": $one_sluice, "gitMs": $one_git, "ratio": $(ratio "$one_sluice" "$one_git"), "pinsRead": $one_reads, "runs": {"sluice": [$(paste -sd, "$work/one.sluice")], "git": [$(paste -sd, "$work/one.git")]}, "sluicePeakRssMB": $one_rss},
     "pushToAdapterStart": {"medianMs": $lat_median, "p95Ms": $lat_p95, "runs": [$(paste -sd, "$work/lat")]},
+    "rollbackToAdapterStart": {"medianMs": $rb_median, "p95Ms": $rb_p95, "runs": [$(paste -sd, "$work/rb.lat")]},
     "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
     "gitLogNotes": {"gitMs": $log_git},
     "sluiceAudit": {"sluiceMs": $audit_ms},

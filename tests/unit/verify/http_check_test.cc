@@ -47,6 +47,7 @@ class HttpCheckTest : public ::testing::Test {
     });
     s.Get("/created", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
     server_.BlockingGet("/hang");
+    server_.BlockingGetFirst("/stall-once", 1);
     server_.Start();
   }
 
@@ -113,6 +114,15 @@ TEST_F(HttpCheckTest, TimeoutFails) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("Timeout"), std::string::npos) << r.detail;
   EXPECT_NE(r.detail.find("after 1 attempt"), std::string::npos) << r.detail;
+}
+
+TEST_F(HttpCheckTest, TimeoutWithinRetriesThenAnswerPasses) {
+  config::HttpCheck c = Check(server_.Url("/stall-once"), 2);
+  c.timeout = milliseconds(300);
+  CheckResult r = RunHttpCheck(http_, c, Wait());
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_NE(r.detail.find("(attempt 2)"), std::string::npos) << r.detail;
+  EXPECT_EQ(waiter_.waits, (std::vector<milliseconds>{milliseconds(1000)}));
 }
 
 TEST_F(HttpCheckTest, ConnectionRefusedFailsAfterRetries) {

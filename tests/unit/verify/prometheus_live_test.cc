@@ -3,20 +3,16 @@
 // cpp-httplib exporter whose gauge the tests set. Nothing sleeps blindly:
 // readiness and new samples are polled for, with bounded deadlines.
 #include <gtest/gtest.h>
-#include <signal.h>
 
-#include <boost/process.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-#include "support/temp_dir.h"
+#include "support/prometheus.h"
 #include "verify/prometheus_check.h"
 #include "verify/verifier.h"
 #include "verify_test_util.h"
-
-namespace bp = boost::process;
 
 namespace sluice::verify {
 namespace {
@@ -26,118 +22,28 @@ using std::chrono::seconds;
 
 constexpr const char* kGauge = "sluice_test_error_ratio";
 constexpr auto kSampleDeadline = seconds(45);  // first sample needs ~5-6 s
-constexpr auto kPollEvery = milliseconds(100);
 
-// Serves /metrics in the Prometheus text format with one gauge and one
-// counter whose values the test sets.
+// Serves /metrics in the Prometheus text format with one gauge (the test
+// sets it) and one counter.
 class Exporter {
  public:
-  Exporter() {
-    server_.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      res.set_content(std::string("# TYPE ") + kGauge + " gauge\n" + kGauge + " " + gauge_ +
-                          "\n# TYPE sluice_test_requests_total counter\n"
-                          "sluice_test_requests_total 1234\n",
-                      "text/plain; version=0.0.4");
-    });
-    server_.Start();
-  }
+  Exporter()
+      : exporter_([this] {
+          std::lock_guard lock(mu_);
+          return std::string("# TYPE ") + kGauge + " gauge\n" + kGauge + " " + gauge_ +
+                 "\n# TYPE sluice_test_requests_total counter\n"
+                 "sluice_test_requests_total 1234\n";
+        }) {}
   void Set(const std::string& v) {
     std::lock_guard lock(mu_);
     gauge_ = v;
   }
-  int port() const { return server_.port(); }
+  std::string Target() const { return exporter_.Target(); }
 
  private:
-  testing::LoopbackServer server_;
   std::mutex mu_;
   std::string gauge_ = "0";
-};
-
-// A prometheus child process with its own config and TSDB in a temp dir.
-class PrometheusServer {
- public:
-  explicit PrometheusServer(int exporter_port) {
-    std::string exe = bp::search_path("prometheus").string();
-    if (exe.empty()) {
-      ADD_FAILURE() << "prometheus not found on PATH: install the Debian package `prometheus` "
-                       "(scripts/install-deps.sh does)";
-      return;
-    }
-    sluice::testing::WriteFile(dir_.Sub("prometheus.yml"),
-                               "global:\n"
-                               "  scrape_interval: 1s\n"
-                               "  evaluation_interval: 1s\n"
-                               "scrape_configs:\n"
-                               "  - job_name: sluice-test\n"
-                               "    static_configs:\n"
-                               "      - targets: ['127.0.0.1:" +
-                                   std::to_string(exporter_port) + "']\n");
-    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
-      port_ = sluice::testing::FreePort();
-      try {
-        child_ = bp::child(
-            exe,
-            bp::args({"--config.file=" + dir_.Sub("prometheus.yml"),
-                      "--storage.tsdb.path=" + dir_.Sub("data-" + std::to_string(attempt)),
-                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                      "--log.level=warn"}),
-            bp::std_in.close(), bp::std_out > dir_.Sub("prometheus.out"),
-            bp::std_err > dir_.Sub("prometheus.err"));
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "cannot start prometheus: " << e.what();
-        return;
-      }
-      ready_ = PollReady();
-      if (!ready_) Stop();
-    }
-    if (!ready_) {
-      ADD_FAILURE() << "prometheus did not become ready; its log:\n"
-                    << sluice::testing::ReadFile(dir_.Sub("prometheus.err"));
-    }
-  }
-  ~PrometheusServer() { Stop(); }
-
-  bool ready() const { return ready_; }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return sluice::testing::ReadFile(dir_.Sub("prometheus.err")); }
-
- private:
-  bool PollReady() {
-    net::CurlHttpClient http;
-    net::HttpRequest req;
-    req.url = Url() + "/-/ready";
-    req.timeout = seconds(1);
-    auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    std::error_code ec;
-    while (std::chrono::steady_clock::now() < deadline && child_.running(ec)) {
-      auto res = http.Send(req);
-      if (res.ok() && res->status == 200) return true;
-      std::this_thread::sleep_for(kPollEvery);  // polling interval, not synchronisation
-    }
-    return false;
-  }
-
-  // SIGTERM, then SIGKILL if it lingers; always reaped.
-  void Stop() {
-    if (!child_.valid()) return;
-    std::error_code ec;
-    if (child_.running(ec)) {
-      ::kill(child_.id(), SIGTERM);
-      auto deadline = std::chrono::steady_clock::now() + seconds(10);
-      while (child_.running(ec) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(milliseconds(5));
-      }
-      if (child_.running(ec)) child_.terminate(ec);
-    }
-    child_.wait(ec);
-    child_ = bp::child();
-  }
-
-  sluice::testing::TempDir dir_;
-  bp::child child_;
-  int port_ = 0;
-  bool ready_ = false;
+  sluice::testing::MetricsExporter exporter_;  // last: stops serving before mu_ goes
 };
 
 class PrometheusLiveTest : public ::testing::Test {
@@ -146,7 +52,8 @@ class PrometheusLiveTest : public ::testing::Test {
   // the suite.
   static void SetUpTestSuite() {
     exporter_ = std::make_unique<Exporter>();
-    prometheus_ = std::make_unique<PrometheusServer>(exporter_->port());
+    prometheus_ = std::make_unique<sluice::testing::PrometheusServer>(
+        std::vector<std::string>{exporter_->Target()});
   }
   static void TearDownTestSuite() {
     prometheus_.reset();
@@ -162,23 +69,7 @@ class PrometheusLiveTest : public ::testing::Test {
   // a fresh Prometheus takes ~5-6 s).
   static void SetGaugeAndWait(const std::string& v) {
     exporter_->Set(v);
-    const double want = std::stod(v);
-    auto deadline = std::chrono::steady_clock::now() + kSampleDeadline;
-    std::string last = "(no answer)";
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = QueryPrometheus(http_, prometheus_->Url(), kGauge, NoWait());
-      if (r.ok() && r->samples.size() == 1) {
-        if (r->samples[0].value == want) return;
-        last = FormatValue(r->samples[0].value);
-      } else if (!r.ok()) {
-        last = r.status().ToString();
-      } else {
-        last = std::to_string(r->samples.size()) + " series";
-      }
-      std::this_thread::sleep_for(kPollEvery);  // polling interval, not synchronisation
-    }
-    FAIL() << "Prometheus never reported " << kGauge << " = " << v << "; last: " << last << "\n"
-           << prometheus_->Log();
+    ASSERT_TRUE(prometheus_->WaitForValue(kGauge, std::stod(v), kSampleDeadline));
   }
 
   // Checks here never need to back off: a wait is a test failure.
@@ -197,7 +88,7 @@ class PrometheusLiveTest : public ::testing::Test {
   }
 
   static inline std::unique_ptr<Exporter> exporter_;
-  static inline std::unique_ptr<PrometheusServer> prometheus_;
+  static inline std::unique_ptr<sluice::testing::PrometheusServer> prometheus_;
   static inline net::CurlHttpClient http_;
 };
 

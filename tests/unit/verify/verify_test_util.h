@@ -97,6 +97,20 @@ class LoopbackServer {
     });
   }
 
+  // Like BlockingGet for the first `n` requests to `path`; later ones
+  // answer 200 "ok" at once (a server that stalls, then recovers).
+  void BlockingGetFirst(const std::string& path, int n) {
+    server_.Get(path, [this, n](const httplib::Request&, httplib::Response& res) {
+      std::unique_lock lock(mu_);
+      if (blocked_calls_++ < n) {
+        cv_.wait(lock, [this] { return released_; });
+        res.set_content("late", "text/plain");
+        return;
+      }
+      res.set_content("ok", "text/plain");
+    });
+  }
+
   void Start() {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
@@ -130,6 +144,7 @@ class LoopbackServer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;
+  int blocked_calls_ = 0;
 };
 
 }  // namespace sluice::verify::testing
