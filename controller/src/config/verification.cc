@@ -112,10 +112,11 @@ std::optional<PrometheusCheck> ParsePrometheus(FileDiags& d, const YAML::Node& n
 
 std::optional<Verification> ParseVerification(FileDiags& d, const YAML::Node& node,
                                               const std::string& where, int owner_line) {
-  MapReader m(d, node, where, owner_line, {"duration", "interval", "checks"});
+  MapReader m(d, node, where, owner_line, {"initialDelay", "duration", "interval", "checks"});
   if (!m.valid()) return std::nullopt;
   bool ok = true;
   Verification v;
+  if (!m.Read("initialDelay", v.initial_delay)) ok = false;
   if (!m.Read("duration", v.duration)) ok = false;
   if (m.Present("interval")) {
     auto x = m.Duration("interval");

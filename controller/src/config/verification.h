@@ -32,6 +32,9 @@ struct VerificationCheck {
 
 // `verification:` in environment.yaml or a pin.
 struct Verification {
+  // `initialDelay:` wait this long after the apply before the first round,
+  // so metrics scraped before the release stop answering the checks.
+  std::chrono::milliseconds initial_delay{0};
   std::chrono::milliseconds duration{0};
   std::chrono::milliseconds interval{std::chrono::seconds(30)};
   std::vector<VerificationCheck> checks;

@@ -61,8 +61,8 @@ VerificationResult CheckVerifier::Verify(const config::Verification& v, const Ba
   Waiter wait = MakeWaiter(cancel);
   // A zero interval would spin; the parser rejects it, this guards other callers.
   const milliseconds interval = v.interval.count() > 0 ? v.interval : milliseconds(30000);
-  const TimePoint start = clock_.Now();
-  const TimePoint deadline = start + v.duration;
+  TimePoint start = clock_.Now();
+  TimePoint deadline = start + v.duration;
   auto where = [&](TimePoint round_start) {
     std::string s = "round " + std::to_string(r.rounds);
     if (v.duration.count() > 0) {
@@ -77,6 +77,20 @@ VerificationResult CheckVerifier::Verify(const config::Verification& v, const Ba
                " (controller shutting down); the release is not verified";
     return r;
   };
+
+  // The settling time comes before the window: `duration` counts from the
+  // first round. Waited by the clock, like the interval, so an early wake
+  // does not shorten it.
+  if (v.initial_delay.count() > 0) {
+    const TimePoint settle_end = clock_.Now() + v.initial_delay;
+    for (TimePoint now = clock_.Now(); now < settle_end; now = clock_.Now()) {
+      if (wait(std::chrono::ceil<milliseconds>(settle_end - now))) {
+        return interrupted("during the initial delay of " + FormatDuration(v.initial_delay));
+      }
+    }
+  }
+  start = clock_.Now();
+  deadline = start + v.duration;
 
   for (;;) {
     if (cancel != nullptr && cancel->cancelled()) {

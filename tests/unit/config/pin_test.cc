@@ -34,6 +34,7 @@ std::string HelmPin() {
          "    repositoryKey: api.image.repository\n"
          "    kubeContext: prod-eu\n"
          "verification:\n"
+         "  initialDelay: 45s\n"
          "  duration: 10m\n"
          "  interval: 15s\n"
          "  checks:\n"
@@ -70,6 +71,7 @@ TEST(PinParseTest, ParsesHelmPinWithEveryKey) {
   EXPECT_EQ(h.repository_key, "api.image.repository");
   EXPECT_EQ(h.kube_context, "prod-eu");
   ASSERT_TRUE(pin->verification.has_value());
+  EXPECT_EQ(pin->verification->initial_delay, std::chrono::seconds(45));
   EXPECT_EQ(pin->verification->duration, std::chrono::minutes(10));
   EXPECT_EQ(pin->verification->interval, std::chrono::seconds(15));
   ASSERT_EQ(pin->verification->checks.size(), 2u);

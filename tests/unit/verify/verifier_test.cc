@@ -255,5 +255,40 @@ TEST(RealWaiterTest, CancelWaiterReturnsEarlyOnCancel) {
   EXPECT_TRUE(w(std::chrono::hours(1)));  // returns at once: already cancelled
 }
 
+TEST_F(VerifierTest, InitialDelayWaitsBeforeTheFirstRoundAndDoesNotEatTheWindow) {
+  std::vector<TimePoint> checked_at;
+  health_script_ = [this, &checked_at](int) {
+    checked_at.push_back(clock_.Now());
+    return 200L;
+  };
+  config::Verification spec = Spec(minutes(1), seconds(30), {Http("http://api/health")});
+  spec.initial_delay = seconds(20);
+  VerificationResult r = verifier_.Verify(spec, Baseline{}, nullptr);
+  EXPECT_TRUE(r.ok) << r.reason;
+  // Settle 20s, then rounds at 20s, 50s and 80s: the window is a full minute.
+  EXPECT_EQ(waits_, (std::vector<milliseconds>{seconds(20), seconds(30), seconds(30)}));
+  ASSERT_EQ(checked_at.size(), 3u);
+  EXPECT_EQ(checked_at.front(), kStart + seconds(20));
+  EXPECT_EQ(checked_at.back(), kStart + seconds(80));
+  EXPECT_EQ(r.reason, "verified: 1 check passed in 3 rounds over 1m");
+}
+
+TEST_F(VerifierTest, CancelDuringTheInitialDelayRunsNoCheck) {
+  CancelToken cancel;
+  CheckVerifier v(http_, clock_, [&](milliseconds d, CancelToken* c) {
+    clock_.Advance(d / 2);
+    c->Cancel();
+    return true;
+  });
+  config::Verification spec = Spec(minutes(1), seconds(30), {Http("http://api/health")});
+  spec.initial_delay = seconds(20);
+  VerificationResult r = v.Verify(spec, Baseline{}, &cancel);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.rounds, 0);
+  EXPECT_TRUE(http_.urls().empty());
+  EXPECT_NE(r.reason.find("during the initial delay of 20s"), std::string::npos) << r.reason;
+}
+
 }  // namespace
 }  // namespace sluice::verify
