@@ -635,7 +635,10 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     verdict.kind = EventKind::kVerified;
     (void)record_.Write(verdict, {{LkgRef(env, app), base.commit}});
     outcome.state = "verified";
-    outcome.reason = v.reason;
+    // A verified rollback says so: on-call reads this line first.
+    outcome.reason = base.rollback_target.empty()
+                         ? v.reason
+                         : "rolled back to " + base.rollback_target.substr(0, 12) + "; " + v.reason;
     return outcome;
   }
   if (v.cancelled) {
