@@ -211,6 +211,19 @@ TEST_F(PromoteTest, PushLandsTheBranchOnTheRemote) {
   EXPECT_EQ(f_.RemoteRef("refs/heads/main"), base_);  // main itself does not move
 }
 
+TEST_F(PromoteTest, RunningAgainReusesTheSameCommitAndOpensThePullRequest) {
+  FakeForge forge({{"number", 5}, {"html_url", "https://github.example/shop/envs/pull/5"}});
+  f_.CommitAndPush(
+      {{"sluice.yaml", Settings("forge: { type: github, api: " + forge.Url() + ", repo: s/e }\n")}},
+      "Use the forge");
+  CommandOutput first = Promote({"--push", "--format", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err << first.out;
+  CommandOutput again = Promote({"--open-pr", "--format", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["commit"], nlohmann::json::parse(first.out)["commit"]);
+  EXPECT_EQ(forge.Posts().size(), 1u);
+}
+
 TEST_F(PromoteTest, RefusesWhenTheUpstreamHasNothingVerified) {
   CommandOutput r = RunCommand(
       {SLUICE_BINARY, "promote", "api", "--from", "dev", "--to", "staging", "--repo", f_.work});

@@ -78,6 +78,18 @@ engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clo
   return preview;
 }
 
+// Whether `tip` is exactly the commit this promotion would write: one
+// commit on the plan's base changing only the pin, to the same content.
+bool IsSamePromotion(const git::Repository& r, const std::string& tip,
+                     const engine::PromotionPlan& plan) {
+  auto info = r.GetCommit(tip);
+  if (!info.ok() || info->parents != std::vector<std::string>{plan.base}) return false;
+  auto content = r.ReadFile(tip, plan.pin_path);
+  if (!content.ok() || *content != plan.new_content) return false;
+  auto diff = r.DiffTrees(plan.base, tip, "");
+  return diff.ok() && diff->size() == 1 && (*diff)[0].path == plan.pin_path;
+}
+
 void PrintGateTable(const engine::PromotionPreview& p) {
   if (!p.row) {
     std::cout << "gate preview unavailable: " << p.error << "\n";
@@ -179,31 +191,39 @@ int Run(const PromoteOptions& o) {
     return kExitError;
   }
   const std::string branch_ref = "refs/heads/" + plan->branch;
+  std::optional<std::string> commit;
   if (auto existing = r.ResolveRef(branch_ref); existing.ok()) {
-    // A branch of an earlier promotion of this digest may be moved only when
-    // everything on it is already on the target branch: nothing is lost.
-    auto merged = r.IsAncestor(*existing, *base);
-    if (!merged.ok() || !*merged) {
-      PrintError("branch " + plan->branch + " already exists with commits that are not on " +
-                 o.branch +
-                 " (an open promotion of this digest?); finish or delete it first: "
-                 "git branch -D " +
-                 plan->branch);
-      return kExitError;
-    }
-    if (r.CurrentBranch() == plan->branch) {
-      PrintError("branch " + plan->branch + " is checked out; switch to another branch first");
-      return kExitError;
+    if (IsSamePromotion(r, *existing, *plan)) {
+      // Run again after a failed push or PR: the same commit, nothing new.
+      commit = *existing;
+    } else {
+      // A branch of an earlier promotion of this digest may be moved only
+      // when everything on it is already on the target branch.
+      auto merged = r.IsAncestor(*existing, *base);
+      if (!merged.ok() || !*merged) {
+        PrintError("branch " + plan->branch + " already exists with commits that are not on " +
+                   o.branch + " (an open promotion of this digest?); finish or delete it first: " +
+                   "git branch -D " + plan->branch);
+        return kExitError;
+      }
+      if (r.CurrentBranch() == plan->branch) {
+        PrintError("branch " + plan->branch + " is checked out; switch to another branch first");
+        return kExitError;
+      }
     }
   }
-  auto commit = r.CreateCommit(*base, {{plan->pin_path, plan->new_content}}, *message, *who, *who);
-  if (!commit.ok()) {
-    PrintError(commit.status().message());
-    return kExitError;
-  }
-  if (Status s = r.SetRef(branch_ref, *commit, "sluice promote"); !s.ok()) {
-    PrintError(s.message());
-    return kExitError;
+  if (!commit) {
+    auto created =
+        r.CreateCommit(*base, {{plan->pin_path, plan->new_content}}, *message, *who, *who);
+    if (!created.ok()) {
+      PrintError(created.status().message());
+      return kExitError;
+    }
+    commit = *created;
+    if (Status s = r.SetRef(branch_ref, *commit, "sluice promote"); !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
   }
 
   engine::PromotionPreview preview = Preview(o, clone_path, *plan, *commit, r);
