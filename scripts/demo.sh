@@ -90,26 +90,31 @@ echo "(the controller polls every minute; here we run the next pass by hand)"
 pass
 echo "what the deploy script ran:"; cat "$demo/state"/*.deployed
 
-say "5. Dana promotes api 2.5.3 staging -> prod by pushing straight to main: blocked"
-api_digest=$(sed -n 's/^  digest: //p' "$demo/work/environments/staging/apps/api.yaml")
-pin prod api "$api_digest" 2.5.3
-git -C "$demo/work" commit -q -am "prod: api 2.5.3 (promoted from staging)" && push
+say "5. Dana promotes api staging -> prod with sluice promote, then merges it herself: blocked"
+# sluice promote commits as the clone's git identity (user.name, user.email).
+git -C "$demo/work" config user.name "Dana Developer"
+git -C "$demo/work" config user.email dana@example.com
+promote=("${S[@]}" promote api --from staging --to prod --repo "$demo/work"
+         --workdir "$demo/promote" --log-level warn)
+run "${promote[@]}" --push
+branch=$(git -C "$demo/work" for-each-ref --format='%(refname:short)' 'refs/heads/sluice/promote/api-prod-*')
+echo "The gate preview says it: approval blocks until a release manager approves."
+echo "Dana does not wait for a review and fast-forwards main to her branch:"
+git -C "$demo/work" merge -q --ff-only "$branch" && push
 pass
 
 say "6. The proper way: a pull request, approved by Alice, merged with her signed merge"
 git -C "$demo/work" revert --no-edit HEAD >/dev/null && push
-git -C "$demo/work" checkout -q -b promote-api-2.5.3
-pin prod api "$api_digest" 2.5.3
-git -C "$demo/work" commit -q -am "prod: api 2.5.3 (promoted from staging)"
-git -C "$demo/work" push -q origin promote-api-2.5.3
+echo "Dana promotes again (the same branch name: its old commit is on main, so nothing is lost)."
+echo "With forge: in sluice.yaml, --open-pr would also open the pull request with this table:"
+run "${promote[@]}" --push
 echo "Before merging, Alice previews the pull request's branch with sluice plan, as of a"
 echo "date inside prod's holiday freeze (exit code 3: blocked; 4 would be waiting):"
-run "${S[@]}" plan "${common[@]}" --branch promote-api-2.5.3 --env prod \
+run "${S[@]}" plan "${common[@]}" --branch "$branch" --env prod \
   --at 2099-12-25T10:00:00+01:00 --log-level warn || true
-git -C "$demo/work" checkout -q main
 GIT_COMMITTER_NAME="Alice Release" GIT_COMMITTER_EMAIL=alice@example.com \
   git -C "$demo/work" -c gpg.format=ssh -c user.signingkey="$demo/alice_key" \
-  merge -q --no-ff -S -m "Merge: promote api 2.5.3 to prod (approved by Alice)" promote-api-2.5.3
+  merge -q --no-ff -S -m "Merge: promote api 2.5.3 to prod (approved by Alice)" "$branch"
 push
 pass
 

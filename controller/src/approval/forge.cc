@@ -26,6 +26,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/time_format.h"
+
 namespace sluice::approval {
 namespace {
 
@@ -207,6 +209,47 @@ class RestClient {
     return Status::Ok();
   }
 
+  // One POST of a JSON object; `*out` is the JSON object of a 2xx answer.
+  // Every other answer (a rate limit included: a person is waiting, not a
+  // loop that can retry later) is FailedPrecondition with the forge's reason.
+  Status PostObject(const std::string& url, const json& body, json* out) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.follow_redirects = false;  // never carry the token to another place
+    req.body = body.dump();
+    req.headers.push_back({"Accept", "application/json"});
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.headers.push_back({"User-Agent", "sluice"});
+    for (const auto& h : extra_headers_) req.headers.push_back(h);
+    if (!token_.empty()) req.headers.push_back({auth_header_, auth_value_});
+    Result<net::HttpResponse> res = http_.Send(req);
+    if (!res.ok()) return Status(res.status()).WithContext("forge");
+    const net::HttpResponse& r = *res;
+    if (r.status < 200 || r.status > 299) {
+      std::string msg = "POST " + net::RedactUrl(url) + ": HTTP " + std::to_string(r.status);
+      std::string detail = ErrorDetail(r.body);
+      if (!detail.empty()) msg += ": " + detail;
+      if (IsRateLimited(r)) {
+        auto at = RetryAt(r);
+        msg += at ? " (rate limited until " + FormatRfc3339(*at) + "; run the command again then)"
+                  : " (rate limited; run the command again later)";
+      } else if (r.status == 401) {
+        msg += " (check SLUICE_FORGE_TOKEN or forge.tokenFile)";
+      } else if (r.status == 403 || r.status == 404) {
+        msg += " (the token needs permission to open pull/merge requests on this repository)";
+      }
+      return Status::FailedPrecondition(Scrub(msg));
+    }
+    Result<json> parsed = ParseJson(url, r.body);
+    if (!parsed.ok()) return parsed.status();
+    if (!parsed->is_object()) {
+      return Status::FailedPrecondition("POST " + net::RedactUrl(url) + ": expected a JSON object");
+    }
+    *out = std::move(*parsed);
+    return Status::Ok();
+  }
+
   void AddHeader(std::string name, std::string value) {
     extra_headers_.push_back({std::move(name), std::move(value)});
   }
@@ -254,6 +297,13 @@ class RestClient {
         auto it = j.find("message");
         if (it != j.end()) detail = it->is_string() ? it->get<std::string>() : it->dump();
         if (detail.empty()) detail = Str(j, "error");
+        // GitHub's 422 "Validation Failed" says what failed in errors[].
+        if (auto e = j.find("errors"); e != j.end() && e->is_array()) {
+          for (const json& item : *e) {
+            std::string m = item.is_string() ? item.get<std::string>() : Str(item, "message");
+            if (!m.empty()) detail += (detail.empty() ? "" : ": ") + m;
+          }
+        }
       }
     } catch (const std::exception&) {
       detail = body;
@@ -380,6 +430,23 @@ Result<ForgeApproval> GitHubForge::ApprovalsFor(const std::string& merge_commit)
   return out;
 }
 
+Result<OpenedPullRequest> GitHubForge::OpenPullRequest(const PullRequestToOpen& pr) {
+  RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
+                  clock_ ? *clock_ : DefaultClock());
+  rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
+  json answer;
+  SLUICE_RETURN_IF_ERROR(rest.PostObject(
+      rest.api() + "/repos/" + repo_ + "/pulls",
+      json{{"title", pr.title}, {"head", pr.head}, {"base", pr.base}, {"body", pr.body}}, &answer));
+  OpenedPullRequest out{"#" + NumberText(answer, "number"), Str(answer, "html_url")};
+  if (out.number == "#" || out.url.empty()) {
+    return Status::FailedPrecondition(
+        "GitHub opened a pull request but its answer lacks number "
+        "or html_url");
+  }
+  return out;
+}
+
 // --- GitLab -----------------------------------------------------------------
 
 GitLabForge::GitLabForge(net::HttpClient& http, std::string api, std::string project,
@@ -470,6 +537,30 @@ Result<ForgeApproval> GitLabForge::ApprovalsFor(const std::string& merge_commit)
                               "approval is not bound to the merged head (the project does not "
                               "reset approvals on push)"});
     }
+  }
+  return out;
+}
+
+Result<OpenedPullRequest> GitLabForge::OpenPullRequest(const PullRequestToOpen& pr) {
+  RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
+  const bool numeric =
+      !project_.empty() && std::all_of(project_.begin(), project_.end(),
+                                       [](unsigned char c) { return std::isdigit(c); });
+  json answer;
+  SLUICE_RETURN_IF_ERROR(rest.PostObject(rest.api() + "/projects/" +
+                                             (numeric ? project_ : net::UrlEncode(project_)) +
+                                             "/merge_requests",
+                                         json{{"source_branch", pr.head},
+                                              {"target_branch", pr.base},
+                                              {"title", pr.title},
+                                              {"description", pr.body},
+                                              {"remove_source_branch", true}},
+                                         &answer));
+  OpenedPullRequest out{"!" + NumberText(answer, "iid"), Str(answer, "web_url")};
+  if (out.number == "!" || out.url.empty()) {
+    return Status::FailedPrecondition(
+        "GitLab opened a merge request but its answer lacks iid or "
+        "web_url");
   }
   return out;
 }

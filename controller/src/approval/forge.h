@@ -44,8 +44,23 @@ struct ForgeApproval {
   std::optional<TimePoint> retry_at;  // when the limit resets, if the forge said
 };
 
+// A pull/merge request `sluice promote --open-pr` asks the forge to open,
+// from branch `head` into branch `base` of the forge's repository.
+struct PullRequestToOpen {
+  std::string title;
+  std::string body;  // Markdown
+  std::string head;  // source branch, e.g. "sluice/promote/api-prod-389f2410"
+  std::string base;  // target branch, e.g. "main"
+};
+
+// What the forge answered when it opened one.
+struct OpenedPullRequest {
+  std::string number;  // "#7" (GitHub) or "!7" (GitLab)
+  std::string url;     // its web page
+};
+
 // Forge is the seam through which Sluice asks a code-hosting forge who
-// approved a merge. Implementations speak the forge's REST API through an
+// approved a merge, and opens the pull request of a promotion. Implementations speak the forge's REST API through an
 // HttpClient; tests run them against a loopback server.
 //
 // Errors: IOError/Timeout for transport failures, FailedPrecondition for an
@@ -60,6 +75,11 @@ class Forge {
   // `merge_commit` (40 hex). See ForgeApproval for the "not found" and
   // "rate limited" outcomes, which are successful Results.
   virtual Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) = 0;
+
+  // Opens a pull/merge request. FailedPrecondition with the forge's own
+  // reason when it refuses (one already open for the branch, the branch
+  // unknown, no permission, rate limited), IOError/Timeout for transport.
+  virtual Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) = 0;
 };
 
 // GitHub (github.com or Enterprise Server, REST v3):
@@ -72,12 +92,14 @@ class Forge {
 // commit_id equal to the PR's head.sha. Sends `Authorization: Bearer <token>`
 // when `token` is not empty. `clock` (may be null: the system clock) turns a
 // relative Retry-After into a time.
+//   POST {api}/repos/{repo}/pulls  {title, head, base, body} -> 201 {number, html_url}
 class GitHubForge final : public Forge {
  public:
   static constexpr int kMaxPages = 50;
   GitHubForge(net::HttpClient& http, std::string api, std::string repo, std::string token,
               const Clock* clock = nullptr);
   Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
+  Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) override;
 
  private:
   net::HttpClient& http_;
@@ -99,11 +121,14 @@ class GitHubForge final : public Forge {
 // setting is off, or cannot be read, every approval is reported as rejected
 // (fail closed). `project` is "group/project" or a numeric id; sends
 // `PRIVATE-TOKEN: <token>` when `token` is not empty.
+//   POST {api}/projects/{id}/merge_requests  {source_branch, target_branch,
+//        title, description, remove_source_branch} -> 201 {iid, web_url}
 class GitLabForge final : public Forge {
  public:
   GitLabForge(net::HttpClient& http, std::string api, std::string project, std::string token,
               const Clock* clock = nullptr);
   Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
+  Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) override;
 
  private:
   net::HttpClient& http_;

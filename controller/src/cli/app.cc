@@ -27,6 +27,7 @@ int Main(int argc, char** argv) {
   add(AddInitCommand);
   add(AddValidateCommand);
   add(AddPlanCommand);
+  add(AddPromoteCommand);
   add(AddReconcileCommand);
   add(AddControllerCommand);
   add(AddStatusCommand);

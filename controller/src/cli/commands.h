@@ -12,6 +12,7 @@ using Runner = std::function<int()>;
 Runner AddInitCommand(CLI::App& app);
 Runner AddValidateCommand(CLI::App& app);
 Runner AddPlanCommand(CLI::App& app);
+Runner AddPromoteCommand(CLI::App& app);
 Runner AddReconcileCommand(CLI::App& app);
 Runner AddControllerCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);

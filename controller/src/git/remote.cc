@@ -1,4 +1,5 @@
-// Repository: Fetch and Push against "origin", with credentials from the
+// Repository: Fetch and Push against a named remote ("origin" by default),
+// with credentials from the
 // environment.
 
 #include <cstdlib>
@@ -131,23 +132,25 @@ Status CheckRefspecs(const std::vector<std::string>& refspecs, bool fetch) {
   return Status::Ok();
 }
 
-// An in-memory remote for origin's URL. Not git_remote_lookup(): in
+// An in-memory remote for the URL of remote `name`. Not git_remote_lookup(): in
 // libgit2 1.5.1 it leaks pcre2 match data (~20 KB) on every call, through
 // the url.*.insteadOf regex lookup, which a long-running controller cannot
 // afford. So url.<base>.insteadOf rewriting does not apply.
-Result<RemotePtr> Origin(git_repository* repo, std::string* url) {
+Result<RemotePtr> Origin(git_repository* repo, const std::string& name, std::string* url) {
   git_config* raw_config = nullptr;
   int rc = git_repository_config_snapshot(&raw_config, repo);
   if (rc != 0) return GitError(rc, "read the repository configuration");
   std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw_config);
   const char* configured = nullptr;
-  rc = git_config_get_string(&configured, config.get(), "remote.origin.url");
+  const std::string key = "remote." + name + ".url";
+  rc = git_config_get_string(&configured, config.get(), key.c_str());
   if (rc == GIT_ENOTFOUND) {
     git_error_clear();
     return Status::FailedPrecondition(std::string("the repository at ") +
-                                      git_repository_path(repo) + " has no remote \"origin\"");
+                                      git_repository_path(repo) + " has no remote \"" + name +
+                                      "\" (see `git remote -v`)");
   }
-  if (rc != 0) return GitError(rc, "read remote.origin.url");
+  if (rc != 0) return GitError(rc, "read " + key);
   std::string raw_url = configured;
   *url = internal::Redact(raw_url);
 
@@ -156,7 +159,7 @@ Result<RemotePtr> Origin(git_repository* repo, std::string* url) {
   opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
   git_remote* raw = nullptr;
   rc = git_remote_create_with_opts(&raw, raw_url.c_str(), &opts);
-  if (rc != 0) return GitError(rc, "use remote origin " + *url);
+  if (rc != 0) return GitError(rc, "use remote " + name + " " + *url);
   return RemotePtr(raw);
 }
 
@@ -228,10 +231,10 @@ std::string JoinList(const std::vector<std::string>& items) {
 
 }  // namespace
 
-Status Repository::Fetch(const std::vector<std::string>& refspecs) {
+Status Repository::Fetch(const std::vector<std::string>& refspecs, const std::string& remote_name) {
   SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
   std::string url;
-  Result<RemotePtr> remote = Origin(repo_.get(), &url);
+  Result<RemotePtr> remote = Origin(repo_.get(), remote_name, &url);
   if (!remote.ok()) return remote.status();
 
   CallbackState state;
@@ -246,10 +249,10 @@ Status Repository::Fetch(const std::vector<std::string>& refspecs) {
   return Status::Ok();
 }
 
-Status Repository::Push(const std::vector<std::string>& refspecs) {
+Status Repository::Push(const std::vector<std::string>& refspecs, const std::string& remote_name) {
   SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/false));
   std::string url;
-  Result<RemotePtr> remote = Origin(repo_.get(), &url);
+  Result<RemotePtr> remote = Origin(repo_.get(), remote_name, &url);
   if (!remote.ok()) return remote.status();
 
   CallbackState state;

@@ -349,6 +349,36 @@ Result<CommitInfo> Repository::GetCommit(const std::string& commit_id) const {
   return info;
 }
 
+std::string Repository::CurrentBranch() const {
+  git_reference* raw = nullptr;
+  if (git_reference_lookup(&raw, repo_.get(), "HEAD") != 0) {
+    git_error_clear();
+    return "";
+  }
+  ReferencePtr head(raw);
+  if (git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) return "";
+  std::string target = git_reference_symbolic_target(head.get());
+  const std::string prefix = "refs/heads/";
+  return target.rfind(prefix, 0) == 0 ? target.substr(prefix.size()) : "";
+}
+
+Result<Person> Repository::DefaultIdentity() const {
+  git_signature* raw = nullptr;
+  int rc = git_signature_default(&raw, repo_.get());
+  if (rc == GIT_ENOTFOUND) {
+    git_error_clear();
+    return Status::FailedPrecondition(
+        "git does not know who you are in " + path() +
+        ": set user.name and user.email (git config --global user.name \"Your Name\"; "
+        "git config --global user.email you@example.com)");
+  }
+  if (rc != 0) return GitError(rc, "read user.name and user.email of " + path());
+  SignaturePtr sig(raw);
+  Person p = ToPerson(sig.get());
+  p.when = TimePoint{};  // "now" when the commit is written
+  return p;
+}
+
 Result<bool> Repository::IsAncestor(const std::string& ancestor,
                                     const std::string& descendant) const {
   Result<git_oid> a = ParseOid(ancestor, "ancestor");

@@ -63,7 +63,7 @@ using FileChanges = std::map<std::string, std::optional<std::string>>;
 // workdir, or a user's clone. All object ids are 40-hex strings.
 //
 // Not thread-safe: callers serialise access (the record store holds a mutex).
-// Remote operations use the remote named "origin". Credentials for remotes
+// Remote operations use the remote named "origin" unless told otherwise. Credentials for remotes
 // come from the environment: SLUICE_GIT_USERNAME with SLUICE_GIT_PASSWORD (or
 // SLUICE_GIT_PASSWORD_FILE) for HTTP(S), SLUICE_GIT_SSH_KEY (private key path,
 // public key beside it as .pub) or the ssh agent for ssh://. Secrets never
@@ -90,13 +90,28 @@ class Repository {
   std::string path() const;
 
   // Fetches `refspecs` ("+refs/heads/main:refs/remotes/origin/main") from
-  // origin. A refspec whose source does not exist on the remote is not an
-  // error. IOError with the remote URL (credentials stripped) on failure.
-  Status Fetch(const std::vector<std::string>& refspecs);
+  // the remote `remote_name` (its remote.<name>.url). A refspec whose source
+  // does not exist on the remote is not an error. FailedPrecondition when
+  // the remote is not configured; IOError with the remote URL (credentials
+  // stripped) on failure.
+  Status Fetch(const std::vector<std::string>& refspecs,
+               const std::string& remote_name = "origin");
 
-  // Pushes `refspecs` to origin. Returns Conflict naming the ref when the
-  // remote rejects a non-fast-forward update, IOError on transport failure.
-  Status Push(const std::vector<std::string>& refspecs);
+  // Pushes `refspecs` to the remote `remote_name`. Returns Conflict naming
+  // the ref when the remote rejects a non-fast-forward update, IOError on
+  // transport failure.
+  Status Push(const std::vector<std::string>& refspecs,
+              const std::string& remote_name = "origin");
+
+  // The branch HEAD names ("main" for refs/heads/main), or "" when HEAD is
+  // detached or the repository has no HEAD.
+  std::string CurrentBranch() const;
+
+  // The identity the repository's git configuration gives for new commits
+  // (user.name and user.email, from the repository, global or system
+  // config), with the current time. FailedPrecondition saying how to set it
+  // when either is missing.
+  Result<Person> DefaultIdentity() const;
 
   // The commit id a reference points at (peeling tags); NotFound if absent.
   Result<std::string> ResolveRef(const std::string& name) const;
