@@ -121,7 +121,19 @@ std::string Redact(std::string text) {
 using internal::OidToString;
 using internal::ParseOid;
 
-LibGit2::LibGit2() { git_libgit2_init(); }
+namespace {
+// libgit2 caches a parsed tree only up to 4 KB by default. An environment's
+// apps/ directory is ~50 bytes per pin (50 KB at 1,000 apps) and a notes
+// fan-out tree ~25 KB, so without this every lookup by path re-inflates and
+// re-parses them: at 10,000 pins that was most of `sluice status`. The total
+// stays bounded by libgit2's cache size (256 MB by default).
+constexpr size_t kTreeCacheLimit = 4 << 20;
+}  // namespace
+
+LibGit2::LibGit2() {
+  git_libgit2_init();
+  git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, kTreeCacheLimit);
+}
 LibGit2::~LibGit2() { git_libgit2_shutdown(); }
 
 Status GitError(int code, const std::string& what) {
