@@ -268,8 +268,10 @@ for i in $(seq "$repeat"); do
   ms_since "$t" >>"$work/log.git"
 done
 log_git=$(median <"$work/log.git")
-# Hooks: `sluice audit` is being written elsewhere; `sluice status` is timed
-# when the binary has it. Rows stay in the table as n/a until then.
+# `sluice audit --env <first env>` (one environment's share of the history,
+# as an auditor asks for prod) and `sluice status` (every pin) on the
+# controller's workdir, against `git log --notes=sluice` of the whole history.
+# A binary without the command reports null.
 time_optional() {  # time_optional NAME ARGS... -> median ms or null
   local name=$1; shift
   if ! "$sluice" "$name" --help >/dev/null 2>&1; then echo null; return; fi
@@ -281,7 +283,8 @@ time_optional() {  # time_optional NAME ARGS... -> median ms or null
   done
   median <"$work/opt.$name"
 }
-audit_ms=$(time_optional audit --repo "$url" --workdir "$work/wd")  # TODO: check flags when audit lands
+audit_env=$(printf 'e%02d' 0)
+audit_ms=$(time_optional audit --repo "$url" --workdir "$work/wd" --env "$audit_env" --format md)
 status_ms=$(time_optional status --repo "$url" --workdir "$work/wd")
 
 # ------------------------------------------------- report
@@ -308,8 +311,8 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "peak RSS: cold start" "$cold_rss MB" "" ""
   row "peak RSS: first full pass" "${full_rss:-?} MB" "" ""
   row "read the record: git log --notes=sluice" "" "$log_git ms" ""
-  row "sluice audit (TODO: not in this build)" "$audit_ms" "" ""
-  row "sluice status" "$status_ms" "" ""
+  row "sluice audit --env $audit_env vs git log --notes" "$audit_ms ms" "$log_git ms" "$(ratio "$audit_ms" "$log_git")x"
+  row "sluice status vs git log --notes" "$status_ms ms" "$log_git ms" "$(ratio "$status_ms" "$log_git")x"
   echo
 } >&2
 
@@ -328,8 +331,8 @@ cat >"$json" <<EOF
     "rollbackToAdapterStart": {"medianMs": $rb_median, "p95Ms": $rb_p95, "runs": [$(paste -sd, "$work/rb.lat")]},
     "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
     "gitLogNotes": {"gitMs": $log_git},
-    "sluiceAudit": {"sluiceMs": $audit_ms},
-    "sluiceStatus": {"sluiceMs": $status_ms}
+    "sluiceAudit": {"env": "$audit_env", "sluiceMs": $audit_ms, "ratioToGitLog": $(ratio "$audit_ms" "$log_git")},
+    "sluiceStatus": {"sluiceMs": $status_ms, "ratioToGitLog": $(ratio "$status_ms" "$log_git")}
   }
 }
 EOF

@@ -279,6 +279,46 @@ std::optional<TimePoint> ChangeTime(const Change& c) {
   return c.applying ? c.applying : c.first_event;
 }
 
+namespace {
+
+// The text `"name"` must appear in an event line about `name` when every
+// character of the name is one that JSON writers emit as is.
+std::string QuotedNeedle(std::string_view name) {
+  if (name.empty()) return "";
+  for (char c : name) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+    if (!plain) return "";
+  }
+  return "\"" + std::string(name) + "\"";
+}
+
+}  // namespace
+
+std::vector<Event> ParseNoteFor(std::string_view note_text, std::string_view env,
+                                std::string_view app) {
+  if (env.empty() && app.empty()) return ParseNote(note_text);
+  const std::string env_needle = QuotedNeedle(env);
+  const std::string app_needle = QuotedNeedle(app);
+  std::vector<Event> out;
+  size_t pos = 0;
+  while (pos <= note_text.size()) {
+    size_t nl = note_text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = note_text.size();
+    std::string_view line = note_text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    if (!env_needle.empty() && line.find(env_needle) == std::string_view::npos) continue;
+    if (!app_needle.empty() && line.find(app_needle) == std::string_view::npos) continue;
+    auto e = ParseEventLine(line);
+    if (!e.ok()) continue;
+    if (!env.empty() && e->env != env) continue;
+    if (!app.empty() && e->app != app) continue;
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
 CollectResult CollectChanges(const std::vector<AnnotatedCommit>& notes, const AuditFilter& filter) {
   CollectResult out;
   std::map<std::tuple<std::string, std::string, std::string>, Change> by_key;

@@ -142,6 +142,14 @@ struct CollectResult {
 // Events of a change are kept in record order. Pure.
 CollectResult CollectChanges(const std::vector<AnnotatedCommit>& notes, const AuditFilter& filter);
 
+// The events of a note that are about `env` and `app` (an empty filter
+// matches all), in order. A line whose text lacks the quoted name (`"prod"`)
+// is skipped without being parsed, so filtering a large record costs a
+// substring search per line, not a JSON parse; names with characters a JSON
+// writer might escape are checked after parsing only.
+std::vector<Event> ParseNoteFor(std::string_view note_text, std::string_view env,
+                                std::string_view app);
+
 // The time a change is placed at: its first `applying`, else its first event.
 std::optional<TimePoint> ChangeTime(const Change& c);
 

@@ -5,6 +5,7 @@
 #include "approval/landing.h"
 #include "config/repository_config.h"
 #include "engine/refs.h"
+#include "git/incremental.h"
 
 namespace sluice::engine {
 namespace {
@@ -42,13 +43,18 @@ ChangeSource SourceOf(const git::Repository& repo, const Change& c) {
 Result<AuditReport> ReadAudit(Workspace& ws, const AuditOptions& options) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
-  auto notes = repo.ListNotes(kNotesRef);
-  if (!notes.ok()) return notes.status().WithContext("list " + std::string(kNotesRef));
+  // One streamed pass over the notes: only the events that pass the
+  // env/app filter are parsed and kept, so `--env prod` over a long history
+  // costs a substring search per line elsewhere, and memory follows the
+  // selection, not the record.
   std::vector<AnnotatedCommit> annotated;
-  annotated.reserve(notes->size());
-  for (auto& [commit, text] : *notes) {
-    annotated.push_back({commit, ParseNote(text)});
-  }
+  Status listed =
+      git::ForEachNote(repo, kNotesRef, [&](const std::string& commit, std::string_view text) {
+        std::vector<Event> events = ParseNoteFor(text, options.filter.env, options.filter.app);
+        if (!events.empty()) annotated.push_back({commit, std::move(events)});
+        return true;
+      });
+  if (!listed.ok()) return listed.WithContext("list " + std::string(kNotesRef));
   CollectResult collected = CollectChanges(annotated, options.filter);
   // One read per distinct (env, app, commit) that passed the filters.
   for (Change& c : collected.changes) c.source = SourceOf(repo, c);

@@ -7,8 +7,9 @@
 namespace sluice::engine {
 
 // Reads the record of the workspace (call Workspace::Sync first) into an
-// AuditReport: lists the notes under refs/notes/sluice once, parses them,
-// groups and filters the events (CollectChanges), and only then reads the
+// AuditReport: streams the notes under refs/notes/sluice once, parses only
+// the event lines that can pass the env/app filter (ParseNoteFor), groups
+// and filters the events (CollectChanges), and only then reads the
 // commits of the changes that remain (their landing commit: author, time,
 // message, rollback trailers). Cost: one pass over the notes plus a bounded
 // first-parent walk per selected change. Takes the workspace mutex.

@@ -613,8 +613,13 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   done.kind = base.rollback_target.empty() ? EventKind::kApplied : EventKind::kRolledBack;
   done.reason =
       base.rollback_target.empty() ? result->summary : base.reason + "; " + result->summary;
+  // Without checks the verdict follows at once: `applied` travels with it in
+  // one push instead of a push of its own (each push lists every record ref
+  // of the remote). With checks, `applied` is on the remote while they run.
+  const bool verified_at_once = checks.checks.empty();
   if (Status s = record_.Write(
-          done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}});
+          done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}},
+          /*push=*/!verified_at_once);
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
                   s.ToString());

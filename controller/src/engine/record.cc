@@ -1,10 +1,12 @@
 #include "engine/record.h"
 
+#include <algorithm>
+
 #include "engine/refs.h"
 
 namespace sluice::engine {
 
-Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
+Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs, bool push) {
   std::lock_guard lock(ws_.mutex());
   git::Repository& repo = ws_.repo();
   std::string note;
@@ -18,13 +20,23 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
   note += '\n';
   SLUICE_RETURN_IF_ERROR(repo.WriteNote(kNotesRef, e.commit, note, Workspace::Identity()));
   std::vector<std::string> names;
+  for (const auto& r : refs) names.push_back(r.name);
+  // Journal first: a crash between here and the push still gets them pushed.
+  SLUICE_RETURN_IF_ERROR(ws_.NoteUnpushedLocked(names));
   for (const auto& r : refs) {
     SLUICE_RETURN_IF_ERROR(
         repo.SetRef(r.name, r.commit,
                     "sluice: " + std::string(EventKindName(e.kind)) + " " + e.env + "/" + e.app));
-    names.push_back(r.name);
   }
-  return ws_.PushRecordLocked(names);
+  for (auto& n : names) unpushed_refs_.push_back(std::move(n));
+  if (!push) return Status::Ok();
+  std::sort(unpushed_refs_.begin(), unpushed_refs_.end());
+  unpushed_refs_.erase(std::unique(unpushed_refs_.begin(), unpushed_refs_.end()),
+                       unpushed_refs_.end());
+  Status pushed = ws_.PushRecordLocked(unpushed_refs_);
+  // Pushed, or left to the next Sync (which finds what the remote lacks).
+  unpushed_refs_.clear();
+  return pushed;
 }
 
 std::vector<Event> RecordStore::EventsOn(const std::string& commit) {

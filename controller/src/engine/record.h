@@ -26,11 +26,16 @@ class RecordStore {
  public:
   explicit RecordStore(Workspace& ws) : ws_(ws) {}
 
-  // Appends `e` to the note of e.commit, moves `refs`, and pushes both.
+  // Appends `e` to the note of e.commit, moves `refs`, and pushes both
+  // (with anything an earlier Write left unpushed).
   // On a push that fails for transport reasons the record is kept locally and
   // pushed by the next Workspace::Sync(push=true); the error is returned so the
   // caller can refuse to start an apply it could not announce.
-  Status Write(const Event& e, const std::vector<RefUpdate>& refs = {});
+  // With `push` false the event and refs are only written locally; the next
+  // pushing Write (or Sync) carries them. Use it only for an event that is
+  // followed at once by another (an `applied` verified on the spot), never
+  // for one that must be on the remote before something starts (`applying`).
+  Status Write(const Event& e, const std::vector<RefUpdate>& refs = {}, bool push = true);
 
   // The events in the note of `commit` (empty if none).
   std::vector<Event> EventsOn(const std::string& commit);
@@ -40,6 +45,7 @@ class RecordStore {
 
  private:
   Workspace& ws_;
+  std::vector<std::string> unpushed_refs_;  // from Writes with push=false; guarded by ws_.mutex()
 };
 
 }  // namespace sluice::engine

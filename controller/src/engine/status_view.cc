@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
+#include <utility>
 
 #include "config/pin.h"
 #include "config/repository_config.h"
@@ -13,25 +15,58 @@
 namespace sluice::engine {
 namespace {
 
-// Reads the pin's digest and version at `commit`; empty when unreadable.
-PinRef ReadPinRef(git::Repository& repo, const std::string& commit, const std::string& env,
-                  const std::string& app) {
-  PinRef r;
-  r.commit = commit;
-  auto text = repo.ReadFile(commit, config::PinPath(env, app));
-  if (!text.ok()) return r;
-  config::Diagnostics diags;
-  if (auto pin = config::ParsePin(*text, config::PinPath(env, app), diags)) {
-    r.digest = pin->artifact.digest;
-    r.version = pin->artifact.version;
-  }
-  return r;
-}
+// Reads what one status computation needs, each thing once: rows share
+// commits (a release that touched many apps, or everything deployed at one
+// head), so the same pin blob and the same note are asked for again and
+// again. Memoised by blob id and by commit, for the duration of one call.
+class StatusReader {
+ public:
+  explicit StatusReader(git::Repository& repo) : repo_(repo) {}
 
-std::vector<Event> NoteEvents(git::Repository& repo, const std::string& commit) {
-  auto note = repo.ReadNote(kNotesRef, commit);
-  return note.ok() ? ParseNote(*note) : std::vector<Event>{};
-}
+  // The pin's digest and version at `commit`; empty when unreadable.
+  // `blob`, when known, is the pin's blob id at `commit`.
+  PinRef Pin(const std::string& commit, const std::string& env, const std::string& app,
+             const std::string* blob = nullptr) {
+    PinRef r;
+    r.commit = commit;
+    const std::string path = config::PinPath(env, app);
+    std::string id;
+    if (blob) {
+      id = *blob;
+    } else if (auto b = repo_.BlobId(commit, path); b.ok()) {
+      id = std::move(*b);
+    } else {
+      return r;
+    }
+    auto [it, inserted] = pins_.try_emplace(id);
+    if (inserted) {
+      if (auto text = repo_.ReadFile(commit, path); text.ok()) {
+        config::Diagnostics diags;
+        if (auto pin = config::ParsePin(*text, path, diags)) {
+          it->second = {pin->artifact.digest, pin->artifact.version};
+        }
+      }
+    }
+    r.digest = it->second.first;
+    r.version = it->second.second;
+    return r;
+  }
+
+  // The events in the note on `commit` (empty if none).
+  const std::vector<Event>& Events(const std::string& commit) {
+    auto [it, inserted] = notes_.try_emplace(commit);
+    if (inserted) {
+      if (auto note = repo_.ReadNote(kNotesRef, commit); note.ok()) it->second = ParseNote(*note);
+    }
+    return it->second;
+  }
+
+ private:
+  git::Repository& repo_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>>
+      pins_;  // blob -> digest, version
+  std::unordered_map<std::string, std::vector<Event>> notes_;
+};
 
 std::vector<std::string> ReasonsOf(const Event& e) {
   std::vector<std::string> out;
@@ -82,6 +117,7 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
   if (!settings) return Status::InvalidArgument(config::FormatDiagnostics(diags));
 
   std::vector<StatusRow> rows;
+  StatusReader reader(repo);
   for (const auto& env : settings->pipeline) {
     if (!env_filter.empty() && env != env_filter) continue;
     std::set<std::string> apps;
@@ -103,9 +139,10 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
       auto deployed = repo.ResolveRef(DeployedRef(env, app));
       std::string deployed_blob;
       if (deployed.ok()) {
-        row.deployed = ReadPinRef(repo, *deployed, env, app);
         if (auto b = repo.BlobId(*deployed, path); b.ok()) deployed_blob = *b;
-        for (const auto& e : NoteEvents(repo, *deployed)) {
+        row.deployed =
+            reader.Pin(*deployed, env, app, deployed_blob.empty() ? nullptr : &deployed_blob);
+        for (const auto& e : reader.Events(*deployed)) {
           if (e.env == env && e.app == app &&
               (e.kind == EventKind::kApplied || e.kind == EventKind::kRolledBack)) {
             row.deployed_time = FormatRfc3339(e.time);
@@ -114,7 +151,7 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
         }
       }
       if (auto lkg = repo.ResolveRef(LkgRef(env, app)); lkg.ok()) {
-        row.lkg = ReadPinRef(repo, *lkg, env, app);
+        row.lkg = reader.Pin(*lkg, env, app);
       }
 
       bool in_sync = head_blob.ok() && !deployed_blob.empty() && deployed_blob == *head_blob;
@@ -124,8 +161,9 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
       } else {
         candidate = CandidateFor(repo, env, app, *head);
       }
-      row.desired = ReadPinRef(repo, candidate, env, app);
-      const std::vector<Event> events = NoteEvents(repo, candidate);
+      row.desired = reader.Pin(candidate, env, app,
+                               in_sync && !deployed_blob.empty() ? &deployed_blob : nullptr);
+      const std::vector<Event>& events = reader.Events(candidate);
       const Event* last = LastEventFor(events, env, app);
 
       if (in_sync) {

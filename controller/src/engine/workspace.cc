@@ -2,12 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <set>
 
 #include "engine/refs.h"
+#include "git/incremental.h"
 
 namespace sluice::engine {
 namespace fs = std::filesystem;
@@ -54,20 +58,117 @@ Result<std::string> Workspace::Head() {
   return head;
 }
 
-Status Workspace::FetchRecordLocked() {
-  return repo_->Fetch({std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
-                       std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"});
+Status Workspace::FetchRecordLocked(std::vector<std::string>* moved) {
+  return git::FetchListingUpdates(*repo_,
+                                  {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
+                                   std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
+                                  moved);
 }
 
-Status Workspace::MergeRemoteRecordLocked(std::vector<std::string>* local_ahead) {
+std::optional<std::vector<std::string>> Workspace::ReadUnpushedLocked() const {
+  std::ifstream in(UnpushedPath());
+  if (!in) return std::nullopt;
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(kSluicePrefix, 0) == 0 && seen.insert(line).second) names.push_back(line);
+  }
+  return names;
+}
+
+Status Workspace::WriteUnpushedLocked(const std::vector<std::string>& names) {
+  // Written aside and renamed, so a crash leaves the old or the new list.
+  const std::string tmp = UnpushedPath() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& n : names) out << n << "\n";
+    if (!out.flush()) return Status::IOError("cannot write " + tmp + " (is the workdir writable?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, UnpushedPath(), ec);
+  if (ec) return Status::IOError("cannot write " + UnpushedPath() + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status Workspace::NoteUnpushedLocked(const std::vector<std::string>& names) {
+  if (names.empty()) return Status::Ok();
+  auto journal = ReadUnpushedLocked();
+  if (!journal) return Status::Ok();  // no journal yet: the next Sync compares everything
+  for (const auto& n : names) journal->push_back(n);
+  return WriteUnpushedLocked(*journal);
+}
+
+Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
+                                          std::vector<std::string>* local_ahead) {
+  const size_t strip = std::string_view(kRemoteSluicePrefix).size();
+  if (rname.compare(0, strip, kRemoteSluicePrefix) != 0) return Status::Ok();
+  std::string lname = std::string(kSluicePrefix) + rname.substr(strip);
+  auto rid = repo_->ResolveRef(rname);
+  auto lid = repo_->ResolveRef(lname);
+  if (!rid.ok()) {
+    if (!rid.status().IsNotFound()) return rid.status();
+    if (lid.ok() && local_ahead) local_ahead->push_back(lname);  // the remote lacks it
+    return Status::Ok();
+  }
+  if (!lid.ok()) {
+    if (!lid.status().IsNotFound()) return lid.status();
+    return repo_->SetRef(lname, *rid, "sluice: take remote record");
+  }
+  if (*lid == *rid) return Status::Ok();
+  // Record refs only move forward along the branch: the newer one wins.
+  auto local_older = repo_->IsAncestor(*lid, *rid);
+  if (local_older.ok() && *local_older) {
+    return repo_->SetRef(lname, *rid, "sluice: take newer remote record");
+  }
+  if (local_ahead) local_ahead->push_back(lname);
+  return Status::Ok();
+}
+
+Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
+                                          std::vector<std::string>* local_ahead) {
   if (repo_->ResolveRef(kRemoteNotesRef).ok()) {
     SLUICE_RETURN_IF_ERROR(repo_->MergeNotes(kNotesRef, kRemoteNotesRef, Identity()));
   }
+  std::optional<std::vector<std::string>> journal;
+  if (moved) journal = ReadUnpushedLocked();
+  if (journal) {
+    // Incremental: a record ref can differ from its remote copy only if the
+    // fetch moved the remote copy, or this workdir wrote the local one and
+    // has not pushed it yet (journalled by NoteUnpushedLocked).
+    std::set<std::string> journalled;
+    for (const auto& lname : *journal) {
+      journalled.insert(std::string(kRemoteSluicePrefix) + lname.substr(strlen(kSluicePrefix)));
+    }
+    std::set<std::string> done;
+    for (const auto& rname : *moved) {
+      if (journalled.count(rname) || !done.insert(rname).second) continue;
+      SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(rname, local_ahead));
+    }
+    std::vector<std::string> still;
+    for (const auto& lname : *journal) {
+      std::vector<std::string> ahead;
+      SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(
+          std::string(kRemoteSluicePrefix) + lname.substr(strlen(kSluicePrefix)), &ahead));
+      if (ahead.empty()) continue;  // the remote has it (or a newer one)
+      still.push_back(lname);
+      if (local_ahead) local_ahead->push_back(lname);
+    }
+    // Only a pushing Sync (the controller, which holds the workdir lock)
+    // rewrites the journal; a read-only one (`sluice status`) leaves it.
+    if (local_ahead && still.size() != journal->size()) {
+      SLUICE_RETURN_IF_ERROR(WriteUnpushedLocked(still));
+    }
+    return Status::Ok();
+  }
+
+  // Full comparison: the first Sync of a workdir (or of one written by an
+  // older Sluice), which then starts the journal.
   auto remote = repo_->ListRefs(kRemoteSluicePrefix);
   if (!remote.ok()) return remote.status();
   auto local = repo_->ListRefs(kSluicePrefix);
   if (!local.ok()) return local.status();
   const size_t strip = std::string_view(kRemoteSluicePrefix).size();
+  std::vector<std::string> ahead;
   for (const auto& [rname, rid] : *remote) {
     std::string lname = std::string(kSluicePrefix) + rname.substr(strip);
     auto it = local->find(lname);
@@ -76,31 +177,36 @@ Status Workspace::MergeRemoteRecordLocked(std::vector<std::string>* local_ahead)
       continue;
     }
     if (it->second == rid) continue;
-    // Record refs only move forward along the branch: the newer one wins.
     auto local_older = repo_->IsAncestor(it->second, rid);
     if (local_older.ok() && *local_older) {
       SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take newer remote record"));
-    } else if (local_ahead) {
-      local_ahead->push_back(lname);
+    } else {
+      ahead.push_back(lname);
     }
   }
+  for (const auto& [lname, lid] : *local) {
+    std::string rname = std::string(kRemoteSluicePrefix) + lname.substr(strlen(kSluicePrefix));
+    if (!remote->count(rname)) ahead.push_back(lname);
+  }
   if (local_ahead) {
-    for (const auto& [lname, lid] : *local) {
-      std::string rname = std::string(kRemoteSluicePrefix) + lname.substr(strlen(kSluicePrefix));
-      if (!remote->count(rname)) local_ahead->push_back(lname);
-    }
+    for (const auto& n : ahead) local_ahead->push_back(n);
+    // Every difference is now known: start the journal with what is ahead.
+    SLUICE_RETURN_IF_ERROR(WriteUnpushedLocked(ahead));
   }
   return Status::Ok();
 }
 
 Status Workspace::Sync(bool push) {
   std::lock_guard lock(mu_);
+  std::vector<std::string> moved;
   SLUICE_RETURN_IF_ERROR(
-      repo_->Fetch({"+refs/heads/" + branch_ + ":refs/remotes/origin/" + branch_,
-                    std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
-                    std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"}));
+      git::FetchListingUpdates(*repo_,
+                               {"+refs/heads/" + branch_ + ":refs/remotes/origin/" + branch_,
+                                std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
+                                std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
+                               &moved));
   std::vector<std::string> local_ahead;
-  SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(push ? &local_ahead : nullptr));
+  SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(&moved, push ? &local_ahead : nullptr));
   if (!push) return Status::Ok();
   auto local_notes = repo_->ResolveRef(kNotesRef);
   auto remote_notes = repo_->ResolveRef(kRemoteNotesRef);
@@ -130,12 +236,21 @@ Status Workspace::PushRecordLocked(const std::vector<std::string>& sluice_refs) 
                               *id, "sluice: pushed");
         }
       }
+      if (auto journal = ReadUnpushedLocked(); journal && !journal->empty()) {
+        std::set<std::string> pushed(sluice_refs.begin(), sluice_refs.end());
+        std::vector<std::string> still;
+        for (const auto& n : *journal) {
+          if (!pushed.count(n)) still.push_back(n);
+        }
+        if (still.size() != journal->size()) (void)WriteUnpushedLocked(still);
+      }
       return Status::Ok();
     }
     if (!last.IsConflict()) return last.WithContext("push the record to " + url_);
     // Another writer pushed notes first: take theirs, merge ours in, retry.
-    SLUICE_RETURN_IF_ERROR(FetchRecordLocked());
-    SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(nullptr));
+    std::vector<std::string> moved;
+    SLUICE_RETURN_IF_ERROR(FetchRecordLocked(&moved));
+    SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(&moved, nullptr));
   }
   return last.WithContext("push the record to " + url_ + " after " + std::to_string(kPushAttempts) +
                           " attempts");

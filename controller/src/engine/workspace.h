@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,18 @@ class Workspace {
   // of lines; each refs/sluice ref takes the remote value when it is newer
   // (local is its ancestor) or absent locally. With `push`, local record
   // entries the remote lacks (an earlier push failed) are pushed.
+  // Cost: the fetch, plus one comparison per record ref the fetch moved (or
+  // per record ref, on the first Sync of a workdir).
   Status Sync(bool push);
 
   // The head of the tracked branch as last fetched; NotFound if the branch
   // does not exist on the remote.
   Result<std::string> Head();
+
+  // Remembers that the refs/sluice refs `names` are about to be written
+  // locally and are not on the remote yet (<workdir>/record-unpushed), so a
+  // later Sync pushes them even after a crash. Caller must hold mutex().
+  Status NoteUnpushedLocked(const std::vector<std::string>& names);
 
   // Pushes the local notes and the given refs/sluice refs (force) to the
   // remote. On a rejected notes push, fetches the remote notes, merges and
@@ -53,8 +61,23 @@ class Workspace {
  private:
   Workspace(std::string workdir, std::string url, std::string branch,
             std::unique_ptr<git::Repository> repo);
-  Status FetchRecordLocked();
-  Status MergeRemoteRecordLocked(std::vector<std::string>* local_ahead);
+  Status FetchRecordLocked(std::vector<std::string>* moved);
+  // Merges the fetched record into the local one. `moved` lists the remote
+  // record refs the fetch moved; when the workdir's journal of unpushed refs
+  // exists, only those and the journalled refs are compared (a no-change
+  // pass costs nothing per record ref); otherwise (first Sync of a workdir,
+  // or `moved` null) every record ref is.
+  Status MergeRemoteRecordLocked(const std::vector<std::string>* moved,
+                                 std::vector<std::string>* local_ahead);
+  // Compares one remote record ref with its local copy: takes the remote
+  // value when it is newer or the local one is absent; adds the local name
+  // to `local_ahead` when the local value is ahead.
+  Status MergeOneRecordRefLocked(const std::string& remote_name,
+                                 std::vector<std::string>* local_ahead);
+  std::string UnpushedPath() const { return workdir_ + "/record-unpushed"; }
+  // The journalled names; nullopt when there is no journal.
+  std::optional<std::vector<std::string>> ReadUnpushedLocked() const;
+  Status WriteUnpushedLocked(const std::vector<std::string>& names);
 
   std::string workdir_;
   std::string url_;

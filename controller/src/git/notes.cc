@@ -1,10 +1,12 @@
-// Repository: git notes (ReadNote, WriteNote, ListNotes, MergeNotes). Notes
+// Repository: git notes (ReadNote, WriteNote, ListNotes, ForEachNote, MergeNotes). Notes
 // are stored in the standard notes tree (fanout handled by libgit2), so
 // `git log --notes=sluice` shows them.
 
+#include <functional>
 #include <set>
 #include <string_view>
 
+#include "git/incremental.h"
 #include "git/internal.h"
 #include "git/repo.h"
 
@@ -54,15 +56,15 @@ bool AddsNothing(const std::string& base, const std::string& merged) {
   return true;
 }
 
-// All notes reachable from notes commit `commit` as annotated id -> text.
-Result<std::map<std::string, std::string>> NotesOfCommit(git_repository* repo, git_commit* commit,
-                                                         const std::string& what) {
-  std::map<std::string, std::string> notes;
+// Calls fn(annotated id, text) for each note reachable from notes commit
+// `commit`, reading one blob at a time; stops early when fn returns false.
+Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::string& what,
+                           const std::function<bool(const std::string&, std::string_view)>& fn) {
   git_note_iterator* raw_iter = nullptr;
   int rc = git_note_commit_iterator_new(&raw_iter, commit);
   if (rc == GIT_ENOTFOUND) {
     git_error_clear();
-    return notes;
+    return Status::Ok();
   }
   if (rc != 0) return GitError(rc, "list notes of " + what);
   NoteIteratorPtr iter(raw_iter);
@@ -75,10 +77,23 @@ Result<std::map<std::string, std::string>> NotesOfCommit(git_repository* repo, g
     rc = git_blob_lookup(&raw_blob, repo, &note_id);
     if (rc != 0) return GitError(rc, "read a note of " + what);
     BlobPtr blob(raw_blob);
-    notes.emplace(OidToString(annotated_id),
-                  std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
-                              static_cast<size_t>(git_blob_rawsize(blob.get()))));
+    std::string_view text(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                          static_cast<size_t>(git_blob_rawsize(blob.get())));
+    if (!fn(OidToString(annotated_id), text)) break;
   }
+  return Status::Ok();
+}
+
+// All notes reachable from notes commit `commit` as annotated id -> text.
+Result<std::map<std::string, std::string>> NotesOfCommit(git_repository* repo, git_commit* commit,
+                                                         const std::string& what) {
+  std::map<std::string, std::string> notes;
+  Status s =
+      ForEachNoteOfCommit(repo, commit, what, [&](const std::string& id, std::string_view text) {
+        notes.emplace(id, std::string(text));
+        return true;
+      });
+  if (!s.ok()) return s;
   return notes;
 }
 
@@ -137,6 +152,21 @@ Result<std::map<std::string, std::string>> Repository::ListNotes(
   if (rc != 0) return GitError(rc, "read " + notes_ref);
   CommitPtr commit(raw);
   return NotesOfCommit(repo_.get(), commit.get(), notes_ref);
+}
+
+Status ForEachNote(
+    const Repository& repository, const std::string& notes_ref,
+    const std::function<bool(const std::string& commit_id, std::string_view text)>& fn) {
+  git_repository* repo = repository.raw();
+  bool exists = false;
+  Result<git_oid> tip = RefTarget(repo, notes_ref, &exists);
+  if (!tip.ok()) return tip.status();
+  if (!exists) return Status::Ok();
+  git_commit* raw = nullptr;
+  int rc = git_commit_lookup(&raw, repo, &*tip);
+  if (rc != 0) return GitError(rc, "read " + notes_ref);
+  CommitPtr commit(raw);
+  return ForEachNoteOfCommit(repo, commit.get(), notes_ref, fn);
 }
 
 Status Repository::MergeNotes(const std::string& notes_ref, const std::string& other_ref,

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "git/incremental.h"
 #include "git/internal.h"
 #include "git/repo.h"
 
@@ -28,6 +29,7 @@ struct CallbackState {
   bool userpass_tried = false;
   bool ssh_key_tried = false;
   std::vector<std::pair<std::string, std::string>> rejected;  // ref, reason
+  std::vector<std::string>* updated = nullptr;                // fetch: refs it moved
 };
 
 int FailAuth(const std::string& message) {
@@ -100,10 +102,17 @@ int PushUpdateReference(const char* refname, const char* status, void* payload) 
   return 0;
 }
 
+int UpdateTips(const char* refname, const git_oid* /*old*/, const git_oid* /*now*/, void* payload) {
+  auto* state = static_cast<CallbackState*>(payload);
+  if (state->updated != nullptr && refname != nullptr) state->updated->emplace_back(refname);
+  return 0;
+}
+
 git_remote_callbacks MakeCallbacks(CallbackState* state) {
   git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
   cb.credentials = &AcquireCredential;
   cb.push_update_reference = &PushUpdateReference;
+  cb.update_tips = &UpdateTips;
   cb.payload = state;
   return cb;
 }
@@ -232,12 +241,19 @@ std::string JoinList(const std::vector<std::string>& items) {
 }  // namespace
 
 Status Repository::Fetch(const std::vector<std::string>& refspecs, const std::string& remote_name) {
+  return FetchListingUpdates(*this, refspecs, nullptr, remote_name);
+}
+
+Status FetchListingUpdates(Repository& repository, const std::vector<std::string>& refspecs,
+                           std::vector<std::string>* updated, const std::string& remote_name) {
+  git_repository* repo = repository.raw();
   SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
   std::string url;
-  Result<RemotePtr> remote = Origin(repo_.get(), remote_name, &url);
+  Result<RemotePtr> remote = Origin(repo, remote_name, &url);
   if (!remote.ok()) return remote.status();
 
   CallbackState state;
+  state.updated = updated;
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.callbacks = MakeCallbacks(&state);
   // Exactly the refs asked for: no tags following along, no FETCH_HEAD.

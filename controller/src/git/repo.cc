@@ -121,7 +121,24 @@ std::string Redact(std::string text) {
 using internal::OidToString;
 using internal::ParseOid;
 
-LibGit2::LibGit2() { git_libgit2_init(); }
+namespace {
+// libgit2 caches a parsed tree only up to 4 KB by default. An environment's
+// apps/ directory is ~50 bytes per pin (50 KB at 1,000 apps) and a notes
+// fan-out tree ~25 KB, so without this every lookup by path re-inflates and
+// re-parses them: at 10,000 pins that was most of `sluice status`.
+constexpr size_t kTreeCacheLimit = 4 << 20;
+// The whole cache's bound (libgit2's default is 256 MB, and it counts raw
+// object sizes, not the larger parsed form): walking many distinct commits'
+// trees (`sluice audit` over 10,000 changes) would otherwise hold hundreds of
+// MB of trees it never reads again.
+constexpr ssize_t kCacheMaxSize = 64 << 20;
+}  // namespace
+
+LibGit2::LibGit2() {
+  git_libgit2_init();
+  git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, kTreeCacheLimit);
+  git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, kCacheMaxSize);
+}
 LibGit2::~LibGit2() { git_libgit2_shutdown(); }
 
 Status GitError(int code, const std::string& what) {

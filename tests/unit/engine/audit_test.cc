@@ -390,6 +390,31 @@ TEST(AuditTest, RollbackReferencesFromMessage) {
   EXPECT_TRUE(s.rollback_to.empty());
 }
 
+TEST(AuditTest, ParseNoteForKeepsOnlyTheFilteredEnvAndApp) {
+  const std::string note = Line("2026-11-02T10:00:00Z", "prod", "api", "applying", '1') + "\n" +
+                           Line("2026-11-02T10:00:01Z", "prod-eu", "api", "applying", '1') + "\n" +
+                           Line("2026-11-02T10:00:02Z", "staging", "prod", "applying", '1') + "\n" +
+                           "not an event, a line a person wrote\n" +
+                           Line("2026-11-02T10:00:03Z", "prod", "web", "applied", '1') + "\n";
+  // "prod-eu" contains prod, and an app may be named like an environment:
+  // only events whose env is exactly prod are kept.
+  auto prod = ParseNoteFor(note, "prod", "");
+  ASSERT_EQ(prod.size(), 2u);
+  EXPECT_EQ(prod[0].app, "api");
+  EXPECT_EQ(prod[1].app, "web");
+  auto api = ParseNoteFor(note, "prod", "api");
+  ASSERT_EQ(api.size(), 1u);
+  EXPECT_EQ(api[0].env, "prod");
+  EXPECT_EQ(ParseNoteFor(note, "", "api").size(), 2u);
+  EXPECT_EQ(ParseNoteFor(note, "", "").size(), 4u);
+  EXPECT_TRUE(ParseNoteFor(note, "dev", "").empty());
+  // A name a JSON writer may escape is matched after parsing, not by text.
+  const std::string escaped =
+      R"({"v":1,"time":"2026-11-02T10:00:00Z","env":"a/b","app":"x","event":"applied","commit":")" +
+      Id('1') + "\"}";
+  ASSERT_EQ(ParseNoteFor(escaped, "a/b", "").size(), 1u);
+}
+
 TEST(ReleaseNotesTest, RendersVersionsSourceRangeApprovalsAndGates) {
   AuditReport r = Build();
   ReleaseNotesData d;

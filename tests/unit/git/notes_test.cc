@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "git/incremental.h"
 #include "git/repo.h"
 #include "unit/git/git_test_util.h"
 
@@ -61,6 +62,29 @@ TEST_F(NotesTest, WriteReadReplaceAndList) {
   EXPECT_EQ(Git(work_, {"notes", "--ref=sluice", "show", c2_}).out, "{\"event\":\"waiting\"}\n");
   EXPECT_EQ(Git(work_, {"log", "-1", "--notes=sluice", "--format=%an", kNotes}).out,
             "Sluice Bot\n");
+}
+
+TEST_F(NotesTest, ForEachNoteStreamsEveryNoteAndStopsWhenAsked) {
+  std::map<std::string, std::string> seen;
+  auto collect = [&](const std::string& id, std::string_view text) {
+    seen.emplace(id, std::string(text));
+    return true;
+  };
+  ASSERT_OK(ForEachNote(*repo_, kNotes, collect));  // no notes ref yet: no call
+  EXPECT_TRUE(seen.empty());
+
+  ASSERT_OK(repo_->WriteNote(kNotes, c1_, "one\n", Bot()));
+  ASSERT_OK(repo_->WriteNote(kNotes, c2_, "two\n", Bot()));
+  ASSERT_OK(ForEachNote(*repo_, kNotes, collect));
+  std::map<std::string, std::string> want = {{c1_, "one\n"}, {c2_, "two\n"}};
+  EXPECT_EQ(seen, want);
+
+  int calls = 0;
+  ASSERT_OK(ForEachNote(*repo_, kNotes, [&](const std::string&, std::string_view) {
+    ++calls;
+    return false;
+  }));
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_F(NotesTest, MergeWhenOneSideIsMissing) {

@@ -1,0 +1,35 @@
+#pragma once
+
+// Repository operations whose cost must not grow with the size of the
+// record: streaming the notes one at a time, and learning which references a
+// fetch moved (so that a pass where nothing moved compares nothing). Free
+// functions over a Repository; same thread-safety rules as Repository.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "git/repo.h"
+
+namespace sluice::git {
+
+// Calls `fn(annotated commit id, note text)` for every note under
+// `notes_ref`, in the notes tree's order (not history order), reading one
+// note blob at a time so memory stays flat however large the record is.
+// `text` is valid only during the call; `fn` returns false to stop early.
+// Ok without a call when the ref does not exist; an error when the notes
+// tree or a note blob cannot be read.
+Status ForEachNote(
+    const Repository& repo, const std::string& notes_ref,
+    const std::function<bool(const std::string& commit_id, std::string_view text)>& fn);
+
+// Repository::Fetch (through the remote `remote_name`), which also appends to `updated` (when not null) the
+// local names of the references the fetch created or moved; a reference the
+// fetch found unchanged is not listed.
+Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& refspecs,
+                           std::vector<std::string>* updated,
+                           const std::string& remote_name = "origin");
+
+}  // namespace sluice::git

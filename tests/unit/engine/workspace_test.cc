@@ -1,0 +1,125 @@
+// Workspace::Sync keeps the local record and the remote's in step without
+// comparing every record ref on every pass: what a failed push left behind
+// is still pushed later (from the journal, or by a full comparison in a
+// workdir without one), and what another writer pushed is still taken.
+#include "engine/workspace.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine/record.h"
+#include "engine/refs.h"
+#include "support/git_servers.h"
+#include "support/temp_dir.h"
+
+namespace sluice::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommitFiles;
+using testing::Git;
+using testing::TempDir;
+
+class WorkspaceTest : public ::testing::Test {
+ protected:
+  WorkspaceTest() {
+    fs::create_directories(tmp_.Sub("srv"));
+    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
+    testing::CloneRepo(bare_, tmp_.Sub("work"));
+    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
+    c1_ = CommitFiles(tmp_.Sub("work"), {{"sluice.yaml", "pipeline: [prod]\n"}}, "c1");
+    c2_ = CommitFiles(tmp_.Sub("work"), {{"a.txt", "2\n"}}, "c2");
+    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  }
+
+  std::unique_ptr<Workspace> Open(const std::string& name) {
+    auto ws = Workspace::Open(tmp_.Sub(name), bare_, "main");
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    return ws.ok() ? std::move(*ws) : nullptr;
+  }
+
+  Event At(const std::string& commit) {
+    Event e;
+    e.env = "prod";
+    e.app = "api";
+    e.kind = EventKind::kApplied;
+    e.commit = commit;
+    return e;
+  }
+
+  std::string RemoteRef(const std::string& ref) {
+    auto r = Git(bare_, {"rev-parse", "-q", "--verify", ref}, /*allow_failure=*/true);
+    return r.exit_code == 0 ? r.out.substr(0, 40) : "";
+  }
+
+  std::string LocalRef(Workspace& ws, const std::string& ref) {
+    auto id = ws.repo().ResolveRef(ref);
+    return id.ok() ? *id : "";
+  }
+
+  // Writes a record ref while the remote cannot be reached: the write keeps
+  // it locally and reports the failed push.
+  void WriteWhileUnreachable(Workspace& ws, const std::string& commit) {
+    fs::rename(bare_, bare_ + ".away");
+    RecordStore record(ws);
+    Status s = record.Write(At(commit), {{DeployedRef("prod", "api"), commit}});
+    fs::rename(bare_ + ".away", bare_);
+    EXPECT_FALSE(s.ok()) << "the push should have failed with the remote away";
+    EXPECT_EQ(LocalRef(ws, DeployedRef("prod", "api")), commit);
+    EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), "");
+  }
+
+  TempDir tmp_;
+  git::LibGit2 libgit2_;
+  std::string bare_, c1_, c2_;
+};
+
+TEST_F(WorkspaceTest, ARecordRefLeftUnpushedIsPushedByTheNextSyncOfANewProcess) {
+  {
+    auto ws = Open("workdir");
+    ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+    WriteWhileUnreachable(*ws, c2_);
+  }
+  auto again = Open("workdir");  // a new `sluice reconcile --once`
+  Status s = again->Sync(/*push=*/true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  EXPECT_NE(Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out.find("\"event\":\"applied\""),
+            std::string::npos);
+}
+
+TEST_F(WorkspaceTest, AWorkdirWithoutAJournalComparesEveryRecordRef) {
+  {
+    auto ws = Open("workdir");
+    ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+    WriteWhileUnreachable(*ws, c2_);
+  }
+  // As a workdir written by an older Sluice: no journal of unpushed refs.
+  fs::remove(tmp_.Sub("workdir") + "/record-unpushed");
+  auto again = Open("workdir");
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+}
+
+TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
+  auto writer = Open("writer");
+  auto reader = Open("reader");
+  ASSERT_TRUE(writer->Sync(true).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  RecordStore record(*writer);
+  ASSERT_TRUE(record.Write(At(c1_), {{DeployedRef("prod", "api"), c1_}}).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c1_);
+  // The ref moves forward on the remote: the reader follows.
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+  // Nothing moved: a Sync changes nothing and pushes nothing older.
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+}
+
+}  // namespace
+}  // namespace sluice::engine
