@@ -34,6 +34,7 @@ int Main(int argc, char** argv) {
   add(AddRollbackCommand);
   add(AddAuditCommand);
   add(AddReleaseNotesCommand);
+  add(AddIncidentReportCommand);
   add(AddVersionCommand);
 
   try {

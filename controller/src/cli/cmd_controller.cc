@@ -15,6 +15,7 @@
 #include "cli/common.h"
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
+#include "cli/pass_output.h"
 #include "core/duration.h"
 #include "core/version.h"
 #include "engine/reconciler.h"
@@ -172,6 +173,7 @@ Runner AddControllerCommand(CLI::App& app) {
     EngineParts parts;
     engine::ReconcileOptions ropts;
     ropts.parallelism = settings->parallelism;
+    ropts.instance_id = engine::DefaultInstanceId();
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     spdlog::info("controller watching {} branch {} every {} (workdir {})", settings->common.repo,
@@ -188,10 +190,10 @@ Runner AddControllerCommand(CLI::App& app) {
       engine::Workspace& workspace = **ws;
       http = std::make_unique<server::HttpServer>(
           sopts, metrics,
-          [&workspace]() -> Result<std::string> {
+          [&workspace, &parts]() -> Result<std::string> {
             // The record as of the last pass's fetch; ComputeStatus takes the
             // workspace mutex, so this is safe beside a running pass.
-            auto rows = engine::ComputeStatus(workspace, "", "");
+            auto rows = engine::ComputeStatus(workspace, "", "", parts.clock.Now());
             if (!rows.ok()) return rows.status();
             return engine::RenderStatusJson(*rows);
           },
@@ -214,6 +216,9 @@ Runner AddControllerCommand(CLI::App& app) {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
       if (report.ok()) {
         metrics.ObservePass(*report, took, parts.clock.Now());
+        StampPass(**ws, *report, parts.clock.Now(),
+                  std::chrono::duration_cast<std::chrono::seconds>(settings->interval),
+                  ropts.instance_id);
       } else {
         metrics.ObserveFailedPass(report.status(), server::IsFetchError(report.status()), took,
                                   parts.clock.Now());

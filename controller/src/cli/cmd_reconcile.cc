@@ -43,6 +43,7 @@ Runner AddReconcileCommand(CLI::App& app) {
     CancelToken cancel;
     engine::ReconcileOptions ropts;
     ropts.parallelism = *parallelism;
+    ropts.instance_id = engine::DefaultInstanceId();
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto report = reconciler.RunOnce();
@@ -50,6 +51,7 @@ Runner AddReconcileCommand(CLI::App& app) {
       PrintError(report.status().message());
       return kExitError;
     }
+    StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id);
     PrintPassReport(std::cout, *report, opts->format);
     return kExitOk;
   };

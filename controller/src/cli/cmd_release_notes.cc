@@ -8,6 +8,7 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "engine/audit_reader.h"
+#include "engine/markdown_template.h"
 #include "engine/refs.h"
 #include "engine/release_notes.h"
 
@@ -17,23 +18,6 @@ namespace {
 template <class T>
 T ValueOr(Result<T> r, T fallback) {
   return r.ok() ? std::move(*r) : std::move(fallback);
-}
-
-// The pin of (env, app) at `commit`; only the commit is set when unreadable.
-engine::ReleaseSide SideAt(const git::Repository& repo, const std::string& commit,
-                           const std::string& env, const std::string& app) {
-  engine::ReleaseSide side;
-  side.commit = commit;
-  if (commit.empty()) return side;
-  auto text = repo.ReadFile(commit, config::PinPath(env, app));
-  if (!text.ok()) return side;
-  config::Diagnostics diags;
-  if (auto pin = config::ParsePin(*text, config::PinPath(env, app), diags)) {
-    side.version = pin->artifact.version;
-    side.digest = pin->artifact.digest;
-    side.source = pin->artifact.source;
-  }
-  return side;
 }
 
 // Decides which change the notes are about and fills `data` from the
@@ -80,8 +64,8 @@ Status Gather(engine::Workspace& ws, const std::string& env, const std::string& 
     }
     if (last) from = last->commit;
   }
-  data->to = SideAt(repo, to, env, app);
-  data->from = SideAt(repo, from, env, app);
+  data->to = engine::ReadReleaseSide(repo, to, env, app);
+  data->from = engine::ReadReleaseSide(repo, from, env, app);
   for (const auto& c : report->changes) {
     if (c.commit == to) data->change = c;
   }
@@ -96,8 +80,9 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
       "Write release notes for the pending change of ENV/APP (or the last one when nothing "
       "is pending): versions, source commit range, approvals, gates, deployment notes");
   cmd->footer(
-      "The default template is templates/release-notes.md (compiled in); --template uses "
-      "another mustache file with the same variables.\n"
+      "The template is --template FILE when given, else templates/release-notes.md in the "
+      "environments repository at the head of --branch when it exists there, else the "
+      "built-in one (the same file in Sluice's source). Variables: see that file.\n"
       "Example:\n  sluice release-notes prod api --repo git://git.example.com/environments > "
       "notes.md");
   auto opts = std::make_shared<CommonOptions>();
@@ -111,7 +96,7 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
       ->check(CLI::ExistingFile);
   return [opts, env, app_name, tmpl_path] {
     ConfigureLogging(opts->log_level);
-    std::string tmpl(engine::DefaultReleaseNotesTemplate());
+    std::string tmpl;
     if (!tmpl_path->empty()) {
       std::ifstream in(*tmpl_path);
       std::ostringstream text;
@@ -131,6 +116,9 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
       PrintError(s.message());
       return kExitError;
     }
+    if (tmpl_path->empty())
+      tmpl = RepositoryTemplate(**ws, engine::kReleaseNotesTemplatePath,
+                                engine::DefaultReleaseNotesTemplate());
     engine::ReleaseNotesData data;
     data.env = *env;
     data.app = *app_name;

@@ -1,13 +1,21 @@
-#include <iomanip>
+#include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/duration.h"
 #include "engine/status_view.h"
 
 namespace sluice::cli {
 namespace {
+
+// Text lines stay within this many columns, so the output reads well in a
+// terminal and pasted into an incident channel.
+constexpr size_t kColumns = 100;
+
+std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 std::string VersionOf(const engine::PinRef& p) {
   if (p.commit.empty()) return "-";
@@ -15,25 +23,98 @@ std::string VersionOf(const engine::PinRef& p) {
   return (p.version.empty() ? "" : p.version + " ") + "(" + digest + ")";
 }
 
+// `text` cut to `width` characters (UTF-8 aware enough: never splits a
+// multi-byte sequence) with "..." when cut.
+std::string Fit(const std::string& text, size_t width) {
+  if (text.size() <= width) return text;
+  size_t cut = width > 3 ? width - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+void PrintRow(std::ostream& out, const engine::StatusRow& r) {
+  out << r.env << "/" << r.app << "  " << r.state << "\n";
+  out << "  running  " << VersionOf(r.deployed);
+  if (!r.deployed.commit.empty()) {
+    out << " at " << Short(r.deployed.commit) << " since "
+        << (r.deployed_time.empty() ? "?" : r.deployed_time);
+  }
+  out << "\n";
+  if (!r.deployed.commit.empty()) {
+    std::string approved =
+        r.approvers.empty() ? "no approvers recorded" : "approved by " + Join(r.approvers, ", ");
+    const std::string indent = "           ";
+    std::string subject = r.deployed_subject.empty() ? "(no subject)" : r.deployed_subject;
+    approved = Fit(approved, kColumns - indent.size() - 25);
+    const size_t used = indent.size() + approved.size() + 4;  // quotes and ", "
+    const size_t room = std::max<size_t>(used < kColumns ? kColumns - used : 0, 20);
+    out << indent << "\"" << Fit(subject, room) << "\", " << approved << "\n";
+    if (!r.previous.commit.empty()) {
+      std::string from =
+          r.previous.version.empty() ? r.previous.digest.substr(0, 19) : r.previous.version;
+      std::string to =
+          r.deployed.version.empty() ? r.deployed.digest.substr(0, 19) : r.deployed.version;
+      std::string line =
+          "  changed  " + from + " → " + to + " (was " + Short(r.previous.commit) + ")";
+      if (!r.source_range.empty()) line += ", source " + r.source_range;
+      out << line << "\n";
+    } else {
+      out << "  changed  unknown (first release, or recorded before Sluice kept the previous "
+             "release)\n";
+    }
+  }
+  if (r.state != "in-sync") {
+    out << "  desired  " << VersionOf(r.desired) << " at " << Short(r.desired.commit) << "\n";
+  }
+  out << "  lkg      " << VersionOf(r.lkg);
+  if (!r.lkg.commit.empty()) out << " at " << Short(r.lkg.commit);
+  out << "\n";
+  for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
+}
+
 }  // namespace
 
 Runner AddStatusCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "status",
-      "Show, per environment and app, what runs, since when, who approved it, the "
-      "last-known-good, and what is waiting or blocked and why");
+      "Show, per environment and app, what runs, since when, who approved it, what changed "
+      "since the previous release, the last-known-good, what is waiting or blocked and why, "
+      "and whether the controller's last pass is fresh");
   cmd->footer(
       "Read-only: fetches the repository and its record (refs/notes/sluice, refs/sluice/*).\n"
+      "The first line says whether the controller is alive: fresh (its last pass, recorded\n"
+      "at refs/sluice/pass, is younger than --stale-after), STALE, or unknown (none recorded).\n"
+      "Exit code 0 whatever the states; read them from the output.\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
-      "  sluice status --repo ... --format json   # one object per (env, app)");
+      "  sluice status --repo ... --format json   # one object per (env, app)\n"
+      "Fields and freshness rules: docs/record.md (\"sluice status\").");
   auto opts = std::make_shared<CommonOptions>();
   auto env = std::make_shared<std::string>();
   auto app_name = std::make_shared<std::string>();
+  auto stale_after = std::make_shared<std::string>();
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
-  return [opts, env, app_name] {
+  cmd->add_option("--stale-after", *stale_after,
+                  "Call the controller stale when its last pass is older than this (e.g. 10m; "
+                  "default: 3 x its poll interval, at least 5m; 15m for reconcile --once)");
+  return [opts, env, app_name, stale_after] {
     ConfigureLogging(opts->log_level);
+    std::optional<std::chrono::seconds> stale;
+    if (!stale_after->empty()) {
+      auto d = ParseDuration(*stale_after);
+      if (!d.ok()) {
+        PrintError("--stale-after: " + d.status().message());
+        return kExitUsage;
+      }
+      stale = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
@@ -43,7 +124,8 @@ Runner AddStatusCommand(CLI::App& app) {
       PrintError(s.message());
       return kExitError;
     }
-    auto rows = engine::ComputeStatus(**ws, *env, *app_name);
+    SystemClock clock;
+    auto rows = engine::ComputeStatus(**ws, *env, *app_name, clock.Now(), stale);
     if (!rows.ok()) {
       PrintError(rows.status().message());
       return kExitError;
@@ -52,27 +134,16 @@ Runner AddStatusCommand(CLI::App& app) {
       std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;
     }
-    for (const auto& r : *rows) {
-      std::cout << r.env << "/" << r.app << "  " << r.state << "\n";
-      std::cout << "  running  " << VersionOf(r.deployed);
-      if (!r.deployed.commit.empty()) {
-        std::cout << " at " << r.deployed.commit.substr(0, 12) << " since "
-                  << (r.deployed_time.empty() ? "?" : r.deployed_time);
-        if (!r.approvers.empty()) {
-          std::cout << ", approved by";
-          for (const auto& a : r.approvers) std::cout << " " << a;
-        }
+    if (!rows->empty()) {
+      const engine::Freshness& f = rows->front().freshness;
+      std::string state = f.state == "stale" ? "STALE" : f.state;
+      std::string line = "controller  " + state + ": " + f.reason;
+      if (const auto& p = rows->front().last_pass; p && !p->head.empty()) {
+        line += " (head " + Short(p->head) + ")";
       }
-      std::cout << "\n";
-      if (r.state != "in-sync") {
-        std::cout << "  desired  " << VersionOf(r.desired) << " at "
-                  << r.desired.commit.substr(0, 12) << "\n";
-      }
-      std::cout << "  lkg      " << VersionOf(r.lkg);
-      if (!r.lkg.commit.empty()) std::cout << " at " << r.lkg.commit.substr(0, 12);
-      std::cout << "\n";
-      for (const auto& reason : r.reasons) std::cout << "  why      " << reason << "\n";
+      std::cout << Fit(line, kColumns) << "\n";
     }
+    for (const auto& r : *rows) PrintRow(std::cout, r);
     return kExitOk;
   };
 }

@@ -19,6 +19,7 @@ Runner AddStatusCommand(CLI::App& app);
 Runner AddRollbackCommand(CLI::App& app);
 Runner AddAuditCommand(CLI::App& app);
 Runner AddReleaseNotesCommand(CLI::App& app);
+Runner AddIncidentReportCommand(CLI::App& app);
 Runner AddVersionCommand(CLI::App& app);
 
 }  // namespace sluice::cli

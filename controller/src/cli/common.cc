@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "engine/markdown_template.h"
+
 namespace sluice::cli {
 
 void AddCommonOptions(CLI::App& cmd, CommonOptions& opts, bool with_format) {
@@ -61,6 +63,17 @@ Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& wor
 }
 
 WorkdirLock::~WorkdirLock() { ::close(fd_); }
+
+std::string RepositoryTemplate(engine::Workspace& ws, const std::string& repo_path,
+                               std::string_view embedded) {
+  std::lock_guard lock(ws.mutex());
+  std::string head;
+  if (auto h = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch()); h.ok()) head = *h;
+  std::string origin;
+  std::string text = engine::TemplateFromRepository(ws.repo(), head, repo_path, embedded, &origin);
+  spdlog::debug("template: {}", origin);
+  return text;
+}
 
 void PrintError(const std::string& message) { std::cerr << "sluice: " << message << "\n"; }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "engine/workspace.h"
@@ -42,6 +43,12 @@ class WorkdirLock {
   explicit WorkdirLock(int fd) : fd_(fd) {}
   int fd_;
 };
+
+// The template a document command renders: `repo_path` at the head of the
+// tracked branch in the (synced) workspace when the environments repository
+// has it, else `embedded`. Logs which one at debug level.
+std::string RepositoryTemplate(engine::Workspace& ws, const std::string& repo_path,
+                               std::string_view embedded);
 
 // Prints "sluice: <message>" to stderr.
 void PrintError(const std::string& message);

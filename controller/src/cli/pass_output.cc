@@ -1,6 +1,11 @@
 #include "cli/pass_output.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
+
+#include "core/version.h"
+#include "engine/pass_stamp.h"
 
 namespace sluice::cli {
 
@@ -32,6 +37,22 @@ void PrintPassReport(std::ostream& out, const engine::PassReport& report,
   out << "pass at " << report.head.substr(0, 12) << ": " << report.outcomes.size()
       << " change(s) handled, " << report.pins_read << " pin(s) read, " << report.duration.count()
       << " ms\n";
+}
+
+void StampPass(engine::Workspace& ws, const engine::PassReport& report, TimePoint now,
+               std::chrono::seconds interval, const std::string& instance_id) {
+  engine::PassStamp stamp;
+  stamp.time = now;
+  stamp.head = report.head;
+  stamp.branch = ws.branch();
+  stamp.interval = interval;
+  stamp.controller_id = instance_id;
+  stamp.controller_version = std::string(Version());
+  auto written = engine::RecordPass(ws, stamp);
+  if (!written.ok()) {
+    spdlog::warn("could not record the pass stamp (refs/sluice/pass): {}",
+                 written.status().ToString());
+  }
 }
 
 }  // namespace sluice::cli

@@ -93,7 +93,14 @@ void Summarise(Change& c) {
         First(c.drift, e.time);
         break;
       case EventKind::kRolledBack:
-        First(c.rolled_back, e.time);
+        if (!e.rollback_target.empty()) {
+          // Written on the rollback commit itself (it carries `rollbackTo`):
+          // the rollback was applied. It is a deploy, not a failure.
+          First(c.applied, e.time);
+          applied_seen = true;
+        } else {
+          First(c.rolled_back, e.time);
+        }
         break;
       default:
         break;

@@ -64,6 +64,7 @@ struct Event {
   std::string output;           // failing adapter's output tail, redacted, bounded
   bool interrupted = false;     // the apply was cut short (shutdown/crash): retry it
   std::string rollback_target;  // a rollback: the verified commit whose pin it restores
+  std::string previous;         // applied/rolled-back/verified: the commit deployed before
   std::string controller_id;    // instance id
   std::string controller_version;
 

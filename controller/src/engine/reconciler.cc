@@ -611,6 +611,10 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   }
 
   done.kind = base.rollback_target.empty() ? EventKind::kApplied : EventKind::kRolledBack;
+  // What ran before, so `sluice status` can say what changed with this apply.
+  if (auto prev = record_.Ref(DeployedRef(env, app)); prev && *prev != base.commit) {
+    done.previous = *prev;
+  }
   done.reason =
       base.rollback_target.empty() ? result->summary : base.reason + "; " + result->summary;
   // Without checks the verdict follows at once: `applied` travels with it in

@@ -1,8 +1,6 @@
 #include "engine/release_notes.h"
 
-#include <kainjow/mustache.hpp>
-
-#include "core/time_format.h"
+#include "engine/markdown_template.h"
 
 namespace sluice::engine {
 namespace {
@@ -13,24 +11,12 @@ std::string Or(const std::string& s, const std::string& fallback) {
   return s.empty() ? fallback : s;
 }
 
-// A section variable: absent (false) when empty so {{#x}}...{{/x}} hides it.
-void SetIf(mst::data& d, const std::string& key, const std::string& value) {
-  d.set(key, value.empty() ? mst::data(false) : mst::data(value));
-}
-
-void SetTime(mst::data& d, const std::string& key, const std::optional<TimePoint>& t) {
-  SetIf(d, key, t ? FormatRfc3339(*t) : "");
-}
+constexpr auto SetIf = SetIfNotEmpty;
+constexpr auto SetTime = SetTimeIfAny;
 
 }  // namespace
 
 Result<std::string> RenderReleaseNotes(const std::string& tmpl, const ReleaseNotesData& r) {
-  mst::mustache view{tmpl};
-  if (!view.is_valid()) {
-    return Status::InvalidArgument("release-notes template: " + view.error_message());
-  }
-  // The output is Markdown, not HTML: no entity escaping.
-  view.set_custom_escape([](const std::string& s) { return s; });
   mst::data d;
   d.set("env", r.env);
   d.set("app", r.app);
@@ -76,11 +62,7 @@ Result<std::string> RenderReleaseNotes(const std::string& tmpl, const ReleaseNot
   }
   d.set("approvers", approvers);
   d.set("gates", gates);
-  std::string out = view.render(d);
-  if (!view.is_valid()) {
-    return Status::InvalidArgument("release-notes template: " + view.error_message());
-  }
-  return out;
+  return RenderMarkdownTemplate("release-notes", tmpl, d);
 }
 
 }  // namespace sluice::engine

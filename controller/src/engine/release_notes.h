@@ -5,16 +5,9 @@
 
 #include "core/result.h"
 #include "engine/audit.h"
+#include "engine/pin_side.h"
 
 namespace sluice::engine {
-
-// One side of a release: the pin at an environments-repository commit.
-struct ReleaseSide {
-  std::string commit;   // "" when there is none (a first release)
-  std::string version;  // artifact.version
-  std::string digest;   // artifact.digest
-  std::string source;   // artifact.source: the app's source commit
-};
 
 // What `sluice release-notes ENV APP` tells: the pending change (the pin at
 // the branch head differs from the deployed one) or else the last one.
@@ -31,6 +24,9 @@ struct ReleaseNotesData {
 
 // The embedded default template (templates/release-notes.md).
 std::string_view DefaultReleaseNotesTemplate();
+
+// Where an environments repository may keep its own release-notes template.
+inline constexpr char kReleaseNotesTemplatePath[] = "templates/release-notes.md";
 
 // Renders `tmpl` (kainjow mustache, no HTML escaping: the output is
 // Markdown) with the variables listed in templates/release-notes.md.

@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "engine/candidate.h"
 #include "engine/event.h"
+#include "engine/pin_side.h"
 #include "engine/refs.h"
 
 namespace sluice::engine {
@@ -43,12 +44,13 @@ class StatusReader {
       if (auto text = repo_.ReadFile(commit, path); text.ok()) {
         config::Diagnostics diags;
         if (auto pin = config::ParsePin(*text, path, diags)) {
-          it->second = {pin->artifact.digest, pin->artifact.version};
+          it->second = {pin->artifact.digest, pin->artifact.version, pin->artifact.source};
         }
       }
     }
-    r.digest = it->second.first;
-    r.version = it->second.second;
+    r.digest = it->second.digest;
+    r.version = it->second.version;
+    r.source = it->second.source;
     return r;
   }
 
@@ -63,8 +65,10 @@ class StatusReader {
 
  private:
   git::Repository& repo_;
-  std::unordered_map<std::string, std::pair<std::string, std::string>>
-      pins_;  // blob -> digest, version
+  struct PinFields {
+    std::string digest, version, source;
+  };
+  std::unordered_map<std::string, PinFields> pins_;  // by blob id
   std::unordered_map<std::string, std::vector<Event>> notes_;
 };
 
@@ -79,7 +83,20 @@ std::vector<std::string> ReasonsOf(const Event& e) {
 
 nlohmann::ordered_json PinJson(const PinRef& p) {
   if (p.commit.empty()) return nullptr;
-  return {{"digest", p.digest}, {"version", p.version}, {"commit", p.commit}};
+  return {{"digest", p.digest}, {"version", p.version}, {"commit", p.commit}, {"source", p.source}};
+}
+
+nlohmann::ordered_json LastPassJson(const StatusRow& r) {
+  nlohmann::ordered_json j;
+  j["freshness"] = r.freshness.state;
+  j["time"] = r.last_pass ? nlohmann::ordered_json(FormatRfc3339(r.last_pass->time)) : nullptr;
+  j["ageSeconds"] =
+      r.freshness.age_seconds ? nlohmann::ordered_json(*r.freshness.age_seconds) : nullptr;
+  j["staleAfterSeconds"] = r.freshness.stale_after.count();
+  j["controller"] = r.last_pass ? r.last_pass->controller_id : "";
+  j["head"] = r.last_pass ? r.last_pass->head : "";
+  j["reason"] = r.freshness.reason;
+  return j;
 }
 
 }  // namespace
@@ -91,6 +108,7 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
     if (!deployed.is_null()) {
       deployed["time"] = r.deployed_time;
       deployed["approvers"] = r.approvers;
+      deployed["subject"] = r.deployed_subject;
     }
     out.push_back({{"env", r.env},
                    {"app", r.app},
@@ -98,14 +116,19 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"deployed", deployed},
                    {"lkg", PinJson(r.lkg)},
                    {"state", r.state},
-                   {"reasons", r.reasons}});
+                   {"reasons", r.reasons},
+                   {"previous", PinJson(r.previous)},
+                   {"sourceRange", r.source_range},
+                   {"lastPass", LastPassJson(r)}});
   }
   // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
   return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& env_filter,
-                                             const std::string& app_filter) {
+                                             const std::string& app_filter,
+                                             std::optional<TimePoint> now,
+                                             std::optional<std::chrono::seconds> stale_after) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
   auto head = repo.ResolveRef("refs/remotes/origin/" + ws.branch());
@@ -115,6 +138,15 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
   if (!settings_text.ok()) return settings_text.status().WithContext("read sluice.yaml");
   auto settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
   if (!settings) return Status::InvalidArgument(config::FormatDiagnostics(diags));
+
+  const std::optional<PassStamp> last_pass = ReadPassStamp(repo);
+  Freshness freshness;
+  if (now) {
+    freshness = JudgeFreshness(last_pass, *now, stale_after);
+  } else {
+    freshness.state = "unknown";
+    freshness.reason = "not judged (no clock)";
+  }
 
   std::vector<StatusRow> rows;
   StatusReader reader(repo);
@@ -133,6 +165,8 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
       StatusRow row;
       row.env = env;
       row.app = app;
+      row.last_pass = last_pass;
+      row.freshness = freshness;
       const std::string path = config::PinPath(env, app);
       auto head_blob = repo.BlobId(*head, path);
 
@@ -147,7 +181,14 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
               (e.kind == EventKind::kApplied || e.kind == EventKind::kRolledBack)) {
             row.deployed_time = FormatRfc3339(e.time);
             row.approvers = e.approvers;
+            if (!e.previous.empty()) row.previous.commit = e.previous;
           }
+        }
+        if (auto info = repo.GetCommit(*deployed); info.ok())
+          row.deployed_subject = info->Subject();
+        if (!row.previous.commit.empty()) {
+          row.previous = reader.Pin(row.previous.commit, env, app);
+          row.source_range = SourceRange(row.previous.source, row.deployed.source);
         }
       }
       if (auto lkg = repo.ResolveRef(LkgRef(env, app)); lkg.ok()) {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
+#include "engine/pass_stamp.h"
 #include "engine/workspace.h"
 
 namespace sluice::engine {
@@ -12,6 +16,7 @@ struct PinRef {
   std::string digest;
   std::string version;
   std::string commit;
+  std::string source;  // artifact.source (the app's source commit), informative
 };
 
 // One row of `sluice status` (SPEC section 7).
@@ -22,7 +27,15 @@ struct StatusRow {
   PinRef deployed;                     // empty commit: never deployed
   std::string deployed_time;           // RFC 3339, from the `applied` event
   std::vector<std::string> approvers;  // from the `applied` event
-  PinRef lkg;                          // empty commit: none
+  std::string deployed_subject;        // first line of the deployed commit's message
+  // What ran before the deployed release (the `previous` key of its
+  // `applied`/`rolled-back` event); empty commit: unknown or first release.
+  PinRef previous;
+  std::string source_range;  // SourceRange(previous.source, deployed.source)
+  // The controller's last recorded pass (same for every row).
+  std::optional<PassStamp> last_pass;
+  Freshness freshness;
+  PinRef lkg;  // empty commit: none
   // in-sync | waiting | blocked | applying | verifying | failed
   std::string state;
   std::vector<std::string> reasons;
@@ -30,14 +43,20 @@ struct StatusRow {
 
 // Computes the status of every (env, app) at the head of the tracked branch
 // from the record in the workspace (call Workspace::Sync first). Filters by
-// env/app when non-empty. Takes the workspace mutex.
-Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& env_filter,
-                                             const std::string& app_filter);
+// env/app when non-empty. `now` (the caller's clock) judges whether the
+// controller's last pass is fresh (JudgeFreshness with `stale_after`);
+// without it freshness is "unknown". Takes the workspace mutex.
+Result<std::vector<StatusRow>> ComputeStatus(
+    Workspace& ws, const std::string& env_filter, const std::string& app_filter,
+    std::optional<TimePoint> now = std::nullopt,
+    std::optional<std::chrono::seconds> stale_after = std::nullopt);
 
 // Renders `rows` as the JSON of `sluice status --format json` (SPEC section
 // 7): an array with one object per (env, app) holding env, app, desired,
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
-// absent (never deployed, no LKG) is null. `indent` < 0 renders compactly.
+// absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
+// `source` on every pin, `subject` in deployed, `previous` (a pin or null),
+// `sourceRange`, and `lastPass` (docs/record.md). `indent` < 0 renders compactly.
 // Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
 
