@@ -1,5 +1,6 @@
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/app.h"
@@ -22,10 +23,17 @@ std::optional<git::Person> ParsePerson(const std::string& text) {
   return git::Person{name, text.substr(lt + 1, gt - lt - 1), {}};
 }
 
-git::Person DefaultAuthor() {
+// Who the rollback commit names: $GIT_AUTHOR_NAME/EMAIL, else git's own
+// user.name/user.email (as `git commit` would), else the controller's
+// identity with a warning, so the record still says a person did not sign it.
+git::Person DefaultAuthor(const git::Repository& repo) {
   const char* name = std::getenv("GIT_AUTHOR_NAME");
   const char* email = std::getenv("GIT_AUTHOR_EMAIL");
   if (name && *name && email && *email) return git::Person{name, email, {}};
+  if (auto configured = repo.DefaultIdentity(); configured.ok()) return *configured;
+  std::cerr << "warning: no author for the rollback commit (set --author, $GIT_AUTHOR_NAME and "
+               "$GIT_AUTHOR_EMAIL, or git config user.name/user.email); it is written as the "
+               "controller, and the record will not name who rolled back\n";
   return engine::Workspace::Identity();
 }
 
@@ -57,25 +65,26 @@ Runner AddRollbackCommand(CLI::App& app) {
   cmd->add_option("--to", *to, "A commit where ENV/APP was verified (default: the LKG)");
   cmd->add_option("--incident", *incident, "Incident id for the Sluice-Incident trailer");
   cmd->add_option("--author", *author,
-                  "\"Name <email>\" of the commit (default: $GIT_AUTHOR_NAME/EMAIL)");
+                  "\"Name <email>\" of the commit (default: $GIT_AUTHOR_NAME/EMAIL, else git config "
+                  "user.name/user.email)");
   cmd->add_flag("--push", *push, "Push the commit to the tracked branch itself");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
   return [opts, env, app_name, to, incident, author, push] {
     ConfigureLogging(opts->log_level);
-    git::Person who = DefaultAuthor();
+    std::optional<git::Person> given;
     if (!author->empty()) {
-      auto parsed = ParsePerson(*author);
-      if (!parsed) {
+      given = ParsePerson(*author);
+      if (!given) {
         PrintError("--author must look like \"Carol Oncall <carol@example.com>\"");
         return kExitUsage;
       }
-      who = *parsed;
     }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
       return kExitError;
     }
+    git::Person who = given ? *given : DefaultAuthor((*ws)->repo());
     if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
       PrintError(s.message());
       return kExitError;
