@@ -24,6 +24,8 @@ Runner AddStatusCommand(CLI::App& app) {
       "last-known-good, and what is waiting or blocked and why");
   cmd->footer(
       "Read-only: fetches the repository and its record (refs/notes/sluice, refs/sluice/*).\n"
+      "An in-sync row whose reasons start with 'drift:' runs something other than its pin "
+      "(found by the controller's drift checks; see 'sluice controller --help').\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
       "  sluice status --repo ... --format json   # one object per (env, app)");
   auto opts = std::make_shared<CommonOptions>();
@@ -53,7 +55,12 @@ Runner AddStatusCommand(CLI::App& app) {
       return kExitOk;
     }
     for (const auto& r : *rows) {
-      std::cout << r.env << "/" << r.app << "  " << r.state << "\n";
+      std::cout << r.env << "/" << r.app << "  " << r.state;
+      // In sync with Git, yet the last drift check found something else running.
+      if (r.state == "in-sync" && !r.reasons.empty() && r.reasons[0].rfind("drift: ", 0) == 0) {
+        std::cout << ", drifted";
+      }
+      std::cout << "\n";
       std::cout << "  running  " << VersionOf(r.deployed);
       if (!r.deployed.commit.empty()) {
         std::cout << " at " << r.deployed.commit.substr(0, 12) << " since "
