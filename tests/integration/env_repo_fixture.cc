@@ -74,7 +74,7 @@ CommandOutput EnvRepoFixture::Sluice(std::vector<std::string> args, bool with_re
   if (with_repo) {
     argv.insert(argv.end(), {"--repo", url, "--workdir", workdir});
   }
-  return RunCommand(argv);
+  return RunCommand(argv, "", extra_env);
 }
 
 nlohmann::json EnvRepoFixture::Reconcile() const {

@@ -31,6 +31,9 @@ class EnvRepoFixture {
   std::string workdir;  // --workdir of the controller
   std::string state;    // where the deploy script writes
   std::string url;      // git:// URL of the bare repository
+  // "NAME=value" entries added to the environment of every Sluice() run
+  // (tests that deploy through tests/stubs put them on PATH here).
+  std::vector<std::string> extra_env;
 
   // Pin file content for `app` deploying `digest` with the exec adapter.
   std::string PinYaml(const std::string& digest, const std::string& version = "1.0.0") const;

@@ -69,6 +69,14 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
 
 Result<Observed> Adapter::Observe(const ApplyRequest&) { return Observed::kUnknown; }
 
+Result<Observation> Adapter::Inspect(const ApplyRequest& req) {
+  Result<Observed> observed = Observe(req);
+  if (!observed.ok()) return observed.status();
+  Observation o;
+  o.state = *observed;
+  return o;
+}
+
 Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, CommandRunner& runner) {
   switch (kind) {
     case config::AdapterKind::kExec:

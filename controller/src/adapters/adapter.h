@@ -34,11 +34,23 @@ struct ApplyResult {
 };
 
 // What an adapter can tell about what really runs, used to resolve an apply
-// interrupted by a crash.
+// interrupted by a crash and to detect drift.
 enum class Observed {
   kUnknown,        // the adapter cannot tell (exec)
   kPinDeployed,    // what runs is the pin's digest
   kOtherDeployed,  // something else runs
+};
+
+// Observed, with what a human needs to act on it: for kOtherDeployed a
+// one-line `detail` naming what differs ("helm release api: image.digest
+// sha256:0123456789ab… ≠ pinned sha256:abcdef012345…", "terraform plan: 1 to
+// change"), and the exit code and duration of the deciding command for the
+// record.
+struct Observation {
+  Observed state = Observed::kUnknown;
+  std::string detail;                     // empty unless kOtherDeployed; never holds a secret value
+  int exit_code = -1;                     // of the last command run; -1 when none ran
+  std::chrono::milliseconds duration{0};  // of every command run
 };
 
 // Adapter applies a pin through an external tool. Implementations are
@@ -55,6 +67,11 @@ class Adapter {
 
   // Asks the tool what runs for (env, app). Default: kUnknown.
   virtual Result<Observed> Observe(const ApplyRequest& req);
+
+  // Observe with a human detail of what differs (drift checks). Runs the
+  // same commands as Observe; errors as Observe. Default: Observe() with no
+  // detail and no exit code.
+  virtual Result<Observation> Inspect(const ApplyRequest& req);
 };
 
 // Returns the adapter for `kind`, running processes through `runner`

@@ -409,41 +409,83 @@ Result<ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<st
   return run;
 }
 
+namespace {
+
+// "sha256:0123456789ab…": enough to tell digests apart in a one-line detail.
+std::string ShortDigest(const std::string& digest) {
+  size_t colon = digest.find(':');
+  size_t keep = (colon == std::string::npos ? 0 : colon + 1) + 12;
+  return digest.size() <= keep + 1 ? digest : digest.substr(0, keep) + "…";
+}
+
+}  // namespace
+
 Result<Observed> HelmAdapter::Observe(const ApplyRequest& req) {
+  Result<Observation> o = Inspect(req);
+  if (!o.ok()) return o.status();
+  return o->state;
+}
+
+Result<Observation> HelmAdapter::Inspect(const ApplyRequest& req) {
   if (req.pin == nullptr || !req.pin->deploy.helm.has_value()) {
     return Status::InvalidArgument(PinPath(req) + ": deploy.helm is missing");
   }
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
+  const std::string ns = HelmNamespace(helm);
+  Observation o;
   auto failed = [&](const std::string& cmd, const ProcessResult& run) {
     std::string last = internal::LastLine(run.stderr_tail);
     return Status::IOError(cmd + " " + helm.release + ": exit " + std::to_string(run.exit_code) +
                            (last.empty() ? "" : ": " + last));
   };
+  auto other = [&](std::string detail) {
+    o.state = Observed::kOtherDeployed;
+    o.detail = "helm release " + helm.release + " (namespace " + ns + "): " + std::move(detail);
+    return o;
+  };
 
   Result<ProcessResult> status = Query(req, BuildHelmStatusArgs(helm));
   if (!status.ok()) return status.status();
+  o.exit_code = status->exit_code;
+  o.duration += status->duration;
   if (status->exit_code != 0) {
-    if (IsHelmReleaseNotFound(status->stderr_tail)) return Observed::kOtherDeployed;
+    if (IsHelmReleaseNotFound(status->stderr_tail)) return other("not found");
     return failed("helm status", *status);
   }
   Result<HelmRelease> release = ParseHelmStatusJson(status->stdout_tail);
   if (!release.ok()) return release.status().WithContext("release " + helm.release);
-  if (release->status != "deployed") return Observed::kOtherDeployed;
+  if (release->status != "deployed") {
+    return other("status " + release->status + " at revision " + std::to_string(release->revision) +
+                 (release->description.empty()
+                      ? ""
+                      : " (" + internal::LastLine(release->description) + ")"));
+  }
 
   Result<ProcessResult> values = Query(req, BuildHelmGetValuesArgs(helm));
   if (!values.ok()) return values.status();
+  o.exit_code = values->exit_code;
+  o.duration += values->duration;
   if (values->exit_code != 0) {
-    if (IsHelmReleaseNotFound(values->stderr_tail)) return Observed::kOtherDeployed;
+    if (IsHelmReleaseNotFound(values->stderr_tail)) return other("not found");
     return failed("helm get values", *values);
   }
   Result<HelmValues> parsed =
       ParseHelmValuesJson(values->stdout_tail, helm.digest_key, helm.repository_key);
   if (!parsed.ok()) return parsed.status().WithContext("release " + helm.release);
-  if (parsed->digest != req.pin->artifact.digest) return Observed::kOtherDeployed;
-  if (parsed->repository.has_value() && *parsed->repository != req.pin->artifact.image) {
-    return Observed::kOtherDeployed;
+  const std::string& pinned = req.pin->artifact.digest;
+  if (!parsed->digest.has_value()) {
+    return other(helm.digest_key + " is not set (pinned " + ShortDigest(pinned) + ")");
   }
-  return Observed::kPinDeployed;
+  if (*parsed->digest != pinned) {
+    return other(helm.digest_key + " " + ShortDigest(*parsed->digest) + " ≠ pinned " +
+                 ShortDigest(pinned));
+  }
+  if (parsed->repository.has_value() && *parsed->repository != req.pin->artifact.image) {
+    return other(helm.repository_key + " " + *parsed->repository + " ≠ pinned " +
+                 req.pin->artifact.image);
+  }
+  o.state = Observed::kPinDeployed;
+  return o;
 }
 
 Result<std::vector<HelmRevision>> HelmAdapter::History(const ApplyRequest& req, int max) {

@@ -144,6 +144,13 @@ class HelmAdapter final : public Adapter {
   // IOError when helm fails otherwise (cluster unreachable, ...).
   Result<Observed> Observe(const ApplyRequest& req) override;
 
+  // Observe with a detail for the drift record: "helm release api (namespace
+  // shop): image.digest sha256:0123456789ab… ≠ pinned sha256:abcdef012345…",
+  // "... not found", "... status failed at revision 7 (<description>)".
+  // Runs `helm status` and `helm get values` (BuildHelmStatusArgs,
+  // BuildHelmGetValuesArgs), nothing else.
+  Result<Observation> Inspect(const ApplyRequest& req) override;
+
   // The last `max` revisions of the release (oldest first); empty when the
   // release does not exist. IOError when helm fails otherwise.
   Result<std::vector<HelmRevision>> History(const ApplyRequest& req, int max = 10);

@@ -461,7 +461,35 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
                 "applied " + described + " in " + internal::Elapsed(seq.Elapsed()));
 }
 
+std::string TerraformPlanCounts(std::string_view plan_output) {
+  std::string found;
+  size_t pos = 0;
+  while (pos < plan_output.size()) {
+    size_t nl = plan_output.find('\n', pos);
+    if (nl == std::string_view::npos) nl = plan_output.size();
+    std::string_view line = plan_output.substr(pos, nl - pos);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    constexpr std::string_view kPrefix = "Plan: ";
+    if (line.substr(0, kPrefix.size()) == kPrefix) {
+      line.remove_prefix(kPrefix.size());
+      if (!line.empty() && line.back() == '.') line.remove_suffix(1);
+      found = std::string(line.substr(0, 200));
+    } else if (found.empty() && line == "Changes to Outputs:") {
+      found = "changes to outputs only";
+    }
+    pos = nl + 1;
+  }
+  return found;
+}
+
 Result<Observed> TerraformAdapter::Observe(const ApplyRequest& req) {
+  Result<Observation> o = Inspect(req);
+  if (!o.ok()) return o.status();
+  return o->state;
+}
+
+Result<Observation> TerraformAdapter::Inspect(const ApplyRequest& req) {
   std::map<std::string, std::string> env = TerraformEnvironment(base_env_);
   Result<Prepared> prep = Prepare(req, env);
   if (!prep.ok()) return prep.status();
@@ -469,6 +497,7 @@ Result<Observed> TerraformAdapter::Observe(const ApplyRequest& req) {
   Result<std::vector<std::string>> plan_args = BuildTerraformPlanArgs(req, "");
   if (!plan_args.ok()) return plan_args.status();
   Sequence seq(runner_, req, p.program, std::move(env), p.dir, p.tf->timeout);
+  Observation o;
 
   auto error = [&](const std::string& step, const ProcessResult& run) {
     if (run.timed_out) {
@@ -478,6 +507,13 @@ Result<Observed> TerraformAdapter::Observe(const ApplyRequest& req) {
     std::string last = internal::LastLine(run.stderr_tail);
     return Status::IOError(step + ": exit " + std::to_string(run.exit_code) +
                            (last.empty() ? "" : ": " + last));
+  };
+  auto finish = [&](const ProcessResult& run, Observed state, std::string detail) {
+    o.state = state;
+    o.detail = std::move(detail);
+    o.exit_code = run.exit_code;
+    o.duration = seq.Elapsed();
+    return o;
   };
 
   std::vector<std::string> init_args = BuildTerraformInitArgs();
@@ -493,7 +529,8 @@ Result<Observed> TerraformAdapter::Observe(const ApplyRequest& req) {
     // must not create it.
     if (!select->timed_out && !select->cancelled &&
         IsTerraformWorkspaceMissing(select->stderr_tail)) {
-      return Observed::kOtherDeployed;
+      return finish(*select, Observed::kOtherDeployed,
+                    p.tf->binary + " workspace " + p.workspace + " does not exist");
     }
     return error(StepName(p, select_args), *select);
   }
@@ -501,8 +538,13 @@ Result<Observed> TerraformAdapter::Observe(const ApplyRequest& req) {
   Result<ProcessResult> plan = seq.Step(*plan_args, true);
   if (!plan.ok()) return plan.status();
   if (!plan->timed_out && !plan->cancelled) {
-    if (plan->exit_code == 0) return Observed::kPinDeployed;
-    if (plan->exit_code == 2) return Observed::kOtherDeployed;
+    if (plan->exit_code == 0) return finish(*plan, Observed::kPinDeployed, "");
+    if (plan->exit_code == 2) {
+      std::string counts = TerraformPlanCounts(plan->stdout_tail);
+      return finish(*plan, Observed::kOtherDeployed,
+                    p.tf->binary + " plan (workspace " + p.workspace +
+                        "): " + (counts.empty() ? "changes pending (exit 2)" : counts));
+    }
   }
   return error(StepName(p, *plan_args), *plan);
 }

@@ -94,6 +94,12 @@ Result<TerraformPlanSummary> ParseTerraformPlanJson(std::string_view json);
 // at most 10 addresses listed.
 std::string DescribeTerraformPlan(const TerraformPlanSummary& plan);
 
+// The counts of terraform's (or tofu's) plan summary line, "Plan: 1 to add,
+// 0 to change, 0 to destroy." → "1 to add, 0 to change, 0 to destroy" (the
+// last such line; "changes to outputs only" when the plan prints only
+// "Changes to Outputs:"); empty when neither is printed. Pure.
+std::string TerraformPlanCounts(std::string_view plan_output);
+
 // True if `workspace select`'s stderr says the workspace does not exist
 // (`Workspace "x" doesn't exist.`, exit 1).
 bool IsTerraformWorkspaceMissing(std::string_view stderr_text);
@@ -127,6 +133,12 @@ class TerraformAdapter final : public Adapter {
   // vars: exit 0 → kPinDeployed; exit 2 (drift) or a workspace that does not
   // exist → kOtherDeployed. IOError when a step fails, Timeout / Cancelled.
   Result<Observed> Observe(const ApplyRequest& req) override;
+
+  // Observe with a detail for the drift record: "terraform plan (workspace
+  // prod): 0 to add, 1 to change, 0 to destroy" for exit 2 (the counts of
+  // the plan's own summary line), "terraform workspace prod does not exist".
+  // Same commands as Observe: init, workspace select, plan without -out.
+  Result<Observation> Inspect(const ApplyRequest& req) override;
 
  private:
   CommandRunner& runner_;

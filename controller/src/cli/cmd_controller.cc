@@ -88,11 +88,16 @@ Runner AddControllerCommand(CLI::App& app) {
       "  sluice controller --repo https://git.example.com/environments.git --interval 10m \\\n"
       "      --listen 0.0.0.0:8080 --webhook-secret-file /etc/sluice/webhook-secret\n"
       "  sluice controller --config /etc/sluice/config.yaml\n"
+      "Drift: every --drift-interval each in-sync Helm/Terraform pin is checked (helm status + "
+      "get values; terraform init + plan -detailed-exitcode), at most --drift-checks-per-pass "
+      "per pass and only after the pass's applies; a difference is recorded as a `drift` event "
+      "and shown by `sluice status`, never applied over.\n"
       "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
-      "webhookSecretFile (flags win).");
+      "webhookSecretFile, driftInterval, driftChecksPerPass (flags win).");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
+  auto drift_interval_text = std::make_shared<std::string>("10m");
   AddCommonOptions(*cmd, settings->common, /*with_format=*/false);
   cmd->add_option("--interval", *interval_text,
                   "Time between passes (e.g. 30s, 1m); each wait gets up to 10% jitter")
@@ -106,11 +111,21 @@ Runner AddControllerCommand(CLI::App& app) {
   cmd->add_option("--webhook-secret-file", settings->webhook_secret_file,
                   "File holding the shared secret that webhooks are verified with (GitHub "
                   "secret, GitLab token); without it the hook endpoints answer 403");
+  cmd->add_option("--drift-interval", *drift_interval_text,
+                  "How often each in-sync Helm/Terraform pin is checked for drift (e.g. 10m, 1h; "
+                  "at least 1m); 0 turns drift checks off")
+      ->capture_default_str();
+  cmd->add_option("--drift-checks-per-pass", settings->drift_checks_per_pass,
+                  "At most this many drift checks (helm/terraform runs) per pass; due pins wait "
+                  "for the next pass")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
-  return [cmd, settings, config_path, interval_text] {
+  return [cmd, settings, config_path, interval_text, drift_interval_text] {
     std::vector<std::string> explicit_flags;
-    for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
-                          "--log-level", "--listen", "--webhook-secret-file"}) {
+    for (const char* f :
+         {"--repo", "--branch", "--workdir", "--interval", "--parallelism", "--log-level",
+          "--listen", "--webhook-secret-file", "--drift-interval", "--drift-checks-per-pass"}) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
     auto interval = ParseDuration(*interval_text);
@@ -120,6 +135,12 @@ Runner AddControllerCommand(CLI::App& app) {
       return kExitUsage;
     }
     settings->interval = *interval;
+    auto drift_interval = ParseDriftInterval(*drift_interval_text);
+    if (!drift_interval.ok()) {
+      PrintError("--drift-interval: " + drift_interval.status().message());
+      return kExitUsage;
+    }
+    settings->drift_interval = *drift_interval;
     if (!config_path->empty()) {
       std::ifstream f(*config_path);
       if (!f) {
@@ -174,10 +195,20 @@ Runner AddControllerCommand(CLI::App& app) {
     engine::ReconcileOptions ropts;
     ropts.parallelism = settings->parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
+    ropts.drift.interval = settings->drift_interval;
+    ropts.drift.max_checks_per_pass = settings->drift_checks_per_pass;
+    // A webhook that arrives during drift checks ends them: the pass it asks
+    // for (maybe a rollback) must not wait behind helm or terraform.
+    ropts.drift.should_yield = [&stop] { return stop.cancelled() || stop.wake_pending(); };
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
-    spdlog::info("controller watching {} branch {} every {} (workdir {})", settings->common.repo,
-                 settings->common.branch, FormatDuration(settings->interval), (*ws)->workdir());
+    spdlog::info("controller watching {} branch {} every {} (workdir {}); drift checks {}",
+                 settings->common.repo, settings->common.branch, FormatDuration(settings->interval),
+                 (*ws)->workdir(),
+                 settings->drift_interval.count() == 0
+                     ? std::string("off")
+                     : "every " + FormatDuration(settings->drift_interval) + ", at most " +
+                           std::to_string(settings->drift_checks_per_pass) + " per pass");
 
     server::Metrics metrics{std::string(Version())};
     std::unique_ptr<server::HttpServer> http;

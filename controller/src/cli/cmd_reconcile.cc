@@ -17,17 +17,25 @@ Runner AddReconcileCommand(CLI::App& app) {
       "For cron, CI and tests; 'sluice controller' runs passes continuously.\n"
       "Example:\n  sluice reconcile --once --repo git://git.example.com/environments "
       "--workdir /var/lib/sluice\n"
-      "Exit codes: 0 the pass ran (blocked and waiting changes are normal outcomes), 1 it "
-      "could not run.");
+      "With --drift it then asks Helm / Terraform what really runs for every in-sync pin "
+      "(helm status + helm get values; terraform init + plan -detailed-exitcode) and records "
+      "a `drift` event where it differs; it never applies anything because of drift.\n"
+      "  sluice reconcile --once --drift --repo ... --workdir ...\n"
+      "Exit codes: 0 the pass ran (blocked and waiting changes and drift are normal "
+      "outcomes), 1 it could not run.");
   auto opts = std::make_shared<CommonOptions>();
   auto once = std::make_shared<bool>(false);
   auto parallelism = std::make_shared<size_t>(4);
+  auto drift = std::make_shared<bool>(false);
   cmd->add_flag("--once", *once, "Run exactly one pass and exit (the only mode of reconcile)");
   cmd->add_option("--parallelism", *parallelism, "Environments reconciled at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_flag("--drift", *drift,
+                "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
+                "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
-  return [opts, parallelism] {
+  return [opts, parallelism, drift] {
     ConfigureLogging(opts->log_level);
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
@@ -44,6 +52,10 @@ Runner AddReconcileCommand(CLI::App& app) {
     engine::ReconcileOptions ropts;
     ropts.parallelism = *parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
+    // One pass has no memory of earlier checks: drift is checked only when
+    // asked, and then for every in-sync pin (the daemon spreads them out).
+    ropts.drift.interval = std::chrono::milliseconds(0);
+    ropts.drift.check_all_now = *drift;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto report = reconciler.RunOnce();

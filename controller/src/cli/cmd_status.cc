@@ -39,7 +39,12 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep) 
 }
 
 void PrintRow(std::ostream& out, const engine::StatusRow& r) {
-  out << r.env << "/" << r.app << "  " << r.state << "\n";
+  out << r.env << "/" << r.app << "  " << r.state;
+  // In sync with Git, yet the last drift check found something else running.
+  if (r.state == "in-sync" && !r.reasons.empty() && r.reasons[0].rfind("drift: ", 0) == 0) {
+    out << ", drifted";
+  }
+  out << "\n";
   out << "  running  " << VersionOf(r.deployed);
   if (!r.deployed.commit.empty()) {
     out << " at " << Short(r.deployed.commit) << " since "
@@ -91,6 +96,8 @@ Runner AddStatusCommand(CLI::App& app) {
       "The first line says whether the controller is alive: fresh (its last pass, recorded\n"
       "at refs/sluice/pass, is younger than --stale-after), STALE, or unknown (none recorded).\n"
       "Exit code 0 whatever the states; read them from the output.\n"
+      "An in-sync row whose reasons start with 'drift:' runs something other than its pin "
+      "(found by the controller's drift checks; see 'sluice controller --help').\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
       "  sluice status --repo ... --format json   # one object per (env, app)\n"
       "Fields and freshness rules: docs/record.md (\"sluice status\").");

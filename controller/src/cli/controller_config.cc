@@ -57,6 +57,20 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       } catch (const std::exception&) {
         return Status::InvalidArgument(where + "parallelism must be a whole number from 1 to 64");
       }
+    } else if (key == "driftInterval") {
+      auto d = ParseDriftInterval(value);
+      if (!d.ok()) return Status::InvalidArgument(where + "driftInterval: " + d.status().message());
+      if (!given("--drift-interval")) settings.drift_interval = *d;
+    } else if (key == "driftChecksPerPass") {
+      try {
+        int n = std::stoi(value);
+        if (n < 1 || n > 1000) throw std::out_of_range("range");
+        if (!given("--drift-checks-per-pass"))
+          settings.drift_checks_per_pass = static_cast<size_t>(n);
+      } catch (const std::exception&) {
+        return Status::InvalidArgument(where +
+                                       "driftChecksPerPass must be a whole number from 1 to 1000");
+      }
     } else if (key == "listen") {
       if (!given("--listen")) settings.listen = value;
     } else if (key == "webhookSecretFile") {
@@ -64,10 +78,23 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
     } else {
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
-                                     "logLevel, listen, webhookSecretFile)");
+                                     "logLevel, listen, webhookSecretFile, driftInterval, "
+                                     "driftChecksPerPass)");
     }
   }
   return Status::Ok();
+}
+
+Result<std::chrono::milliseconds> ParseDriftInterval(const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.status();
+  if (d->count() != 0 && *d < std::chrono::minutes(1)) {
+    return Status::InvalidArgument(
+        "'" + text +
+        "' is shorter than 1m: each check runs helm or terraform against the cluster or state; "
+        "use 1m or more, or 0 to turn drift checks off");
+  }
+  return *d;
 }
 
 Result<std::string> ReadWebhookSecret(const std::string& path) {

@@ -10,15 +10,22 @@ namespace sluice::cli {
 
 // Settings of `sluice controller`; every flag can also be given in the YAML
 // file of --config (keys: repo, branch, workdir, interval, parallelism,
-// logLevel, listen, webhookSecretFile). Flags given on the command line win
-// over the file.
+// logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass).
+// Flags given on the command line win over the file.
 struct ControllerSettings {
   CommonOptions common;
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
   size_t parallelism = 4;
   std::string listen;               // HOST:PORT of the HTTP server; empty: no server
   std::string webhook_secret_file;  // file holding the webhook secret; empty: hooks off
+  // How often each in-sync Helm/Terraform pin is checked for drift; 0: never.
+  std::chrono::milliseconds drift_interval{std::chrono::minutes(10)};
+  size_t drift_checks_per_pass = 4;  // adapter runs for drift per pass, at most
 };
+
+// Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn
+// drift checks off; at least 1m otherwise. InvalidArgument with a fix.
+Result<std::chrono::milliseconds> ParseDriftInterval(const std::string& text);
 
 // Reads the webhook secret from `path`: the file's content without trailing
 // whitespace. FailedPrecondition naming the file when it cannot be read or is

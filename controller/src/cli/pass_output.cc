@@ -21,10 +21,13 @@ void PrintPassReport(std::ostream& out, const engine::PassReport& report,
                           {"state", o.state},
                           {"reason", o.reason}});
     }
-    nlohmann::ordered_json j{
-        {"head", report.head},          {"unchanged", report.unchanged},
-        {"pinsRead", report.pins_read}, {"durationMs", report.duration.count()},
-        {"problems", report.problems},  {"outcomes", outcomes}};
+    nlohmann::ordered_json j{{"head", report.head},
+                             {"unchanged", report.unchanged},
+                             {"pinsRead", report.pins_read},
+                             {"driftChecks", report.drift_checks},
+                             {"durationMs", report.duration.count()},
+                             {"problems", report.problems},
+                             {"outcomes", outcomes}};
     out << j.dump() << "\n";
     return;
   }
@@ -35,8 +38,9 @@ void PrintPassReport(std::ostream& out, const engine::PassReport& report,
     out << "\n";
   }
   out << "pass at " << report.head.substr(0, 12) << ": " << report.outcomes.size()
-      << " change(s) handled, " << report.pins_read << " pin(s) read, " << report.duration.count()
-      << " ms\n";
+      << " change(s) handled, " << report.pins_read << " pin(s) read, ";
+  if (report.drift_checks > 0) out << report.drift_checks << " drift check(s), ";
+  out << report.duration.count() << " ms\n";
 }
 
 void StampPass(engine::Workspace& ws, const engine::PassReport& report, TimePoint now,

@@ -517,7 +517,7 @@ bool ParseEnvironmentPolicyInto(std::string_view yaml_text, const std::string& p
     if (!doc) return false;
     MapReader top(d, *doc, "", RootLine(*doc),
                   {"upstream", "approval", "gates", "windows", "freezes", "emergency",
-                   "verification", "onFailure", "rollback"});
+                   "verification", "onFailure", "rollback", "drift"});
     if (!top.valid()) return false;
     if (top.Present("upstream")) {
       if (auto v = top.String("upstream")) {
@@ -577,6 +577,11 @@ bool ParseEnvironmentPolicyInto(std::string_view yaml_text, const std::string& p
     if (top.Present("onFailure")) {
       if (auto v = top.Enum("onFailure", {"hold", "rollback"})) {
         p.on_failure = *v == "hold" ? OnFailure::kHold : OnFailure::kRollback;
+      }
+    }
+    if (top.Present("drift")) {
+      if (auto v = top.Enum("drift", {"record", "ignore"})) {
+        p.drift = *v == "ignore" ? DriftPolicy::kIgnore : DriftPolicy::kRecord;
       }
     }
     if (top.Has("rollback")) {

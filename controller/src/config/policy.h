@@ -70,6 +70,10 @@ struct EmergencyPolicy {
 
 enum class OnFailure { kHold, kRollback };
 
+// What the controller does when what runs differs from the deployed pin
+// (drift, docs/adapters.md#drift): record it (the default), or not check at all.
+enum class DriftPolicy { kRecord, kIgnore };
+
 struct RollbackPolicy {
   std::optional<ApprovalPolicy> approval;
 };
@@ -86,6 +90,7 @@ struct EnvironmentPolicy {
   std::optional<Verification> verification;
   OnFailure on_failure = OnFailure::kHold;
   RollbackPolicy rollback;
+  DriftPolicy drift = DriftPolicy::kRecord;  // `drift: record|ignore`
 };
 
 // Parses environment.yaml. `path` is its repository path

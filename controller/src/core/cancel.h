@@ -29,6 +29,13 @@ class CancelToken {
     return cancelled_.load();
   }
 
+  // True when Wake() was called and no WaitFor() has consumed it yet: the
+  // poll loop will start a pass as soon as the current one ends.
+  bool wake_pending() {
+    std::lock_guard lock(mu_);
+    return woken_;
+  }
+
   // Ends the current (or next) WaitFor() early without cancelling; used by
   // webhooks to wake the poll loop.
   void Wake() {

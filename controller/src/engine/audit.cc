@@ -90,7 +90,7 @@ void Summarise(Change& c) {
         }
         break;
       case EventKind::kDrift:
-        First(c.drift, e.time);
+        if (!e.resolved) First(c.drift, e.time);
         break;
       case EventKind::kRolledBack:
         if (!e.rollback_target.empty()) {

@@ -62,7 +62,7 @@ struct Change {
   std::optional<TimePoint> applied;      // first `applied`
   std::optional<TimePoint> verified;     // first `verified`
   std::optional<TimePoint> failed;       // first `failed` that was not `interrupted`
-  std::optional<TimePoint> drift;        // first `drift`
+  std::optional<TimePoint> drift;        // first `drift` that is not a resolution
   std::optional<TimePoint> rolled_back;  // first `rolled-back` event, or when the rollback applied
   // adapter | verification | "" (set with `failed`)
   std::string failure;

@@ -48,6 +48,7 @@ std::string EventToJsonLine(const Event& e) {
   if (e.interrupted) j["interrupted"] = true;
   if (!e.rollback_target.empty()) j["rollbackTo"] = e.rollback_target;
   if (!e.previous.empty()) j["previous"] = e.previous;
+  if (e.resolved) j["resolved"] = true;
   j["controller"] = {{"id", e.controller_id}, {"version", e.controller_version}};
   // Replace invalid UTF-8 from a child's output instead of throwing.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -75,6 +76,7 @@ Result<Event> ParseEventLine(std::string_view line) {
     e.interrupted = j.value("interrupted", false);
     e.rollback_target = j.value("rollbackTo", "");
     e.previous = j.value("previous", "");
+    e.resolved = j.value("resolved", false);
     if (j.contains("gates") && j["gates"].is_array()) {
       for (const auto& g : j["gates"]) {
         if (!g.is_object()) continue;

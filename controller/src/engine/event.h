@@ -65,6 +65,9 @@ struct Event {
   bool interrupted = false;     // the apply was cut short (shutdown/crash): retry it
   std::string rollback_target;  // a rollback: the verified commit whose pin it restores
   std::string previous;         // applied/rolled-back/verified: the commit deployed before
+  // A `drift` event saying that an earlier drift is gone: what runs is the
+  // deployed pin again ("resolved": true in JSON).
+  bool resolved = false;
   std::string controller_id;    // instance id
   std::string controller_version;
 

@@ -90,6 +90,10 @@ Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::V
       options_(std::move(options)) {
   if (options_.instance_id.empty()) options_.instance_id = DefaultInstanceId();
   if (options_.parallelism == 0) options_.parallelism = 1;
+  if (!options_.make_adapter) options_.make_adapter = adapters::MakeAdapter;
+  if (!options_.drift.make_adapter) options_.drift.make_adapter = options_.make_adapter;
+  drift_ = std::make_unique<DriftChecker>(ws_, record_, runner_, clock_, cancel_, options_.drift,
+                                          options_.instance_id);
 }
 
 Event Reconciler::NewEvent(const std::string& env, const std::string& app,
@@ -117,7 +121,26 @@ Result<PassReport> Reconciler::RunOnce() {
     report->duration += next->duration;
     report->head = next->head;
   }
+  // Drift checks come last, so that they never delay an apply of this pass.
+  if (report.ok() && !cancel_.cancelled()) AddDriftChecks(*report);
   return report;
+}
+
+void Reconciler::AddDriftChecks(PassReport& report) {
+  auto started = std::chrono::steady_clock::now();
+  for (const auto& o : report.outcomes) {
+    if (o.state == "verified" || o.state == "applied" || o.state == "rolled-back") {
+      drift_->MarkChecked(o.env, o.app);
+    }
+  }
+  DriftReport drift = drift_->Run(report.head);
+  report.drift_checks = drift.checks;
+  for (auto& f : drift.findings) {
+    report.outcomes.push_back({f.env, f.app, f.commit, f.digest,
+                               f.state == "resolved" ? "drift-resolved" : f.state, f.reason});
+  }
+  report.duration += std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
 }
 
 Result<PassReport> Reconciler::RunPass() {
@@ -536,7 +559,7 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     return outcome;
   };
 
-  auto adapter = adapters::MakeAdapter(pin.deploy.adapter, runner_);
+  auto adapter = options_.make_adapter(pin.deploy.adapter, runner_);
   if (!adapter.ok()) return fail(base, adapter.status().message());
 
   // Announce the apply on the remote before it starts: a crash mid-apply is

@@ -18,6 +18,7 @@
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "engine/drift.h"
 #include "engine/event.h"
 #include "engine/evidence_gatherer.h"
 #include "engine/record.h"
@@ -39,6 +40,11 @@ struct ReconcileOptions {
   // Called after the `applying` event is pushed and before the adapter starts
   // (tests use it to observe the record mid-apply). May be empty.
   std::function<void(const std::string& env, const std::string& app)> before_apply;
+  // Drift checks of in-sync pins, run after each pass's applies (engine/drift.h).
+  DriftOptions drift;
+  // Makes the adapter of a pin, for applies and drift checks (tests inject a
+  // fake). May be empty: adapters::MakeAdapter.
+  AdapterFactory make_adapter;
 };
 
 // What one pass did for one (env, app).
@@ -47,7 +53,8 @@ struct AppOutcome {
   std::string app;
   std::string commit;  // the candidate commit
   std::string digest;
-  // in-sync | verified | applied | failed | blocked | waiting | removed | error
+  // in-sync | verified | applied | failed | blocked | waiting | removed | error,
+  // and from drift checks: drift | drift-resolved | error
   std::string state;
   std::string reason;
 };
@@ -58,6 +65,7 @@ struct PassReport {
   std::vector<AppOutcome> outcomes;   // only (env, app)s that needed attention
   std::vector<std::string> problems;  // pass-level problems (bad sluice.yaml, ...)
   size_t pins_read = 0;               // pin files parsed in this pass
+  size_t drift_checks = 0;            // adapter drift checks run after the pass
   std::chrono::milliseconds duration{0};
 };
 
@@ -110,6 +118,8 @@ class Reconciler {
                     size_t& pins_read);
   PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
   Result<PassReport> RunPass();
+  // Runs the due drift checks (engine/drift.h) and adds their findings.
+  void AddDriftChecks(PassReport& report);
   // Everything that decides whether a candidate may be applied now: the pin
   // parsed, the policy in force, evidence, rollback detection, approval (or
   // the rollback rule), the emergency, and every gate. No record is written.
@@ -171,6 +181,7 @@ class Reconciler {
   const Clock& clock_;
   CancelToken& cancel_;
   ReconcileOptions options_;
+  std::unique_ptr<DriftChecker> drift_;
 
   std::mutex own_rollbacks_mu_;
   std::set<std::string> own_rollbacks_;  // rollback commits this reconciler pushed

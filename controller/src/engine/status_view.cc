@@ -214,6 +214,11 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
         } else if (last && last->kind == EventKind::kFailed) {
           row.state = "failed";
           row.reasons = ReasonsOf(*last);
+        } else if (last && last->kind == EventKind::kDrift && !last->resolved) {
+          // Still in sync with Git (SPEC's states), but what runs differs:
+          // the drift check's detail says how (engine/drift.h).
+          row.reasons.push_back("drift: " + last->reason + " (seen " + FormatRfc3339(last->time) +
+                                ")");
         }
       } else if (!last) {
         row.state = "waiting";

@@ -125,7 +125,18 @@ void Metrics::ObservePass(const engine::PassReport& report, std::chrono::duratio
   std::lock_guard lock(mu_);
   ObserveDurationLocked(took.count());
   ++passes_["success"];
-  for (const auto& o : report.outcomes) ++outcomes_[o.state.empty() ? "unknown" : o.state];
+  for (const auto& o : report.outcomes) {
+    ++outcomes_[o.state.empty() ? "unknown" : o.state];
+    const std::string key = o.env + "/" + o.app;
+    if (o.state == "drift") {
+      ++drift_detected_;
+      drifted_.insert(key);
+    } else if (o.state == "drift-resolved" || o.state == "applied" || o.state == "verified" ||
+               o.state == "rolled-back") {
+      drifted_.erase(key);  // the drift is gone, or a new release replaced what drifted
+    }
+  }
+  drift_checks_ += report.drift_checks;
   health_.last_success = end;
 }
 
@@ -200,6 +211,17 @@ std::string Metrics::Render() const {
     out << "sluice_webhooks_total{source=\"" << EscapeLabelValue(key.first) << "\",result=\""
         << EscapeLabelValue(key.second) << "\"} " << n << "\n";
   }
+
+  Header(out, "sluice_drift_checks_total", "counter",
+         "Drift checks run (helm status and get values, or terraform plan -detailed-exitcode).");
+  out << "sluice_drift_checks_total " << drift_checks_ << "\n";
+  Header(out, "sluice_drift_detected_total", "counter",
+         "Drift found: what runs differs from the deployed pin (counted when it starts or its "
+         "detail changes).");
+  out << "sluice_drift_detected_total " << drift_detected_ << "\n";
+  Header(out, "sluice_drifted_pins", "gauge",
+         "Pins whose last drift check by this process found drift.");
+  out << "sluice_drifted_pins " << drifted_.size() << "\n";
   return out.str();
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,9 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_outcomes_total{state}                        per (env, app) outcome of passes
 //   sluice_last_successful_pass_timestamp_seconds       unix time of the last good pass
 //   sluice_webhooks_total{source,result}                webhook deliveries by verdict
+//   sluice_drift_checks_total                           adapter drift checks run
+//   sluice_drift_detected_total                         drift found (starts or changes)
+//   sluice_drifted_pins                                 gauge: pins drifting at their last check
 //
 // Thread-safe: every method may be called from any thread.
 class Metrics {
@@ -88,6 +92,9 @@ class Metrics {
   uint64_t fetch_errors_ = 0;
   std::map<std::string, uint64_t> outcomes_;  // state -> count
   std::map<std::pair<std::string, std::string>, uint64_t> webhooks_;
+  uint64_t drift_checks_ = 0;
+  uint64_t drift_detected_ = 0;
+  std::set<std::string> drifted_;  // "env/app" drifting at its last check by this process
   PassHealth health_;
 };
 

@@ -717,3 +717,82 @@ TEST(HelmAdapterTest, MakeAdapterReturnsTheHelmAdapter) {
 
 }  // namespace
 }  // namespace sluice::adapters
+
+namespace sluice::adapters {
+namespace {
+
+// Drift (issue #5): `helm get values -o json` holding another digest than the
+// pin — here because someone ran `helm upgrade` by hand, as in real life.
+// https://helm.sh/docs/helm/helm_get_values/
+TEST(HelmAdapterTest, InspectNamesTheDigestThatRunsInsteadOfThePin) {
+  testing::TempDir checkout;
+  WriteValues(checkout);
+  StubWorld world;
+  BoostCommandRunner runner;
+  HelmAdapter adapter(runner, world.env());
+  config::Pin pin = MakePin();
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+  ASSERT_TRUE(adapter.Apply(req)->ok);
+
+  world.ClearLog();
+  Result<Observation> same = adapter.Inspect(req);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->state, Observed::kPinDeployed);
+  EXPECT_EQ(same->detail, "");
+  EXPECT_EQ(same->exit_code, 0);
+  std::vector<Invocation> calls = world.Invocations();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[0].args, ElementsAre("status", "api", "--namespace", "shop", "-o", "json"));
+  EXPECT_THAT(calls[1].args,
+              ElementsAre("get", "values", "api", "--namespace", "shop", "-o", "json"));
+
+  config::Pin by_hand = MakePin();
+  by_hand.artifact.digest = kOtherDigest;
+  ASSERT_TRUE(adapter.Apply(MakeRequest(by_hand, checkout.path()))->ok);
+  Result<Observation> drift = adapter.Inspect(req);
+  ASSERT_TRUE(drift.ok()) << drift.status().ToString();
+  EXPECT_EQ(drift->state, Observed::kOtherDeployed);
+  EXPECT_EQ(drift->detail,
+            "helm release api (namespace shop): image.digest sha256:fedcba987654… ≠ pinned "
+            "sha256:0123456789ab…");
+  EXPECT_EQ(drift->exit_code, 0);
+
+  config::Pin moved = MakePin();
+  moved.artifact.image = "registry.example.com/shop/api-v2";
+  EXPECT_EQ(adapter.Inspect(MakeRequest(moved, checkout.path()))->detail,
+            "helm release api (namespace shop): image.digest sha256:fedcba987654… ≠ pinned "
+            "sha256:0123456789ab…");
+  ASSERT_TRUE(adapter.Apply(req)->ok);
+  EXPECT_EQ(adapter.Inspect(MakeRequest(moved, checkout.path()))->detail,
+            "helm release api (namespace shop): image.repository registry.example.com/shop/api ≠ "
+            "pinned registry.example.com/shop/api-v2");
+
+  world.env()["STUB_HELM_STATUS"] = "failed";
+  Result<Observation> failed = HelmAdapter(runner, world.env()).Inspect(req);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_THAT(failed->detail,
+              StartsWith("helm release api (namespace shop): status failed at revision 3 "));
+}
+
+TEST(HelmAdapterTest, InspectOfAMissingReleaseOrAnUnreachableCluster) {
+  testing::TempDir checkout;
+  StubWorld world;
+  BoostCommandRunner runner;
+  config::Pin pin = MakePin({});
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+  Result<Observation> missing = HelmAdapter(runner, world.env()).Inspect(req);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_EQ(missing->state, Observed::kOtherDeployed);
+  EXPECT_EQ(missing->detail, "helm release api (namespace shop): not found");
+  EXPECT_EQ(missing->exit_code, 1);
+
+  // A cluster that cannot be reached is an error, never drift.
+  world.env()["STUB_HELM_UNREACHABLE"] = "1";
+  Result<Observation> down = HelmAdapter(runner, world.env()).Inspect(req);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), Status::Code::kIOError);
+  EXPECT_THAT(down.status().message(), HasSubstr("helm status api: exit 1"));
+}
+
+}  // namespace
+}  // namespace sluice::adapters

@@ -684,3 +684,64 @@ TEST(TerraformAdapterTest, MakeAdapterReturnsTheTerraformAdapter) {
 
 }  // namespace
 }  // namespace sluice::adapters
+
+namespace sluice::adapters {
+namespace {
+
+// Drift (issue #5): a plan with exit 2 when nothing changed in Git.
+// https://developer.hashicorp.com/terraform/cli/commands/plan#detailed-exitcode
+TEST(TerraformPlanCountsTest, ReadsThePlanSummaryLine) {
+  EXPECT_EQ(TerraformPlanCounts("\nTerraform will perform the following actions:\n\n"
+                                "  # a.b will be updated in-place\n\n"
+                                "Plan: 0 to add, 1 to change, 0 to destroy.\n"),
+            "0 to add, 1 to change, 0 to destroy");
+  EXPECT_EQ(TerraformPlanCounts("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy.\r\n"),
+            "2 to import, 0 to add, 0 to change, 0 to destroy");
+  EXPECT_EQ(TerraformPlanCounts("\nChanges to Outputs:\n  ~ url = \"a\" -> \"b\"\n"),
+            "changes to outputs only");
+  EXPECT_EQ(TerraformPlanCounts("No changes. Your infrastructure matches the configuration.\n"),
+            "");
+  EXPECT_EQ(TerraformPlanCounts(""), "");
+}
+
+TEST(TerraformAdapterTest, InspectReportsThePlanCountsOfADriftPlan) {
+  testing::TempDir checkout;
+  WriteModule(checkout);
+  StubWorld world;
+  BoostCommandRunner runner;
+  config::Pin pin = MakePin();
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+
+  Result<Observation> missing = TerraformAdapter(runner, world.env()).Inspect(req);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_EQ(missing->state, Observed::kOtherDeployed);
+  EXPECT_EQ(missing->detail, "terraform workspace prod does not exist");
+
+  ASSERT_TRUE(TerraformAdapter(runner, world.env()).Apply(req)->ok);
+  world.ClearLog();
+  world.env()["STUB_TF_PLAN_EXIT"] = "0";
+  Result<Observation> same = TerraformAdapter(runner, world.env()).Inspect(req);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->state, Observed::kPinDeployed);
+  EXPECT_EQ(same->exit_code, 0);
+  std::vector<Invocation> calls = world.Invocations();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2].args, ExpectedPlan(""));  // no -out: the drift plan is never applied
+
+  world.env()["STUB_TF_PLAN_EXIT"] = "2";
+  testing::WriteFile(world.Sub("tf-plan-summary"), "0 to add, 1 to change, 0 to destroy");
+  Result<Observation> drift = TerraformAdapter(runner, world.env()).Inspect(req);
+  ASSERT_TRUE(drift.ok()) << drift.status().ToString();
+  EXPECT_EQ(drift->state, Observed::kOtherDeployed);
+  EXPECT_EQ(drift->detail, "terraform plan (workspace prod): 0 to add, 1 to change, 0 to destroy");
+  EXPECT_EQ(drift->exit_code, 2);
+
+  // The state file wins over the environment (tests change it between passes).
+  testing::WriteFile(world.Sub("tf-plan-exit"), "1");
+  Result<Observation> broken = TerraformAdapter(runner, world.env()).Inspect(req);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("terraform plan: exit 1"));
+}
+
+}  // namespace
+}  // namespace sluice::adapters

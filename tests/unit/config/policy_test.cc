@@ -301,3 +301,24 @@ TEST(PolicyParseTest, UpstreamCannotBeItself) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(PolicyParseTest, DriftIsRecordedUnlessIgnored) {
+  Diagnostics diags;
+  auto absent = ParseEnvironmentPolicy("{}\n", kPath, diags);
+  ASSERT_TRUE(absent.has_value());
+  EXPECT_EQ(absent->drift, DriftPolicy::kRecord);
+  auto ignored = ParseEnvironmentPolicy("drift: ignore\n", kPath, diags);
+  ASSERT_TRUE(ignored.has_value()) << FormatDiagnostics(diags);
+  EXPECT_EQ(ignored->drift, DriftPolicy::kIgnore);
+  auto bad = ParseEnvironmentPolicy("upstream: dev\ndrift: heal\n", kPath, diags);
+  EXPECT_FALSE(bad.has_value());
+  EXPECT_TRUE(HasDiagnostic(
+      diags, std::string(kPath) + ":2: ", "drift must be one of record, ignore, got 'heal'"))
+      << FormatDiagnostics(diags);
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -176,3 +176,37 @@ TEST(ReadinessTest, NamesTheLastErrorWhenPassesFail) {
 
 }  // namespace
 }  // namespace sluice::server
+
+namespace sluice::server {
+namespace {
+
+engine::AppOutcome Outcome(const std::string& app, const std::string& state) {
+  return {"prod", app, std::string(40, 'c'), "", state, ""};
+}
+
+TEST(MetricsTest, DriftIsCountedWhenFoundAndTheGaugeFollowsThePins) {
+  Metrics m("0.1.0");
+  engine::PassReport first;
+  first.drift_checks = 3;
+  first.outcomes = {Outcome("api", "drift"), Outcome("web", "drift")};
+  m.ObservePass(first, seconds(1), At(10));
+  engine::PassReport second;
+  second.drift_checks = 2;
+  second.outcomes = {Outcome("api", "drift-resolved")};
+  m.ObservePass(second, seconds(1), At(20));
+  std::string text = m.Render();
+  EXPECT_TRUE(InvalidLines(text).empty()) << text;
+  EXPECT_NE(text.find("\nsluice_drift_checks_total 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nsluice_drift_detected_total 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nsluice_drifted_pins 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE sluice_drifted_pins gauge\n"), std::string::npos) << text;
+
+  // A new release of the drifted app replaces what drifted.
+  engine::PassReport third;
+  third.outcomes = {Outcome("web", "verified")};
+  m.ObservePass(third, seconds(1), At(30));
+  EXPECT_NE(m.Render().find("\nsluice_drifted_pins 0\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::server

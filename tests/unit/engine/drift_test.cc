@@ -1,0 +1,463 @@
+// Drift checks (issue #5) through real reconciler passes on a real
+// repository, with an injected clock and a fake adapter standing in for
+// helm/terraform (their exact commands are asserted in the adapter tests and
+// in tests/integration/drift_test.cc).
+#include "engine/drift.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+
+#include "core/time_format.h"
+#include "engine/reconciler.h"
+#include "engine/refs.h"
+#include "engine/status_view.h"
+#include "support/git_servers.h"
+#include "support/temp_dir.h"
+#include "verify/verifier.h"
+
+namespace sluice::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::minutes;
+using testing::CommitFiles;
+using testing::Git;
+using testing::TempDir;
+
+std::string D(char c) { return "sha256:" + std::string(64, c); }
+
+TimePoint At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+// What the fake cluster runs, and every adapter call in order.
+struct FakeCluster {
+  std::mutex mu;
+  std::vector<std::string> calls;                         // "apply dev/api", "inspect dev/api"
+  std::map<std::string, adapters::Observation> observed;  // "env/app" -> answer
+  std::map<std::string, Status> errors;                   // "env/app" -> failing check
+};
+
+class FakeAdapter final : public adapters::Adapter {
+ public:
+  explicit FakeAdapter(FakeCluster& c) : c_(c) {}
+  std::string_view Name() const override { return "helm"; }
+  Result<adapters::ApplyResult> Apply(const adapters::ApplyRequest& req) override {
+    std::lock_guard lock(c_.mu);
+    c_.calls.push_back("apply " + req.env + "/" + req.app);
+    adapters::ApplyResult r;
+    r.ok = true;
+    r.exit_code = 0;
+    r.summary = "applied by the fake";
+    return r;
+  }
+  Result<adapters::Observation> Inspect(const adapters::ApplyRequest& req) override {
+    std::lock_guard lock(c_.mu);
+    const std::string key = req.env + "/" + req.app;
+    c_.calls.push_back("inspect " + key);
+    EXPECT_TRUE(fs::is_directory(req.checkout_dir)) << "the deployed commit is checked out";
+    if (auto e = c_.errors.find(key); e != c_.errors.end()) return e->second;
+    if (auto o = c_.observed.find(key); o != c_.observed.end()) return o->second;
+    adapters::Observation same;
+    same.state = adapters::Observed::kPinDeployed;
+    same.exit_code = 0;
+    return same;
+  }
+
+ private:
+  FakeCluster& c_;
+};
+
+adapters::Observation Drifted(std::string detail, int exit_code = 0) {
+  adapters::Observation o;
+  o.state = adapters::Observed::kOtherDeployed;
+  o.detail = std::move(detail);
+  o.exit_code = exit_code;
+  o.duration = std::chrono::milliseconds(120);
+  return o;
+}
+
+class DriftTest : public ::testing::Test {
+ protected:
+  DriftTest() : clock_(At("2026-11-24T09:00:00Z")), verifier_(http_, clock_) {
+    fs::create_directories(tmp_.Sub("srv"));
+    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
+    testing::CloneRepo(bare_, tmp_.Sub("work"));
+    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
+    Push({{"sluice.yaml", "pipeline: [dev]\n"}, {"environments/dev/environment.yaml", "{}\n"}});
+  }
+
+  static std::string HelmPin(const std::string& app, const std::string& digest) {
+    return "artifact:\n  image: r.example.com/shop/" + app + "\n  digest: " + digest +
+           "\ndeploy:\n  adapter: helm\n  helm: {release: " + app +
+           ", chart: oci://r.example.com/charts/" + app + ", namespace: shop}\n";
+  }
+  std::string ExecPin(const std::string& digest) {
+    return "artifact:\n  image: r.example.com/shop/job\n  digest: " + digest +
+           "\ndeploy:\n  adapter: exec\n  exec: {command: [touch, \"" + tmp_.Sub("ran") + "\"]}\n";
+  }
+
+  std::string Push(const std::map<std::string, std::optional<std::string>>& files) {
+    std::string c = CommitFiles(tmp_.Sub("work"), files, "change");
+    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
+    return c;
+  }
+
+  // The long-lived reconciler of a daemon: drift checks remember when they ran.
+  Reconciler& R(DriftOptions drift = {}) {
+    if (!reconciler_) {
+      auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+      EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+      ws_ = std::move(*ws);
+      ReconcileOptions opts;
+      opts.drift = std::move(drift);
+      opts.make_adapter =
+          [this](config::AdapterKind kind,
+                 adapters::CommandRunner& runner) -> Result<std::unique_ptr<adapters::Adapter>> {
+        if (kind == config::AdapterKind::kExec) return adapters::MakeAdapter(kind, runner);
+        return std::unique_ptr<adapters::Adapter>(std::make_unique<FakeAdapter>(cluster_));
+      };
+      reconciler_ = std::make_unique<Reconciler>(*ws_, runner_, verifier_, http_, clock_, cancel_,
+                                                 std::move(opts));
+    }
+    return *reconciler_;
+  }
+
+  PassReport Pass() {
+    auto report = R().RunOnce();
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : PassReport{};
+  }
+
+  std::vector<std::string> Calls() {
+    std::lock_guard lock(cluster_.mu);
+    return cluster_.calls;
+  }
+  void ClearCalls() {
+    std::lock_guard lock(cluster_.mu);
+    cluster_.calls.clear();
+  }
+  void Observe(const std::string& key, adapters::Observation o) {
+    std::lock_guard lock(cluster_.mu);
+    cluster_.errors.erase(key);
+    cluster_.observed[key] = std::move(o);
+  }
+
+  // The `drift` events in the remote's note on `commit`.
+  std::vector<Event> DriftEvents(const std::string& commit) {
+    auto note = Git(bare_, {"notes", "--ref=sluice", "show", commit}, /*allow_failure=*/true);
+    std::vector<Event> out;
+    for (auto& e : ParseNote(note.out)) {
+      if (e.kind == EventKind::kDrift) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  static const AppOutcome* Find(const PassReport& p, const std::string& state) {
+    for (const auto& o : p.outcomes) {
+      if (o.state == state) return &o;
+    }
+    return nullptr;
+  }
+
+  git::LibGit2 libgit2_;
+  TempDir tmp_;
+  std::string bare_;
+  FakeClock clock_;
+  net::CurlHttpClient http_;
+  verify::CheckVerifier verifier_;
+  adapters::BoostCommandRunner runner_;
+  CancelToken cancel_;
+  FakeCluster cluster_;
+  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<Reconciler> reconciler_;
+};
+
+TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
+  R();  // default options: every 10m
+  std::string deployed = Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  PassReport first = Pass();
+  ASSERT_NE(Find(first, "verified"), nullptr);
+  // Just applied: what runs is the pin, no check before the interval is over.
+  EXPECT_EQ(first.drift_checks, 0u);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"apply dev/api"});
+
+  clock_.Advance(minutes(10));
+  PassReport in_sync = Pass();
+  EXPECT_EQ(in_sync.drift_checks, 1u);
+  EXPECT_TRUE(in_sync.outcomes.empty());
+  EXPECT_TRUE(DriftEvents(deployed).empty());
+
+  Observe("dev/api", Drifted("helm release api (namespace shop): image.digest sha256:bbb… ≠ "
+                             "pinned sha256:aaa…"));
+  clock_.Advance(minutes(5));
+  EXPECT_EQ(Pass().drift_checks, 0u);  // not due yet
+  clock_.Advance(minutes(5));
+  PassReport found = Pass();
+  EXPECT_EQ(found.drift_checks, 1u);
+  const AppOutcome* drift = Find(found, "drift");
+  ASSERT_NE(drift, nullptr);
+  EXPECT_EQ(drift->commit, deployed);
+  EXPECT_EQ(drift->reason,
+            "helm release api (namespace shop): image.digest sha256:bbb… ≠ pinned sha256:aaa…");
+  std::vector<Event> events = DriftEvents(deployed);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].digest, D('a'));
+  EXPECT_EQ(events[0].commit, deployed);
+  EXPECT_EQ(events[0].time, clock_.Now());
+  EXPECT_FALSE(events[0].resolved);
+  ASSERT_TRUE(events[0].adapter.has_value());
+  EXPECT_EQ(events[0].adapter->name, "helm");
+  EXPECT_EQ(events[0].adapter->exit_code, 0);
+  EXPECT_EQ(events[0].adapter->duration_ms, 120);
+
+  // `sluice status`: still in sync with Git, with the drift as a reason.
+  auto rows = ComputeStatus(*ws_, "dev", "api");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].state, "in-sync");
+  ASSERT_EQ((*rows)[0].reasons.size(), 1u);
+  EXPECT_EQ(
+      (*rows)[0].reasons[0].rfind("drift: helm release api (namespace shop): image.digest", 0), 0u)
+      << (*rows)[0].reasons[0];
+
+  // The same drift seen again is not recorded again.
+  clock_.Advance(minutes(10));
+  PassReport again = Pass();
+  EXPECT_EQ(again.drift_checks, 1u);
+  EXPECT_EQ(Find(again, "drift"), nullptr);
+  EXPECT_EQ(DriftEvents(deployed).size(), 1u);
+
+  // Another difference is news.
+  Observe("dev/api", Drifted("helm release api (namespace shop): status failed at revision 3"));
+  clock_.Advance(minutes(10));
+  ASSERT_NE(Find(Pass(), "drift"), nullptr);
+  ASSERT_EQ(DriftEvents(deployed).size(), 2u);
+
+  // Gone: one resolving event, and status stops showing it.
+  Observe("dev/api", adapters::Observation{adapters::Observed::kPinDeployed, "", 0, {}});
+  clock_.Advance(minutes(10));
+  const AppOutcome* resolved = Find(Pass(), "drift-resolved");
+  ASSERT_NE(resolved, nullptr);
+  events = DriftEvents(deployed);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_TRUE(events[2].resolved);
+  EXPECT_EQ(events[2].reason.rfind("drift resolved: what runs matches the pin again", 0), 0u);
+  rows = ComputeStatus(*ws_, "dev", "api");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].state, "in-sync");
+  EXPECT_TRUE((*rows)[0].reasons.empty());
+
+  clock_.Advance(minutes(10));
+  Pass();
+  EXPECT_EQ(DriftEvents(deployed).size(), 3u);
+  // Drift never applies anything by itself.
+  std::vector<std::string> calls = Calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "apply dev/api"), 1);
+}
+
+TEST_F(DriftTest, ChecksAreBoundedPerPassAndSpreadOverPasses) {
+  DriftOptions drift;
+  drift.max_checks_per_pass = 2;
+  R(drift);
+  std::map<std::string, std::optional<std::string>> pins;
+  for (char c : std::string("abcde")) {
+    pins["environments/dev/apps/" + std::string(1, c) + ".yaml"] = HelmPin(std::string(1, c), D(c));
+  }
+  Push(pins);
+  ASSERT_EQ(Pass().outcomes.size(), 5u);
+  ClearCalls();
+
+  clock_.Advance(minutes(10));
+  EXPECT_EQ(Pass().drift_checks, 2u);
+  clock_.Advance(minutes(1));
+  EXPECT_EQ(Pass().drift_checks, 2u);
+  clock_.Advance(minutes(1));
+  EXPECT_EQ(Pass().drift_checks, 1u);
+  clock_.Advance(minutes(1));
+  EXPECT_EQ(Pass().drift_checks, 0u);  // each pin checked once per interval
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"inspect dev/a", "inspect dev/b", "inspect dev/c",
+                                               "inspect dev/d", "inspect dev/e"}));
+  // Ten minutes after their check, a and b are due again; c, d and e not yet.
+  clock_.Advance(minutes(7));
+  ClearCalls();
+  EXPECT_EQ(Pass().drift_checks, 2u);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"inspect dev/a", "inspect dev/b"}));
+}
+
+TEST_F(DriftTest, CheckAllNowIgnoresTheIntervalAndTheBound) {
+  DriftOptions drift;
+  drift.interval = std::chrono::milliseconds(0);
+  drift.check_all_now = true;
+  drift.max_checks_per_pass = 1;
+  R(drift);
+  Push({{"environments/dev/apps/a.yaml", HelmPin("a", D('a'))},
+        {"environments/dev/apps/b.yaml", HelmPin("b", D('b'))},
+        {"environments/dev/apps/c.yaml", HelmPin("c", D('c'))}});
+  Pass();
+  EXPECT_EQ(Pass().drift_checks, 3u);
+  EXPECT_EQ(Pass().drift_checks, 3u);
+}
+
+TEST_F(DriftTest, ZeroIntervalTurnsChecksOff) {
+  DriftOptions drift;
+  drift.interval = std::chrono::milliseconds(0);
+  R(drift);
+  Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  Pass();
+  clock_.Advance(std::chrono::hours(24));
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"apply dev/api"});
+}
+
+TEST_F(DriftTest, ExecPinsNeverDriftAndCostNoCheck) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  R(drift);
+  std::string deployed = Push({{"environments/dev/apps/job.yaml", ExecPin(D('e'))}});
+  ASSERT_NE(Find(Pass(), "verified"), nullptr);
+  ASSERT_TRUE(fs::exists(tmp_.Sub("ran")));
+  PassReport p = Pass();
+  EXPECT_EQ(p.drift_checks, 0u);
+  EXPECT_TRUE(p.outcomes.empty());
+  EXPECT_TRUE(Calls().empty());
+  EXPECT_TRUE(DriftEvents(deployed).empty());
+}
+
+TEST_F(DriftTest, PendingApplyRunsBeforeDriftChecks) {
+  R();
+  Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  Pass();
+  clock_.Advance(minutes(10));
+  Observe("dev/api", Drifted("helm release api (namespace shop): not found"));
+  Push({{"environments/dev/apps/web.yaml", HelmPin("web", D('b'))}});
+  PassReport p = Pass();
+  // The new pin is applied first; the due drift check of api waits for it,
+  // and the pin just applied is not checked in the same pass.
+  EXPECT_EQ(Calls(),
+            (std::vector<std::string>{"apply dev/api", "apply dev/web", "inspect dev/api"}));
+  EXPECT_EQ(p.drift_checks, 1u);
+  ASSERT_NE(Find(p, "drift"), nullptr);
+}
+
+TEST_F(DriftTest, AnEnvironmentThatIgnoresDriftIsNeverChecked) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  R(drift);
+  Push({{"environments/dev/environment.yaml", "drift: ignore\n"},
+        {"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  Pass();
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"apply dev/api"});
+  // The policy in force decides: the head saying `record` is a change that
+  // takes effect once applied.
+  Push({{"environments/dev/environment.yaml", "drift: record\n"}});
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('b'))}});
+  Pass();  // applies b (and the policy that came before it)
+  EXPECT_EQ(Pass().drift_checks, 1u);
+}
+
+TEST_F(DriftTest, YieldStopsChecksSoThatAWokenPassRunsAtOnce) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  bool woken = false;
+  drift.should_yield = [&woken] { return woken; };
+  R(drift);
+  Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  Pass();
+  woken = true;
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  woken = false;
+  EXPECT_EQ(Pass().drift_checks, 1u);
+}
+
+TEST_F(DriftTest, AFailingCheckIsAnErrorNotDrift) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  R(drift);
+  std::string deployed = Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
+  Pass();
+  {
+    std::lock_guard lock(cluster_.mu);
+    cluster_.errors["dev/api"] =
+        Status::IOError("terraform plan: exit 1: Error: Invalid value for input variable");
+  }
+  PassReport p = Pass();
+  const AppOutcome* error = Find(p, "error");
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->reason,
+            "drift check failed: terraform plan: exit 1: Error: Invalid value for input variable");
+  EXPECT_EQ(Find(p, "drift"), nullptr);
+  EXPECT_TRUE(DriftEvents(deployed).empty());
+}
+
+TEST_F(DriftTest, FailedPinsAreNotChecked) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  R(drift);
+  Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a')) +
+                                               "verification:\n  checks:\n    - http: {url: "
+                                               "\"http://127.0.0.1:1/\", retries: 0}\n"}});
+  ASSERT_NE(Find(Pass(), "failed"), nullptr);
+  ClearCalls();
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  EXPECT_TRUE(Calls().empty());
+}
+
+// ---------------------------------------------------------------------------
+// The pure decisions.
+
+Event WithKind(EventKind kind, std::string reason = "", bool resolved = false) {
+  Event e;
+  e.kind = kind;
+  e.reason = std::move(reason);
+  e.resolved = resolved;
+  return e;
+}
+
+TEST(IsInSyncForDriftTest, OnlyAVerifiedOrDriftingDeployedPinIsChecked) {
+  Event verified = WithKind(EventKind::kVerified);
+  Event drift = WithKind(EventKind::kDrift, "x");
+  EXPECT_TRUE(IsInSyncForDrift("b1", "b1", &verified));
+  EXPECT_TRUE(IsInSyncForDrift("b1", "b1", &drift));
+  EXPECT_FALSE(IsInSyncForDrift("b2", "b1", &verified));  // a change is pending
+  EXPECT_FALSE(IsInSyncForDrift("", "", &verified));
+  EXPECT_FALSE(IsInSyncForDrift("b1", "b1", nullptr));
+  for (EventKind k : {EventKind::kApplying, EventKind::kApplied, EventKind::kFailed,
+                      EventKind::kRolledBack, EventKind::kWaiting, EventKind::kBlocked}) {
+    Event e = WithKind(k);
+    EXPECT_FALSE(IsInSyncForDrift("b1", "b1", &e)) << EventKindName(k);
+  }
+}
+
+TEST(DriftEventToRecordTest, RecordsStartsAndChangesAndResolutionsOnly) {
+  Event verified = WithKind(EventKind::kVerified);
+  Event drifting = WithKind(EventKind::kDrift, "a ≠ b");
+  Event resolved = WithKind(EventKind::kDrift, "drift resolved: ...", true);
+  adapters::Observation same{adapters::Observed::kPinDeployed, "", 0, {}};
+  adapters::Observation unknown{adapters::Observed::kUnknown, "", -1, {}};
+
+  auto started = DriftEventToRecord(&verified, Drifted("a ≠ b"), Event{});
+  ASSERT_TRUE(started.has_value());
+  EXPECT_EQ(started->kind, EventKind::kDrift);
+  EXPECT_EQ(started->reason, "a ≠ b");
+  EXPECT_FALSE(started->resolved);
+  EXPECT_FALSE(DriftEventToRecord(&drifting, Drifted("a ≠ b"), Event{}).has_value());
+  EXPECT_EQ(DriftEventToRecord(&drifting, Drifted("a ≠ c"), Event{})->reason, "a ≠ c");
+  EXPECT_EQ(DriftEventToRecord(&resolved, Drifted("a ≠ b"), Event{})->reason, "a ≠ b");
+  EXPECT_EQ(DriftEventToRecord(&verified, Drifted(""), Event{})->reason,
+            "something other than the pin runs");
+
+  auto gone = DriftEventToRecord(&drifting, same, Event{});
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_TRUE(gone->resolved);
+  EXPECT_EQ(gone->reason, "drift resolved: what runs matches the pin again (was: a ≠ b)");
+  EXPECT_FALSE(DriftEventToRecord(&verified, same, Event{}).has_value());
+  EXPECT_FALSE(DriftEventToRecord(&resolved, same, Event{}).has_value());
+  EXPECT_FALSE(DriftEventToRecord(&drifting, unknown, Event{}).has_value());
+}
+
+}  // namespace
+}  // namespace sluice::engine
