@@ -39,6 +39,10 @@ struct ReconcileOptions {
   // Called after the `applying` event is pushed and before the adapter starts
   // (tests use it to observe the record mid-apply). May be empty.
   std::function<void(const std::string& env, const std::string& app)> before_apply;
+  // Sees every event after it is recorded (RecordStore's EventObserver): the
+  // controller hands them to the notifier. Runs on reconcile threads, so it
+  // must be thread-safe and must not block. May be empty.
+  EventObserver on_event;
 };
 
 // What one pass did for one (env, app).

@@ -5,6 +5,15 @@
 namespace sluice::engine {
 
 Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
+  bool written = false;
+  Status s = WriteLocked(e, refs, &written);
+  // Outside the lock: an observer may read the workspace (the settings at the
+  // head) and must never hold up other writers.
+  if (written && observer_) observer_(e);
+  return s;
+}
+
+Status RecordStore::WriteLocked(const Event& e, const std::vector<RefUpdate>& refs, bool* written) {
   std::lock_guard lock(ws_.mutex());
   git::Repository& repo = ws_.repo();
   std::string note;
@@ -17,6 +26,7 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
   note += EventToJsonLine(e);
   note += '\n';
   SLUICE_RETURN_IF_ERROR(repo.WriteNote(kNotesRef, e.commit, note, Workspace::Identity()));
+  *written = true;
   std::vector<std::string> names;
   for (const auto& r : refs) {
     SLUICE_RETURN_IF_ERROR(

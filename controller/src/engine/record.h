@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,15 +22,23 @@ struct RefUpdate {
 // refs/sluice/* references. Every write is pushed before it returns, so an
 // `applying` event is on the remote before the apply starts.
 //
+// Called once for every event that Write recorded (the note is written
+// locally, and pushed unless the push failed), after the workspace mutex is
+// released, on the thread that called Write. Must be thread-safe (environments
+// are reconciled in parallel) and must not block: notifications only enqueue.
+using EventObserver = std::function<void(const Event&)>;
+
 // Thread-safe: every method takes the workspace mutex.
 class RecordStore {
  public:
-  explicit RecordStore(Workspace& ws) : ws_(ws) {}
+  explicit RecordStore(Workspace& ws, EventObserver observer = {})
+      : ws_(ws), observer_(std::move(observer)) {}
 
   // Appends `e` to the note of e.commit, moves `refs`, and pushes both.
   // On a push that fails for transport reasons the record is kept locally and
   // pushed by the next Workspace::Sync(push=true); the error is returned so the
-  // caller can refuse to start an apply it could not announce.
+  // caller can refuse to start an apply it could not announce. The observer
+  // sees every event that was written locally, pushed or not.
   Status Write(const Event& e, const std::vector<RefUpdate>& refs = {});
 
   // The events in the note of `commit` (empty if none).
@@ -39,7 +48,11 @@ class RecordStore {
   std::optional<std::string> Ref(const std::string& name);
 
  private:
+  // The local write (note and refs); sets *written once the note is written.
+  Status WriteLocked(const Event& e, const std::vector<RefUpdate>& refs, bool* written);
+
   Workspace& ws_;
+  EventObserver observer_;
 };
 
 }  // namespace sluice::engine
