@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "core/clock.h"
 #include "engine/reconciler.h"
+#include "notify/notifier.h"
 
 namespace sluice::server {
 
@@ -52,6 +54,11 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_outcomes_total{state}                        per (env, app) outcome of passes
 //   sluice_last_successful_pass_timestamp_seconds       unix time of the last good pass
 //   sluice_webhooks_total{source,result}                webhook deliveries by verdict
+//   sluice_notifications_sent_total{kind}               notifications delivered, by event kind
+//   sluice_notifications_failed_total{kind}             notifications given up on
+//   sluice_notifications_dropped_total                  pushed out of a full queue
+//   sluice_notifications_retries_total                  attempts after the first
+//   sluice_notifications_queue_depth                    waiting or in flight now
 //
 // Thread-safe: every method may be called from any thread.
 class Metrics {
@@ -67,6 +74,9 @@ class Metrics {
   // Counts one webhook delivery; `source` github|gitlab|generic, `result`
   // accepted|ignored|unauthorized|disabled|too_large|bad_request.
   void ObserveWebhook(const std::string& source, const std::string& result);
+  // Where the notification series come from (the notifier's Snapshot); read
+  // at each Render. Without one they are exported as zero.
+  void SetNotificationSource(std::function<notify::Stats()> source);
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
@@ -89,6 +99,7 @@ class Metrics {
   std::map<std::string, uint64_t> outcomes_;  // state -> count
   std::map<std::pair<std::string, std::string>, uint64_t> webhooks_;
   PassHealth health_;
+  std::function<notify::Stats()> notifications_;
 };
 
 // Whether a RunOnce error came from fetching the repository (the engine
