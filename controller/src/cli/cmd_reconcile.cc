@@ -15,6 +15,8 @@ Runner AddReconcileCommand(CLI::App& app) {
       "Run one controller pass: fetch, find changed pins, check gates, apply, verify, record");
   cmd->footer(
       "For cron, CI and tests; 'sluice controller' runs passes continuously.\n"
+      "Notifications (sluice.yaml notify:) of what the pass decided are delivered before it "
+      "exits, for up to 10s.\n"
       "Example:\n  sluice reconcile --once --repo git://git.example.com/environments "
       "--workdir /var/lib/sluice\n"
       "Exit codes: 0 the pass ran (blocked and waiting changes are normal outcomes), 1 it "
@@ -41,11 +43,15 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     EngineParts parts;
     CancelToken cancel;
+    NotifyParts notify(parts, **ws);
     engine::ReconcileOptions ropts;
     ropts.parallelism = *parallelism;
+    ropts.on_event = notify.Observer();
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto report = reconciler.RunOnce();
+    // One pass, then exit: deliver what it decided first (bounded).
+    notify.notifier.Shutdown(kNotifyDrain);
     if (!report.ok()) {
       PrintError(report.status().message());
       return kExitError;
