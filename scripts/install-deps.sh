@@ -16,7 +16,14 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev time
   # real servers the integration tests start on loopback
   lighttpd openssh-client prometheus docker-registry
+  # the browser test of the dashboard (tests/browser: playwright-core drives it)
+  chromium
 )
+# Node.js for the browser test: Debian's nodejs + npm, unless a node with npm
+# is already there (another packaging of Node would conflict with Debian's npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -83,6 +83,9 @@ Runner AddControllerCommand(CLI::App& app) {
       "With --listen it serves /healthz, /readyz, /metrics, /api/v1/status, a dashboard at / and "
       "webhooks at POST /hooks/github|gitlab|generic; a verified push to --branch starts a pass "
       "at once.\n"
+      "Notifications: blocked, applied, verified, failed and rolled-back changes are posted to "
+      "the Slack and webhook targets of sluice.yaml's notify: list, off the reconcile path, with "
+      "retries; on stop, queued ones get up to 10s.\n"
       "Example:\n  sluice controller --repo git://git.example.com/environments --workdir "
       "/var/lib/sluice --interval 30s\n"
       "  sluice controller --repo https://git.example.com/environments.git --interval 10m \\\n"
@@ -192,6 +195,7 @@ Runner AddControllerCommand(CLI::App& app) {
       return kExitError;
     }
     EngineParts parts;
+    NotifyParts notify(parts, **ws);
     engine::ReconcileOptions ropts;
     ropts.parallelism = settings->parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
@@ -200,6 +204,7 @@ Runner AddControllerCommand(CLI::App& app) {
     // A webhook that arrives during drift checks ends them: the pass it asks
     // for (maybe a rollback) must not wait behind helm or terraform.
     ropts.drift.should_yield = [&stop] { return stop.cancelled() || stop.wake_pending(); };
+    ropts.on_event = notify.Observer();
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     spdlog::info("controller watching {} branch {} every {} (workdir {}); drift checks {}",
@@ -211,6 +216,7 @@ Runner AddControllerCommand(CLI::App& app) {
                            std::to_string(settings->drift_checks_per_pass) + " per pass");
 
     server::Metrics metrics{std::string(Version())};
+    metrics.SetNotificationSource([&notify] { return notify.notifier.Snapshot(); });
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;
@@ -276,6 +282,7 @@ Runner AddControllerCommand(CLI::App& app) {
       if (cancelled) break;
     }
     if (http) http->Stop();
+    notify.notifier.Shutdown(kNotifyDrain);
     spdlog::info("controller stopped");
     return kExitOk;
   };

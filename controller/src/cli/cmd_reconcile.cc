@@ -15,6 +15,8 @@ Runner AddReconcileCommand(CLI::App& app) {
       "Run one controller pass: fetch, find changed pins, check gates, apply, verify, record");
   cmd->footer(
       "For cron, CI and tests; 'sluice controller' runs passes continuously.\n"
+      "Notifications (sluice.yaml notify:) of what the pass decided are delivered before it "
+      "exits, for up to 10s.\n"
       "Example:\n  sluice reconcile --once --repo git://git.example.com/environments "
       "--workdir /var/lib/sluice\n"
       "With --drift it then asks Helm / Terraform what really runs for every in-sync pin "
@@ -49,6 +51,7 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     EngineParts parts;
     CancelToken cancel;
+    NotifyParts notify(parts, **ws);
     engine::ReconcileOptions ropts;
     ropts.parallelism = *parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
@@ -56,9 +59,12 @@ Runner AddReconcileCommand(CLI::App& app) {
     // asked, and then for every in-sync pin (the daemon spreads them out).
     ropts.drift.interval = std::chrono::milliseconds(0);
     ropts.drift.check_all_now = *drift;
+    ropts.on_event = notify.Observer();
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto report = reconciler.RunOnce();
+    // One pass, then exit: deliver what it decided first (bounded).
+    notify.notifier.Shutdown(kNotifyDrain);
     if (!report.ok()) {
       PrintError(report.status().message());
       return kExitError;

@@ -1,8 +1,14 @@
 #pragma once
 
+#include <chrono>
+
 #include "adapters/process.h"
 #include "core/clock.h"
+#include "engine/record.h"
+#include "engine/workspace.h"
 #include "net/http_client.h"
+#include "notify/notifier.h"
+#include "notify/repo_sink.h"
 #include "verify/verifier.h"
 
 namespace sluice::cli {
@@ -15,6 +21,27 @@ struct EngineParts {
   net::CurlHttpClient http;
   SystemClock clock;
   verify::CheckVerifier verifier{http, clock};
+};
+
+// How long a stopping command keeps delivering queued notifications.
+inline constexpr std::chrono::seconds kNotifyDrain{10};
+
+// Notifications for a command that runs passes: the notifier (its delivery
+// thread starts here) and the sink that reads `notify:` from sluice.yaml.
+// Pass Observer() as ReconcileOptions::on_event; call notifier.Shutdown
+// before the command returns. Borrows `parts` and `ws`.
+struct NotifyParts {
+  NotifyParts(EngineParts& parts, engine::Workspace& ws)
+      : waiter(parts.clock), notifier(parts.http, parts.clock, waiter), sink(ws, notifier) {
+    notifier.Start();
+  }
+  engine::EventObserver Observer() {
+    return [this](const engine::Event& e) { sink(e); };
+  }
+
+  notify::ClockWaiter waiter;
+  notify::Notifier notifier;
+  notify::RepoNotifySink sink;
 };
 
 }  // namespace sluice::cli

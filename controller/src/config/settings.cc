@@ -178,6 +178,7 @@ bool ParseNotify(MapReader& top, std::vector<Notification>& out) {
       continue;
     }
     Notification n;
+    n.line = line;
     if (slack) {
       n.kind = "slack";
       MapReader s(d, m.Get("slack"), m.Where("slack"), m.KeyLine("slack"), {"webhookFile"});

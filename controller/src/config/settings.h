@@ -23,6 +23,7 @@ struct Notification {
   std::string url;          // webhook url
   std::string url_file;     // slack: `webhookFile:`
   std::string secret_file;  // webhook: `secretFile:`
+  int line = 0;             // of the entry in sluice.yaml, for messages
 };
 
 // sluice.yaml at the repository root. Only `pipeline` is required.

@@ -79,7 +79,7 @@ Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::V
                        net::HttpClient& http, const Clock& clock, CancelToken& cancel,
                        ReconcileOptions options)
     : ws_(ws),
-      record_(ws),
+      record_(ws, options.on_event),
       runner_(runner),
       verifier_(verifier),
       http_(http),

@@ -45,6 +45,10 @@ struct ReconcileOptions {
   // Makes the adapter of a pin, for applies and drift checks (tests inject a
   // fake). May be empty: adapters::MakeAdapter.
   AdapterFactory make_adapter;
+  // Sees every event after it is recorded (RecordStore's EventObserver): the
+  // controller hands them to the notifier. Runs on reconcile threads, so it
+  // must be thread-safe and must not block. May be empty.
+  EventObserver on_event;
 };
 
 // What one pass did for one (env, app).

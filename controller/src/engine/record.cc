@@ -7,6 +7,16 @@
 namespace sluice::engine {
 
 Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs, bool push) {
+  bool written = false;
+  Status s = WriteLocked(e, refs, push, &written);
+  // Outside the lock: an observer may read the workspace (the settings at the
+  // head) and must never hold up other writers.
+  if (written && observer_) observer_(e);
+  return s;
+}
+
+Status RecordStore::WriteLocked(const Event& e, const std::vector<RefUpdate>& refs, bool push,
+                                bool* written) {
   std::lock_guard lock(ws_.mutex());
   git::Repository& repo = ws_.repo();
   std::string note;
@@ -19,6 +29,7 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs, bo
   note += EventToJsonLine(e);
   note += '\n';
   SLUICE_RETURN_IF_ERROR(repo.WriteNote(kNotesRef, e.commit, note, Workspace::Identity()));
+  *written = true;
   std::vector<std::string> names;
   for (const auto& r : refs) names.push_back(r.name);
   // Journal first: a crash between here and the push still gets them pushed.

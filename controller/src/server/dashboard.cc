@@ -36,7 +36,11 @@ constexpr char kDashboard[] = R"html(<!doctype html>
   .blocked .state, .failed .state { color: var(--block); }
   .applying .state, .verifying .state { color: var(--busy); }
   .line { color: var(--muted); font-size: .85rem; }
-  .why { margin: .25rem 0 0; padding-left: 1.1rem; }
+  .why { margin: .25rem 0 .35rem; padding-left: 1.1rem; }
+  .why-one, .why li { margin: .15rem 0 .35rem; }
+  .blocked .why-one, .blocked .why li, .failed .why-one, .failed .why li { color: var(--block); }
+  .waiting .why-one, .waiting .why li { color: var(--wait); }
+  .next { color: #1f2328; font-weight: 600; }
   .empty { color: var(--muted); text-align: center; }
   .legend { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
 </style>
@@ -52,7 +56,8 @@ constexpr char kDashboard[] = R"html(<!doctype html>
     <thead><tr id="head"><th>App</th></tr></thead>
     <tbody id="body"></tbody>
   </table>
-  <p class="legend">Running: what is deployed now. Safe version: the last version that passed its
+  <p class="legend">Running: what is deployed now. Waiting to deploy: the version the release
+  repository asks for, and what it waits for. Safe version: the last version that passed its
   checks, used for a rollback. Refreshes every 5 seconds; read-only.</p>
 </main>
 <script>
@@ -80,8 +85,8 @@ function plainReason(r) {
   return prefix ? prefix + m[2] : cap(m[2]);
 }
 function cap(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
-function version(p) {
-  if (!p) return "none";
+function version(p, none) {
+  if (!p) return none || "none";
   const d = p.digest ? p.digest.slice(0, 19) : "?";
   return (p.version ? p.version + " " : "") + "(" + d + ")";
 }
@@ -97,28 +102,36 @@ function when(t) {
   return isNaN(d) ? t : d.toLocaleString();
 }
 
+// What the pending version is doing, in the words of the state.
+const NEXT = {
+  "waiting": "Waiting to deploy: ", "blocked": "Waiting to deploy: ",
+  "applying": "Deploying now: ", "verifying": "Checking: ", "failed": "Failed to deploy: "
+};
+
 function cellFor(row) {
   const td = el("td", "cell " + row.state);
-  const label = STATES[row.state] || row.state;
-  const reasons = (row.reasons || []).map(plainReason);
-  const headline = reasons.length === 1 && row.state !== "in-sync" ? label + " — " + reasons[0]
-                                                                   : label;
-  td.appendChild(el("div", "state", headline));
-  let running = "Running: " + version(row.deployed);
+  td.dataset.env = row.env;
+  td.dataset.app = row.app;
+  td.appendChild(el("div", "state", STATES[row.state] || cap(row.state)));
+  // Why it is not up to date, one reason per line, in plain words.
+  const reasons = row.state === "in-sync" ? [] : (row.reasons || []).map(plainReason);
+  if (reasons.length === 1) {
+    td.appendChild(el("div", "why-one", reasons[0]));
+  } else if (reasons.length > 1) {
+    const ul = el("ul", "why");
+    for (const r of reasons) ul.appendChild(el("li", "", r));
+    td.appendChild(ul);
+  }
+  let running = "Running: " + version(row.deployed, "nothing yet");
   if (row.deployed && row.deployed.time) running += " since " + when(row.deployed.time);
   td.appendChild(el("div", "line", running));
   if (row.deployed && row.deployed.approvers && row.deployed.approvers.length) {
     td.appendChild(el("div", "line", "Approved by " + row.deployed.approvers.join(", ")));
   }
   if (row.state !== "in-sync" && row.desired) {
-    td.appendChild(el("div", "line", "Next: " + version(row.desired)));
+    td.appendChild(el("div", "line next", (NEXT[row.state] || "Next: ") + version(row.desired)));
   }
-  td.appendChild(el("div", "line", "Safe version: " + version(row.lkg)));
-  if (reasons.length > 1) {
-    const ul = el("ul", "why");
-    for (const r of reasons) ul.appendChild(el("li", "", r));
-    td.appendChild(ul);
-  }
+  td.appendChild(el("div", "line", "Safe version: " + version(row.lkg, "none yet")));
   return td;
 }
 
@@ -147,7 +160,7 @@ function render(rows) {
     tr.appendChild(el("th", "", a));
     for (const e of envs) {
       const r = byKey.get(e + "\u0000" + a);
-      tr.appendChild(r ? cellFor(r) : el("td", "cell line", "not deployed here"));
+      tr.appendChild(r ? cellFor(r) : el("td", "cell line", "Not deployed here"));
     }
     body.appendChild(tr);
   }

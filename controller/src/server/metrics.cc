@@ -12,6 +12,9 @@ namespace {
 constexpr const char* kKnownStates[] = {"verified", "applied", "failed",  "blocked",
                                         "waiting",  "removed", "in-sync", "error"};
 constexpr const char* kPassResults[] = {"success", "error"};
+// Event kinds that are notified, exported from the start like the states.
+constexpr const char* kNotifiedKinds[] = {"blocked", "applied",     "verified",
+                                          "failed",  "rolled-back", "drift"};
 
 void Header(std::ostringstream& out, const char* name, const char* type, const char* help) {
   out << "# HELP " << name << " " << EscapeHelp(help) << "\n";
@@ -155,6 +158,11 @@ void Metrics::ObserveWebhook(const std::string& source, const std::string& resul
   ++webhooks_[{source, result}];
 }
 
+void Metrics::SetNotificationSource(std::function<notify::Stats()> source) {
+  std::lock_guard lock(mu_);
+  notifications_ = std::move(source);
+}
+
 PassHealth Metrics::Health() const {
   std::lock_guard lock(mu_);
   return health_;
@@ -222,6 +230,34 @@ std::string Metrics::Render() const {
   Header(out, "sluice_drifted_pins", "gauge",
          "Pins whose last drift check by this process found drift.");
   out << "sluice_drifted_pins " << drifted_.size() << "\n";
+  notify::Stats ns = notifications_ ? notifications_() : notify::Stats{};
+  for (const char* k : kNotifiedKinds) {
+    ns.sent.try_emplace(k, 0);
+    ns.failed.try_emplace(k, 0);
+  }
+  Header(out, "sluice_notifications_sent_total", "counter",
+         "Notifications delivered (Slack, webhooks), by event kind.");
+  for (const auto& [kind, n] : ns.sent) {
+    out << "sluice_notifications_sent_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << n
+        << "\n";
+  }
+  Header(out, "sluice_notifications_failed_total", "counter",
+         "Notifications given up on (attempts exhausted, refused by the receiver, or left at "
+         "shutdown), by event kind.");
+  for (const auto& [kind, n] : ns.failed) {
+    out << "sluice_notifications_failed_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << n
+        << "\n";
+  }
+  Header(out, "sluice_notifications_dropped_total", "counter",
+         "Notifications dropped: the queue was full (the oldest go first) or the controller was "
+         "stopping.");
+  out << "sluice_notifications_dropped_total " << ns.dropped << "\n";
+  Header(out, "sluice_notifications_retries_total", "counter",
+         "Notification attempts after the first (network errors, 5xx, 429).");
+  out << "sluice_notifications_retries_total " << ns.retries << "\n";
+  Header(out, "sluice_notifications_queue_depth", "gauge",
+         "Notifications waiting to be sent or in flight.");
+  out << "sluice_notifications_queue_depth " << ns.queue_depth << "\n";
   return out.str();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "core/clock.h"
 #include "engine/reconciler.h"
+#include "notify/notifier.h"
 
 namespace sluice::server {
 
@@ -56,6 +58,11 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_drift_checks_total                           adapter drift checks run
 //   sluice_drift_detected_total                         drift found (starts or changes)
 //   sluice_drifted_pins                                 gauge: pins drifting at their last check
+//   sluice_notifications_sent_total{kind}               notifications delivered, by event kind
+//   sluice_notifications_failed_total{kind}             notifications given up on
+//   sluice_notifications_dropped_total                  pushed out of a full queue
+//   sluice_notifications_retries_total                  attempts after the first
+//   sluice_notifications_queue_depth                    waiting or in flight now
 //
 // Thread-safe: every method may be called from any thread.
 class Metrics {
@@ -71,6 +78,9 @@ class Metrics {
   // Counts one webhook delivery; `source` github|gitlab|generic, `result`
   // accepted|ignored|unauthorized|disabled|too_large|bad_request.
   void ObserveWebhook(const std::string& source, const std::string& result);
+  // Where the notification series come from (the notifier's Snapshot); read
+  // at each Render. Without one they are exported as zero.
+  void SetNotificationSource(std::function<notify::Stats()> source);
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
@@ -96,6 +106,7 @@ class Metrics {
   uint64_t drift_detected_ = 0;
   std::set<std::string> drifted_;  // "env/app" drifting at its last check by this process
   PassHealth health_;
+  std::function<notify::Stats()> notifications_;
 };
 
 // Whether a RunOnce error came from fetching the repository (the engine
