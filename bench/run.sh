@@ -58,7 +58,9 @@ own_work=0
 if [ -z "$work" ]; then work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX"); own_work=1; fi
 mkdir -p "$work"
 daemon_pid=""
+ctl_pid=""
 cleanup() {
+  if [ -n "$ctl_pid" ]; then kill "$ctl_pid" 2>/dev/null || true; wait "$ctl_pid" 2>/dev/null || true; fi
   if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
   if [ "$own_work" = 1 ]; then rm -rf "$work"; fi
 }
@@ -235,6 +237,51 @@ log "rollback commit on the remote -> adapter start x$latency_runs"
 rollback_latency
 rb_median=$(median <"$work/rb.lat"); rb_p95=$(p95 <"$work/rb.lat")
 
+# ------------------------------------------------- push + webhook -> adapter start
+# The daemon path of issue #8: `sluice controller --listen` with a long poll
+# interval (so only the hook can wake it), a pin bump pushed, then a signed
+# POST /hooks/generic; the clock starts when the push has returned and stops
+# when the adapter starts. Polls the stamp file (bench script, not a test).
+hook_latency() {
+  local hstamps="$work/tmp/sluice-bench-stamps" secret="$work/hook-secret" hport body sig i t n
+  printf 'bench-secret\n' >"$secret"
+  hport=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  TMPDIR="$work/tmp" "$sluice" controller --repo "$url" --workdir "$work/wd" --interval 1h \
+    --listen "127.0.0.1:$hport" --webhook-secret-file "$secret" >>"$work/sluice.log" 2>&1 &
+  ctl_pid=$!
+  for _ in $(seq 600); do
+    curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null 2>&1 && break
+    kill -0 "$ctl_pid" 2>/dev/null || { echo "run.sh: sluice controller exited; see $work/sluice.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  body='{"ref":"refs/heads/main"}'
+  sig="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac bench-secret -r | cut -d' ' -f1)"
+  : >"$work/hook.lat"
+  for i in $(seq "$latency_runs"); do
+    git -C "$work/author" pull -q --ff-only origin main
+    n=$(wc -l <"$hstamps")
+    bump e00 app-00002 scripts/stamp.sh
+    git -C "$work/author" push -q origin main
+    t=$(now_ns)
+    curl -sf -X POST -H "X-Sluice-Signature: $sig" -H 'Content-Type: application/json' \
+      --data "$body" "http://127.0.0.1:$hport/hooks/generic" >/dev/null \
+      || { echo "run.sh: the webhook was refused" >&2; exit 1; }
+    for _ in $(seq 1200); do [ "$(wc -l <"$hstamps")" -gt "$n" ] && break; sleep 0.05; done
+    [ "$(wc -l <"$hstamps")" -gt "$n" ] || { echo "run.sh: the hook did not start the adapter within 60s" >&2; exit 1; }
+    awk -v s="$(tail -n 1 "$hstamps")" -v t="$t" 'BEGIN { printf "%d\n", (s * 1000) - (t / 1000000) }' >>"$work/hook.lat"
+    # Let the pass finish (record pushed) before the next bump.
+    for _ in $(seq 1200); do
+      [ "$(git --git-dir="$work/srv/env.git" rev-parse -q --verify refs/sluice/deployed/e00/app-00002 2>/dev/null)" = \
+        "$(git --git-dir="$work/srv/env.git" rev-parse refs/heads/main)" ] && break
+      sleep 0.05
+    done
+  done
+  kill "$ctl_pid" 2>/dev/null || true; wait "$ctl_pid" 2>/dev/null || true; ctl_pid=""
+}
+log "push + webhook -> adapter start (sluice controller) x$latency_runs"
+hook_latency
+hook_median=$(median <"$work/hook.lat"); hook_p95=$(p95 <"$work/hook.lat")
+
 # ------------------------------------------------- first full pass
 log "first full pass over $full_pins pins (budget ${budget}s)"
 furl="git://127.0.0.1:$port/fresh.git"
@@ -302,6 +349,8 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "1 pin changed (pinsRead=$one_reads) vs fetch+diff" "$one_sluice ms" "$one_git ms" "$(ratio "$one_sluice" "$one_git")x"
   row "push -> adapter start, median ($latency_runs runs)" "$lat_median ms" "" ""
   row "push -> adapter start, p95" "$lat_p95 ms" "" ""
+  row "push + webhook -> adapter start, median" "$hook_median ms" "" ""
+  row "push + webhook -> adapter start, p95" "$hook_p95 ms" "" ""
   row "rollback on remote -> adapter start, median" "$rb_median ms" "" ""
   row "rollback on remote -> adapter start, p95" "$rb_p95 ms" "" ""
   row "$full_label" "$full_ms ms" "" ""
@@ -328,6 +377,7 @@ cat >"$json" <<EOF
     "noChange": {"sluiceMs": $nc_sluice, "gitMs": $nc_git, "ratio": $(ratio "$nc_sluice" "$nc_git"), "runs": {"sluice": [$(paste -sd, "$work/nc.sluice")], "git": [$(paste -sd, "$work/nc.git")]}, "sluicePeakRssMB": $nc_rss},
     "onePinChanged": {"sluiceMs": $one_sluice, "gitMs": $one_git, "ratio": $(ratio "$one_sluice" "$one_git"), "pinsRead": $one_reads, "runs": {"sluice": [$(paste -sd, "$work/one.sluice")], "git": [$(paste -sd, "$work/one.git")]}, "sluicePeakRssMB": $one_rss},
     "pushToAdapterStart": {"medianMs": $lat_median, "p95Ms": $lat_p95, "runs": [$(paste -sd, "$work/lat")]},
+    "webhookToAdapterStart": {"medianMs": $hook_median, "p95Ms": $hook_p95, "runs": [$(paste -sd, "$work/hook.lat")]},
     "rollbackToAdapterStart": {"medianMs": $rb_median, "p95Ms": $rb_p95, "runs": [$(paste -sd, "$work/rb.lat")]},
     "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
     "gitLogNotes": {"gitMs": $log_git},

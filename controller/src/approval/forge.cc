@@ -134,9 +134,9 @@ class RestClient {
 
   const std::string& api() const { return api_; }
 
-  // One GET. On success `*out` holds a 2xx response; a rate-limited answer
-  // sets `limited` (and returns ok); any other status is an error.
-  Status Get(const std::string& url, net::HttpResponse* out, ForgeApproval* limited) {
+  // A request to the forge API with the headers every call carries: JSON,
+  // the API's extra headers, and the token (never followed to a redirect).
+  net::HttpRequest Request(const std::string& url) const {
     net::HttpRequest req;
     req.url = url;
     req.follow_redirects = false;  // never carry the token to another place
@@ -144,6 +144,13 @@ class RestClient {
     req.headers.push_back({"User-Agent", "sluice"});
     for (const auto& h : extra_headers_) req.headers.push_back(h);
     if (!token_.empty()) req.headers.push_back({auth_header_, auth_value_});
+    return req;
+  }
+
+  // One GET. On success `*out` holds a 2xx response; a rate-limited answer
+  // sets `limited` (and returns ok); any other status is an error.
+  Status Get(const std::string& url, net::HttpResponse* out, ForgeApproval* limited) {
+    net::HttpRequest req = Request(url);
     Result<net::HttpResponse> res = http_.Send(req);
     if (!res.ok()) return Status(res.status()).WithContext("forge");
     const net::HttpResponse& r = *res;
@@ -213,16 +220,10 @@ class RestClient {
   // Every other answer (a rate limit included: a person is waiting, not a
   // loop that can retry later) is FailedPrecondition with the forge's reason.
   Status PostObject(const std::string& url, const json& body, json* out) {
-    net::HttpRequest req;
+    net::HttpRequest req = Request(url);
     req.method = "POST";
-    req.url = url;
-    req.follow_redirects = false;  // never carry the token to another place
     req.body = body.dump();
-    req.headers.push_back({"Accept", "application/json"});
     req.headers.push_back({"Content-Type", "application/json"});
-    req.headers.push_back({"User-Agent", "sluice"});
-    for (const auto& h : extra_headers_) req.headers.push_back(h);
-    if (!token_.empty()) req.headers.push_back({auth_header_, auth_value_});
     Result<net::HttpResponse> res = http_.Send(req);
     if (!res.ok()) return Status(res.status()).WithContext("forge");
     const net::HttpResponse& r = *res;

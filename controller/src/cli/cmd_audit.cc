@@ -61,13 +61,9 @@ Runner AddAuditCommand(CLI::App& app) {
       *slot = *t;
     }
     options.require_approval.insert(require->begin(), require->end());
-    auto ws = OpenWorkspace(*opts);
+    auto ws = OpenSyncedWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
-      PrintError(s.message());
       return kExitError;
     }
     auto report = engine::ReadAudit(**ws, options);

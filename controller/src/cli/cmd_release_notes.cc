@@ -98,22 +98,16 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
     ConfigureLogging(opts->log_level);
     std::string tmpl;
     if (!tmpl_path->empty()) {
-      std::ifstream in(*tmpl_path);
-      std::ostringstream text;
-      text << in.rdbuf();
-      if (!in) {
-        PrintError("cannot read template " + *tmpl_path);
+      auto text = ReadTemplateFile(*tmpl_path);
+      if (!text.ok()) {
+        PrintError(text.status().message());
         return kExitError;
       }
-      tmpl = text.str();
+      tmpl = std::move(*text);
     }
-    auto ws = OpenWorkspace(*opts);
+    auto ws = OpenSyncedWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
-      PrintError(s.message());
       return kExitError;
     }
     if (tmpl_path->empty())

@@ -122,13 +122,9 @@ Runner AddStatusCommand(CLI::App& app) {
       }
       stale = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
-    auto ws = OpenWorkspace(*opts);
+    auto ws = OpenSyncedWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
-      PrintError(s.message());
       return kExitError;
     }
     SystemClock clock;

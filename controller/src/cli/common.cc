@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "engine/markdown_template.h"
 
@@ -45,6 +47,21 @@ Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& op
   }
   std::string workdir = opts.workdir.empty() ? engine::DefaultWorkdir(opts.repo) : opts.workdir;
   return engine::Workspace::Open(workdir, opts.repo, opts.branch);
+}
+
+Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {
+  auto ws = OpenWorkspace(opts);
+  if (!ws.ok()) return ws.status();
+  SLUICE_RETURN_IF_ERROR((*ws)->Sync(/*push=*/false));
+  return std::move(*ws);
+}
+
+Result<std::string> ReadTemplateFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return Status::IOError("cannot read template " + path);
+  return text.str();
 }
 
 Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& workdir) {

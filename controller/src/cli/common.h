@@ -30,6 +30,15 @@ void ConfigureLogging(const std::string& level);
 // InvalidArgument when --repo is missing.
 Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& opts);
 
+// OpenWorkspace, then a fetch of the branch and the record without pushing:
+// what every read-only command (status, audit, release notes, incident
+// report) starts from.
+Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts);
+
+// The whole text of the template file `path` (a --template flag); IOError
+// naming the file when it cannot be read.
+Result<std::string> ReadTemplateFile(const std::string& path);
+
 // An exclusive lock on <workdir>/lock held for the object's lifetime, so that
 // two controllers never reconcile from one workdir at once.
 class WorkdirLock {
