@@ -86,11 +86,12 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
 
   WriteFile(tmp.Sub("expect.json"), R"([
     {"app": "api", "env": "dev",
-     "contains": ["Up to date", "Running: 2.5.3", "Safe version: 2.5.3"]},
+     "contains": ["Up to date", "Running: 2.5.3", "Safe version: 2.5.3",
+                  "Recent events", "Checked OK 2.5.3", "Deploying 2.5.3"]},
     {"app": "web", "env": "prod",
      "contains": ["Blocked", "Direct push by Test User", "without approval",
                   "Running: nothing yet",
-                  "Waiting to deploy: 7.1.0"]},
+                  "Waiting to deploy: 7.1.0", "Blocked 7.1.0"]},
     {"app": "api", "env": "prod", "contains": ["Not deployed here"]}
   ])");
   const std::string screenshot = std::string(SLUICE_BUILD_DIR) + "/screenshots/dashboard.png";

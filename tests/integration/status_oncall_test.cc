@@ -38,6 +38,13 @@ TEST(StatusOnCallTest, ShowsThePreviousReleaseTheSubjectAndAFreshPass) {
   EXPECT_EQ(r["previous"]["digest"], Digest('a'));
   EXPECT_EQ(r["lastPass"]["freshness"], "fresh");
   EXPECT_FALSE(f.RemoteRef("refs/sluice/pass").empty());
+  // The timeline: newest first, this release's events and then the previous one's.
+  ASSERT_TRUE(r["recent"].is_array()) << r.dump();
+  ASSERT_GE(r["recent"].size(), 4u) << r.dump();
+  EXPECT_EQ(r["recent"][0]["event"], "verified") << r.dump();
+  EXPECT_EQ(r["recent"][0]["version"], "1.1.0");
+  EXPECT_EQ(r["recent"][0]["commit"], second);
+  EXPECT_EQ(r["recent"].back()["version"], "1.0.0") << r.dump();
 
   CommandOutput text = f.Sluice({"status", "--env", "dev", "--log-level", "off"});
   ASSERT_EQ(text.exit_code, 0) << text.err;

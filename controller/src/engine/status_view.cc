@@ -1,5 +1,7 @@
 #include "engine/status_view.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -72,6 +74,34 @@ class StatusReader {
   std::unordered_map<std::string, std::vector<Event>> notes_;
 };
 
+// The newest events of (env, app) on `commits` (duplicates and empty ids
+// skipped), newest first, at most kRecentEvents.
+std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string& env,
+                                        const std::string& app,
+                                        std::initializer_list<std::string> commits) {
+  std::vector<std::string> seen;
+  std::vector<const Event*> events;
+  for (const std::string& c : commits) {
+    if (c.empty() || std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+    seen.push_back(c);
+    for (const Event& e : reader.Events(c)) {
+      if (e.env == env && e.app == app) events.push_back(&e);
+    }
+  }
+  // Within a note the later line is the newer event: reversed first, so that
+  // events of the same millisecond stay newest first after the stable sort.
+  std::reverse(events.begin(), events.end());
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event* a, const Event* b) { return a->time > b->time; });
+  if (events.size() > kRecentEvents) events.resize(kRecentEvents);
+  std::vector<TimelineEntry> out;
+  for (const Event* e : events) {
+    out.push_back({FormatRfc3339(e->time), std::string(EventKindName(e->kind)), e->commit,
+                   reader.Pin(e->commit, env, app).version, e->reason});
+  }
+  return out;
+}
+
 std::vector<std::string> ReasonsOf(const Event& e) {
   std::vector<std::string> out;
   for (const auto& g : e.gates) {
@@ -99,6 +129,18 @@ nlohmann::ordered_json LastPassJson(const StatusRow& r) {
   return j;
 }
 
+nlohmann::ordered_json RecentJson(const std::vector<TimelineEntry>& recent) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& t : recent) {
+    out.push_back({{"time", t.time},
+                   {"event", t.event},
+                   {"commit", t.commit},
+                   {"version", t.version},
+                   {"reason", t.reason}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
@@ -119,7 +161,8 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"reasons", r.reasons},
                    {"previous", PinJson(r.previous)},
                    {"sourceRange", r.source_range},
-                   {"lastPass", LastPassJson(r)}});
+                   {"lastPass", LastPassJson(r)},
+                   {"recent", RecentJson(r.recent)}});
   }
   // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
   return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -257,6 +300,9 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
         }
         row.reasons = ReasonsOf(*last);
       }
+      row.recent = RecentEvents(reader, env, app,
+                                {candidate, deployed.ok() ? *deployed : std::string(),
+                                 row.previous.commit, row.lkg.commit});
       rows.push_back(std::move(row));
     }
   }

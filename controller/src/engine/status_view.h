@@ -19,6 +19,18 @@ struct PinRef {
   std::string source;  // artifact.source (the app's source commit), informative
 };
 
+// One recent event of an (env, app): the dashboard's timeline.
+struct TimelineEntry {
+  std::string time;     // RFC 3339
+  std::string event;    // waiting | blocked | applying | applied | verified | ...
+  std::string commit;   // the environments-repo commit it is about
+  std::string version;  // the pin's version at that commit (may be empty)
+  std::string reason;
+};
+
+// How many events StatusRow::recent keeps.
+inline constexpr size_t kRecentEvents = 6;
+
 // One row of `sluice status` (SPEC section 7).
 struct StatusRow {
   std::string env;
@@ -39,6 +51,11 @@ struct StatusRow {
   // in-sync | waiting | blocked | applying | verifying | failed
   std::string state;
   std::vector<std::string> reasons;
+  // The newest events of this (env, app) on the commits the row names (the
+  // pending one, the deployed one, the one before it, the LKG), newest
+  // first, at most kRecentEvents: read from those notes only, never by
+  // walking history.
+  std::vector<TimelineEntry> recent;
 };
 
 // Computes the status of every (env, app) at the head of the tracked branch
@@ -56,7 +73,7 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, and `lastPass` (docs/record.md). `indent` < 0 renders compactly.
+// `sourceRange`, `lastPass` and `recent` (docs/record.md). `indent` < 0 renders compactly.
 // Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
 

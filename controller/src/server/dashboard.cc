@@ -43,6 +43,13 @@ constexpr char kDashboard[] = R"html(<!doctype html>
   .next { color: #1f2328; font-weight: 600; }
   .empty { color: var(--muted); text-align: center; }
   .legend { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
+  .timeline { margin-top: .35rem; }
+  .timeline summary { cursor: pointer; }
+  .events { margin: .2rem 0 0; padding-left: 1.1rem; font-size: .8rem; }
+  .events li { margin: .05rem 0; }
+  .ev-time { color: var(--muted); }
+  .ev.failed .ev-what, .ev.blocked .ev-what { color: var(--block); }
+  .ev.verified .ev-what { color: var(--ok); }
 </style>
 </head>
 <body>
@@ -102,6 +109,12 @@ function when(t) {
   return isNaN(d) ? t : d.toLocaleString();
 }
 
+// Record events in plain words, for the timeline.
+const EVENTS = {
+  "waiting": "Waiting", "blocked": "Blocked", "applying": "Deploying", "applied": "Deployed",
+  "verified": "Checked OK", "failed": "Failed", "rolled-back": "Rolled back", "drift": "Drift found"
+};
+
 // What the pending version is doing, in the words of the state.
 const NEXT = {
   "waiting": "Waiting to deploy: ", "blocked": "Waiting to deploy: ",
@@ -132,6 +145,23 @@ function cellFor(row) {
     td.appendChild(el("div", "line next", (NEXT[row.state] || "Next: ") + version(row.desired)));
   }
   td.appendChild(el("div", "line", "Safe version: " + version(row.lkg, "none yet")));
+  // What happened lately, newest first, in plain words; the reason on hover.
+  if (row.recent && row.recent.length) {
+    const det = el("details", "timeline");
+    det.open = true;
+    det.appendChild(el("summary", "line", "Recent events"));
+    const ol = el("ol", "events");
+    for (const e of row.recent) {
+      const li = el("li", "ev " + e.event);
+      li.appendChild(el("span", "ev-time", when(e.time)));
+      li.appendChild(el("span", "ev-what",
+                        " " + (EVENTS[e.event] || cap(e.event)) + (e.version ? " " + e.version : "")));
+      if (e.reason) li.title = e.reason;
+      ol.appendChild(li);
+    }
+    det.appendChild(ol);
+    td.appendChild(det);
+  }
   return td;
 }
 
