@@ -50,15 +50,10 @@ Runner AddAuditCommand(CLI::App& app) {
     engine::AuditOptions options;
     options.filter.env = *env;
     options.filter.app = *app_name;
-    for (auto [text, slot] : {std::pair{since.get(), &options.filter.since},
-                              std::pair{until.get(), &options.filter.until}}) {
-      if (text->empty()) continue;
-      auto t = engine::ParseAuditTime(*text);
-      if (!t.ok()) {
-        PrintError(t.status().message());
-        return kExitUsage;
-      }
-      *slot = *t;
+    if (Status s = ParseTimeRange(*since, *until, &options.filter.since, &options.filter.until);
+        !s.ok()) {
+      PrintError(s.message());
+      return kExitUsage;
     }
     options.require_approval.insert(require->begin(), require->end());
     auto ws = OpenSyncedWorkspace(*opts);

@@ -61,15 +61,9 @@ Runner AddIncidentReportCommand(CLI::App& app) {
     options.env = *env;
     options.app = *app_name;
     options.incident = *incident;
-    for (auto [text, slot] :
-         {std::pair{since.get(), &options.since}, std::pair{until.get(), &options.until}}) {
-      if (text->empty()) continue;
-      auto t = engine::ParseAuditTime(*text);
-      if (!t.ok()) {
-        PrintError(t.status().message());
-        return kExitUsage;
-      }
-      *slot = *t;
+    if (Status s = ParseTimeRange(*since, *until, &options.since, &options.until); !s.ok()) {
+      PrintError(s.message());
+      return kExitUsage;
     }
     std::string tmpl;
     if (!tmpl_path->empty()) {

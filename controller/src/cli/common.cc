@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/audit.h"
 #include "engine/markdown_template.h"
 
 namespace sluice::cli {
@@ -54,6 +55,17 @@ Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptio
   if (!ws.ok()) return ws.status();
   SLUICE_RETURN_IF_ERROR((*ws)->Sync(/*push=*/false));
   return std::move(*ws);
+}
+
+Status ParseTimeRange(const std::string& since, const std::string& until,
+                      std::optional<TimePoint>* since_out, std::optional<TimePoint>* until_out) {
+  for (auto [text, slot] : {std::pair{&since, since_out}, std::pair{&until, until_out}}) {
+    if (text->empty()) continue;
+    auto t = engine::ParseAuditTime(*text);
+    if (!t.ok()) return t.status();
+    *slot = *t;
+  }
+  return Status::Ok();
 }
 
 Result<std::string> ReadTemplateFile(const std::string& path) {

@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "engine/workspace.h"
 
@@ -34,6 +36,12 @@ Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& op
 // what every read-only command (status, audit, release notes, incident
 // report) starts from.
 Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts);
+
+// Parses --since/--until (engine::ParseAuditTime: RFC 3339, or YYYY-MM-DD) into
+// the slots; an empty text leaves its slot unset. InvalidArgument naming the
+// bad value (a usage error).
+Status ParseTimeRange(const std::string& since, const std::string& until,
+                      std::optional<TimePoint>* since_out, std::optional<TimePoint>* until_out);
 
 // The whole text of the template file `path` (a --template flag); IOError
 // naming the file when it cannot be read.
