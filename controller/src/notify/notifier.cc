@@ -152,10 +152,15 @@ void Notifier::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
     const TimePoint now = clock_.Now();
-    if (stopping_ && (queue_.empty() || now >= drain_deadline_)) break;
     auto next = std::min_element(
         queue_.begin(), queue_.end(),
         [](const Delivery& a, const Delivery& b) { return a.not_before < b.not_before; });
+    // Stopping: done when nothing is left, the drain is over, or nothing left
+    // falls due before the drain ends (waiting for it would only delay exit).
+    if (stopping_ && (next == queue_.end() || now >= drain_deadline_ ||
+                      next->not_before > drain_deadline_)) {
+      break;
+    }
     if (next == queue_.end() || next->not_before > now) {
       TimePoint until = next == queue_.end() ? TimePoint::max() : next->not_before;
       if (stopping_) until = std::min(until, drain_deadline_);

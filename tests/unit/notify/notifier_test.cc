@@ -53,6 +53,17 @@ class AdvancingWaiter final : public Waiter {
   std::vector<milliseconds> waits_;
 };
 
+// Time that stands still: a wait for a retry ends only when the notifier is
+// woken (Shutdown), never because the deadline passed. For tests where the
+// retry must still be pending when the test acts.
+class HoldingWaiter final : public Waiter {
+ public:
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 TimePoint) override {
+    cv.wait(lock);
+  }
+};
+
 engine::Event Sample(engine::EventKind kind, const std::string& app = "api") {
   engine::Event e;
   e.time = *ParseRfc3339("2026-11-24T10:00:00Z");
@@ -296,7 +307,10 @@ TEST_F(NotifierTest, ShutdownGivesUpOnRetriesThatFallDueAfterTheDrain) {
   Receiver hook([](size_t, httplib::Response& res) { res.status = 500; });
   NotifierOptions o;
   o.initial_backoff = seconds(60);
-  auto n = Make(o);
+  // The advancing waiter would jump to the retry before Shutdown is called;
+  // here the clock stands still until Shutdown wakes the worker.
+  HoldingWaiter holding;
+  auto n = std::make_unique<Notifier>(http_, clock_, holding, o);
   n->Start();
   n->Notify(Sample(engine::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
