@@ -116,7 +116,7 @@ function rfc3339(t,   days, s, z, era, doe, yoe, y, doy, mp, d, m) {
 }
 function ev(kind, env, app, digest, version, commit, t, extra) {
   return "{\"v\":1,\"time\":\"" rfc3339(t) "\",\"env\":\"" env "\",\"app\":\"" app "\",\"event\":\"" kind \
-         "\",\"digest\":\"" digest "\",\"version\":\"" version "\",\"commit\":\"" commit "\"" extra \
+         "\",\"digest\":\"" digest "\",\"version\":\"" version "\",\"commit\":\"" commit "\",\"landing\":\"" commit "\"" extra \
          ",\"gates\":[{\"name\":\"digest\",\"result\":\"pass\",\"reason\":\"" substr(digest, 1, 19) \
          "… is an immutable digest\"}],\"approvers\":[],\"controller\":{\"id\":\"bench-1\",\"version\":\"0.1.0\"}}\n"
 }

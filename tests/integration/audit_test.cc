@@ -96,6 +96,65 @@ TEST_F(AuditCliTest, JsonListsTheFailedAndTheVerifiedChange) {
   EXPECT_TRUE(nlohmann::json::parse(none.out)["changes"].empty());
 }
 
+// The proposer is the author of the commit that brought the pin, not of the
+// head the controller happened to see: a later unrelated commit by someone
+// else rides along in the same push. The controller records that landing
+// commit with the change's events, and an older record without it is read by
+// walking first parents instead, with the same answer.
+TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNot) {
+  std::string pin = CommitFiles(f.work, {{"environments/dev/apps/web.yaml",
+                                          f.PinYaml(Digest('b'), "3.0.0")}},
+                                "Pin web 3.0.0");
+  Git(f.work, {"commit", "-q", "--allow-empty", "--author", "Other Person <other@example.com>",
+               "-m", "Unrelated change on top"});
+  std::string head = Git(f.work, {"rev-parse", "HEAD"}).out.substr(0, 40);
+  Git(f.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  f.Reconcile();
+  std::string proposer = Git(f.work, {"log", "-1", "--format=%an <%ae>", pin}).out;
+  proposer.erase(proposer.find_last_not_of('\n') + 1);
+  ASSERT_NE(proposer, "Other Person <other@example.com>");
+
+  std::vector<nlohmann::json> events = f.RemoteEvents(head);
+  ASSERT_FALSE(events.empty());
+  for (const auto& e : events) {
+    if (e["app"] == "web") EXPECT_EQ(e.value("landing", ""), pin) << e.dump();
+  }
+
+  auto web_change = [&](const std::string& workdir) {
+    CommandOutput out = f.Sluice({"audit", "--format", "json", "--app", "web", "--log-level",
+                                  "off", "--repo", f.url, "--workdir", workdir},
+                                 /*with_repo=*/false);
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    nlohmann::json report = nlohmann::json::parse(out.out, nullptr, false);
+    if (!report.is_object() || report["changes"].size() != 1u) {
+      ADD_FAILURE() << out.out;
+      return nlohmann::json();
+    }
+    return report["changes"][0];
+  };
+  nlohmann::json recorded = web_change(f.workdir);
+  EXPECT_EQ(recorded["commit"], head);
+  EXPECT_EQ(recorded["landingCommit"], pin);
+  EXPECT_EQ(recorded["proposer"], proposer);
+  EXPECT_EQ(recorded["subject"], "Pin web 3.0.0");
+
+  // The same note as a controller without `landing` would have written it.
+  std::string old_note;
+  for (const auto& e : events) {
+    nlohmann::ordered_json line = nlohmann::ordered_json::parse(e.dump());
+    line.erase("landing");
+    old_note += line.dump() + "\n";
+  }
+  WriteFile(f.state + "/old-note", old_note);
+  Git(f.bare, {"notes", "--ref=sluice", "add", "-f", "-F", f.state + "/old-note", head});
+  ASSERT_EQ(Git(f.bare, {"notes", "--ref=sluice", "show", head}).out.find("\"landing\""),
+            std::string::npos);
+  nlohmann::json walked = web_change(f.state + "/fresh-workdir");
+  EXPECT_EQ(walked["landingCommit"], pin);
+  EXPECT_EQ(walked["proposer"], proposer);
+  EXPECT_EQ(walked["subject"], "Pin web 3.0.0");
+}
+
 TEST_F(AuditCliTest, CsvParsesWithOneRowPerChange) {
   CommandOutput out = f.Sluice({"audit", "--format", "csv", "--log-level", "off"});
   ASSERT_EQ(out.exit_code, 0) << out.err;

@@ -14,13 +14,28 @@ namespace {
 // candidate is usually that commit itself, so this rarely walks at all.
 constexpr int kLandingDepth = 100;
 
+// The landing commit the controller recorded with the change's events; ""
+// for records written before events carried it.
+std::string RecordedLanding(const Change& c) {
+  for (const Event& e : c.events) {
+    if (!e.landing.empty()) return e.landing;
+  }
+  return "";
+}
+
 ChangeSource SourceOf(const git::Repository& repo, const Change& c) {
   ChangeSource s;
-  std::string landing = c.commit;
-  if (auto l = approval::FindLandingCommit(repo, c.commit, config::PinPath(c.env, c.app), "",
-                                           kLandingDepth);
-      l.ok()) {
-    landing = *l;
+  // The record names it (one commit read), else walk first parents: that
+  // reads the pin's directory tree at two commits per step, which is what an
+  // audit over a long history spends its time on.
+  std::string landing = RecordedLanding(c);
+  if (landing.empty()) {
+    landing = c.commit;
+    if (auto l = approval::FindLandingCommit(repo, c.commit, config::PinPath(c.env, c.app), "",
+                                             kLandingDepth);
+        l.ok()) {
+      landing = *l;
+    }
   }
   auto info = repo.GetCommit(landing);
   if (!info.ok()) return s;

@@ -32,6 +32,7 @@ std::string EventToJsonLine(const Event& e) {
   j["digest"] = e.digest;
   if (!e.version.empty()) j["version"] = e.version;
   j["commit"] = e.commit;
+  if (!e.landing.empty()) j["landing"] = e.landing;
   if (!e.reason.empty()) j["reason"] = e.reason;
   nlohmann::ordered_json gates = nlohmann::ordered_json::array();
   for (const auto& g : e.gates) {
@@ -71,6 +72,7 @@ Result<Event> ParseEventLine(std::string_view line) {
     e.digest = j.value("digest", "");
     e.version = j.value("version", "");
     e.commit = j.value("commit", "");
+    e.landing = j.value("landing", "");
     e.reason = j.value("reason", "");
     e.output = j.value("output", "");
     e.interrupted = j.value("interrupted", false);

@@ -57,6 +57,10 @@ struct Event {
   std::string digest;
   std::string version;  // the pin's artifact.version, informative
   std::string commit;   // environments-repo commit acted on
+  // The commit that brought this pin onto the branch (the merge, squash or
+  // direct push; often `commit` itself): who proposed the change. Written
+  // where the controller knows it; "" in records written before it existed.
+  std::string landing;
   std::vector<GateRecord> gates;
   std::vector<std::string> approvers;
   std::optional<AdapterRecord> adapter;

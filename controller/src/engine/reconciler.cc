@@ -377,6 +377,7 @@ Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::strin
   } else if (approval_rule && approval_rule->required > 0) {
     j.approval = CheckApproval(*approval_rule, *pif.settings, candidate, path, deployed, &landing);
   }
+  j.landing = landing;
   if (pif.policy->emergency && !j.evidence.rollback) {
     j.evidence.emergency =
         CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
@@ -482,6 +483,16 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     resumed_after_crash = true;
   }
 
+  Judgement j = Judge(env, app, candidate, head, text, pif, clock_.Now());
+  // Found once, only when an event is written (a waiting pin re-judged every
+  // pass writes nothing new): auditors read the proposer from it.
+  std::string landing_commit = j.landing;
+  auto landing = [&]() -> const std::string& {
+    if (landing_commit.empty()) {
+      landing_commit = LandingOf(candidate, path, record_.Ref(DeployedRef(env, app)).value_or(""));
+    }
+    return landing_commit;
+  };
   auto record_decision = [&](EventKind kind, std::vector<GateRecord> gates, std::string reason,
                              std::string digest) {
     outcome.state = std::string(EventKindName(kind));
@@ -490,6 +501,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     // Write only what is new: the same verdict for the same reasons stays one line.
     if (last && last->kind == kind && last->gates == gates && last->reason == reason) return;
     Event e = NewEvent(env, app, candidate, kind);
+    e.landing = landing();
     e.digest = std::move(digest);
     e.gates = std::move(gates);
     e.reason = std::move(reason);
@@ -498,7 +510,6 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     }
   };
 
-  Judgement j = Judge(env, app, candidate, head, text, pif, clock_.Now());
   if (j.pin) outcome.digest = j.pin->artifact.digest;
   if (j.verdict != gates::Verdict::kPass) {
     record_decision(j.verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
@@ -513,6 +524,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   Event base = NewEvent(env, app, candidate, EventKind::kApplying);
   base.digest = pin->artifact.digest;
   base.version = pin->artifact.version;
+  base.landing = landing();
   base.gates = ToRecords(results);
   if (approval) base.approvers = approval->approvers;
   base.rollback_target = evidence.rollback ? evidence.rollback->target : "";
@@ -813,6 +825,13 @@ std::optional<gates::RollbackEvidence> Reconciler::DetectRollback(const std::str
     }
   }
   return std::nullopt;
+}
+
+std::string Reconciler::LandingOf(const std::string& candidate, const std::string& pin_path,
+                                  const std::string& deployed) {
+  std::lock_guard lock(ws_.mutex());
+  auto found = approval::FindLandingCommit(ws_.repo(), candidate, pin_path, deployed);
+  return found.ok() ? *found : std::string();
 }
 
 bool Reconciler::IsOwnRollback(const std::string& commit) {

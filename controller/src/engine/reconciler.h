@@ -134,12 +134,18 @@ class Reconciler {
     std::vector<gates::GateResult> results;
     gates::Verdict verdict = gates::Verdict::kBlock;
     std::string reason;  // every non-passing gate, or the config/policy error
+    std::string landing;  // the landing commit, when a gate had to find it ("" otherwise)
   };
   Judgement Judge(const std::string& env, const std::string& app, const std::string& candidate,
                   const std::string& head, const std::string& text, const PolicyInForce& pif,
                   TimePoint now);
   Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
                                                std::vector<AppOutcome>& out);
+  // The commit that brought the pin at `candidate` (walking back no further
+  // than `deployed`); "" when it cannot be told (the record then leaves
+  // `landing` out and readers walk the history themselves).
+  std::string LandingOf(const std::string& candidate, const std::string& pin_path,
+                        const std::string& deployed);
   AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
                           const PolicyInForce& pif, size_t& pins_read);
   AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,

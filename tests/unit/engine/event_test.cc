@@ -16,6 +16,7 @@ Event Sample() {
   e.digest = "sha256:" + std::string(64, 'a');
   e.version = "2.5.3";
   e.commit = std::string(40, 'c');
+  e.landing = std::string(40, 'b');
   e.gates = {{"digest", "pass", "immutable"}, {"approval", "pass", "alice"}};
   e.approvers = {"alice"};
   e.adapter = AdapterRecord{"exec", 0, 1234};

@@ -101,6 +101,30 @@ TEST_F(ReconcilerTest, WaitsForTheWindowThenDeploysWhenTheClockMovesWithoutANewC
   EXPECT_TRUE(Ran("dev", D('a')));
 }
 
+// Every decision names the commit that brought the pin (its author proposed
+// the change), also when the head the controller acts on is a later commit.
+TEST_F(ReconcilerTest, EventsNameTheCommitThatBroughtThePin) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "windows:\n  timezone: UTC\n  allow:\n    - {days: [tue], hours: \"10:00-11:00\"}\n"}});
+  std::string pin = Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+  std::string head = Push({{"README.md", "unrelated\n"}});
+
+  EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 8), "waiting:");  // 09:00, window opens at 10:00
+  clock_.Set(At("2026-11-24T10:30:00Z"));
+  EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
+
+  std::string note = Git(bare_, {"notes", "--ref=sluice", "show", head}).out;
+  std::vector<Event> events = ParseNote(note);
+  std::vector<std::string> kinds;
+  for (const Event& e : events) {
+    kinds.emplace_back(EventKindName(e.kind));
+    EXPECT_EQ(e.commit, head);
+    EXPECT_EQ(e.landing, pin) << EventToJsonLine(e);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"waiting", "applying", "applied", "verified"}));
+}
+
 TEST_F(ReconcilerTest, PolicyRemovingTheWindowInTheSameCommitIsStillHeldByIt) {
   Push({{"sluice.yaml", "pipeline: [dev]\n"},
         {"environments/dev/environment.yaml",
