@@ -197,6 +197,60 @@ TEST_F(RemoteTest, OpenCacheMakesLocalPathAbsoluteAndUpdatesUrl) {
   EXPECT_EQ(kept, first_);
 }
 
+// The first fetch from a repository on this machine does not rebuild its
+// history into a new pack (minutes at 100,000 commits): the cache starts with
+// the source's objects, linked as `git clone --local` links them, and they
+// stay readable when the source repacks and prunes.
+TEST_F(RemoteTest, ANewCacheOfALocalPathStartsWithTheSourcesObjectsLinked) {
+  std::string work = tmp_.Sub("work");
+  CloneRepo(bare_, work);
+  std::string second = CommitFiles(work, {{"environments/prod/apps/api.yaml", "v: 2\n"}}, "v2");
+  Git(work, {"push", "-q", "origin", "main"});
+  Git(bare_, {"gc", "-q"});  // one pack, no loose objects
+  std::string third = CommitFiles(work, {{"environments/prod/apps/api.yaml", "v: 3\n"}}, "v3");
+  Git(work, {"push", "-q", "origin", "main"});  // loose objects beside the pack
+
+  std::string dir = tmp_.Sub("cache");
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(dir, bare_));
+  // Before any fetch, every commit is readable...
+  for (const std::string& id : {first_, second, third}) {
+    EXPECT_TRUE(cache->GetCommit(id).ok()) << id;
+  }
+  // ...because the files are the source's own (hard links, not copies).
+  int linked_packs = 0;
+  for (const auto& f : fs::directory_iterator(bare_ + "/objects/pack")) {
+    if (f.path().extension() != ".pack") continue;
+    EXPECT_TRUE(fs::equivalent(f.path(), dir + "/objects/pack/" + f.path().filename().string()));
+    ++linked_packs;
+  }
+  EXPECT_EQ(linked_packs, 1);
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(fetched, third);
+
+  // The source rewrites its packs and prunes: the cache keeps its links.
+  std::string fourth = CommitFiles(work, {{"environments/prod/apps/api.yaml", "v: 4\n"}}, "v4");
+  Git(work, {"push", "-q", "origin", "main"});
+  Git(bare_, {"gc", "-q", "--prune=now"});
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  ASSERT_OK_AND_ASSIGN(after, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(after, fourth);
+  for (const std::string& id : {first_, second, third, fourth}) {
+    EXPECT_TRUE(cache->GetCommit(id).ok()) << id;
+  }
+}
+
+// Over the network there is nothing to link: the cache starts empty and the
+// fetch brings the objects.
+TEST_F(RemoteTest, ANewCacheOfAUrlStartsEmpty) {
+  GitDaemon daemon(root_);
+  std::string dir = tmp_.Sub("cache");
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(dir, daemon.Url("env.git")));
+  EXPECT_FALSE(cache->GetCommit(first_).ok());
+  ASSERT_OK(cache->Fetch(kFetchMain));
+  EXPECT_TRUE(cache->GetCommit(first_).ok());
+}
+
 TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
   int port = testing::FreePort();  // nothing listens there
   ASSERT_OK_AND_ASSIGN(
