@@ -2,12 +2,15 @@
 // are stored in the standard notes tree (fanout handled by libgit2), so
 // `git log --notes=sluice` shows them.
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string_view>
 
 #include "git/incremental.h"
 #include "git/internal.h"
+#include "git/pack_order.h"
 #include "git/repo.h"
 
 namespace sluice::git {
@@ -57,7 +60,9 @@ bool AddsNothing(const std::string& base, const std::string& merged) {
 }
 
 // Calls fn(annotated id, text) for each note reachable from notes commit
-// `commit`, reading one blob at a time; stops early when fn returns false.
+// `commit`, reading one blob at a time in the order the pack files hold
+// them (see pack_order.h: 10x faster than the notes tree's order over a
+// long record); stops early when fn returns false.
 Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::string& what,
                            const std::function<bool(const std::string&, std::string_view)>& fn) {
   git_note_iterator* raw_iter = nullptr;
@@ -68,18 +73,32 @@ Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::
   }
   if (rc != 0) return GitError(rc, "list notes of " + what);
   NoteIteratorPtr iter(raw_iter);
+  // Listing reads only the notes trees; the blobs come after, sorted.
+  struct Listed {
+    uint64_t key;
+    git_oid note;
+    git_oid annotated;
+  };
+  std::vector<Listed> listed;
   for (;;) {
-    git_oid note_id, annotated_id;
-    rc = git_note_next(&note_id, &annotated_id, iter.get());
+    Listed l{};
+    rc = git_note_next(&l.note, &l.annotated, iter.get());
     if (rc == GIT_ITEROVER) break;
     if (rc != 0) return GitError(rc, "list notes of " + what);
+    listed.push_back(l);
+  }
+  const PackOrder order = PackOrder::Load(std::string(git_repository_commondir(repo)) + "objects");
+  for (Listed& l : listed) l.key = order.Key(l.note);
+  std::stable_sort(listed.begin(), listed.end(),
+                   [](const Listed& a, const Listed& b) { return a.key < b.key; });
+  for (const Listed& l : listed) {
     git_blob* raw_blob = nullptr;
-    rc = git_blob_lookup(&raw_blob, repo, &note_id);
+    rc = git_blob_lookup(&raw_blob, repo, &l.note);
     if (rc != 0) return GitError(rc, "read a note of " + what);
     BlobPtr blob(raw_blob);
     std::string_view text(static_cast<const char*>(git_blob_rawcontent(blob.get())),
                           static_cast<size_t>(git_blob_rawsize(blob.get())));
-    if (!fn(OidToString(annotated_id), text)) break;
+    if (!fn(OidToString(l.annotated), text)) break;
   }
   return Status::Ok();
 }
