@@ -84,6 +84,9 @@ class Workspace {
   std::string branch_;
   std::unique_ptr<git::Repository> repo_;
   std::mutex mu_;
+  // Record refs written as loose files since the cache's refs were last
+  // packed (see Sync); guarded by mu_.
+  size_t loose_refs_ = 0;
 };
 
 // The default --workdir for a repository URL:

@@ -422,6 +422,16 @@ Status Repository::DeleteRef(const std::string& name) {
   return Status::Ok();
 }
 
+Status Repository::PackRefs() {
+  git_refdb* raw = nullptr;
+  int rc = git_repository_refdb(&raw, repo_.get());
+  if (rc != 0) return GitError(rc, "open the reference database");
+  std::unique_ptr<git_refdb, GitFree<&git_refdb_free>> refdb(raw);
+  rc = git_refdb_compress(refdb.get());
+  if (rc != 0) return GitError(rc, "pack references into packed-refs");
+  return Status::Ok();
+}
+
 namespace {
 
 Person ToPerson(const git_signature* sig) {

@@ -126,6 +126,13 @@ class Repository {
   // Deletes a reference; ok if it did not exist.
   Status DeleteRef(const std::string& name);
 
+  // Moves every loose reference into packed-refs, as `git pack-refs --all`
+  // does (libgit2's git_refdb_compress: locked, so concurrent readers see the
+  // old or the new file). Each loose reference is a file that every listing
+  // and every fetch opens; a cache that mirrors 30,000 record refs spends
+  // most of a read-only command on them otherwise.
+  Status PackRefs();
+
   Result<CommitInfo> GetCommit(const std::string& commit_id) const;
 
   // Contents of the blob at `path` in `commit_id`'s tree; NotFound if absent

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "engine/record.h"
 #include "engine/refs.h"
@@ -119,6 +120,37 @@ TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
   ASSERT_TRUE(reader->Sync(true).ok());
   EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
   EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+}
+
+// A first sync of a long record writes every record ref twice as a loose
+// file; the workspace packs them (every later fetch and listing would open
+// each one), and packed refs read and update as before.
+TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
+  // 200 refs on the remote, written as git writes loose refs.
+  for (int i = 0; i < 200; ++i) {
+    fs::path ref = fs::path(bare_) / DeployedRef("prod", "app" + std::to_string(i));
+    fs::create_directories(ref.parent_path());
+    std::ofstream(ref) << c1_ << "\n";
+  }
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  const std::string refs = tmp_.Sub("workdir") + "/cache.git/refs/sluice";
+  EXPECT_FALSE(fs::exists(refs + "/deployed/prod/app7"));
+  ASSERT_TRUE(fs::exists(tmp_.Sub("workdir") + "/cache.git/packed-refs"));
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c1_);
+  EXPECT_EQ(Git(tmp_.Sub("workdir") + "/cache.git", {"rev-parse", DeployedRef("prod", "app7")})
+                .out.substr(0, 40),
+            c1_);
+  // A packed ref still moves.
+  RecordStore record(*ws);
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "app7"), c2_}}).ok());
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "app7")), c2_);
+
+  // A new process on a cache with few loose refs leaves them be.
+  auto again = Open("workdir");
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  EXPECT_TRUE(fs::exists(refs + "/deployed/prod/app7"));
 }
 
 }  // namespace
