@@ -552,8 +552,12 @@ Result<ManifestAnswer> RegistryClient::HeadManifest(const std::string& image,
   // '\n' cannot occur in a host, repository or digest, so keys never collide.
   const std::string key = ref->host + "\n" + ref->repository + "\n" + digest;
   const TimePoint now = clock_.Now();
-  if (std::optional<CachedAnswer> hit =
-          cache_.Get(key, [now](const CachedAnswer& c) { return now < c.expires; })) {
+  // Fresh for cache_ttl after it was asked; a clock that stepped back before
+  // that moment (the wall clock can) makes it stale rather than long-lived.
+  auto fresh = [&](const CachedAnswer& c) {
+    return c.asked <= now && now - c.asked < options_.cache_ttl;
+  };
+  if (std::optional<CachedAnswer> hit = cache_.Get(key, fresh)) {
     hit->answer.cached = true;
     return hit->answer;
   }
@@ -561,7 +565,7 @@ Result<ManifestAnswer> RegistryClient::HeadManifest(const std::string& image,
   // Only "exists" is kept: a 404 may be a push still in flight, and an error
   // says nothing about the manifest.
   if (answer.ok() && answer->exists) {
-    cache_.Put(key, CachedAnswer{*answer, now + options_.cache_ttl});
+    cache_.Put(key, CachedAnswer{*answer, now});
   }
   return answer;
 }

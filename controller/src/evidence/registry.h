@@ -149,7 +149,7 @@ class RegistryClient {
  private:
   struct CachedAnswer {
     ManifestAnswer answer;
-    TimePoint expires;
+    TimePoint asked;  // when the registry said it exists
   };
   Result<ManifestAnswer> AskRegistry(const ImageReference& ref, const std::string& digest);
 
