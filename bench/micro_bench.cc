@@ -1,11 +1,14 @@
 // Micro-benchmarks of the pieces one controller pass is made of: parsing a
 // pin, writing and reading event lines, the tree diff that finds changed pins,
-// and listing a directory of 10,000 pins. Whole-process numbers against plain
+// listing a directory of 10,000 pins, and gathering gate evidence (scan
+// reports, registry) for 1,000 waiting pins with and without the evidence
+// caches. Whole-process numbers against plain
 // git are in bench/run.sh; docs/performance.md has both.
 //
 //   build/bench/sluice_micro_bench [--benchmark_filter=DiffTrees]
 
 #include <benchmark/benchmark.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,11 +16,19 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "adapters/process.h"
 #include "config/pin.h"
+#include "config/policy.h"
+#include "core/clock.h"
 #include "engine/event.h"
+#include "engine/evidence_gatherer.h"
+#include "engine/workspace.h"
+#include "evidence/registry.h"
 #include "git/repo.h"
+#include "net/http_client.h"
 
 namespace {
 
@@ -212,6 +223,175 @@ void BM_ListDir_10000(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kApps);
 }
 BENCHMARK(BM_ListDir_10000);
+
+// ------------------------------------------------------------ evidence
+
+constexpr int kWaitingPins = 1000;
+constexpr int kFindingsPerReport = 150;
+
+// A Trivy report of `kFindingsPerReport` findings with the fields Trivy
+// writes for each (about 60 KB; real reports run from tens of KB to MBs).
+std::string TrivyReport(int app) {
+  static const char* kSeverities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"};
+  std::string vulns;
+  for (int i = 0; i < kFindingsPerReport; ++i) {
+    const std::string id = "CVE-2026-" + std::to_string(10000 + (app * 31 + i) % 50000);
+    vulns += std::string(i ? "," : "") + R"({"VulnerabilityID":")" + id +
+             R"(","PkgName":"libexample)" + std::to_string(i % 40) +
+             R"(","InstalledVersion":"1.2.)" + std::to_string(i % 9) +
+             R"(","FixedVersion":"1.2.9","Severity":")" + kSeverities[(app + i) % 5] +
+             R"(","Title":"A vulnerability in libexample that lets a remote attacker do harm",)"
+             R"("PrimaryURL":"https://avd.aquasec.com/nvd/)" +
+             id + R"(","References":["https://nvd.nist.gov/vuln/detail/)" + id + R"("]})";
+  }
+  return R"({"SchemaVersion":2,"ArtifactName":"registry.example.com/bench/)" + AppName(app) +
+         R"(","ArtifactType":"container_image","Results":[{"Target":"img alpine-3.20",)"
+         R"("Class":"os-pkgs","Type":"alpine","Vulnerabilities":[)" +
+         vulns + "]}]}";
+}
+
+// A loopback HTTP server that answers every manifest HEAD with 200 and the
+// digest asked for, the way a registry does for a present manifest.
+class LoopbackRegistry {
+ public:
+  LoopbackRegistry() {
+    server_.Get(R"(/v2/.*/manifests/(.*))",
+                [](const httplib::Request& req, httplib::Response& res) {
+                  res.status = 200;
+                  res.set_header("Docker-Content-Digest", req.matches[1].str());
+                  res.set_content("{}", "application/vnd.oci.image.manifest.v1+json");
+                });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~LoopbackRegistry() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string Host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// 1,000 pins in one environment, each waiting on the vulnerabilities and
+// registry gates, with a Trivy report under artifacts/<app>/<digest>/; a
+// controller workspace synced from it; a loopback registry.
+class EvidenceFixture {
+ public:
+  static EvidenceFixture& Get() {
+    static EvidenceFixture f;
+    return f;
+  }
+  sluice::engine::Workspace& ws() { return *ws_; }
+  const std::vector<sluice::config::Pin>& pins() const { return pins_; }
+  const sluice::config::EnvironmentPolicy& policy() const { return policy_; }
+  const std::string& head() const { return head_; }
+
+ private:
+  EvidenceFixture() {
+    char tmpl[] = "/tmp/sluice-evidence-bench.XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto r = Repository::Init(dir_ + "/env.git", /*bare=*/true);
+    if (!r.ok()) Die(r.status().ToString());
+    Person who{"Bench", "bench@example.com", {}};
+    FileChanges files;
+    files["sluice.yaml"] = "pipeline: [prod]\n";
+    for (int i = 0; i < kWaitingPins; ++i) {
+      sluice::config::Pin pin;
+      pin.env = "prod";
+      pin.app = AppName(i);
+      pin.artifact.image = registry_.Host() + "/bench/" + AppName(i);
+      pin.artifact.digest = Digest(i);
+      pin.artifact.version = "1.0.0";
+      pins_.push_back(pin);
+      std::string dir = pin.artifact.digest;
+      dir[dir.find(':')] = '-';
+      files["artifacts/" + pin.app + "/" + dir + "/trivy.json"] = TrivyReport(i);
+      files["environments/prod/apps/" + pin.app + ".yaml"] = PinText(i, 0);
+    }
+    auto id = (*r)->CreateCommit("", files, "bench", who, who);
+    if (!id.ok()) Die(id.status().ToString());
+    head_ = *id;
+    if (auto s = (*r)->SetRef("refs/heads/main", head_, "bench"); !s.ok()) Die(s.ToString());
+    auto ws = sluice::engine::Workspace::Open(dir_ + "/workdir", dir_ + "/env.git", "main");
+    if (!ws.ok()) Die(ws.status().ToString());
+    ws_ = std::move(*ws);
+    if (auto s = ws_->Sync(false); !s.ok()) Die(s.ToString());
+    policy_.env = "prod";
+    policy_.gates.vulnerabilities = sluice::config::VulnerabilityLimits{0, 0, std::nullopt};
+    policy_.gates.registry_verify_digest = true;
+  }
+  ~EvidenceFixture() {
+    ws_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  [[noreturn]] static void Die(const std::string& why) {
+    fprintf(stderr, "micro_bench evidence fixture: %s\n", why.c_str());
+    std::exit(1);
+  }
+  sluice::git::LibGit2 libgit2_;
+  LoopbackRegistry registry_;
+  std::string dir_;
+  std::string head_;
+  std::unique_ptr<sluice::engine::Workspace> ws_;
+  std::vector<sluice::config::Pin> pins_;
+  sluice::config::EnvironmentPolicy policy_;
+};
+
+// One pass's evidence gathering for 1,000 waiting pins (what the reconciler
+// does for each of them, pass after pass, while they wait): scan reports
+// read and parsed, and the registry asked over loopback HTTP. A cache that
+// is on was warmed by an earlier pass (the controller's steady state); one
+// that is off is the registry TTL 0 or a scan cache of 0 entries.
+void BM_GatherWaitingPins(benchmark::State& state, bool scan_cached, bool registry_cached) {
+  const bool cached = scan_cached || registry_cached;
+  EvidenceFixture& f = EvidenceFixture::Get();
+  sluice::net::CurlHttpClient http;
+  sluice::adapters::BoostCommandRunner runner;
+  sluice::SystemClock clock;
+  sluice::evidence::RegistryOptions ropts;
+  if (!registry_cached) ropts.cache_ttl = std::chrono::milliseconds(0);
+  sluice::evidence::RegistryClient registry(http, clock, ropts);
+  sluice::engine::EvidenceGatherer gatherer(
+      f.ws(), http, runner, registry,
+      scan_cached ? sluice::engine::EvidenceGatherer::kDefaultScanCacheEntries : 0);
+  auto pass = [&] {
+    size_t blocked = 0;
+    for (const sluice::config::Pin& pin : f.pins()) {
+      sluice::gates::Candidate c;
+      c.env = pin.env;
+      c.app = pin.app;
+      c.commit = f.head();
+      c.pin = &pin;
+      c.policy = &f.policy();
+      sluice::gates::Evidence ev = gatherer.Gather(c, f.head(), f.head(), nullptr);
+      if (!ev.scan || !ev.scan->found || !ev.scan->error.empty() || !ev.registry ||
+          !ev.registry->exists) {
+        state.SkipWithError(("evidence not gathered for " + pin.app + ": " +
+                             (ev.registry ? ev.registry->error : std::string("no registry")) +
+                             (ev.scan ? ev.scan->error : std::string(" no scan")))
+                                .c_str());
+        return;
+      }
+      blocked += ev.scan->counts.at("critical") > 0;
+    }
+    benchmark::DoNotOptimize(blocked);
+  };
+  if (cached) pass();  // the first pass of the controller fills the caches
+  for (auto _ : state) pass();
+  state.SetItemsProcessed(state.iterations() * kWaitingPins);
+  state.counters["scan_parses"] = static_cast<double>(gatherer.scan_parses());
+  state.counters["registry_hits"] = static_cast<double>(registry.CacheStatistics().hits);
+}
+BENCHMARK_CAPTURE(BM_GatherWaitingPins, uncached, false, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_GatherWaitingPins, scan_cached, true, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_GatherWaitingPins, registry_cached, false, true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_GatherWaitingPins, cached, true, true)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -139,6 +139,12 @@ TEST_F(ServerTest, HealthzAndMetricsExposeTheCounters) {
   EXPECT_GT(SeriesValue(m.body, "sluice_last_successful_pass_timestamp_seconds"), 1.6e9);
   EXPECT_GE(SeriesValue(m.body, "sluice_outcomes_total{state=\"verified\"}"), 0);
   EXPECT_NE(m.body.find("sluice_build_info{version=\""), std::string::npos);
+  for (const char* kind : {"registry", "scan"}) {
+    const std::string label = std::string("{kind=\"") + kind + "\"}";
+    EXPECT_GE(SeriesValue(m.body, "sluice_evidence_cache_hits_total" + label), 0) << kind;
+    EXPECT_GE(SeriesValue(m.body, "sluice_evidence_cache_misses_total" + label), 0) << kind;
+    EXPECT_GE(SeriesValue(m.body, "sluice_evidence_cache_entries" + label), 0) << kind;
+  }
 }
 
 TEST_F(ServerTest, StatusApiMatchesTheStatusCommand) {
@@ -329,6 +335,24 @@ TEST(ServerStartupTest, ConfigFileKeysAndBadListen) {
   r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("d.yaml")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot read --webhook-secret-file"), std::string::npos) << r.err;
+}
+
+TEST(ServerStartupTest, BadRegistryCacheTtlIsAClearStartupError) {
+  TempDir tmp;
+  CommandOutput r = RunCommand(
+      {SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x", "--registry-cache-ttl", "2d"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--registry-cache-ttl: '2d' is longer than 24h"), std::string::npos)
+      << r.err;
+  r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x",
+                  "--registry-cache-ttl", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--registry-cache-ttl: invalid duration \"soon\""), std::string::npos)
+      << r.err;
+  WriteFile(tmp.Sub("c.yaml"), "repo: git://127.0.0.1:1/x\nregistryCacheTtl: 1 hour\n");
+  r = RunCommand({SLUICE_BINARY, "controller", "--config", tmp.Sub("c.yaml")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(tmp.Sub("c.yaml") + ":2: registryCacheTtl: "), std::string::npos) << r.err;
 }
 
 }  // namespace

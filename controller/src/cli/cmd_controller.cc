@@ -95,12 +95,16 @@ Runner AddControllerCommand(CLI::App& app) {
       "get values; terraform init + plan -detailed-exitcode), at most --drift-checks-per-pass "
       "per pass and only after the pass's applies; a difference is recorded as a `drift` event "
       "and shown by `sluice status`, never applied over.\n"
+      "Registry gate: a manifest the registry said exists is believed for --registry-cache-ttl "
+      "(absent manifests and errors are asked again every pass); parsed scan reports are kept "
+      "while their artifacts/ directory is unchanged.\n"
       "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
-      "webhookSecretFile, driftInterval, driftChecksPerPass (flags win).");
+      "webhookSecretFile, driftInterval, driftChecksPerPass, registryCacheTtl (flags win).");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
   auto drift_interval_text = std::make_shared<std::string>("10m");
+  auto registry_cache_ttl_text = std::make_shared<std::string>("10m");
   AddCommonOptions(*cmd, settings->common, /*with_format=*/false);
   cmd->add_option("--interval", *interval_text,
                   "Time between passes (e.g. 30s, 1m); each wait gets up to 10% jitter")
@@ -123,12 +127,17 @@ Runner AddControllerCommand(CLI::App& app) {
                   "for the next pass")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  cmd->add_option("--registry-cache-ttl", *registry_cache_ttl_text,
+                  "How long a manifest the registry said exists is believed without asking "
+                  "again (e.g. 10m, 1h; at most 24h); 0 asks the registry on every pass. Absent "
+                  "manifests and errors are never cached")
+      ->capture_default_str();
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
-  return [cmd, settings, config_path, interval_text, drift_interval_text] {
+  return [cmd, settings, config_path, interval_text, drift_interval_text, registry_cache_ttl_text] {
     std::vector<std::string> explicit_flags;
-    for (const char* f :
-         {"--repo", "--branch", "--workdir", "--interval", "--parallelism", "--log-level",
-          "--listen", "--webhook-secret-file", "--drift-interval", "--drift-checks-per-pass"}) {
+    for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
+                          "--log-level", "--listen", "--webhook-secret-file", "--drift-interval",
+                          "--drift-checks-per-pass", "--registry-cache-ttl"}) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
     auto interval = ParseDuration(*interval_text);
@@ -144,6 +153,12 @@ Runner AddControllerCommand(CLI::App& app) {
       return kExitUsage;
     }
     settings->drift_interval = *drift_interval;
+    auto registry_cache_ttl = ParseRegistryCacheTtl(*registry_cache_ttl_text);
+    if (!registry_cache_ttl.ok()) {
+      PrintError("--registry-cache-ttl: " + registry_cache_ttl.status().message());
+      return kExitUsage;
+    }
+    settings->registry_cache_ttl = *registry_cache_ttl;
     if (!config_path->empty()) {
       std::ifstream f(*config_path);
       if (!f) {
@@ -205,18 +220,27 @@ Runner AddControllerCommand(CLI::App& app) {
     // for (maybe a rollback) must not wait behind helm or terraform.
     ropts.drift.should_yield = [&stop] { return stop.cancelled() || stop.wake_pending(); };
     ropts.on_event = notify.Observer();
+    ropts.registry.cache_ttl = settings->registry_cache_ttl;
+    // One reconciler for the life of the daemon: its evidence caches are
+    // shared by every pass.
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
-    spdlog::info("controller watching {} branch {} every {} (workdir {}); drift checks {}",
-                 settings->common.repo, settings->common.branch, FormatDuration(settings->interval),
-                 (*ws)->workdir(),
-                 settings->drift_interval.count() == 0
-                     ? std::string("off")
-                     : "every " + FormatDuration(settings->drift_interval) + ", at most " +
-                           std::to_string(settings->drift_checks_per_pass) + " per pass");
+    spdlog::info(
+        "controller watching {} branch {} every {} (workdir {}); drift checks {}; registry "
+        "answers cached {}",
+        settings->common.repo, settings->common.branch, FormatDuration(settings->interval),
+        (*ws)->workdir(),
+        settings->drift_interval.count() == 0
+            ? std::string("off")
+            : "every " + FormatDuration(settings->drift_interval) + ", at most " +
+                  std::to_string(settings->drift_checks_per_pass) + " per pass",
+        settings->registry_cache_ttl.count() == 0
+            ? std::string("never")
+            : "for " + FormatDuration(settings->registry_cache_ttl));
 
     server::Metrics metrics{std::string(Version())};
     metrics.SetNotificationSource([&notify] { return notify.notifier.Snapshot(); });
+    metrics.SetEvidenceCacheSource([&reconciler] { return reconciler.EvidenceCaches(); });
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;

@@ -71,6 +71,12 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
         return Status::InvalidArgument(where +
                                        "driftChecksPerPass must be a whole number from 1 to 1000");
       }
+    } else if (key == "registryCacheTtl") {
+      auto d = ParseRegistryCacheTtl(value);
+      if (!d.ok()) {
+        return Status::InvalidArgument(where + "registryCacheTtl: " + d.status().message());
+      }
+      if (!given("--registry-cache-ttl")) settings.registry_cache_ttl = *d;
     } else if (key == "listen") {
       if (!given("--listen")) settings.listen = value;
     } else if (key == "webhookSecretFile") {
@@ -79,7 +85,7 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass)");
+                                     "driftChecksPerPass, registryCacheTtl)");
     }
   }
   return Status::Ok();
@@ -93,6 +99,18 @@ Result<std::chrono::milliseconds> ParseDriftInterval(const std::string& text) {
         "'" + text +
         "' is shorter than 1m: each check runs helm or terraform against the cluster or state; "
         "use 1m or more, or 0 to turn drift checks off");
+  }
+  return *d;
+}
+
+Result<std::chrono::milliseconds> ParseRegistryCacheTtl(const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.status();
+  if (*d > kMaxRegistryCacheTtl) {
+    return Status::InvalidArgument(
+        "'" + text +
+        "' is longer than 24h: a manifest deleted from the registry would pass the registry "
+        "gate for that long; use 24h or less, or 0 to ask the registry on every pass");
   }
   return *d;
 }

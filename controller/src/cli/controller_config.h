@@ -10,7 +10,8 @@ namespace sluice::cli {
 
 // Settings of `sluice controller`; every flag can also be given in the YAML
 // file of --config (keys: repo, branch, workdir, interval, parallelism,
-// logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass).
+// logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass,
+// registryCacheTtl).
 // Flags given on the command line win over the file.
 struct ControllerSettings {
   CommonOptions common;
@@ -21,11 +22,22 @@ struct ControllerSettings {
   // How often each in-sync Helm/Terraform pin is checked for drift; 0: never.
   std::chrono::milliseconds drift_interval{std::chrono::minutes(10)};
   size_t drift_checks_per_pass = 4;  // adapter runs for drift per pass, at most
+  // How long a manifest the registry said exists is believed without asking
+  // again; 0: always ask.
+  std::chrono::milliseconds registry_cache_ttl{std::chrono::minutes(10)};
 };
 
 // Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn
 // drift checks off; at least 1m otherwise. InvalidArgument with a fix.
 Result<std::chrono::milliseconds> ParseDriftInterval(const std::string& text);
+
+// The longest --registry-cache-ttl: a manifest deleted from the registry
+// still passes the registry gate for up to this long.
+inline constexpr std::chrono::hours kMaxRegistryCacheTtl{24};
+
+// Parses a --registry-cache-ttl value: a duration ("10m", "1h") up to 24h,
+// or "0" to turn the registry answer cache off. InvalidArgument with a fix.
+Result<std::chrono::milliseconds> ParseRegistryCacheTtl(const std::string& text);
 
 // Reads the webhook secret from `path`: the file's content without trailing
 // whitespace. FailedPrecondition naming the file when it cannot be read or is

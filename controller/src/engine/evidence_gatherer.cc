@@ -56,6 +56,41 @@ std::string ArtifactDir(const std::string& app, const std::string& digest) {
   return "artifacts/" + app + "/" + d;
 }
 
+// The scan evidence of the reports of one artifacts directory (path, text),
+// as GatherScan documents it. Pure.
+gates::ScanEvidence ParseScanReports(
+    const std::string& dir, const std::vector<std::pair<std::string, std::string>>& reports) {
+  gates::ScanEvidence scan;
+  scan.path = dir;
+  if (reports.empty()) return scan;
+
+  scan.found = true;
+  std::vector<std::string> paths;
+  std::vector<std::string> formats;
+  for (const auto& [path, text] : reports) {
+    Result<evidence::ScanSummary> summary = evidence::DetectAndParseScanReport(path, text);
+    if (!summary.ok()) {
+      scan.path = path;
+      scan.format = evidence::ScanFormatForFileName(path);
+      scan.error = summary.status().message();
+      scan.counts.clear();
+      return scan;
+    }
+    paths.push_back(path);
+    if (std::find(formats.begin(), formats.end(), summary->format) == formats.end()) {
+      formats.push_back(summary->format);
+    }
+    for (const auto& [bucket, n] : summary->counts) {
+      int& slot = scan.counts[bucket];
+      slot = std::max(slot, n);
+    }
+  }
+  scan.path.clear();
+  for (const std::string& p : paths) scan.path += (scan.path.empty() ? "" : ", ") + p;
+  for (const std::string& f : formats) scan.format += (scan.format.empty() ? "" : "+") + f;
+  return scan;
+}
+
 // Removes a scratch directory when it goes out of scope.
 class ScratchGuard {
  public:
@@ -76,8 +111,8 @@ class ScratchGuard {
 
 EvidenceGatherer::EvidenceGatherer(Workspace& ws, net::HttpClient& http,
                                    adapters::CommandRunner& runner,
-                                   evidence::RegistryClient& registry)
-    : ws_(ws), http_(http), runner_(runner), registry_(registry) {
+                                   evidence::RegistryClient& registry, size_t scan_cache_entries)
+    : ws_(ws), http_(http), runner_(runner), registry_(registry), scan_cache_(scan_cache_entries) {
   (void)http_;  // kept for evidence sources that speak HTTP directly (forges)
 }
 
@@ -203,9 +238,24 @@ gates::ScanEvidence EvidenceGatherer::GatherScan(const gates::Candidate& c) {
   const std::string dir = ArtifactDir(c.app, c.pin->artifact.digest);
   scan.path = dir;
 
+  std::string key;
   std::vector<std::pair<std::string, std::string>> reports;  // path, text
   {
     std::lock_guard lock(ws_.mutex());
+    // The directory's tree id names its bytes: a pass that sees the same id
+    // (at this commit or any later one) would parse the same reports.
+    Result<std::string> tree = ws_.repo().TreeId(c.commit, dir);
+    if (!tree.ok()) {
+      if (tree.status().IsNotFound()) return scan;  // found=false, path=dir; not cached
+      scan.found = true;
+      scan.error =
+          "cannot look up " + dir + " at " + Short(c.commit) + ": " + tree.status().message();
+      return scan;
+    }
+    // The path is part of the key: the evidence names the files.
+    key = *tree + "\n" + dir;
+    if (std::optional<gates::ScanEvidence> hit = scan_cache_.Get(key)) return std::move(*hit);
+
     Result<std::vector<std::string>> names = ws_.repo().ListDir(c.commit, dir);
     if (!names.ok()) {
       if (names.status().IsNotFound()) return scan;  // found=false, path=dir
@@ -220,6 +270,7 @@ gates::ScanEvidence EvidenceGatherer::GatherScan(const gates::Candidate& c) {
       Result<std::string> text = ws_.repo().ReadFile(c.commit, path);
       if (!text.ok()) {
         if (text.status().IsNotFound()) continue;  // a subdirectory so named
+        // A read error says nothing about the bytes: not cached.
         scan.found = true;
         scan.path = path;
         scan.error = "cannot read: " + text.status().message();
@@ -228,32 +279,11 @@ gates::ScanEvidence EvidenceGatherer::GatherScan(const gates::Candidate& c) {
       reports.emplace_back(path, std::move(*text));
     }
   }
-  if (reports.empty()) return scan;
-
-  scan.found = true;
-  std::vector<std::string> paths;
-  std::vector<std::string> formats;
-  for (const auto& [path, text] : reports) {
-    Result<evidence::ScanSummary> summary = evidence::DetectAndParseScanReport(path, text);
-    if (!summary.ok()) {
-      scan.path = path;
-      scan.format = evidence::ScanFormatForFileName(path);
-      scan.error = summary.status().message();
-      scan.counts.clear();
-      return scan;
-    }
-    paths.push_back(path);
-    if (std::find(formats.begin(), formats.end(), summary->format) == formats.end()) {
-      formats.push_back(summary->format);
-    }
-    for (const auto& [bucket, n] : summary->counts) {
-      int& slot = scan.counts[bucket];
-      slot = std::max(slot, n);
-    }
-  }
-  scan.path.clear();
-  for (const std::string& p : paths) scan.path += (scan.path.empty() ? "" : ", ") + p;
-  for (const std::string& f : formats) scan.format += (scan.format.empty() ? "" : "+") + f;
+  // From here on the result follows from the bytes alone (a report that
+  // does not parse never will), so every outcome is cached.
+  ++scan_parses_;
+  scan = ParseScanReports(dir, reports);
+  scan_cache_.Put(key, scan);
   return scan;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "adapters/process.h"
+#include "core/bounded_cache.h"
 #include "core/cancel.h"
 #include "engine/workspace.h"
 #include "evidence/registry.h"
@@ -16,13 +19,25 @@ namespace sluice::engine {
 // notes), files of the environments repository (scan reports, incidents,
 // calendars), the OCI registry, and custom gate commands.
 //
+// Scan evidence is cached across calls, keyed by the git tree id of the
+// artifacts directory (same id, same bytes, same evidence): a gatherer that
+// lives as long as the controller parses each set of reports once. A
+// missing directory and read errors are not cached. Registry answers are
+// cached by the RegistryClient (evidence/registry.h).
+//
 // All dependencies are borrowed and must outlive the gatherer. Thread-safe
 // as far as its dependencies are: it holds ws.mutex() only around
 // repository reads, never across network calls or child processes.
 class EvidenceGatherer {
  public:
+  // The default bound of the scan cache.
+  static constexpr size_t kDefaultScanCacheEntries = 10000;
+
+  // `scan_cache_entries` bounds the scan cache (least recently used entries
+  // are dropped); 0 turns it off.
   EvidenceGatherer(Workspace& ws, net::HttpClient& http, adapters::CommandRunner& runner,
-                   evidence::RegistryClient& registry);
+                   evidence::RegistryClient& registry,
+                   size_t scan_cache_entries = kDefaultScanCacheEntries);
 
   // Gathers every fact the gates of `c.policy` need for candidate `c`
   // (whose policy/settings are the policy in force, read at
@@ -53,6 +68,12 @@ class EvidenceGatherer {
   gates::Evidence Gather(const gates::Candidate& c, const std::string& policy_commit,
                          const std::string& head, CancelToken* cancel);
 
+  // Hits, misses and entries of the scan cache.
+  CacheStats ScanCacheStatistics() const { return scan_cache_.Stats(); }
+  // How many times scan reports were parsed (tests check that a cache hit
+  // parses nothing).
+  uint64_t scan_parses() const { return scan_parses_.load(); }
+
  private:
   void GatherRefs(const gates::Candidate& c, gates::Evidence& ev);
   gates::UpstreamEvidence GatherUpstream(const gates::Candidate& c);
@@ -68,6 +89,8 @@ class EvidenceGatherer {
   net::HttpClient& http_;
   adapters::CommandRunner& runner_;
   evidence::RegistryClient& registry_;
+  BoundedCache<std::string, gates::ScanEvidence> scan_cache_;
+  std::atomic<uint64_t> scan_parses_{0};
 };
 
 }  // namespace sluice::engine

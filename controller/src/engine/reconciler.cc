@@ -83,8 +83,8 @@ Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::V
       runner_(runner),
       verifier_(verifier),
       http_(http),
-      registry_(http, options.registry),
-      gatherer_(ws, http, runner, registry_),
+      registry_(http, clock, options.registry),
+      gatherer_(ws, http, runner, registry_, options.scan_cache_entries),
       clock_(clock),
       cancel_(cancel),
       options_(std::move(options)) {
@@ -94,6 +94,10 @@ Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::V
   if (!options_.drift.make_adapter) options_.drift.make_adapter = options_.make_adapter;
   drift_ = std::make_unique<DriftChecker>(ws_, record_, runner_, clock_, cancel_, options_.drift,
                                           options_.instance_id);
+}
+
+EvidenceCacheStats Reconciler::EvidenceCaches() const {
+  return {registry_.CacheStatistics(), gatherer_.ScanCacheStatistics()};
 }
 
 Event Reconciler::NewEvent(const std::string& env, const std::string& app,

@@ -36,7 +36,11 @@ struct ReconcileOptions {
   // allowed_signers lines pinned in the controller's own configuration,
   // trusted for `signed` evidence in addition to sluice.yaml's signers.
   std::vector<std::string> extra_signers;
+  // The registry client's options, its answer cache included (cache_ttl,
+  // cache_entries).
   evidence::RegistryOptions registry;
+  // Bound of the scan-report cache (EvidenceGatherer); 0 turns it off.
+  size_t scan_cache_entries = EvidenceGatherer::kDefaultScanCacheEntries;
   // Called after the `applying` event is pushed and before the adapter starts
   // (tests use it to observe the record mid-apply). May be empty.
   std::function<void(const std::string& env, const std::string& app)> before_apply;
@@ -71,6 +75,12 @@ struct PassReport {
   size_t pins_read = 0;               // pin files parsed in this pass
   size_t drift_checks = 0;            // adapter drift checks run after the pass
   std::chrono::milliseconds duration{0};
+};
+
+// The evidence caches of one reconciler, for metrics.
+struct EvidenceCacheStats {
+  CacheStats registry;  // manifests known to exist (RegistryClient)
+  CacheStats scan;      // parsed scan reports by tree id (EvidenceGatherer)
 };
 
 // The gate table of one pending change, as `sluice plan` shows it.
@@ -116,6 +126,11 @@ class Reconciler {
   // A pass that commits a rollback itself (onFailure: rollback) runs a
   // follow-up pass at once so the rollback is applied without waiting.
   Result<PassReport> RunOnce();
+
+  // The evidence caches, which live as long as the reconciler so that every
+  // pass of a controller shares them. Thread-safe (unlike RunOnce): the
+  // metrics endpoint reads it while a pass runs.
+  EvidenceCacheStats EvidenceCaches() const;
 
  private:
   void ReconcileEnv(const std::string& env, const std::string& head, std::vector<AppOutcome>& out,

@@ -402,10 +402,23 @@ Result<std::optional<RegistryCredential>> CredentialFromFileText(std::string_vie
 
 // ------------------------------------------------------------------ client
 
-RegistryClient::RegistryClient(net::HttpClient& http, RegistryOptions options)
-    : http_(http), options_(std::move(options)) {
+namespace {
+const Clock& TheSystemClock() {
+  static const SystemClock clock;
+  return clock;
+}
+}  // namespace
+
+RegistryClient::RegistryClient(net::HttpClient& http, const Clock& clock, RegistryOptions options)
+    : http_(http),
+      clock_(clock),
+      options_(std::move(options)),
+      cache_(options_.cache_ttl.count() > 0 ? options_.cache_entries : 0) {
   for (std::string& h : options_.insecure) h = Lower(Trim(h));
 }
+
+RegistryClient::RegistryClient(net::HttpClient& http, RegistryOptions options)
+    : RegistryClient(http, TheSystemClock(), std::move(options)) {}
 
 bool RegistryClient::PlainHttp(const std::string& host) const {
   if (IsLoopback(host)) return true;
@@ -534,10 +547,35 @@ Result<ManifestAnswer> RegistryClient::HeadManifest(const std::string& image,
     return Status::InvalidArgument("digest \"" + digest.substr(0, 140) +
                                    "\" is not sha256:<64 hex> or sha512:<128 hex>");
   }
+  if (options_.cache_ttl.count() <= 0) return AskRegistry(*ref, digest);
+
+  // '\n' cannot occur in a host, repository or digest, so keys never collide.
+  const std::string key = ref->host + "\n" + ref->repository + "\n" + digest;
+  const TimePoint now = clock_.Now();
+  // Fresh for cache_ttl after it was asked; a clock that stepped back before
+  // that moment (the wall clock can) makes it stale rather than long-lived.
+  auto fresh = [&](const CachedAnswer& c) {
+    return c.asked <= now && now - c.asked < options_.cache_ttl;
+  };
+  if (std::optional<CachedAnswer> hit = cache_.Get(key, fresh)) {
+    hit->answer.cached = true;
+    return hit->answer;
+  }
+  Result<ManifestAnswer> answer = AskRegistry(*ref, digest);
+  // Only "exists" is kept: a 404 may be a push still in flight, and an error
+  // says nothing about the manifest.
+  if (answer.ok() && answer->exists) {
+    cache_.Put(key, CachedAnswer{*answer, now});
+  }
+  return answer;
+}
+
+Result<ManifestAnswer> RegistryClient::AskRegistry(const ImageReference& ref,
+                                                   const std::string& digest) {
   ManifestAnswer answer;
-  answer.url = std::string(PlainHttp(ref->host) ? "http" : "https") + "://" + ref->host + "/v2/" +
-               ref->repository + "/manifests/" + digest;
-  const std::string who = "registry " + ref->registry;
+  answer.url = std::string(PlainHttp(ref.host) ? "http" : "https") + "://" + ref.host + "/v2/" +
+               ref.repository + "/manifests/" + digest;
+  const std::string who = "registry " + ref.registry;
 
   net::HttpRequest req;
   req.method = "HEAD";
@@ -568,14 +606,14 @@ Result<ManifestAnswer> RegistryClient::HeadManifest(const std::string& image,
       if (c.scheme == "basic" && basic == nullptr) basic = &c;
     }
     std::string problem;
-    std::optional<RegistryCredential> cred = CredentialFor(ref->registry, &problem);
+    std::optional<RegistryCredential> cred = CredentialFor(ref.registry, &problem);
     if (cred) {
       has_credentials = true;
       secrets = {cred->password, Base64Encode(cred->username + ":" + cred->password)};
     }
     std::string authorization;
     if (bearer != nullptr) {
-      Result<std::string> token = FetchBearerToken(*bearer, *ref, cred);
+      Result<std::string> token = FetchBearerToken(*bearer, ref, cred);
       if (!token.ok()) {
         Status s = token.status();
         if (!problem.empty()) s = s.WithContext(problem);

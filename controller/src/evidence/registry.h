@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bounded_cache.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
@@ -80,6 +82,14 @@ struct RegistryOptions {
   // file has nothing for the registry.
   bool use_environment = true;
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // How long a manifest the registry said EXISTS is believed without asking
+  // again (a digest names immutable content, but an operator can delete
+  // it). Only positive answers are kept; 404s and errors are asked again
+  // every time. 0 turns the cache off.
+  std::chrono::milliseconds cache_ttl{std::chrono::minutes(10)};
+  // At most this many (host, repository, digest) answers are kept; the least
+  // recently used is dropped beyond it.
+  size_t cache_entries = 10000;
 };
 
 // The registry's answer for one manifest.
@@ -87,6 +97,7 @@ struct ManifestAnswer {
   bool exists = false;
   std::string url;         // the manifest URL asked (no credentials in it)
   std::string media_type;  // Content-Type of the manifest when it exists
+  bool cached = false;     // answered from the cache, without a request
 };
 
 // RegistryClient asks an OCI distribution registry whether a manifest
@@ -101,10 +112,19 @@ struct ManifestAnswer {
 // not sent to a plain-HTTP token realm unless that host is loopback or
 // listed as insecure.
 //
-// Thread-safe if the HttpClient is (it holds no mutable state).
+// Positive answers are cached per (API host, repository, digest) for
+// RegistryOptions::cache_ttl, timed by the injected Clock: the content behind
+// a digest never changes, so only a deletion can turn "exists" into "absent",
+// and that is noticed within the TTL. The cache key holds no credentials: a
+// manifest seen once with credentials is believed for the TTL whatever the
+// credentials are afterwards.
+//
+// Thread-safe if the HttpClient is (the cache has its own lock).
 class RegistryClient {
  public:
-  // `http` is borrowed and must outlive the client.
+  // `http` and `clock` are borrowed and must outlive the client.
+  RegistryClient(net::HttpClient& http, const Clock& clock, RegistryOptions options = {});
+  // As above with the system clock.
   explicit RegistryClient(net::HttpClient& http, RegistryOptions options = {});
 
   // True when the registry has the manifest `digest` for `image`
@@ -114,14 +134,25 @@ class RegistryClient {
   // credentials (401/403 after the challenge); Timeout.
   Result<bool> ManifestExists(const std::string& image, const std::string& digest);
 
-  // As ManifestExists, with the URL asked and the media type.
+  // As ManifestExists, with the URL asked and the media type. A cached
+  // positive answer (not older than the TTL) is returned without a request,
+  // with `cached` set.
   Result<ManifestAnswer> HeadManifest(const std::string& image, const std::string& digest);
 
   // The registry gate's evidence: exists, or not (detail names the URL), or
   // the error text. Never fails.
   gates::RegistryEvidence Check(const std::string& image, const std::string& digest);
 
+  // Hits, misses and entries of the answer cache (all zero when it is off).
+  CacheStats CacheStatistics() const { return cache_.Stats(); }
+
  private:
+  struct CachedAnswer {
+    ManifestAnswer answer;
+    TimePoint asked;  // when the registry said it exists
+  };
+  Result<ManifestAnswer> AskRegistry(const ImageReference& ref, const std::string& digest);
+
   bool PlainHttp(const std::string& host) const;
   std::optional<RegistryCredential> CredentialFor(const std::string& registry,
                                                   std::string* problem) const;
@@ -129,7 +160,9 @@ class RegistryClient {
                                        const std::optional<RegistryCredential>& cred);
 
   net::HttpClient& http_;
+  const Clock& clock_;
   RegistryOptions options_;
+  BoundedCache<std::string, CachedAnswer> cache_;
 };
 
 // Base64 (RFC 4648, with padding); exposed for tests.

@@ -94,14 +94,12 @@ class Repository {
   // does not exist on the remote is not an error. FailedPrecondition when
   // the remote is not configured; IOError with the remote URL (credentials
   // stripped) on failure.
-  Status Fetch(const std::vector<std::string>& refspecs,
-               const std::string& remote_name = "origin");
+  Status Fetch(const std::vector<std::string>& refspecs, const std::string& remote_name = "origin");
 
   // Pushes `refspecs` to the remote `remote_name`. Returns Conflict naming
   // the ref when the remote rejects a non-fast-forward update, IOError on
   // transport failure.
-  Status Push(const std::vector<std::string>& refspecs,
-              const std::string& remote_name = "origin");
+  Status Push(const std::vector<std::string>& refspecs, const std::string& remote_name = "origin");
 
   // The branch HEAD names ("main" for refs/heads/main), or "" when HEAD is
   // detached or the repository has no HEAD.
@@ -142,6 +140,12 @@ class Repository {
   // The blob id at `path` in `commit_id`'s tree, without reading the blob;
   // NotFound if absent.
   Result<std::string> BlobId(const std::string& commit_id, const std::string& path) const;
+
+  // The tree id of directory `dir` ("" for the root) in `commit_id`'s tree,
+  // without reading the tree's entries: equal ids mean byte-identical
+  // contents, so callers key caches on it. NotFound if the path is absent or
+  // is not a directory.
+  Result<std::string> TreeId(const std::string& commit_id, const std::string& dir) const;
 
   // Names of the entries of directory `dir` ("" for the root) in
   // `commit_id`'s tree, sorted; NotFound if the directory is absent.

@@ -450,6 +450,19 @@ Result<std::string> Repository::BlobId(const std::string& commit_id,
   return OidToString(*git_tree_entry_id(entry->get()));
 }
 
+Result<std::string> Repository::TreeId(const std::string& commit_id, const std::string& dir) const {
+  Result<TreePtr> root = LookupCommitTree(repo_.get(), commit_id);
+  if (!root.ok()) return root.status();
+  std::string clean = NormalisePath(dir);
+  if (clean.empty()) return OidToString(*git_tree_id(root->get()));
+  Result<TreeEntryPtr> entry = EntryAt(root->get(), clean, "look up " + clean);
+  if (!entry.ok()) return entry.status();
+  if (!*entry || git_tree_entry_filemode(entry->get()) != GIT_FILEMODE_TREE) {
+    return Status::NotFound(clean + " is not a directory in commit " + commit_id);
+  }
+  return OidToString(*git_tree_entry_id(entry->get()));
+}
+
 Result<std::vector<std::string>> Repository::ListDir(const std::string& commit_id,
                                                      const std::string& dir) const {
   Result<TreePtr> root = LookupCommitTree(repo_.get(), commit_id);

@@ -163,6 +163,11 @@ void Metrics::SetNotificationSource(std::function<notify::Stats()> source) {
   notifications_ = std::move(source);
 }
 
+void Metrics::SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()> source) {
+  std::lock_guard lock(mu_);
+  evidence_caches_ = std::move(source);
+}
+
 PassHealth Metrics::Health() const {
   std::lock_guard lock(mu_);
   return health_;
@@ -258,6 +263,26 @@ std::string Metrics::Render() const {
   Header(out, "sluice_notifications_queue_depth", "gauge",
          "Notifications waiting to be sent or in flight.");
   out << "sluice_notifications_queue_depth " << ns.queue_depth << "\n";
+
+  const engine::EvidenceCacheStats ec =
+      evidence_caches_ ? evidence_caches_() : engine::EvidenceCacheStats{};
+  const std::pair<const char*, const CacheStats*> caches[] = {{"registry", &ec.registry},
+                                                              {"scan", &ec.scan}};
+  Header(out, "sluice_evidence_cache_hits_total", "counter",
+         "Gate evidence answered from the controller's cache: registry (a manifest known to "
+         "exist, within --registry-cache-ttl) or scan (reports already parsed, same git tree).");
+  for (const auto& [kind, st] : caches) {
+    out << "sluice_evidence_cache_hits_total{kind=\"" << kind << "\"} " << st->hits << "\n";
+  }
+  Header(out, "sluice_evidence_cache_misses_total", "counter",
+         "Gate evidence looked up for real (registry request, scan reports read and parsed).");
+  for (const auto& [kind, st] : caches) {
+    out << "sluice_evidence_cache_misses_total{kind=\"" << kind << "\"} " << st->misses << "\n";
+  }
+  Header(out, "sluice_evidence_cache_entries", "gauge", "Entries held in the evidence caches now.");
+  for (const auto& [kind, st] : caches) {
+    out << "sluice_evidence_cache_entries{kind=\"" << kind << "\"} " << st->entries << "\n";
+  }
   return out.str();
 }
 

@@ -63,6 +63,10 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_notifications_dropped_total                  pushed out of a full queue
 //   sluice_notifications_retries_total                  attempts after the first
 //   sluice_notifications_queue_depth                    waiting or in flight now
+//   sluice_evidence_cache_hits_total{kind}              evidence answered from a cache
+//   sluice_evidence_cache_misses_total{kind}            evidence looked up for real
+//   sluice_evidence_cache_entries{kind}                 gauge: entries held now
+//                                                       (kind: registry | scan)
 //
 // Thread-safe: every method may be called from any thread.
 class Metrics {
@@ -81,6 +85,10 @@ class Metrics {
   // Where the notification series come from (the notifier's Snapshot); read
   // at each Render. Without one they are exported as zero.
   void SetNotificationSource(std::function<notify::Stats()> source);
+  // Where the evidence cache series come from (the reconciler's
+  // EvidenceCaches); read at each Render. Without one they are exported as
+  // zero.
+  void SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()> source);
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
@@ -107,6 +115,7 @@ class Metrics {
   std::set<std::string> drifted_;  // "env/app" drifting at its last check by this process
   PassHealth health_;
   std::function<notify::Stats()> notifications_;
+  std::function<engine::EvidenceCacheStats()> evidence_caches_;
 };
 
 // Whether a RunOnce error came from fetching the repository (the engine

@@ -41,5 +41,42 @@ TEST(ControllerConfigTest, BadDriftValuesNameTheLineAndTheFix) {
       << unknown.message();
 }
 
+TEST(ControllerConfigTest, RegistryCacheTtlIsReadUnlessGivenAsAFlag) {
+  ControllerSettings s;
+  EXPECT_EQ(s.registry_cache_ttl, minutes(10));
+  ASSERT_TRUE(LoadControllerConfig("c.yaml", "registryCacheTtl: 1h\n", s, {}).ok());
+  EXPECT_EQ(s.registry_cache_ttl, minutes(60));
+
+  ControllerSettings flags;
+  flags.registry_cache_ttl = minutes(2);
+  ASSERT_TRUE(
+      LoadControllerConfig("c.yaml", "registryCacheTtl: 1h\n", flags, {"--registry-cache-ttl"})
+          .ok());
+  EXPECT_EQ(flags.registry_cache_ttl, minutes(2));
+
+  ControllerSettings off;
+  ASSERT_TRUE(LoadControllerConfig("c.yaml", "registryCacheTtl: 0\n", off, {}).ok());
+  EXPECT_EQ(off.registry_cache_ttl.count(), 0);
+}
+
+TEST(ControllerConfigTest, BadRegistryCacheTtlNamesTheLineAndTheFix) {
+  ControllerSettings s;
+  Status words = LoadControllerConfig("c.yaml", "repo: x\nregistryCacheTtl: ten minutes\n", s, {});
+  EXPECT_EQ(words.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(words.message().rfind("c.yaml:2: registryCacheTtl: ", 0), 0u) << words.message();
+  EXPECT_NE(words.message().find("1h30m"), std::string::npos) << words.message();
+
+  Status long_ttl = LoadControllerConfig("c.yaml", "registryCacheTtl: 2d\n", s, {});
+  EXPECT_EQ(long_ttl.message(),
+            "c.yaml:1: registryCacheTtl: '2d' is longer than 24h: a manifest deleted from the "
+            "registry would pass the registry gate for that long; use 24h or less, or 0 to ask "
+            "the registry on every pass");
+  EXPECT_EQ(s.registry_cache_ttl, minutes(10));  // unchanged by the bad files
+
+  EXPECT_TRUE(ParseRegistryCacheTtl("24h").ok());
+  EXPECT_FALSE(ParseRegistryCacheTtl("-5m").ok());
+  EXPECT_FALSE(ParseRegistryCacheTtl("").ok());
+}
+
 }  // namespace
 }  // namespace sluice::cli

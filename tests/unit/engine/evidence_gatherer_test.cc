@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "core/bounded_cache.h"
 #include "core/time_format.h"
 #include "engine/event.h"
 #include "engine/refs.h"
@@ -365,6 +366,115 @@ TEST_F(EvidenceGathererTest, CustomGatesFailClosedWhenTheCommitCannotBeExported)
   EXPECT_THAT(ev.custom[0].error, HasSubstr("cannot check out ffffffffffff"));
   std::error_code ec;
   EXPECT_TRUE(fs::is_empty(ws_->ScratchDir(), ec));
+}
+
+// A Trivy report with `n` critical findings.
+std::string TrivyCriticals(int n) {
+  std::string vulns;
+  for (int i = 0; i < n; ++i) {
+    vulns += std::string(i ? "," : "") + R"({"VulnerabilityID":"CVE-2026-)" + std::to_string(i) +
+             R"(","Severity":"CRITICAL"})";
+  }
+  return R"({"SchemaVersion":2,"Results":[{"Target":"img","Vulnerabilities":[)" + vulns + "]}]}";
+}
+
+TEST_F(EvidenceGathererTest, ScanReportsAreParsedOncePerTree) {
+  policy_.gates = {};
+  policy_.gates.vulnerabilities = config::VulnerabilityLimits{0, 0, std::nullopt};
+  policy_.freezes.clear();
+  const std::string dir = "artifacts/api/sha256-" + std::string(64, '1');
+  EvidenceGatherer gatherer(*ws_, http_, runner_, registry_);
+
+  gates::Evidence first = gatherer.Gather(Candidate(candidate_commit_), "", head_commit_, nullptr);
+  ASSERT_TRUE(first.scan.has_value());
+  EXPECT_EQ(first.scan->format, "grype+trivy");
+  EXPECT_EQ(gatherer.scan_parses(), 1u);
+
+  // The next pass, and a later commit whose artifacts/ directory is the same
+  // tree: answered from the cache, nothing parsed, the same evidence.
+  for (const std::string& commit : {candidate_commit_, head_commit_}) {
+    gates::Evidence again = gatherer.Gather(Candidate(commit), "", head_commit_, nullptr);
+    ASSERT_TRUE(again.scan.has_value());
+    EXPECT_EQ(again.scan->path, first.scan->path);
+    EXPECT_EQ(again.scan->format, first.scan->format);
+    EXPECT_EQ(again.scan->counts, first.scan->counts);
+    EXPECT_TRUE(again.scan->found);
+  }
+  EXPECT_EQ(gatherer.scan_parses(), 1u);
+  CacheStats stats = gatherer.ScanCacheStatistics();
+  EXPECT_EQ(stats.hits, 2u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.entries, 1u);
+
+  // CI replaces the Trivy report: a new tree id, read and parsed again.
+  std::string rescanned = testing::CommitFiles(work_, {{dir + "/trivy.json", TrivyCriticals(3)}},
+                                               "rescan api with a newer database");
+  testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
+  ASSERT_TRUE(ws_->Sync(false).ok());
+  gates::Evidence changed = gatherer.Gather(Candidate(rescanned), "", rescanned, nullptr);
+  ASSERT_TRUE(changed.scan.has_value());
+  EXPECT_EQ(changed.scan->counts.at("critical"), 3);
+  EXPECT_EQ(gatherer.scan_parses(), 2u);
+
+  // The older commit still has the older tree, still cached.
+  gates::Evidence old = gatherer.Gather(Candidate(candidate_commit_), "", rescanned, nullptr);
+  EXPECT_EQ(old.scan->counts, first.scan->counts);
+  EXPECT_EQ(gatherer.scan_parses(), 2u);
+  EXPECT_EQ(gatherer.ScanCacheStatistics().entries, 2u);
+}
+
+TEST_F(EvidenceGathererTest, MissingScanDirectoryIsNotCached) {
+  policy_.gates = {};
+  policy_.gates.vulnerabilities = config::VulnerabilityLimits{0, 0, std::nullopt};
+  policy_.freezes.clear();
+  pin_.artifact.digest = kD2;  // CI has not stored reports for D2 yet
+  const std::string dir = "artifacts/api/sha256-" + std::string(64, '2');
+  EvidenceGatherer gatherer(*ws_, http_, runner_, registry_);
+
+  gates::Evidence before = gatherer.Gather(Candidate(candidate_commit_), "", head_commit_, nullptr);
+  ASSERT_TRUE(before.scan.has_value());
+  EXPECT_FALSE(before.scan->found);
+  EXPECT_EQ(before.scan->path, dir);
+  EXPECT_EQ(gatherer.ScanCacheStatistics().entries, 0u);
+  EXPECT_EQ(gatherer.scan_parses(), 0u);
+
+  // The reports land: the next gather finds them.
+  std::string stored = testing::CommitFiles(work_, {{dir + "/trivy.json", TrivyCriticals(1)}},
+                                            "store scan reports of D2");
+  testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
+  ASSERT_TRUE(ws_->Sync(false).ok());
+  gates::Evidence after = gatherer.Gather(Candidate(stored), "", stored, nullptr);
+  ASSERT_TRUE(after.scan.has_value());
+  EXPECT_TRUE(after.scan->found);
+  EXPECT_EQ(after.scan->counts.at("critical"), 1);
+}
+
+TEST_F(EvidenceGathererTest, ScanCacheOfZeroEntriesParsesEveryTime) {
+  policy_.gates = {};
+  policy_.gates.vulnerabilities = config::VulnerabilityLimits{0, 0, std::nullopt};
+  policy_.freezes.clear();
+  EvidenceGatherer gatherer(*ws_, http_, runner_, registry_, /*scan_cache_entries=*/0);
+  for (int i = 0; i < 3; ++i) {
+    gates::Evidence ev = gatherer.Gather(Candidate(candidate_commit_), "", head_commit_, nullptr);
+    ASSERT_TRUE(ev.scan.has_value());
+    EXPECT_TRUE(ev.scan->found);
+  }
+  EXPECT_EQ(gatherer.scan_parses(), 3u);
+  EXPECT_EQ(gatherer.ScanCacheStatistics().hits, 0u);
+}
+
+TEST_F(EvidenceGathererTest, RegistryAnswerIsSharedAcrossGathers) {
+  policy_.gates = {};
+  policy_.gates.registry_verify_digest = true;
+  policy_.freezes.clear();
+  EvidenceGatherer gatherer(*ws_, http_, runner_, registry_);
+  for (int i = 0; i < 3; ++i) {
+    gates::Evidence ev = gatherer.Gather(Candidate(candidate_commit_), "", head_commit_, nullptr);
+    ASSERT_TRUE(ev.registry.has_value());
+    EXPECT_TRUE(ev.registry->exists) << ev.registry->error;
+  }
+  EXPECT_EQ(http_.urls.size(), 1u);
+  EXPECT_EQ(registry_.CacheStatistics().hits, 2u);
 }
 
 }  // namespace

@@ -101,6 +101,36 @@ TEST_F(ReconcilerTest, WaitsForTheWindowThenDeploysWhenTheClockMovesWithoutANewC
   EXPECT_TRUE(Ran("dev", D('a')));
 }
 
+// The evidence caches live as long as the reconciler: a controller's passes
+// share them, while a fresh reconciler (reconcile --once) starts empty.
+TEST_F(ReconcilerTest, PassesOfOneReconcilerShareTheScanCache) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml",
+         "gates:\n  vulnerabilities: {maxCritical: 0}\n"
+         "windows:\n  timezone: Europe/Berlin\n  allow:\n"
+         "    - {days: [mon, tue, wed, thu], hours: \"11:00-15:00\"}\n"}});
+  Push({{"artifacts/api/sha256-" + std::string(64, 'a') + "/trivy.json",
+         R"({"SchemaVersion":2,"Results":[]})"},
+        {"environments/dev/apps/api.yaml", Pin(D('a'))}});
+
+  auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  Reconciler r(**ws, runner_, verifier_, http_, clock_, cancel_, {});
+  for (int pass = 1; pass <= 3; ++pass) {
+    auto report = r.RunOnce();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(StateOf(*report, "dev").substr(0, 8), "waiting:") << StateOf(*report, "dev");
+  }
+  EvidenceCacheStats stats = r.EvidenceCaches();
+  EXPECT_EQ(stats.scan.misses, 1u);  // read and parsed by the first pass only
+  EXPECT_EQ(stats.scan.hits, 2u);
+  EXPECT_EQ(stats.scan.entries, 1u);
+  EXPECT_EQ(stats.registry.hits + stats.registry.misses, 0u);  // no registry gate
+
+  Reconciler fresh(**ws, runner_, verifier_, http_, clock_, cancel_, {});
+  EXPECT_EQ(fresh.EvidenceCaches().scan.entries, 0u);
+}
+
 // Every decision names the commit that brought the pin (its author proposed
 // the change), also when the head the controller acts on is a later commit.
 TEST_F(ReconcilerTest, EventsNameTheCommitThatBroughtThePin) {

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "support/temp_dir.h"
 
 namespace sluice::evidence {
@@ -230,6 +231,22 @@ TEST(RegistryClientTest, HttpsByDefaultHttpForLoopbackAndInsecure) {
                           "http://localhost:5000/v2/a/manifests/" + kDigest,
                           "http://127.0.0.1:41000/v2/a/b/manifests/" + kDigest,
                           "http://registry.internal:5000/v2/x/manifests/" + kDigest));
+}
+
+TEST(RegistryClientTest, CachedAnswerGoesStaleWhenTheClockStepsBack) {
+  RecordingHttp http;
+  http.status = 200;
+  FakeClock clock(std::chrono::system_clock::now());
+  RegistryClient client(http, clock);  // the default TTL, 10m
+  ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
+  clock.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
+  EXPECT_EQ(http.requests.size(), 1u);
+  // The wall clock stepped back an hour (NTP): the answer is not trusted for
+  // an hour and ten minutes more; it is asked again.
+  clock.Advance(-std::chrono::hours(1));
+  ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
+  EXPECT_EQ(http.requests.size(), 2u);
 }
 
 TEST(RegistryClientTest, BadDigestOrImageNeverAsks) {

@@ -85,6 +85,25 @@ TEST_F(TreeTest, ListDirSortedAndMissing) {
   EXPECT_TRUE(repo_->ListDir(c1_, "README.md").status().IsNotFound());
 }
 
+TEST_F(TreeTest, TreeIdMatchesGitCliAndFollowsContent) {
+  ASSERT_OK_AND_ASSIGN(apps, repo_->TreeId(c1_, "environments/prod/apps"));
+  EXPECT_EQ(apps, RevParse(c1_ + ":environments/prod/apps"));
+  ASSERT_OK_AND_ASSIGN(slash, repo_->TreeId(c1_, "/environments/prod/apps/"));
+  EXPECT_EQ(slash, apps);
+  ASSERT_OK_AND_ASSIGN(root, repo_->TreeId(c1_, ""));
+  EXPECT_EQ(root, RevParse(c1_ + "^{tree}"));
+  // c2 changed prod's apps but not scripts/: one id moves, the other stays.
+  ASSERT_OK_AND_ASSIGN(apps2, repo_->TreeId(c2_, "environments/prod/apps"));
+  EXPECT_NE(apps2, apps);
+  ASSERT_OK_AND_ASSIGN(scripts1, repo_->TreeId(c1_, "scripts"));
+  ASSERT_OK_AND_ASSIGN(scripts2, repo_->TreeId(c2_, "scripts"));
+  EXPECT_EQ(scripts1, scripts2);
+
+  EXPECT_TRUE(repo_->TreeId(c1_, "environments/dev").status().IsNotFound());
+  EXPECT_TRUE(repo_->TreeId(c1_, "README.md").status().IsNotFound());
+  EXPECT_FALSE(repo_->TreeId(std::string(40, 'f'), "scripts").ok());
+}
+
 TEST_F(TreeTest, DiffTreesReportsAddedModifiedDeleted) {
   ASSERT_OK_AND_ASSIGN(changes, repo_->DiffTrees(c1_, c2_, ""));
   ASSERT_EQ(changes.size(), 4u);

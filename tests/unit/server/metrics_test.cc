@@ -75,6 +75,48 @@ TEST(MetricsTest, FreshRegistryRendersEveryFamilyWithZeroes) {
   EXPECT_EQ(text.back(), '\n');
 }
 
+TEST(MetricsTest, EvidenceCacheSeriesAreZeroWithoutASource) {
+  Metrics m("0.1.0");
+  std::string text = m.Render();
+  EXPECT_TRUE(InvalidLines(text).empty()) << text;
+  for (const char* kind : {"registry", "scan"}) {
+    const std::string label = std::string("{kind=\"") + kind + "\"} 0\n";
+    EXPECT_NE(text.find("sluice_evidence_cache_hits_total" + label), std::string::npos) << text;
+    EXPECT_NE(text.find("sluice_evidence_cache_misses_total" + label), std::string::npos);
+    EXPECT_NE(text.find("sluice_evidence_cache_entries" + label), std::string::npos);
+  }
+}
+
+TEST(MetricsTest, EvidenceCacheSeriesComeFromTheSource) {
+  Metrics m("0.1.0");
+  int reads = 0;
+  m.SetEvidenceCacheSource([&reads] {
+    ++reads;
+    engine::EvidenceCacheStats s;
+    s.registry.hits = 41;
+    s.registry.misses = 3;
+    s.registry.entries = 2;
+    s.scan.hits = 1000;
+    s.scan.misses = 7;
+    s.scan.entries = 7;
+    return s;
+  });
+  std::string text = m.Render();
+  EXPECT_EQ(reads, 1);
+  EXPECT_TRUE(InvalidLines(text).empty()) << text;
+  EXPECT_NE(text.find("# TYPE sluice_evidence_cache_hits_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE sluice_evidence_cache_misses_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE sluice_evidence_cache_entries gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_hits_total{kind=\"registry\"} 41\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_misses_total{kind=\"registry\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_entries{kind=\"registry\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_hits_total{kind=\"scan\"} 1000\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_misses_total{kind=\"scan\"} 7\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_evidence_cache_entries{kind=\"scan\"} 7\n"), std::string::npos);
+}
+
 TEST(MetricsTest, CountsPassesOutcomesAndFetchErrors) {
   Metrics m("0.1.0");
   m.ObservePass(ReportWith({"verified", "blocked", "blocked"}), seconds(2), At(1700000000));
