@@ -16,11 +16,10 @@
 namespace sluice::git {
 
 // Calls `fn(annotated commit id, note text)` for every note under
-// `notes_ref`, in the order the pack files store the note blobs (neither
-// history nor notes-tree order: see pack_order.h), reading one note blob at a
-// time so memory stays flat however large the record is (the list of note
-// ids, 44 bytes each, is held).
-// `text` is valid only during the call; `fn` returns false to stop early.
+// `notes_ref`, in the order the pack files store the annotated commits
+// (close to history order, not notes-tree order: see pack_order.h), reading
+// one note blob at a time so memory stays flat however large the record is
+// (the list of note ids, 56 bytes each, is held). `text` is valid only during the call; `fn` returns false to stop early.
 // Ok without a call when the ref does not exist; an error when the notes
 // tree or a note blob cannot be read.
 Status ForEachNote(

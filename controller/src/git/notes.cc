@@ -60,9 +60,9 @@ bool AddsNothing(const std::string& base, const std::string& merged) {
 }
 
 // Calls fn(annotated id, text) for each note reachable from notes commit
-// `commit`, reading one blob at a time in the order the pack files hold
-// them (see pack_order.h: 10x faster than the notes tree's order over a
-// long record); stops early when fn returns false.
+// `commit`, reading one blob at a time in the order the pack files hold the
+// annotated commits (see pack_order.h: up to 12x faster than the notes
+// tree's order over a long record); stops early when fn returns false.
 Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::string& what,
                            const std::function<bool(const std::string&, std::string_view)>& fn) {
   git_note_iterator* raw_iter = nullptr;
@@ -76,6 +76,7 @@ Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::
   // Listing reads only the notes trees; the blobs come after, sorted.
   struct Listed {
     uint64_t key;
+    uint64_t note_key;
     git_oid note;
     git_oid annotated;
   };
@@ -87,10 +88,17 @@ Status ForEachNoteOfCommit(git_repository* repo, git_commit* commit, const std::
     if (rc != 0) return GitError(rc, "list notes of " + what);
     listed.push_back(l);
   }
+  // By the position of the annotated commit (git writes commits in
+  // history order, newest first, as `git log` reads them), then of the note
+  // itself for commits no pack holds.
   const PackOrder order = PackOrder::Load(std::string(git_repository_commondir(repo)) + "objects");
-  for (Listed& l : listed) l.key = order.Key(l.note);
-  std::stable_sort(listed.begin(), listed.end(),
-                   [](const Listed& a, const Listed& b) { return a.key < b.key; });
+  for (Listed& l : listed) {
+    l.key = order.Key(l.annotated);
+    l.note_key = order.Key(l.note);
+  }
+  std::stable_sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
+    return a.key != b.key ? a.key < b.key : a.note_key < b.note_key;
+  });
   for (const Listed& l : listed) {
     git_blob* raw_blob = nullptr;
     rc = git_blob_lookup(&raw_blob, repo, &l.note);
