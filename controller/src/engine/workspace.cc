@@ -218,12 +218,14 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
 Status Workspace::Sync(bool push) {
   std::lock_guard lock(mu_);
   std::vector<std::string> moved;
-  SLUICE_RETURN_IF_ERROR(
-      git::FetchListingUpdates(*repo_,
-                               {"+refs/heads/" + branch_ + ":refs/remotes/origin/" + branch_,
-                                std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
-                                std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
-                               &moved));
+  // The branch first, negotiated from its own history (see
+  // FetchNegotiatingAlone: offered together with the record, its old head
+  // was never offered and every new commit brought the whole history). The
+  // record refs that point at branch commits then find them here already.
+  SLUICE_RETURN_IF_ERROR(git::FetchNegotiatingAlone(
+      *repo_, NegotiationDir(), {"+refs/heads/" + branch_ + ":refs/remotes/origin/" + branch_},
+      &moved));
+  SLUICE_RETURN_IF_ERROR(FetchRecordLocked(&moved));
   std::vector<std::string> local_ahead;
   SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(&moved, push ? &local_ahead : nullptr));
   // Each moved record ref is now two loose files (the remote-tracking copy

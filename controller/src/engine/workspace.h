@@ -75,6 +75,9 @@ class Workspace {
   Status MergeOneRecordRefLocked(const std::string& remote_name,
                                  std::vector<std::string>* local_ahead);
   std::string UnpushedPath() const { return workdir_ + "/record-unpushed"; }
+  // The side repository the branch is fetched through (refs only; objects
+  // in cache.git).
+  std::string NegotiationDir() const { return workdir_ + "/negotiate.git"; }
   // The journalled names; nullopt when there is no journal.
   std::optional<std::vector<std::string>> ReadUnpushedLocked() const;
   Status WriteUnpushedLocked(const std::vector<std::string>& names);

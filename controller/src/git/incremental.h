@@ -33,4 +33,23 @@ Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& ref
                            std::vector<std::string>* updated,
                            const std::string& remote_name = "origin");
 
+// As FetchListingUpdates for refspecs that each name one destination
+// reference ("+refs/heads/main:refs/remotes/origin/main"), negotiated from
+// those destinations' history alone. libgit2 offers the server the history
+// of every local reference as "have" lines and stops at the first batch the
+// server acknowledges (smart_protocol.c: "On the first ACK we will accept that
+// as enough common objects"). In the controller's cache the newest history
+// is the record (notes and pass stamps, written after every deploy), so the
+// branch's own old head was never offered: the server found only the notes
+// in common and sent the whole branch history again with every new commit
+// (96 MB per one-pin pass at 100,000 commits). Here the fetch runs in a bare
+// side repository at `side_dir` (created when absent) whose only references
+// are the destinations, set to their values in `repo`, and whose object
+// database is `repo`'s: what arrives lands in `repo`, and the destinations
+// that moved are set there and appended to `updated`.
+Status FetchNegotiatingAlone(Repository& repo, const std::string& side_dir,
+                             const std::vector<std::string>& refspecs,
+                             std::vector<std::string>* updated,
+                             const std::string& remote_name = "origin");
+
 }  // namespace sluice::git

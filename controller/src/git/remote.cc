@@ -2,7 +2,12 @@
 // with credentials from the
 // environment.
 
+#include <git2/sys/repository.h>
+
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +16,8 @@
 #include "git/repo.h"
 
 namespace sluice::git {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -262,6 +269,112 @@ Status FetchListingUpdates(Repository& repository, const std::vector<std::string
   StrArray specs(refspecs);
   int rc = git_remote_fetch(remote->get(), &specs.array, &opts, "sluice: fetch");
   if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  return Status::Ok();
+}
+
+Status FetchNegotiatingAlone(Repository& repository, const std::string& side_dir,
+                             const std::vector<std::string>& refspecs,
+                             std::vector<std::string>* updated, const std::string& remote_name) {
+  SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
+  git_repository* repo = repository.raw();
+  std::vector<std::string> destinations;
+  for (const auto& spec : refspecs) {
+    git_refspec* parsed = nullptr;
+    if (git_refspec_parse(&parsed, spec.c_str(), 1) != 0) {
+      return GitError(-1, "fetch refspec \"" + spec + "\"");
+    }
+    std::string dst = git_refspec_dst(parsed);
+    git_refspec_free(parsed);
+    if (dst.empty() || dst.find('*') != std::string::npos) {
+      return Status::InvalidArgument("fetch refspec \"" + spec +
+                                     "\" must name one destination reference (no pattern)");
+    }
+    destinations.push_back(dst);
+  }
+
+  // The remote's URL, as configured (credentials and all: it goes to the
+  // side repository's config, which is as private as the cache's).
+  std::string url;
+  {
+    git_config* raw_config = nullptr;
+    int rc = git_repository_config_snapshot(&raw_config, repo);
+    if (rc != 0) return GitError(rc, "read the repository configuration");
+    std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw_config);
+    Buf value;
+    rc = git_config_get_string_buf(value.get(), config.get(),
+                                   ("remote." + remote_name + ".url").c_str());
+    if (rc != 0) {
+      return Status::FailedPrecondition(std::string("the repository at ") +
+                                        git_repository_path(repo) + " has no remote \"" +
+                                        remote_name + "\"");
+    }
+    url.assign(value.data(), value.size());
+  }
+
+  std::unique_ptr<Repository> side;
+  std::error_code ec;
+  if (fs::exists(fs::path(side_dir) / "HEAD", ec)) {
+    auto opened = Repository::Open(side_dir);
+    if (!opened.ok()) {
+      return opened.status().WithContext("open " + side_dir + " (remove it; it is rebuilt)");
+    }
+    side = std::move(*opened);
+  } else {
+    auto created = Repository::Init(side_dir, /*bare=*/true);
+    if (!created.ok()) return created.status();
+    side = std::move(*created);
+  }
+  {
+    git_config* raw_config = nullptr;
+    int rc = git_repository_config(&raw_config, side->raw());
+    if (rc != 0) return GitError(rc, "open the configuration of " + side_dir);
+    std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw_config);
+    Buf have;
+    rc = git_config_get_string_buf(have.get(), config.get(),
+                                   ("remote." + remote_name + ".url").c_str());
+    if (rc != 0) git_error_clear();
+    if (rc != 0 || std::string(have.data(), have.size()) != url) {
+      rc = git_config_set_string(config.get(), ("remote." + remote_name + ".url").c_str(),
+                                 url.c_str());
+      if (rc != 0) return GitError(rc, "set the remote of " + side_dir);
+    }
+  }
+  // Objects go to, and come from, this repository's object database.
+  git_odb* raw_odb = nullptr;
+  int rc = git_repository_odb(&raw_odb, repo);
+  if (rc != 0) return GitError(rc, "open the object database");
+  std::unique_ptr<git_odb, GitFree<&git_odb_free>> odb(raw_odb);
+  rc = git_repository_set_odb(side->raw(), odb.get());
+  if (rc != 0) return GitError(rc, "share the object database with " + side_dir);
+
+  // The side repository's references are exactly the destinations, as they
+  // are here: its "have" lines are their history and nothing else.
+  auto side_refs = side->ListRefs("refs/");
+  if (side_refs.ok()) {
+    for (const auto& [name, id] : *side_refs) {
+      if (std::find(destinations.begin(), destinations.end(), name) == destinations.end()) {
+        SLUICE_RETURN_IF_ERROR(side->DeleteRef(name));
+      }
+    }
+  }
+  std::vector<std::optional<std::string>> before;
+  for (const auto& dst : destinations) {
+    auto id = repository.ResolveRef(dst);
+    before.push_back(id.ok() ? std::optional<std::string>(*id) : std::nullopt);
+    if (id.ok()) {
+      SLUICE_RETURN_IF_ERROR(side->SetRef(dst, *id, "sluice: negotiate from here"));
+    } else {
+      SLUICE_RETURN_IF_ERROR(side->DeleteRef(dst));
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(FetchListingUpdates(*side, refspecs, nullptr, remote_name));
+  for (size_t i = 0; i < destinations.size(); ++i) {
+    auto id = side->ResolveRef(destinations[i]);
+    if (!id.ok()) continue;  // the remote does not have it: not an error, as for Fetch
+    if (before[i] && *before[i] == *id) continue;
+    SLUICE_RETURN_IF_ERROR(repository.SetRef(destinations[i], *id, "sluice: fetch"));
+    if (updated != nullptr) updated->push_back(destinations[i]);
+  }
   return Status::Ok();
 }
 

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 
+#include "git/incremental.h"
 #include "git/repo.h"
 #include "unit/git/git_test_util.h"
 
@@ -249,6 +251,72 @@ TEST_F(RemoteTest, ANewCacheOfAUrlStartsEmpty) {
   EXPECT_FALSE(cache->GetCommit(first_).ok());
   ASSERT_OK(cache->Fetch(kFetchMain));
   EXPECT_TRUE(cache->GetCommit(first_).ok());
+}
+
+long CountObjects(const std::string& git_dir) {
+  std::istringstream out(Git(git_dir, {"count-objects", "-v"}).out);
+  long total = 0;
+  for (std::string key, value; out >> key >> value;) {
+    if (key == "count:" || key == "in-pack:") total += std::stol(value);
+  }
+  return total;
+}
+
+// FetchNegotiatingAlone fetches through a side repository whose only
+// references are the destinations: one new commit brings one commit, the
+// objects land in the cache, and only the moved destination is listed.
+// (libgit2 offers the history of every local reference as "have" lines and
+// stops at the first batch the server acknowledges; in the full-size
+// benchmark's cache that batch was all record commits and every one-pin pass
+// received the branch's whole history again, 96 MB. This small repository
+// does not reproduce libgit2's walk order; docs/performance.md has the
+// full-size measurement.)
+TEST_F(RemoteTest, FetchNegotiatingAloneBringsOneCommitForOneCommit) {
+  std::string work = tmp_.Sub("work");
+  CloneRepo(bare_, work);
+  auto dated = [](const std::string& date) {
+    return std::vector<std::string>{"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
+                                    "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com",
+                                    "GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date};
+  };
+  auto commit = [&](const std::string& message, const std::string& date) {
+    auto r = testing::RunCommand({"git", "commit", "-q", "--allow-empty", "-m", message}, work,
+                                 dated(date));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  for (int i = 0; i < 40; ++i) commit("branch " + std::to_string(i), "2026-01-01T00:00:00Z");
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  // An unrelated, newer history on the remote (as the record is).
+  Git(work, {"checkout", "-q", "--orphan", "record"});
+  for (int i = 0; i < 40; ++i) commit("record " + std::to_string(i), "2026-06-01T00:00:00Z");
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/record"});
+  Git(work, {"checkout", "-q", "main"});
+
+  GitDaemon daemon(root_);
+  std::string dir = tmp_.Sub("cache");
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(dir, daemon.Url("env.git")));
+  ASSERT_OK(cache->Fetch({"+refs/heads/main:refs/remotes/origin/main",
+                          "+refs/heads/record:refs/remotes/origin/record"}));
+  const std::vector<std::string> branch = {"+refs/heads/main:refs/remotes/origin/main"};
+  std::vector<std::string> updated;
+  ASSERT_OK(FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), branch, &updated));
+  EXPECT_TRUE(updated.empty()) << "nothing moved";
+
+  commit("one more", "2026-01-02T00:00:00Z");
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  long before = CountObjects(dir);
+  ASSERT_OK(FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), branch, &updated));
+  EXPECT_EQ(updated, std::vector<std::string>{"refs/remotes/origin/main"});
+  ASSERT_OK_AND_ASSIGN(head, cache->ResolveRef("refs/remotes/origin/main"));
+  EXPECT_EQ(head, RemoteRev("main"));
+  EXPECT_TRUE(cache->GetCommit(head).ok()) << "the objects belong in the cache";
+  EXPECT_LE(CountObjects(dir) - before, 2) << "the branch's history was sent again";
+  EXPECT_FALSE(fs::exists(tmp_.Sub("negotiate") + "/refs/remotes/origin/record"));
+  // A pattern cannot name the destinations to negotiate from.
+  EXPECT_EQ(FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), {"+refs/heads/*:refs/x/*"},
+                                  nullptr)
+                .code(),
+            Status::Code::kInvalidArgument);
 }
 
 TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
