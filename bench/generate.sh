@@ -26,10 +26,11 @@
 #                      and refs/sluice/applied/<env> at the head, as a controller
 #                      that has deployed everything would have left them
 #   --command WORD     the exec command of every pin (default "true")
+#   --policy FILE      environment.yaml of every environment (default "{}": no gates)
 #   --seed S           random seed (default 42)
 set -euo pipefail
 
-out="" envs=10 apps=1000 commits=1000 notes_every=1 seed_record=0 command=true seed=42
+out="" envs=10 apps=1000 commits=1000 notes_every=1 seed_record=0 command=true seed=42 policy=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
     --seed-record) seed_record=1; shift ;;
     --command) command="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --policy) policy="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "generate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -49,6 +51,14 @@ if [ -e "$out" ]; then echo "generate.sh: $out already exists" >&2; exit 2; fi
 if [ "$commits" -lt 1 ] || [ "$envs" -lt 1 ] || [ "$apps" -lt 1 ]; then
   echo "generate.sh: --envs, --apps and --commits must be at least 1" >&2; exit 2
 fi
+
+if [ -n "$policy" ]; then
+  [ -r "$policy" ] || { echo "generate.sh: cannot read --policy $policy" >&2; exit 2; }
+  SLUICE_BENCH_POLICY=$(cat "$policy"; echo x); SLUICE_BENCH_POLICY=${SLUICE_BENCH_POLICY%x}
+else
+  SLUICE_BENCH_POLICY=$'{}\n'
+fi
+export SLUICE_BENCH_POLICY  # read by awk through ENVIRON: no escape processing
 
 started=$(date +%s.%N)
 git init -q --bare -b main "$out"
@@ -83,7 +93,7 @@ BEGIN {
   stamp = "#!/bin/sh\n# Records when the adapter started (push -> adapter latency benchmark).\ndate +%s.%N >> \"${TMPDIR:-/tmp}/sluice-bench-stamps\"\n"
   printf "M 100755 inline scripts/stamp.sh\ndata %d\n%s\n", length(stamp), stamp
   for (e = 0; e < envs; e++) {
-    blob("environments/" envname(e) "/environment.yaml", "{}\n")
+    blob("environments/" envname(e) "/environment.yaml", ENVIRON["SLUICE_BENCH_POLICY"])
     for (a = 0; a < apps; a++) {
       d = "sha256:" hex(64)
       blob("environments/" envname(e) "/apps/" appname(a) ".yaml", pin(e, a, d, "1.0.0"))

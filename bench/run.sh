@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Whole-process benchmarks of `sluice reconcile --once`, side by side with the
-# plain git CLI doing the same Git work on the same data, over a real network
-# fetch (git daemon on loopback). See docs/performance.md.
+# Whole-process benchmarks of `sluice reconcile --once`, `plan`, `audit` and
+# `status`, side by side with the plain git CLI doing the same Git work on the
+# same data, over a real network fetch (git daemon on loopback). See
+# docs/performance.md.
 #
 #   bench/run.sh                      # full size: 10 envs x 1000 apps, 100,000 commits
 #   bench/run.sh --envs 3 --apps 1000 --commits 30000
@@ -310,6 +311,51 @@ fi
 full_rate=$(awk -v n="$applied" -v ms="$full_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
 full_rss=$(peak_rss_mb "$work/full.time" || true)
 
+# ------------------------------------------------- sluice plan over every pin
+# A repository whose every pin is pending (never deployed) under local gates
+# only (window, freeze, incidents, rollback target: no registry, no network),
+# so `sluice plan` judges all of them; git does the same Git work: an
+# up-to-date fetch, then reads every pin blob.
+cat >"$work/plan-policy.yaml" <<'POLICY'
+# Local gates only: what `sluice plan` judges per pin without the network.
+gates:
+  rollbackTarget: { required: true, allowFirst: true }
+  noActiveIncident: true
+windows:
+  timezone: UTC
+  allow:
+    - { days: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00" }
+freezes:
+  - { name: long-ago, from: 2020-01-01, to: 2020-01-02 }
+POLICY
+bench/generate.sh --out "$work/srv/plan.git" --envs "$envs" --apps "$apps" --commits 1 \
+  --notes-every 0 --policy "$work/plan-policy.yaml" >&2
+purl="git://127.0.0.1:$port/plan.git"
+log "sluice plan over $pins pending pins x$repeat"
+plan_run() {  # plan_run -> exit code of sluice plan (0 pass, 3 block, 4 wait)
+  local rc=0
+  "$sluice" plan --repo "$purl" --workdir "$work/wd-plan" --format json >"$work/plan.json" \
+    2>>"$work/sluice.log" || rc=$?
+  case $rc in 0|3|4) ;; *) echo "run.sh: sluice plan failed (exit $rc); see $work/sluice.log" >&2; exit 1 ;; esac
+}
+plan_run  # the first run fills the workdir; the timed ones find it warm
+plan_judged=$(grep -o '"env":' "$work/plan.json" | wc -l)
+[ "$plan_judged" = "$pins" ] || { echo "run.sh: sluice plan judged $plan_judged of $pins pins" >&2; exit 1; }
+git clone -q --bare "$purl" "$work/planclone"
+: >"$work/plan.sluice"; : >"$work/plan.git"
+for i in $(seq "$repeat"); do
+  t=$(now_ns); /usr/bin/time -v -o "$work/plan.time" "$sluice" plan --repo "$purl" \
+    --workdir "$work/wd-plan" --format json >/dev/null 2>>"$work/sluice.log" || true
+  ms_since "$t" >>"$work/plan.sluice"
+  t=$(now_ns)
+  git -C "$work/planclone" fetch -q origin
+  git -C "$work/planclone" ls-tree -r HEAD environments | awk '{ print $3 }' |
+    git -C "$work/planclone" cat-file --batch >/dev/null
+  ms_since "$t" >>"$work/plan.git"
+done
+plan_sluice=$(median <"$work/plan.sluice"); plan_git=$(median <"$work/plan.git")
+plan_rss=$(peak_rss_mb "$work/plan.time")
+
 # ------------------------------------------------- reading the record
 log "git log --notes=sluice x$repeat"
 : >"$work/log.git"
@@ -362,6 +408,8 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "peak RSS: 1 pin changed" "$one_rss MB" "" ""
   row "peak RSS: cold start" "$cold_rss MB" "" ""
   row "peak RSS: first full pass" "${full_rss:-?} MB" "" ""
+  row "sluice plan, $pins pending pins, local gates" "$plan_sluice ms" "$plan_git ms" "$(ratio "$plan_sluice" "$plan_git")x"
+  row "peak RSS: sluice plan" "$plan_rss MB" "" ""
   row "read the record: git log --notes=sluice" "" "$log_git ms" ""
   row "sluice audit --env $audit_env vs git log --notes" "$audit_ms ms" "$log_git ms" "$(ratio "$audit_ms" "$log_git")x"
   row "sluice status vs git log --notes" "$status_ms ms" "$log_git ms" "$(ratio "$status_ms" "$log_git")x"
@@ -383,6 +431,7 @@ cat >"$json" <<EOF
     "webhookToAdapterStart": {"medianMs": $hook_median, "p95Ms": $hook_p95, "runs": [$(paste -sd, "$work/hook.lat")]},
     "rollbackToAdapterStart": {"medianMs": $rb_median, "p95Ms": $rb_p95, "runs": [$(paste -sd, "$work/rb.lat")]},
     "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
+    "plan": {"pins": $pins, "sluiceMs": $plan_sluice, "gitMs": $plan_git, "ratio": $(ratio "$plan_sluice" "$plan_git"), "runs": {"sluice": [$(paste -sd, "$work/plan.sluice")], "git": [$(paste -sd, "$work/plan.git")]}, "sluicePeakRssMB": $plan_rss},
     "gitLogNotes": {"gitMs": $log_git},
     "sluiceAudit": {"env": "$audit_env", "sluiceMs": $audit_ms, "ratioToGitLog": $(ratio "$audit_ms" "$log_git")},
     "sluiceStatus": {"sluiceMs": $status_ms, "ratioToGitLog": $(ratio "$status_ms" "$log_git")}

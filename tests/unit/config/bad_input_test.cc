@@ -150,6 +150,14 @@ std::vector<BadRow> Rows() {
        pol + "2: ", "YAML syntax error: unexpected ','"},
       {"MultipleDocuments", Kind::kPolicy, "upstream: dev\n---\nupstream: staging\n",
        pol + "2: ", "more than one YAML document"},
+      // Files that look like one block mapping are parsed once; these must
+      // still take the counting parse and be refused, never half-read.
+      {"StrayCommaAfterContent", Kind::kPolicy, "upstream: dev\n, soak: 1h\n",
+       pol + "2: ", "YAML syntax error: end of map not found"},
+      {"DocumentEndMarker", Kind::kPolicy, "upstream: dev\n...\nupstream: staging\n",
+       pol + "3: ", "more than one YAML document"},
+      {"JunkAfterTopLevelFlowMap", Kind::kPolicy, "{upstream: dev}, soak: 1h\n",
+       pol + "1: ", "YAML syntax error: end of map not found"},
 
       {"PipelineMissing", Kind::kSettings, "groups: {a: [b]}\n",
        "sluice.yaml:1: ", "pipeline is required"},
