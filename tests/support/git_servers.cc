@@ -6,6 +6,7 @@
 #include <boost/process.hpp>
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 namespace bp = boost::process;
@@ -208,6 +209,21 @@ std::string MakeRepoWithFiles(const std::string& root, const std::string& name,
   std::string id = CommitFiles(work, files, message);
   Git(work, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
   return id;
+}
+
+long CountObjects(const std::string& git_dir) {
+  std::istringstream out(Git(git_dir, {"count-objects", "-v"}).out);
+  long total = 0;
+  for (std::string key, value; out >> key >> value;) {
+    if (key == "count:" || key == "in-pack:") total += std::stol(value);
+  }
+  return total;
+}
+
+std::vector<std::string> GitIdentityAt(const std::string& date) {
+  return {"GIT_AUTHOR_NAME=A",       "GIT_AUTHOR_EMAIL=a@example.com",
+          "GIT_COMMITTER_NAME=A",    "GIT_COMMITTER_EMAIL=a@example.com",
+          "GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date};
 }
 
 }  // namespace sluice::testing

@@ -80,4 +80,13 @@ std::string MakeRepoWithFiles(const std::string& root, const std::string& name,
                               const std::map<std::string, std::optional<std::string>>& files,
                               const std::string& message = "initial");
 
+// Objects in the repository at `git_dir`, loose plus packed, as `git
+// count-objects -v` counts them (an object in two packs counts twice: what
+// a fetch received shows as growth).
+long CountObjects(const std::string& git_dir);
+
+// Extra environment for RunCommand that makes git author and commit as
+// "A <a@example.com>" at `date` (ISO 8601), for histories whose dates matter.
+std::vector<std::string> GitIdentityAt(const std::string& date);
+
 }  // namespace sluice::testing

@@ -361,10 +361,11 @@ Status FetchNegotiatingAlone(Repository& repository, const std::string& side_dir
   for (const auto& dst : destinations) {
     auto id = repository.ResolveRef(dst);
     before.push_back(id.ok() ? std::optional<std::string>(*id) : std::nullopt);
-    if (id.ok()) {
-      SLUICE_RETURN_IF_ERROR(side->SetRef(dst, *id, "sluice: negotiate from here"));
-    } else {
+    auto side_id = side->ResolveRef(dst);
+    if (!id.ok()) {
       SLUICE_RETURN_IF_ERROR(side->DeleteRef(dst));
+    } else if (!side_id.ok() || *side_id != *id) {  // usually equal: the last fetch set both
+      SLUICE_RETURN_IF_ERROR(side->SetRef(dst, *id, "sluice: negotiate from here"));
     }
   }
   SLUICE_RETURN_IF_ERROR(FetchListingUpdates(*side, refspecs, nullptr, remote_name));

@@ -154,16 +154,6 @@ TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
   EXPECT_TRUE(fs::exists(refs + "/deployed/prod/app7"));
 }
 
-// git count-objects: loose plus packed objects of a repository.
-long CountObjects(const std::string& git_dir) {
-  std::istringstream out(Git(git_dir, {"count-objects", "-v"}).out);
-  long total = 0;
-  for (std::string key, value; out >> key >> value;) {
-    if (key == "count:" || key == "in-pack:") total += std::stol(value);
-  }
-  return total;
-}
-
 // The controller writes its record (notes, pass stamps) after every deploy,
 // so the newest history in its cache is never the branch's. One new commit
 // on the branch must still bring one commit's objects, not the branch's
@@ -171,15 +161,10 @@ long CountObjects(const std::string& git_dir) {
 // at the first acknowledgement).
 TEST_F(WorkspaceTest, ANewBranchCommitBringsOnlyItsOwnObjectsWhenTheRecordIsNewer) {
   const std::string work = tmp_.Sub("work");
-  auto dated = [](const std::string& date) {
-    return std::vector<std::string>{"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-                                    "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com",
-                                    "GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date};
-  };
   for (int i = 0; i < 40; ++i) {
     auto r = testing::RunCommand(
         {"git", "commit", "-q", "--allow-empty", "-m", "history " + std::to_string(i)}, work,
-        dated("2026-01-01T00:" + std::to_string(10 + i) + ":00Z"));
+        testing::GitIdentityAt("2026-01-01T00:" + std::to_string(10 + i) + ":00Z"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
@@ -187,7 +172,7 @@ TEST_F(WorkspaceTest, ANewBranchCommitBringsOnlyItsOwnObjectsWhenTheRecordIsNewe
   std::istringstream ids(Git(bare_, {"rev-list", "--max-count=30", "main"}).out);
   for (std::string id; ids >> id;) {
     auto r = testing::RunCommand({"git", "notes", "--ref=sluice", "add", "-m", "{}", id}, bare_,
-                                 dated("2026-06-01T00:00:00Z"));
+                                 testing::GitIdentityAt("2026-06-01T00:00:00Z"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // Over the network (git daemon): the smart protocol's negotiation.
@@ -197,15 +182,16 @@ TEST_F(WorkspaceTest, ANewBranchCommitBringsOnlyItsOwnObjectsWhenTheRecordIsNewe
   auto& ws = *opened;
   ASSERT_TRUE(ws->Sync(/*push=*/false).ok());
   const std::string cache = tmp_.Sub("workdir") + "/cache.git";
-  long before = CountObjects(cache);
+  long before = testing::CountObjects(cache);
 
   auto r = testing::RunCommand({"git", "commit", "-q", "--allow-empty", "-m", "one more"}, work,
-                               dated("2026-01-02T00:00:00Z"));
+                               testing::GitIdentityAt("2026-01-02T00:00:00Z"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
   ASSERT_TRUE(ws->Sync(/*push=*/false).ok());
   EXPECT_EQ(LocalRef(*ws, "refs/remotes/origin/main"), RemoteRef("main"));
-  EXPECT_LE(CountObjects(cache) - before, 2) << "the fetch sent the branch's history again";
+  EXPECT_LE(testing::CountObjects(cache) - before, 2)
+      << "the fetch sent the branch's history again";
 }
 
 }  // namespace

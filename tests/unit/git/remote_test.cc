@@ -253,15 +253,6 @@ TEST_F(RemoteTest, ANewCacheOfAUrlStartsEmpty) {
   EXPECT_TRUE(cache->GetCommit(first_).ok());
 }
 
-long CountObjects(const std::string& git_dir) {
-  std::istringstream out(Git(git_dir, {"count-objects", "-v"}).out);
-  long total = 0;
-  for (std::string key, value; out >> key >> value;) {
-    if (key == "count:" || key == "in-pack:") total += std::stol(value);
-  }
-  return total;
-}
-
 // FetchNegotiatingAlone fetches through a side repository whose only
 // references are the destinations: one new commit brings one commit, the
 // objects land in the cache, and only the moved destination is listed.
@@ -274,14 +265,9 @@ long CountObjects(const std::string& git_dir) {
 TEST_F(RemoteTest, FetchNegotiatingAloneBringsOneCommitForOneCommit) {
   std::string work = tmp_.Sub("work");
   CloneRepo(bare_, work);
-  auto dated = [](const std::string& date) {
-    return std::vector<std::string>{"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-                                    "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com",
-                                    "GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date};
-  };
   auto commit = [&](const std::string& message, const std::string& date) {
     auto r = testing::RunCommand({"git", "commit", "-q", "--allow-empty", "-m", message}, work,
-                                 dated(date));
+                                 testing::GitIdentityAt(date));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   };
   for (int i = 0; i < 40; ++i) commit("branch " + std::to_string(i), "2026-01-01T00:00:00Z");
@@ -304,19 +290,19 @@ TEST_F(RemoteTest, FetchNegotiatingAloneBringsOneCommitForOneCommit) {
 
   commit("one more", "2026-01-02T00:00:00Z");
   Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
-  long before = CountObjects(dir);
+  long before = testing::CountObjects(dir);
   ASSERT_OK(FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), branch, &updated));
   EXPECT_EQ(updated, std::vector<std::string>{"refs/remotes/origin/main"});
   ASSERT_OK_AND_ASSIGN(head, cache->ResolveRef("refs/remotes/origin/main"));
   EXPECT_EQ(head, RemoteRev("main"));
   EXPECT_TRUE(cache->GetCommit(head).ok()) << "the objects belong in the cache";
-  EXPECT_LE(CountObjects(dir) - before, 2) << "the branch's history was sent again";
+  EXPECT_LE(testing::CountObjects(dir) - before, 2) << "the branch's history was sent again";
   EXPECT_FALSE(fs::exists(tmp_.Sub("negotiate") + "/refs/remotes/origin/record"));
   // A pattern cannot name the destinations to negotiate from.
-  EXPECT_EQ(FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), {"+refs/heads/*:refs/x/*"},
-                                  nullptr)
-                .code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(
+      FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), {"+refs/heads/*:refs/x/*"}, nullptr)
+          .code(),
+      Status::Code::kInvalidArgument);
 }
 
 TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
