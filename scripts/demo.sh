@@ -6,6 +6,10 @@
 #
 #   scripts/demo.sh            # the whole story
 #   KEEP=1 scripts/demo.sh     # leave the git daemon running at the end
+#   SLUICE=PATH DEMO_DIR=DIR scripts/demo.sh
+#                              # use a built binary (no install, no build) and
+#                              # another working directory (the test suite runs
+#                              # the walkthrough this way, so it cannot rot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,13 +17,17 @@ root=$(pwd)
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-say "1. Install dependencies and build sluice"
-scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target sluice
-sluice="$root/build/controller/sluice"
+if [ -n "${SLUICE:-}" ]; then
+  sluice=$SLUICE
+else
+  say "1. Install dependencies and build sluice"
+  scripts/install-deps.sh
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)" --target sluice
+  sluice="$root/build/controller/sluice"
+fi
 
-demo="$root/demo-work"
+demo="${DEMO_DIR:-$root/demo-work}"
 if [ -f "$demo/daemon.pid" ]; then kill "$(cat "$demo/daemon.pid")" 2>/dev/null || true; fi
 rm -rf "$demo"
 mkdir -p "$demo/srv" "$demo/state"
@@ -139,7 +147,7 @@ say "9. sluice status: what runs where, since when, who approved it, the last-kn
 run "${S[@]}" status "${common[@]}" --log-level warn
 
 say "10. The record in Git: any clone can read it"
-git -C "$demo/work" fetch -q origin 'refs/notes/*:refs/notes/*' 'refs/sluice/*:refs/sluice/*'
+git -C "$demo/work" fetch -q origin 'refs/notes/*:refs/notes/*' '+refs/sluice/*:refs/sluice/*'
 run git -C "$demo/work" log --notes=sluice --format='%h %s%n%N' -1 origin/main
 run "${S[@]}" audit "${common[@]}" --env prod --log-level warn
 
