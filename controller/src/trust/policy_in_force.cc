@@ -1,0 +1,255 @@
+#include "trust/policy_in_force.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "config/diagnostic.h"
+#include "config/repository_config.h"
+#include "git/history.h"
+
+namespace sluice::trust {
+namespace {
+
+std::string Short(const std::string& id) { return id.substr(0, 12); }
+
+constexpr size_t kSettings = 0;
+constexpr size_t kPolicy = 1;
+
+}  // namespace
+
+std::string DescribeIgnored(const IgnoredEdit& edit) {
+  return "edit of " + edit.path + " in " + Short(edit.commit) + " ignored: " + edit.reason;
+}
+
+PolicyResolver::PolicyResolver(std::mutex& repo_mutex, const git::Repository& repo,
+                               CommitApproval approve, TrustOptions options)
+    : repo_mutex_(repo_mutex),
+      repo_(repo),
+      approve_(std::move(approve)),
+      options_(std::move(options)) {}
+
+std::optional<config::RepoSettings> PolicyResolver::SettingsOf(const std::string& blob,
+                                                               std::string* error) {
+  Result<std::string> text = [&] {
+    std::lock_guard lock(repo_mutex_);
+    return git::ReadBlob(repo_, blob);
+  }();
+  if (!text.ok()) {
+    *error = "cannot read sluice.yaml: " + text.status().message();
+    return std::nullopt;
+  }
+  config::Diagnostics diags;
+  auto settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
+  if (!settings || !diags.empty()) {
+    *error = diags.empty() ? "sluice.yaml does not parse" : diags.front().ToString();
+    return std::nullopt;
+  }
+  return settings;
+}
+
+std::optional<config::EnvironmentPolicy> PolicyResolver::PolicyOf(const std::string& env,
+                                                                  const std::string& blob,
+                                                                  std::string* error) {
+  Result<std::string> text = [&] {
+    std::lock_guard lock(repo_mutex_);
+    return git::ReadBlob(repo_, blob);
+  }();
+  if (!text.ok()) {
+    *error = "cannot read " + config::PolicyPath(env) + ": " + text.status().message();
+    return std::nullopt;
+  }
+  config::Diagnostics diags;
+  auto policy = config::ParseEnvironmentPolicy(*text, config::PolicyPath(env), diags);
+  if (!policy || !diags.empty()) {
+    *error = diags.empty() ? config::PolicyPath(env) + " does not parse" : diags.front().ToString();
+    return std::nullopt;
+  }
+  return policy;
+}
+
+PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::string& head,
+                                            std::optional<Cached> from) {
+  const std::vector<std::string> paths = {config::SettingsPath(), config::PolicyPath(env)};
+  Cached out;
+  out.tip = head;
+  Result<git::PathHistory> history = Status::Internal("not walked");
+  if (from && from->error.empty()) {
+    std::lock_guard lock(repo_mutex_);
+    history = git::FirstParentPathHistory(repo_, head, from->tip, paths, options_.max_depth);
+  }
+  Custody custody;
+  if (history.ok() && history->reached_stop) {
+    custody = from->custody;
+    out.first_commit = from->first_commit;
+  } else {
+    // No usable cache (first walk, a rewritten branch): from the start.
+    {
+      std::lock_guard lock(repo_mutex_);
+      history =
+          git::FirstParentPathHistory(repo_, head, options_.bootstrap, paths, options_.max_depth);
+    }
+    if (!history.ok()) {
+      out.error =
+          options_.bootstrap.empty()
+              ? "cannot walk the history of the policy files: " + history.status().message()
+              : "trust.bootstrap " + Short(options_.bootstrap) + ": " + history.status().message();
+      return out;
+    }
+    custody = StartCustody(history->base);
+    if (!options_.bootstrap.empty() && !history->base[kPolicy].empty()) {
+      out.first_commit = options_.bootstrap;
+    }
+  }
+
+  auto judge = [&](const git::PathEdit& edit, const Custody& so_far) -> std::string {
+    const std::string& policy_blob = so_far.trusted[kPolicy];
+    if (policy_blob.empty()) return "";  // no policy in force asks for nothing
+    std::string error;
+    auto policy = PolicyOf(env, policy_blob, &error);
+    if (!policy) return "the policy in force does not parse (" + error + ")";
+    if (!policy->approval || policy->approval->required <= 0) return "";
+    if (so_far.trusted[kSettings].empty()) return "no sluice.yaml in force to judge approval";
+    auto settings = SettingsOf(so_far.trusted[kSettings], &error);
+    if (!settings) return "the sluice.yaml in force does not parse (" + error + ")";
+    std::string why = approve_(*policy->approval, *settings, edit.commit, paths);
+    return why.empty() ? "" : "not approved under the policy it changes (" + why + ")";
+  };
+  auto first_version = [](size_t) { return true; };
+  for (const git::PathEdit& edit : history->edits) {
+    custody = FoldCustody(std::move(custody), {edit}, paths, first_version, judge);
+    if (out.first_commit.empty() && !custody.trusted_from[kPolicy].empty()) {
+      out.first_commit = custody.trusted_from[kPolicy];
+    }
+  }
+  out.custody = std::move(custody);
+  return out;
+}
+
+namespace {
+constexpr int kCacheFormat = 1;
+}  // namespace
+
+std::optional<PolicyResolver::Cached> PolicyResolver::Load(const std::string& env) const {
+  if (options_.cache_dir.empty()) return std::nullopt;
+  std::ifstream in(options_.cache_dir + "/policy-" + env + ".json");
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  try {
+    if (j.is_discarded() || j.value("format", 0) != kCacheFormat ||
+        j.value("bootstrap", "") != options_.bootstrap) {
+      return std::nullopt;
+    }
+    Cached c;
+    c.tip = j.at("tip").get<std::string>();
+    c.first_commit = j.at("first").get<std::string>();
+    c.custody.trusted = j.at("trusted").get<std::vector<std::string>>();
+    c.custody.trusted_from = j.at("trustedFrom").get<std::vector<std::string>>();
+    c.custody.tip = j.at("tipState").get<std::vector<std::string>>();
+    for (const auto& e : j.at("ignored")) {
+      c.custody.ignored.push_back({e.at("commit").get<std::string>(),
+                                   e.at("path").get<std::string>(),
+                                   e.at("reason").get<std::string>()});
+    }
+    if (c.custody.trusted.size() != 2 || c.custody.trusted_from.size() != 2 ||
+        c.custody.tip.size() != 2) {
+      return std::nullopt;
+    }
+    return c;
+  } catch (const std::exception&) {
+    return std::nullopt;  // a damaged cache is walked again, never trusted
+  }
+}
+
+void PolicyResolver::Save(const std::string& env, const Cached& c) const {
+  if (options_.cache_dir.empty() || !c.error.empty()) return;
+  nlohmann::json j = {{"format", kCacheFormat},
+                      {"bootstrap", options_.bootstrap},
+                      {"tip", c.tip},
+                      {"first", c.first_commit},
+                      {"trusted", c.custody.trusted},
+                      {"trustedFrom", c.custody.trusted_from},
+                      {"tipState", c.custody.tip},
+                      {"ignored", nlohmann::json::array()}};
+  for (const auto& e : c.custody.ignored) {
+    j["ignored"].push_back({{"commit", e.commit}, {"path", e.path}, {"reason", e.reason}});
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options_.cache_dir, ec);
+  const std::string path = options_.cache_dir + "/policy-" + env + ".json";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump() << "\n";
+    if (!out) {
+      spdlog::debug("trust: cannot write {}", tmp);
+      std::remove(tmp.c_str());
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+}
+
+PolicyInForce PolicyResolver::Resolve(const std::string& env, const std::string& head) {
+  std::optional<Cached> cached;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(env); it != cache_.end()) cached = it->second;
+  }
+  if (!cached) cached = Load(env);
+  if (!cached || cached->tip != head) {
+    Cached walked = Walk(env, head, cached);
+    Save(env, walked);
+    std::lock_guard lock(mu_);
+    cache_[env] = walked;
+    cached = std::move(walked);
+  } else {
+    std::lock_guard lock(mu_);
+    cache_.try_emplace(env, *cached);
+  }
+
+  PolicyInForce pif;
+  pif.first_commit = cached->first_commit;
+  pif.ignored = cached->custody.ignored;
+  if (!cached->error.empty()) {
+    pif.error = cached->error;
+    return pif;
+  }
+  const Custody& c = cached->custody;
+  auto commit_of = [&](size_t i) {
+    return c.trusted_from[i].empty() ? options_.bootstrap : c.trusted_from[i];
+  };
+  if (c.trusted[kPolicy].empty()) {
+    pif.error = config::PolicyPath(env) + " has no approved version in the history of " +
+                Short(head) + "; an environment's policy must land before its pins";
+    return pif;
+  }
+  if (c.trusted[kSettings].empty()) {
+    pif.error = "sluice.yaml has no approved version in the history of " + Short(head);
+    return pif;
+  }
+  pif.commit = commit_of(kPolicy);
+  pif.settings_commit = commit_of(kSettings);
+  std::string error;
+  pif.settings = SettingsOf(c.trusted[kSettings], &error);
+  if (!pif.settings) {
+    pif.error =
+        "the sluice.yaml in force (" + Short(pif.settings_commit) + ") does not parse: " + error;
+    return pif;
+  }
+  pif.policy = PolicyOf(env, c.trusted[kPolicy], &error);
+  if (!pif.policy) {
+    pif.error = "the policy in force (" + config::PolicyPath(env) + " at " + Short(pif.commit) +
+                ") does not parse: " + error;
+  }
+  return pif;
+}
+
+}  // namespace sluice::trust
