@@ -49,14 +49,13 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
   const std::string node_dir = InstallPlaywright();
   ASSERT_FALSE(::testing::Test::HasFailure());
 
-  EnvRepoFixture f;
   // dev/api deploys and verifies. prod/web is pushed straight to main without
   // a signed merge, so prod's rule (1 signed approval from release-managers)
   // blocks it.
-  f.CommitAndPush({{"environments/prod/environment.yaml",
-                    "upstream: dev\napproval: {required: 1, from: [release-managers], "
-                    "evidence: signed}\n"},
-                   {"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "2.5.3")}},
+  EnvRepoFixture f(std::map<std::string, std::optional<std::string>>{
+      {"environments/prod/environment.yaml",
+       "upstream: dev\napproval: {required: 1, from: [release-managers], evidence: signed}\n"}});
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "2.5.3")}},
                   "Pin api in dev; prod needs a signed approval");
   f.CommitAndPush({{"environments/prod/apps/web.yaml", f.PinYaml(Digest('b'), "7.1.0")}},
                   "Promote web 7.1.0 to prod");

@@ -9,22 +9,17 @@ namespace {
 
 class ApprovalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    key_ = f_.state + "/alice_key";
-    CommandOutput k = RunCommand(
-        {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f", key_});
-    ASSERT_EQ(k.exit_code, 0) << k.err;
-    std::string pub = ReadFile(key_ + ".pub");
-    pub = pub.substr(0, pub.find(" alice@example.com"));
-    f_.CommitAndPush(
-        {{"sluice.yaml",
-          "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice@example.com]\n"
-          "signers:\n  - \"alice@example.com " +
-              pub + "\"\n"},
-         {"environments/prod/environment.yaml",
-          "approval:\n  required: 1\n  from: [release-managers]\n  evidence: signed\n"}},
-        "prod releases need a signed merge by a release manager");
-  }
+  // prod's rule is in the first commit: its first policy version is trusted
+  // as it lands (trust rule 1), a later unsigned edit would not be.
+  ApprovalTest()
+      : alice_("alice@example.com"),
+        f_({{"sluice.yaml",
+             "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice@example.com]\n"
+             "signers:\n  - " +
+                 alice_.signer_line + "\n"},
+            {"environments/prod/environment.yaml",
+             "approval:\n  required: 1\n  from: [release-managers]\n  evidence: signed\n"}}),
+        key_(alice_.path) {}
 
   // Merges a branch carrying the pin into main; signed by alice when `sign`.
   std::string MergePromotion(const std::string& digest, bool sign) {
@@ -49,6 +44,7 @@ class ApprovalTest : public ::testing::Test {
     return nullptr;
   }
 
+  SigningKey alice_;
   EnvRepoFixture f_;
   std::string key_;
 };

@@ -28,7 +28,17 @@ fi
 
 }  // namespace
 
-EnvRepoFixture::EnvRepoFixture() {
+SigningKey::SigningKey(const std::string& email) {
+  path = dir_.Sub("key");
+  CommandOutput k =
+      RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", path});
+  EXPECT_EQ(k.exit_code, 0) << k.err;
+  std::string pub = ReadFile(path + ".pub");
+  public_key = pub.substr(0, pub.find(" " + email));
+  signer_line = "\"" + email + " " + public_key + "\"";
+}
+
+EnvRepoFixture::EnvRepoFixture(std::map<std::string, std::optional<std::string>> initial) {
   std::string root = tmp_.Sub("srv");
   std::filesystem::create_directories(root);
   bare = MakeBareRepo(root, "envs.git");
@@ -46,11 +56,16 @@ EnvRepoFixture::EnvRepoFixture() {
                                    std::filesystem::perms::group_read |
                                    std::filesystem::perms::group_exec,
                                std::filesystem::perm_options::replace);
-  CommitAndPush({{"sluice.yaml", "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice]\n"},
-                 {"environments/dev/environment.yaml", "{}\n"},
-                 {"environments/prod/environment.yaml",
-                  "upstream: dev\napproval:\n  required: 1\n  from: [release-managers]\n"}},
-                "Set up environments");
+  std::map<std::string, std::optional<std::string>> files = {
+      {"sluice.yaml", "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice]\n"},
+      {"environments/dev/environment.yaml", "{}\n"},
+      {"environments/prod/environment.yaml",
+       "upstream: dev\napproval:\n  required: 1\n  from: [release-managers]\n"}};
+  for (auto& [path, content] : initial) files[path] = std::move(content);
+  for (auto it = files.begin(); it != files.end();) {
+    it = it->second ? std::next(it) : files.erase(it);
+  }
+  CommitAndPush(files, "Set up environments");
 }
 
 std::string EnvRepoFixture::PinYaml(const std::string& digest, const std::string& version) const {

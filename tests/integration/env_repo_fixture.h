@@ -14,6 +14,19 @@ namespace sluice::testing {
 // A digest made of one repeated hex character: Digest('a') = sha256:aaaa...
 inline std::string Digest(char c) { return "sha256:" + std::string(64, c); }
 
+// An SSH signing key made with ssh-keygen (ed25519, no passphrase), before
+// any repository, so that the first policy version can name it.
+class SigningKey {
+ public:
+  explicit SigningKey(const std::string& email);
+  std::string path;         // the private key file (user.signingkey)
+  std::string public_key;   // "ssh-ed25519 AAAA..."
+  std::string signer_line;  // "\"<email> ssh-ed25519 AAAA...\"" for signers:
+
+ private:
+  TempDir dir_;
+};
+
 // An environments repository served by a real git daemon, with a working
 // clone the test commits into, a workdir for the controller, and a state dir
 // where the test's deploy script records what it ran.
@@ -24,7 +37,14 @@ inline std::string Digest(char c) { return "sha256:" + std::string(64, c); }
 // writes its pid to <state>/hung.pid and then waits forever.
 class EnvRepoFixture {
  public:
-  EnvRepoFixture();
+  // The first commit holds scripts/deploy.sh, sluice.yaml (pipeline dev,
+  // prod), dev's empty policy and prod's (1 forge approval from
+  // release-managers), each replaced by `initial`'s entry of the same path
+  // (nullopt drops it) and any other file of `initial` added. Tests that
+  // need another policy put it here: an environment's first policy version
+  // is trusted as it lands, while a later unapproved edit of a protected
+  // policy is ignored (trust rule 1).
+  explicit EnvRepoFixture(std::map<std::string, std::optional<std::string>> initial = {});
 
   std::string bare;     // the bare repository served by the daemon
   std::string work;     // a working clone

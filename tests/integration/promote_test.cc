@@ -75,16 +75,19 @@ class FakeForge {
 
 class PromoteTest : public ::testing::Test {
  protected:
+  // dev -> staging -> prod; prod releases need a release manager's signed
+  // merge: the first policy version, trusted as it lands (trust rule 1).
+  PromoteTest()
+      : f_({{"sluice.yaml", Settings("")},
+            {"environments/staging/environment.yaml", "{}\n"},
+            {"environments/prod/environment.yaml",
+             "upstream: staging\n"
+             "approval: { required: 1, from: [release-managers], evidence: signed }\n"
+             "gates: { upstreamVerified: true }\n"}}) {}
+
   void SetUp() override {
     Git(f_.work, {"config", "user.name", "Dana Developer"});
     Git(f_.work, {"config", "user.email", "dana@example.com"});
-    f_.CommitAndPush({{"sluice.yaml", Settings("")},
-                      {"environments/staging/environment.yaml", "{}\n"},
-                      {"environments/prod/environment.yaml",
-                       "upstream: staging\n"
-                       "approval: { required: 1, from: [release-managers], evidence: signed }\n"
-                       "gates: { upstreamVerified: true }\n"}},
-                     "dev -> staging -> prod; prod releases need a release manager's signed merge");
     f_.CommitAndPush({{"environments/staging/apps/api.yaml", StagingPin()},
                       {"environments/prod/apps/api.yaml", ProdPin()}},
                      "staging runs api 1.1.0; prod runs 1.0.0");

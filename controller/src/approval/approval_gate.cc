@@ -47,29 +47,43 @@ bool WantsSigned(config::Evidence e) { return e != config::Evidence::kForge; }
 
 ApprovalChecker::ApprovalChecker(const git::Repository& repo, Forge* forge,
                                  adapters::CommandRunner& runner,
-                                 std::vector<std::string> extra_signers)
-    : repo_(repo), forge_(forge), runner_(runner), extra_signers_(std::move(extra_signers)) {}
+                                 std::vector<std::string> extra_signers, std::mutex* repo_mutex)
+    : repo_(repo),
+      forge_(forge),
+      runner_(runner),
+      extra_signers_(std::move(extra_signers)),
+      repo_mutex_(repo_mutex) {}
 
 ApprovalEvidence ApprovalChecker::Gather(const config::ApprovalPolicy& policy,
                                          const config::RepoSettings& settings_in_force,
                                          const std::string& candidate, const std::string& pin_path,
                                          const std::string& stop_at) {
-  ApprovalEvidence ev;
-  Result<std::string> landing = FindLandingCommit(repo_, candidate, pin_path, stop_at);
+  Result<std::string> landing =
+      WithRepo([&] { return FindLandingCommit(repo_, candidate, pin_path, stop_at); });
   if (!landing.ok()) {
+    ApprovalEvidence ev;
     ev.error =
         "cannot find the commit that changed " + pin_path + ": " + landing.status().message();
     return ev;
   }
-  ev.landing_commit = *landing;
-  Result<git::CommitInfo> info = repo_.GetCommit(*landing);
+  return GatherFor(policy, settings_in_force, *landing, {pin_path});
+}
+
+ApprovalEvidence ApprovalChecker::GatherFor(const config::ApprovalPolicy& policy,
+                                            const config::RepoSettings& settings_in_force,
+                                            const std::string& commit,
+                                            const std::vector<std::string>& paths) {
+  ApprovalEvidence ev;
+  ev.landing_commit = commit;
+  const std::string* landing = &ev.landing_commit;
+  Result<git::CommitInfo> info = WithRepo([&] { return repo_.GetCommit(commit); });
   if (!info.ok()) {
     ev.error = info.status().ToString();
     return ev;
   }
   ev.pushed_by = info->committer.name + " <" + info->committer.email + ">";
   ev.claimed_in_trailers = info->Trailer("Approved-by");
-  ev.change_authors = AuthorsOfChange(repo_, *landing);
+  ev.change_authors = WithRepo([&] { return AuthorsOfChange(repo_, commit); });
 
   if (WantsForge(policy.evidence)) {
     if (forge_ == nullptr) {
@@ -93,18 +107,24 @@ ApprovalEvidence ApprovalChecker::Gather(const config::ApprovalPolicy& policy,
       ev.author = fa->author;
       ev.head_sha = fa->head_sha;
       // The forge binds approvals to its head; bind that head to what landed.
-      // A merge commit must merge exactly that head, and the pin that landed
-      // must be the one the approved head carried (an "evil merge" that edits
-      // the pin while merging is not what was reviewed).
+      // A merge commit must merge exactly that head, and what landed at each
+      // path must be what the approved head carried (an "evil merge" that
+      // edits the pin while merging is not what was reviewed).
       std::string mismatch;
       if (info->parents.size() >= 2 && info->parents[1] != fa->head_sha) {
         mismatch = "the merge commit merges " + Short(info->parents[1]) + ", not that head";
-      } else if (fa->head_sha != *landing && repo_.GetCommit(fa->head_sha).ok()) {
-        Result<std::string> at_head = repo_.BlobId(fa->head_sha, pin_path);
-        Result<std::string> landed = repo_.BlobId(*landing, pin_path);
-        std::string h = at_head.ok() ? *at_head : "";
-        std::string l = landed.ok() ? *landed : "";
-        if (h != l) mismatch = "the pin that landed differs from the pin at that head";
+      } else if (fa->head_sha != *landing) {
+        mismatch = WithRepo([&]() -> std::string {
+          if (!repo_.GetCommit(fa->head_sha).ok()) return "";
+          for (const std::string& path : paths) {
+            Result<std::string> at_head = repo_.BlobId(fa->head_sha, path);
+            Result<std::string> landed = repo_.BlobId(*landing, path);
+            std::string h = at_head.ok() ? *at_head : "";
+            std::string l = landed.ok() ? *landed : "";
+            if (h != l) return path + " as it landed differs from " + path + " at that head";
+          }
+          return "";
+        });
       }
       for (const ForgeApprover& a : fa->approvers) {
         if (mismatch.empty()) {
@@ -119,7 +139,7 @@ ApprovalEvidence ApprovalChecker::Gather(const config::ApprovalPolicy& policy,
   }
 
   if (WantsSigned(policy.evidence)) {
-    Result<CommitSignature> sig = ExtractCommitSignature(repo_, *landing);
+    Result<CommitSignature> sig = WithRepo([&] { return ExtractCommitSignature(repo_, *landing); });
     if (!sig.ok()) {
       ev.error = sig.status().message();
       return ev;

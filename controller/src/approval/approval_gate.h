@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,8 +53,11 @@ struct ApprovalEvidence {
 // checker. Not thread-safe (uses `repo`).
 class ApprovalChecker {
  public:
+  // `repo_mutex`, when not null, is locked around every read of `repo` and
+  // released across forge HTTP calls and `ssh-keygen` runs, so that other
+  // environments can read the repository meanwhile.
   ApprovalChecker(const git::Repository& repo, Forge* forge, adapters::CommandRunner& runner,
-                  std::vector<std::string> extra_signers);
+                  std::vector<std::string> extra_signers, std::mutex* repo_mutex = nullptr);
 
   // Never fails: a problem is recorded in the evidence's `error` (and the
   // gate then blocks) or `rate_limited` (and the gate waits).
@@ -64,11 +68,30 @@ class ApprovalChecker {
                           const std::string& candidate, const std::string& pin_path,
                           const std::string& stop_at);
 
+  // The approval evidence of one commit, judged as a landing commit: the
+  // forge's pull request that it merged (whose approved head must carry the
+  // same content at each of `paths`), and its own signature. Used for the
+  // trust rule (SPEC section 1.3): an edit of the policy files, or of a file
+  // a deploy reads, takes effect only when the commit that made it is
+  // approved. Never fails; problems land in `error` as for Gather.
+  ApprovalEvidence GatherFor(const config::ApprovalPolicy& policy,
+                             const config::RepoSettings& settings_in_force,
+                             const std::string& commit, const std::vector<std::string>& paths);
+
  private:
+  // Runs `fn` with the repository lock held (when there is one).
+  template <class Fn>
+  auto WithRepo(Fn&& fn) const {
+    if (repo_mutex_ == nullptr) return fn();
+    std::lock_guard lock(*repo_mutex_);
+    return fn();
+  }
+
   const git::Repository& repo_;
   Forge* forge_;
   adapters::CommandRunner& runner_;
   std::vector<std::string> extra_signers_;
+  std::mutex* repo_mutex_;
 };
 
 // The approval gate's decision and who approved.

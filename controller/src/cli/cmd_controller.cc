@@ -221,6 +221,7 @@ Runner AddControllerCommand(CLI::App& app) {
     ropts.drift.should_yield = [&stop] { return stop.cancelled() || stop.wake_pending(); };
     ropts.on_event = notify.Observer();
     ropts.registry.cache_ttl = settings->registry_cache_ttl;
+    ropts.trust.bootstrap = settings->trust_bootstrap;
     // One reconciler for the life of the daemon: its evidence caches are
     // shared by every pass.
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,

@@ -5,6 +5,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
@@ -31,7 +32,19 @@ Runner AddPlanCommand(CLI::App& app) {
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--at", *at, "Evaluate as of this time (RFC 3339) instead of now");
-  return [opts, env, app_name, at] {
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's configuration file (its trust: section decides where trust "
+                  "starts), so the plan judges exactly as the controller does");
+  return [cmd, opts, env, app_name, at, config_path] {
+    ControllerSettings settings;
+    settings.common = *opts;
+    if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
+        !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+    *opts = settings.common;
     ConfigureLogging(opts->log_level);
     EngineParts parts;
     TimePoint when = parts.clock.Now();
@@ -49,8 +62,10 @@ Runner AddPlanCommand(CLI::App& app) {
       return kExitError;
     }
     CancelToken cancel;
+    engine::ReconcileOptions ropts;
+    ropts.trust.bootstrap = settings.trust_bootstrap;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
-                                  cancel, {});
+                                  cancel, ropts);
     auto rows = reconciler.Plan(*env, *app_name, when);
     if (!rows.ok()) {
       PrintError(rows.status().message());
@@ -77,7 +92,8 @@ Runner AddPlanCommand(CLI::App& app) {
                        {"digest", r.digest},
                        {"version", r.version},
                        {"result", std::string(gates::VerdictName(r.verdict))},
-                       {"gates", gates}});
+                       {"gates", gates},
+                       {"policyNotes", r.policy_notes}});
       }
       std::cout << out.dump(2) << "\n";
     } else {
@@ -92,6 +108,7 @@ Runner AddPlanCommand(CLI::App& app) {
           std::cout << "  " << std::left << std::setw(18) << g.name << std::setw(6)
                     << gates::VerdictName(g.verdict) << g.reason << "\n";
         }
+        for (const auto& n : r.policy_notes) std::cout << "  policy: " << n << "\n";
       }
     }
     if (any_block) return kExitBlocked;

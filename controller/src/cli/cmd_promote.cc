@@ -38,11 +38,9 @@ struct PromoteOptions {
 // is its tracked branch. Same Plan/Judge code as the controller; writes
 // nothing but that workspace's cache.
 engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clone_path,
-                                 const engine::PromotionPlan& plan, const std::string& commit,
-                                 git::Repository& repo) {
+                                 const engine::PromotionPlan& plan, const std::string& commit) {
   engine::PromotionPreview preview;
   preview.commit = commit;
-  preview.approval = engine::ApprovalRequirement(repo, plan.base, plan.to);
   EngineParts parts;
   preview.at = parts.clock.Now();
   std::string workdir =
@@ -59,6 +57,13 @@ engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clo
   if (!rows.ok()) {
     preview.error = rows.status().message();
     return preview;
+  }
+  // Who must approve: the policy in force at the promotion branch's head,
+  // found by the same rule the controller judges with.
+  if (auto head = (*ws)->Head(); head.ok()) {
+    preview.approval = engine::ApprovalRequirement(reconciler.PolicyFor(plan.to, *head), plan.to);
+  } else {
+    preview.approval = "unknown: " + head.status().message();
   }
   for (auto& r : *rows) {
     if (r.env == plan.to && r.app == plan.app) preview.row = std::move(r);
@@ -226,7 +231,7 @@ int Run(const PromoteOptions& o) {
     }
   }
 
-  engine::PromotionPreview preview = Preview(o, clone_path, *plan, *commit, r);
+  engine::PromotionPreview preview = Preview(o, clone_path, *plan, *commit);
 
   bool pushed = false;
   if (o.push || o.open_pr) {

@@ -3,6 +3,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
 #include "engine/reconciler.h"
@@ -37,7 +38,19 @@ Runner AddReconcileCommand(CLI::App& app) {
                 "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
                 "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
-  return [opts, parallelism, drift] {
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's configuration file (as for 'sluice controller --config': "
+                  "repo, branch, workdir, logLevel and the trust: section; flags win)");
+  return [cmd, opts, parallelism, drift, config_path] {
+    ControllerSettings settings;
+    settings.common = *opts;
+    if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
+        !s.ok()) {
+      PrintError(s.message());
+      return kExitError;
+    }
+    *opts = settings.common;
     ConfigureLogging(opts->log_level);
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
@@ -60,6 +73,7 @@ Runner AddReconcileCommand(CLI::App& app) {
     ropts.drift.interval = std::chrono::milliseconds(0);
     ropts.drift.check_all_now = *drift;
     ropts.on_event = notify.Observer();
+    ropts.trust.bootstrap = settings.trust_bootstrap;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto report = reconciler.RunOnce();

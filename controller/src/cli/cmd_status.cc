@@ -1,11 +1,17 @@
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/controller_config.h"
+#include "cli/engine_parts.h"
 #include "core/duration.h"
+#include "engine/reconciler.h"
 #include "engine/status_view.h"
 
 namespace sluice::cli {
@@ -36,6 +42,38 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep) 
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
   return out;
+}
+
+// Trust rule 1: an edit of an environment's policy files that was not
+// approved under the policy it changes has no effect; every row of that
+// environment says so ("policy: edit of … in c0ffee… ignored: …").
+void AddIgnoredPolicyEdits(engine::Workspace& ws, const std::string& config_path,
+                           std::vector<engine::StatusRow>& rows) {
+  if (rows.empty()) return;
+  auto head = ws.Head();
+  if (!head.ok()) return;
+  ControllerSettings settings;
+  if (Status s = LoadControllerConfigFile(config_path, settings, {}); !s.ok()) {
+    spdlog::warn("{}", s.message());
+  }
+  EngineParts parts;
+  CancelToken cancel;
+  engine::ReconcileOptions ropts;
+  ropts.trust.bootstrap = settings.trust_bootstrap;
+  engine::Reconciler reconciler(ws, parts.runner, parts.verifier, parts.http, parts.clock, cancel,
+                                ropts);
+  std::map<std::string, std::vector<std::string>> notes;  // env -> lines
+  for (auto& r : rows) {
+    auto it = notes.find(r.env);
+    if (it == notes.end()) {
+      std::vector<std::string> lines;
+      for (const auto& e : reconciler.PolicyFor(r.env, *head).ignored) {
+        lines.push_back("policy: " + trust::DescribeIgnored(e));
+      }
+      it = notes.emplace(r.env, std::move(lines)).first;
+    }
+    r.reasons.insert(r.reasons.end(), it->second.begin(), it->second.end());
+  }
 }
 
 void PrintRow(std::ostream& out, const engine::StatusRow& r) {
@@ -111,7 +149,11 @@ Runner AddStatusCommand(CLI::App& app) {
   cmd->add_option("--stale-after", *stale_after,
                   "Call the controller stale when its last pass is older than this (e.g. 10m; "
                   "default: 3 x its poll interval, at least 5m; 15m for reconcile --once)");
-  return [opts, env, app_name, stale_after] {
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's configuration file (its trust: section decides where trust "
+                  "starts), so ignored policy edits are found as the controller finds them");
+  return [opts, env, app_name, stale_after, config_path] {
     ConfigureLogging(opts->log_level);
     std::optional<std::chrono::seconds> stale;
     if (!stale_after->empty()) {
@@ -133,6 +175,7 @@ Runner AddStatusCommand(CLI::App& app) {
       PrintError(rows.status().message());
       return kExitError;
     }
+    AddIgnoredPolicyEdits(**ws, *config_path, *rows);
     if (opts->format == "json") {
       std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;

@@ -13,6 +13,58 @@
 
 namespace sluice::cli {
 
+namespace {
+
+// The `trust:` section (SPEC section 1.3): where trust starts.
+Status LoadTrustSection(const std::string& path, const YAML::Node& node,
+                        ControllerSettings& settings) {
+  auto where = [&](const YAML::Node& n) {
+    return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
+  };
+  if (!node.IsMap()) {
+    return Status::InvalidArgument(where(node) + "trust must be a mapping (bootstrap: COMMIT)");
+  }
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>("");
+    if (key == "bootstrap") {
+      std::string value = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      bool hex = value.size() == 40 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                   return std::isdigit(c) || (c >= 'a' && c <= 'f');
+                 });
+      if (!hex) {
+        return Status::InvalidArgument(
+            where(kv.second) +
+            "trust.bootstrap must be a full 40-character commit id (git rev-parse main)");
+      }
+      settings.trust_bootstrap = value;
+    } else {
+      return Status::InvalidArgument(where(kv.first) + "unknown key 'trust." + key +
+                                     "' (known: bootstrap)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd) {
+  std::vector<std::string> out;
+  for (const char* f : {"--repo", "--branch", "--workdir", "--log-level"}) {
+    if (cmd.count(f) > 0) out.emplace_back(f);
+  }
+  return out;
+}
+
+Status LoadControllerConfigFile(const std::string& path, ControllerSettings& settings,
+                                const std::vector<std::string>& explicit_flags) {
+  if (path.empty()) return Status::Ok();
+  std::ifstream f(path);
+  if (!f) return Status::IOError("cannot read --config " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return LoadControllerConfig(path, ss.str(), settings, explicit_flags);
+}
+
 Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
                             ControllerSettings& settings,
                             const std::vector<std::string>& explicit_flags) {
@@ -32,6 +84,10 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>("");
     std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+    if (key == "trust") {
+      SLUICE_RETURN_IF_ERROR(LoadTrustSection(path, kv.second, settings));
+      continue;
+    }
     if (!kv.second.IsScalar()) {
       return Status::InvalidArgument(where + key + " must be a single value");
     }
@@ -85,7 +141,7 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass, registryCacheTtl)");
+                                     "driftChecksPerPass, registryCacheTtl, trust)");
     }
   }
   return Status::Ok();

@@ -11,7 +11,7 @@ namespace sluice::cli {
 // Settings of `sluice controller`; every flag can also be given in the YAML
 // file of --config (keys: repo, branch, workdir, interval, parallelism,
 // logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass,
-// registryCacheTtl).
+// registryCacheTtl, and the `trust:` section).
 // Flags given on the command line win over the file.
 struct ControllerSettings {
   CommonOptions common;
@@ -25,6 +25,10 @@ struct ControllerSettings {
   // How long a manifest the registry said exists is believed without asking
   // again; 0: always ask.
   std::chrono::milliseconds registry_cache_ttl{std::chrono::minutes(10)};
+  // trust.bootstrap: the commit where trust starts (SPEC section 1.3, rule
+  // 1); its policy files are in force as they are, and nothing before it
+  // counts. Empty: each environment's first policy version is trusted.
+  std::string trust_bootstrap;
 };
 
 // Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn
@@ -50,5 +54,15 @@ Result<std::string> ReadWebhookSecret(const std::string& path);
 Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
                             ControllerSettings& settings,
                             const std::vector<std::string>& explicit_flags);
+
+// The common flags (--repo, --branch, --workdir, --log-level) given on
+// `cmd`'s command line, which win over a --config file.
+std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd);
+
+// Reads the file of --config into `settings` (LoadControllerConfig); an
+// empty `path` leaves them as they are. InvalidArgument "path:line:
+// message", or IOError naming the file when it cannot be read.
+Status LoadControllerConfigFile(const std::string& path, ControllerSettings& settings,
+                                const std::vector<std::string>& explicit_flags);
 
 }  // namespace sluice::cli

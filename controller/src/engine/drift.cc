@@ -110,24 +110,17 @@ DriftReport DriftChecker::Run(const std::string& head) {
     }
     last_checked_[pin.env + "/" + pin.app] = clock_.Now();
     auto ignore = ignored.find(pin.env);
-    if (ignore == ignored.end()) ignore = ignored.emplace(pin.env, IgnoresDrift(pin.env)).first;
+    if (ignore == ignored.end())
+      ignore = ignored.emplace(pin.env, IgnoresDrift(pin.env, head)).first;
     if (ignore->second) continue;
     if (CheckOne(pin, head, report)) ++report.checks;
   }
   return report;
 }
 
-bool DriftChecker::IgnoresDrift(const std::string& env) {
-  // The policy in force (trust rule): the environment.yaml of the last
-  // commit applied there, never what the branch head says.
-  std::lock_guard lock(ws_.mutex());
-  auto applied = ws_.repo().ResolveRef(AppliedRef(env));
-  if (!applied.ok()) return false;
-  auto text = ws_.repo().ReadFile(*applied, config::PolicyPath(env));
-  if (!text.ok()) return false;
-  config::Diagnostics diags;
-  auto policy = config::ParseEnvironmentPolicy(*text, config::PolicyPath(env), diags);
-  return policy && policy->drift == config::DriftPolicy::kIgnore;
+bool DriftChecker::IgnoresDrift(const std::string& env, const std::string& head) {
+  // The policy in force (trust rule), never what the branch head says.
+  return options_.ignores_drift && options_.ignores_drift(env, head);
 }
 
 void DriftChecker::MarkChecked(const std::string& env, const std::string& app) {

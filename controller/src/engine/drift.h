@@ -45,6 +45,9 @@ struct DriftOptions {
   std::function<bool()> should_yield;
   // May be empty: adapters::MakeAdapter.
   AdapterFactory make_adapter;
+  // Whether the policy in force of `env` at `head` says `drift: ignore`
+  // (the reconciler's trust rule). Empty: no environment ignores drift.
+  std::function<bool(const std::string& env, const std::string& head)> ignores_drift;
 };
 
 // What drift checking did for one (env, app) that needs attention.
@@ -110,7 +113,7 @@ class DriftChecker {
   // Checks one pin; false when nothing ran (not in sync, exec, unreadable).
   bool CheckOne(const Due& due, const std::string& head, DriftReport& report);
   // True when the policy in force of `env` says `drift: ignore`.
-  bool IgnoresDrift(const std::string& env);
+  bool IgnoresDrift(const std::string& env, const std::string& head);
 
   Workspace& ws_;
   RecordStore& record_;

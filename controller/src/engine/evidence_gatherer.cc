@@ -163,18 +163,6 @@ gates::Evidence EvidenceGatherer::Gather(const gates::Candidate& c,
              ev.incidents->error = error;
            });
   }
-  if (!g.custom.empty()) {
-    fenced([&] { ev.custom = GatherCustom(c, cancel); },
-           [&](const std::string& error) {
-             ev.custom.clear();
-             for (const config::CustomGate& gate : g.custom) {
-               gates::CustomGateEvidence out;
-               out.name = gate.name;
-               out.error = error;
-               ev.custom.push_back(std::move(out));
-             }
-           });
-  }
   fenced([&] { ev.calendars = GatherCalendars(c, policy_commit); },
          [&](const std::string& error) {
            ev.calendars.clear();
@@ -183,6 +171,29 @@ gates::Evidence EvidenceGatherer::Gather(const gates::Candidate& c,
            }
          });
   return ev;
+}
+
+std::vector<gates::CustomGateEvidence> EvidenceGatherer::RunCustomGates(
+    const gates::Candidate& c, const std::string& policy_commit, CancelToken* cancel) {
+  std::vector<gates::CustomGateEvidence> out;
+  if (c.policy == nullptr || c.policy->gates.custom.empty()) return out;
+  auto fail_all = [&](const std::string& error) {
+    out.clear();
+    for (const config::CustomGate& gate : c.policy->gates.custom) {
+      gates::CustomGateEvidence e;
+      e.name = gate.name;
+      e.error = error;
+      out.push_back(std::move(e));
+    }
+  };
+  try {
+    out = GatherCustom(c, policy_commit, cancel);
+  } catch (const std::exception& e) {
+    fail_all(std::string("internal error: ") + e.what());
+  } catch (...) {
+    fail_all("internal error: unknown exception");
+  }
+  return out;
 }
 
 void EvidenceGatherer::GatherRefs(const gates::Candidate& c, gates::Evidence& ev) {
@@ -336,8 +347,8 @@ gates::IncidentEvidence EvidenceGatherer::GatherIncidents(const gates::Candidate
   return evidence::OpenIncidentsFor(c.env, files);
 }
 
-std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(const gates::Candidate& c,
-                                                                      CancelToken* cancel) {
+std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(
+    const gates::Candidate& c, const std::string& policy_commit, CancelToken* cancel) {
   const std::vector<config::CustomGate>& gates = c.policy->gates.custom;
   std::vector<gates::CustomGateEvidence> out;
   auto fail_all = [&](const std::string& error) {
@@ -351,12 +362,13 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(const gate
     return out;
   };
   if (c.pin == nullptr) return fail_all("no pin to judge");
+  if (policy_commit.empty()) return fail_all("no policy commit to run the gate from");
 
   std::error_code ec;
   const std::string scratch = ws_.ScratchDir();
   fs::create_directories(scratch, ec);
   if (ec) return fail_all("cannot create " + scratch + ": " + ec.message());
-  std::string templ = scratch + "/gate-" + Short(c.commit) + "-XXXXXX";
+  std::string templ = scratch + "/gate-" + Short(policy_commit) + "-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     return fail_all("cannot create a checkout directory under " + scratch);
   }
@@ -364,8 +376,10 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(const gate
   const std::string checkout = fs::absolute(templ, ec).string();
   {
     std::lock_guard lock(ws_.mutex());
-    Status s = ws_.repo().ExportTree(c.commit, checkout);
-    if (!s.ok()) return fail_all("cannot check out " + Short(c.commit) + ": " + s.message());
+    // The gate's code comes from the policy in force, never from the
+    // candidate: an unapproved edit of the script must not run.
+    Status s = ws_.repo().ExportTree(policy_commit, checkout);
+    if (!s.ok()) return fail_all("cannot check out " + Short(policy_commit) + ": " + s.message());
   }
   evidence::CustomGateRequest req;
   req.env = c.env;

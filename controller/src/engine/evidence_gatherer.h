@@ -58,8 +58,9 @@ class EvidenceGatherer {
   //    error. None: found=false with the directory in `path`.
   //  - registry (gates.registry.verifyDigest): the pin's image and digest.
   //  - incidents (gates.noActiveIncident): incidents/*.yaml at `head`.
-  //  - custom (gates.custom): c.commit exported under ws.ScratchDir(), each
-  //    gate run there in policy order, the directory removed afterwards.
+  //  - custom (gates.custom): not here: custom gates run code from the
+  //    repository, so they run only after the approval gate passed, through
+  //    RunCustomGates (trust rule 3).
   //  - calendars: each freezes[].calendar read at `policy_commit`.
   //
   // Never throws and never fails: a fact that cannot be gathered lands in
@@ -67,6 +68,16 @@ class EvidenceGatherer {
   // reason. Without a pin or policy only the refs are gathered.
   gates::Evidence Gather(const gates::Candidate& c, const std::string& policy_commit,
                          const std::string& head, CancelToken* cancel);
+
+  // The custom gates of `c.policy` (trust rule, SPEC section 1.3, rule 3):
+  // `policy_commit` (the commit of the policy in force, never the
+  // candidate) exported under ws.ScratchDir(), each gate run there in policy
+  // order with the candidate's pin in its environment, the directory removed
+  // afterwards. Call only once the approval gate passed. Never fails: a gate
+  // that could not run carries its error (and blocks).
+  std::vector<gates::CustomGateEvidence> RunCustomGates(const gates::Candidate& c,
+                                                        const std::string& policy_commit,
+                                                        CancelToken* cancel);
 
   // Hits, misses and entries of the scan cache.
   CacheStats ScanCacheStatistics() const { return scan_cache_.Stats(); }
@@ -81,6 +92,7 @@ class EvidenceGatherer {
   gates::RegistryEvidence GatherRegistry(const gates::Candidate& c, CancelToken* cancel);
   gates::IncidentEvidence GatherIncidents(const gates::Candidate& c, const std::string& head);
   std::vector<gates::CustomGateEvidence> GatherCustom(const gates::Candidate& c,
+                                                      const std::string& policy_commit,
                                                       CancelToken* cancel);
   std::vector<gates::CalendarEvidence> GatherCalendars(const gates::Candidate& c,
                                                        const std::string& policy_commit);

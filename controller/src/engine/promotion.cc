@@ -251,22 +251,14 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   return plan;
 }
 
-std::string ApprovalRequirement(const git::Repository& repo, const std::string& base,
-                                const std::string& to) {
-  std::string at = base;
-  if (auto applied = repo.ResolveRef(AppliedRef(to)); applied.ok()) at = *applied;
-  config::Diagnostics diags;
-  auto settings_text = repo.ReadFile(at, config::SettingsPath());
-  auto policy_text = repo.ReadFile(at, config::PolicyPath(to));
-  if (!settings_text.ok() || !policy_text.ok()) {
-    return "unknown: the policy in force (" + at.substr(0, 12) + ") cannot be read";
+std::string ApprovalRequirement(const trust::PolicyInForce& pif, const std::string& to) {
+  const std::string at = pif.commit.empty() ? std::string("?") : pif.commit.substr(0, 12);
+  if (!pif.error.empty() || !pif.settings || !pif.policy) {
+    return "unknown: the policy in force (" + at +
+           ") cannot be read: " + (pif.error.empty() ? std::string("no policy") : pif.error);
   }
-  auto settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
-  auto policy = config::ParseEnvironmentPolicy(*policy_text, config::PolicyPath(to), diags);
-  if (!settings || !policy) {
-    return "unknown: the policy in force (" + at.substr(0, 12) +
-           ") does not parse: " + config::FormatDiagnostics(diags);
-  }
+  const auto& settings = pif.settings;
+  const auto& policy = pif.policy;
   if (!policy->approval || policy->approval->required <= 0) {
     return "no approval: " + to + "'s policy does not require one";
   }

@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "engine/reconciler.h"
 #include "git/repo.h"
+#include "trust/policy_in_force.h"
 
 namespace sluice::engine {
 
@@ -62,14 +63,12 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
                                     const std::string& app, const std::string& from,
                                     const std::string& to);
 
-// Who must approve a change to `to` under the policy in force (trust rule:
-// sluice.yaml and environment.yaml at refs/sluice/applied/<to> when the
-// controller applied something there, else at `base`), as one sentence:
+// Who must approve a change to `to` under `pif`, the policy in force there
+// (trust rule; Reconciler::PolicyFor finds it), as one sentence:
 // "1 approval from release-managers (alice, bob), as a merge commit signed
 // by an approver's SSH key; the promotion's author does not count". Never
 // fails: a policy that does not parse is described as such.
-std::string ApprovalRequirement(const git::Repository& repo, const std::string& base,
-                                const std::string& to);
+std::string ApprovalRequirement(const trust::PolicyInForce& pif, const std::string& to);
 
 // The embedded default templates (templates/promotion-commit.md and
 // templates/promotion-pr.md).

@@ -19,14 +19,13 @@
 #include "engine/candidate.h"
 #include "engine/refs.h"
 #include "engine/rollback.h"
+#include "trust/coverage.h"
 
 namespace sluice::engine {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kRecordedOutputBytes = 2048;
-
-std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 std::string FirstLine(const std::string& s) {
   auto nl = s.find('\n');
@@ -67,6 +66,12 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The trust options with the policy walk kept in the controller's workdir.
+trust::TrustOptions TrustWithCache(trust::TrustOptions t, const std::string& workdir) {
+  if (t.cache_dir.empty() && !workdir.empty()) t.cache_dir = workdir + "/trust";
+  return t;
+}
+
 }  // namespace
 
 std::string DefaultInstanceId() {
@@ -87,11 +92,24 @@ Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::V
       gatherer_(ws, http, runner, registry_, options.scan_cache_entries),
       clock_(clock),
       cancel_(cancel),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      policies_(
+          ws.mutex(), ws.repo(),
+          [this](const config::ApprovalPolicy& rule, const config::RepoSettings& settings,
+                 const std::string& commit, const std::vector<std::string>& paths) {
+            return ApproveCommit(rule, settings, commit, paths);
+          },
+          TrustWithCache(options_.trust, ws.workdir())) {
   if (options_.instance_id.empty()) options_.instance_id = DefaultInstanceId();
   if (options_.parallelism == 0) options_.parallelism = 1;
   if (!options_.make_adapter) options_.make_adapter = adapters::MakeAdapter;
   if (!options_.drift.make_adapter) options_.drift.make_adapter = options_.make_adapter;
+  if (!options_.drift.ignores_drift) {
+    options_.drift.ignores_drift = [this](const std::string& env, const std::string& head) {
+      PolicyInForce pif = LoadPolicyInForce(env, head);
+      return pif.policy && pif.policy->drift == config::DriftPolicy::kIgnore;
+    };
+  }
   drift_ = std::make_unique<DriftChecker>(ws_, record_, runner_, clock_, cancel_, options_.drift,
                                           options_.instance_id);
 }
@@ -211,39 +229,12 @@ Result<PassReport> Reconciler::RunPass() {
 }
 
 PolicyInForce Reconciler::LoadPolicyInForce(const std::string& env, const std::string& head) {
-  PolicyInForce pif;
-  std::lock_guard lock(ws_.mutex());
-  git::Repository& repo = ws_.repo();
-  // Trust rule: the policy of the last commit applied to this environment;
-  // before any apply, what the branch said before the head commit; only a root
-  // commit is judged by its own files.
-  if (auto applied = repo.ResolveRef(AppliedRef(env)); applied.ok()) {
-    pif.commit = *applied;
-  } else if (auto info = repo.GetCommit(head); info.ok() && !info->parents.empty()) {
-    pif.commit = info->parents.front();
-  } else {
-    pif.commit = head;
-  }
-  config::Diagnostics diags;
-  auto settings_text = repo.ReadFile(pif.commit, config::SettingsPath());
-  if (settings_text.ok()) {
-    pif.settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
-  }
-  auto policy_text = repo.ReadFile(pif.commit, config::PolicyPath(env));
-  if (policy_text.ok()) {
-    pif.policy = config::ParseEnvironmentPolicy(*policy_text, config::PolicyPath(env), diags);
-  } else if (policy_text.status().IsNotFound()) {
-    // The environment did not exist in the policy commit: it is new, and the
-    // change that adds it is judged by... its absence. Fail closed.
-    pif.error = config::PolicyPath(env) + " does not exist at " + Short(pif.commit) +
-                " (the policy in force); an environment's policy must land before its pins";
-    return pif;
-  }
-  if (!settings_text.ok()) {
-    pif.error = "sluice.yaml missing at " + Short(pif.commit) + " (the policy in force)";
-  } else if (!diags.empty()) {
-    pif.error = "the policy in force at " + Short(pif.commit) +
-                " does not parse: " + diags.front().ToString();
+  // Trust rule 1: the newest version of the policy files in the branch's
+  // first-parent history whose edit was approved under the version before
+  // it. Nothing pushed to the record takes part.
+  PolicyInForce pif = policies_.Resolve(env, head);
+  for (const auto& ignored : pif.ignored) {
+    spdlog::debug("{}: {}", env, trust::DescribeIgnored(ignored));
   }
   return pif;
 }
@@ -370,7 +361,8 @@ Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::strin
   // Approval is judged from evidence (forge reviews, signatures) with the
   // groups and signers of the settings in force.
   std::string landing;
-  if (j.evidence.rollback && IsOwnRollback(candidate)) {
+  const bool own_rollback = j.evidence.rollback && IsOwnRollback(candidate);
+  if (own_rollback) {
     j.approval = approval::ApprovalDecision{
         {"approval",
          gates::Verdict::kPass,
@@ -386,6 +378,46 @@ Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::strin
     j.evidence.emergency =
         CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
   }
+  const bool approved = !j.approval || j.approval->result.verdict == gates::Verdict::kPass;
+
+  // Trust rule 2: in a protected environment, every change since what was
+  // applied last to a file this deploy reads must itself be approved.
+  std::optional<gates::GateResult> coverage;
+  if (approval_rule && approval_rule->required > 0 && approved) {
+    const std::string base = deployed.empty() ? pif.first_commit : deployed;
+    const std::string landing_ok = j.approval ? landing : "";
+    trust::CoverageResult cov = trust::CheckCoverage(
+        ws_.mutex(), ws_.repo(), *approval_rule, *pif.settings, base, candidate,
+        trust::DeployReadPaths(*j.pin, path, config::PolicyPath(env)),
+        [this](const config::ApprovalPolicy& rule, const config::RepoSettings& settings,
+               const std::string& commit, const std::vector<std::string>& paths) {
+          return ApproveCommit(rule, settings, commit, paths);
+        },
+        [&](const std::string& commit) {
+          return (own_rollback && commit == candidate) ||
+                 (!landing_ok.empty() && commit == landing_ok);
+        },
+        options_.trust.max_depth);
+    coverage = gates::GateResult{"coverage",
+                                 cov.ok ? gates::Verdict::kPass : gates::Verdict::kBlock,
+                                 cov.reason,
+                                 {{"since", base}}};
+  }
+
+  // Trust rule 3: custom gates run repository code, so only once approval
+  // (and its coverage) passed, and from the commit of the policy in force.
+  if (!pif.policy->gates.custom.empty()) {
+    if (approved && (!coverage || coverage->verdict == gates::Verdict::kPass)) {
+      j.evidence.custom = gatherer_.RunCustomGates(c, pif.commit, &cancel_);
+    } else {
+      for (const config::CustomGate& gate : pif.policy->gates.custom) {
+        gates::CustomGateEvidence e;
+        e.name = gate.name;
+        e.error = "not run until the approval gate passes (custom gates run repository code)";
+        j.evidence.custom.push_back(std::move(e));
+      }
+    }
+  }
   j.results = gates::EvaluateGates(c, j.evidence, now);
   if (j.approval) {
     bool replaced = false;
@@ -397,6 +429,11 @@ Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::strin
     }
     // A rollback rule may exist where releases need no approval.
     if (!replaced) j.results.insert(j.results.begin() + 1, j.approval->result);
+  }
+  if (coverage) {
+    auto at = std::find_if(j.results.begin(), j.results.end(),
+                           [](const gates::GateResult& r) { return r.name == "approval"; });
+    j.results.insert(at == j.results.end() ? j.results.end() : at + 1, *coverage);
   }
   j.verdict = gates::Overall(j.results);
   j.reason = Reasons(j.results);
@@ -436,7 +473,10 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
         text = std::move(*t);
       }
       Judgement j = Judge(env, app, *head, *head, text, pif, at);
-      PlanRow row{env, app, *head, "", "", j.verdict, std::move(j.results)};
+      PlanRow row{env, app, *head, "", "", j.verdict, std::move(j.results), {}};
+      for (const auto& ignored : pif.ignored) {
+        row.policy_notes.push_back(trust::DescribeIgnored(ignored));
+      }
       if (j.pin) {
         row.digest = j.pin->artifact.digest;
         row.version = j.pin->artifact.version;
@@ -488,6 +528,25 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   }
 
   Judgement j = Judge(env, app, candidate, head, text, pif, clock_.Now());
+  // The candidate stays put while the pin is unchanged; but when what blocks
+  // it is an unapproved edit of a file the deploy reads, a later commit (a
+  // revert) can clear that without touching the pin: judge the head too.
+  auto coverage_blocks = [](const Judgement& jj) {
+    return std::any_of(jj.results.begin(), jj.results.end(), [](const gates::GateResult& r) {
+      return r.name == "coverage" && r.verdict == gates::Verdict::kBlock;
+    });
+  };
+  if (candidate != head && coverage_blocks(j)) {
+    Judgement at_head = Judge(env, app, head, head, text, pif, clock_.Now());
+    if (!coverage_blocks(at_head)) {
+      candidate = head;
+      outcome.commit = head;
+      j = std::move(at_head);
+      history = record_.EventsOn(candidate);
+      last = LastEventFor(history, env, app);
+      resumed_after_crash = last && last->kind == EventKind::kApplying;
+    }
+  }
   // Found once, only when an event is written (a waiting pin re-judged every
   // pass writes nothing new): auditors read the proposer from it.
   std::string landing_commit = j.landing;
@@ -703,40 +762,59 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
 
 namespace sluice::engine {
 
+std::unique_ptr<approval::Forge> Reconciler::ForgeFor(const config::RepoSettings& settings,
+                                                      std::string* error) {
+  if (!settings.forge) return nullptr;
+  auto token = approval::LoadForgeToken(*settings.forge);
+  if (!token.ok()) {
+    *error = token.status().message();
+    return nullptr;
+  }
+  auto made = approval::MakeForge(*settings.forge, http_, *token, &clock_);
+  if (!made.ok()) {
+    *error = made.status().message();
+    return nullptr;
+  }
+  return std::move(*made);
+}
+
 approval::ApprovalDecision Reconciler::CheckApproval(const config::ApprovalPolicy& policy,
                                                      const config::RepoSettings& settings,
                                                      const std::string& candidate,
                                                      const std::string& pin_path,
                                                      const std::string& stop_at,
                                                      std::string* landing_commit) {
-  std::unique_ptr<approval::Forge> forge;
   std::string forge_error;
-  if (settings.forge) {
-    auto token = approval::LoadForgeToken(*settings.forge);
-    if (token.ok()) {
-      auto made = approval::MakeForge(*settings.forge, http_, *token, &clock_);
-      if (made.ok()) {
-        forge = std::move(*made);
-      } else {
-        forge_error = made.status().message();
-      }
-    } else {
-      forge_error = token.status().message();
-    }
-  }
-  approval::ApprovalEvidence ev;
-  {
-    // The checker reads the repository (landing commit, signatures) and may
-    // ask the forge; the repository lock covers both.
-    std::lock_guard lock(ws_.mutex());
-    approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers);
-    ev = checker.Gather(policy, settings, candidate, pin_path, stop_at);
-  }
+  std::unique_ptr<approval::Forge> forge = ForgeFor(settings, &forge_error);
+  // The checker takes the repository lock for its reads only, never across
+  // the forge's HTTP calls or ssh-keygen: environments judge in parallel.
+  approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers,
+                                    &ws_.mutex());
+  approval::ApprovalEvidence ev = checker.Gather(policy, settings, candidate, pin_path, stop_at);
   if (!forge_error.empty() && ev.error.empty() && policy.evidence != config::Evidence::kSigned) {
     ev.error = "forge: " + forge_error;
   }
   if (landing_commit) *landing_commit = ev.landing_commit;
   return approval::JudgeApproval(policy, settings, ev);
+}
+
+std::string Reconciler::ApproveCommit(const config::ApprovalPolicy& rule,
+                                      const config::RepoSettings& settings,
+                                      const std::string& commit,
+                                      const std::vector<std::string>& paths) {
+  if (rule.required <= 0) return "";
+  if (IsOwnRollback(commit)) return "";
+  std::string forge_error;
+  std::unique_ptr<approval::Forge> forge = ForgeFor(settings, &forge_error);
+  approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers,
+                                    &ws_.mutex());
+  approval::ApprovalEvidence ev = checker.GatherFor(rule, settings, commit, paths);
+  if (!forge_error.empty() && ev.error.empty() && rule.evidence != config::Evidence::kSigned) {
+    ev.error = "forge: " + forge_error;
+  }
+  approval::ApprovalDecision d = approval::JudgeApproval(rule, settings, ev);
+  if (d.result.verdict == gates::Verdict::kPass) return "";
+  return d.result.reason;
 }
 
 std::optional<gates::EmergencyEvidence> Reconciler::CheckEmergency(

@@ -26,6 +26,7 @@
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
+#include "trust/policy_in_force.h"
 #include "verify/verifier.h"
 
 namespace sluice::engine {
@@ -53,6 +54,9 @@ struct ReconcileOptions {
   // controller hands them to the notifier. Runs on reconcile threads, so it
   // must be thread-safe and must not block. May be empty.
   EventObserver on_event;
+  // The trust rule's settings from the controller's configuration
+  // (trust.bootstrap: where trust starts).
+  trust::TrustOptions trust;
 };
 
 // What one pass did for one (env, app).
@@ -92,15 +96,13 @@ struct PlanRow {
   std::string version;
   gates::Verdict verdict = gates::Verdict::kBlock;
   std::vector<gates::GateResult> gates;
+  // Edits of the environment's policy files that took no effect (trust
+  // rule 1), one line each: "edit of … in c0ffee… ignored: …".
+  std::vector<std::string> policy_notes;
 };
 
 // The policy in force for an environment (trust rule, SPEC section 1.3).
-struct PolicyInForce {
-  std::string commit;  // where it was read
-  std::optional<config::RepoSettings> settings;
-  std::optional<config::EnvironmentPolicy> policy;
-  std::string error;  // set when the files at `commit` do not parse
-};
+using trust::PolicyInForce;
 
 // Reconciler runs controller passes (SPEC section 4): fetch, read desired pins
 // at the branch head, compare with the recorded deployed state, and for each
@@ -122,6 +124,12 @@ class Reconciler {
   // anything. Filters by env/app when non-empty.
   Result<std::vector<PlanRow>> Plan(const std::string& env_filter, const std::string& app_filter,
                                     TimePoint at);
+
+  // The policy in force of `env` at `head` (trust rule, SPEC section 1.3,
+  // rule 1), with the edits that took no effect. Thread-safe with itself.
+  PolicyInForce PolicyFor(const std::string& env, const std::string& head) {
+    return LoadPolicyInForce(env, head);
+  }
 
   // A pass that commits a rollback itself (onFailure: rollback) runs a
   // follow-up pass at once so the rollback is applied without waiting.
@@ -165,6 +173,15 @@ class Reconciler {
                           const PolicyInForce& pif, size_t& pins_read);
   AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,
                    bool resumed_after_crash);
+  // Whether `commit` itself carries approval under `rule` (trust rule: an
+  // edit of the policy files, or of a file a deploy reads). "" when it does,
+  // otherwise why not.
+  std::string ApproveCommit(const config::ApprovalPolicy& rule,
+                            const config::RepoSettings& settings, const std::string& commit,
+                            const std::vector<std::string>& paths);
+  // The forge of the settings in force, or null with `*error` set.
+  std::unique_ptr<approval::Forge> ForgeFor(const config::RepoSettings& settings,
+                                            std::string* error);
   // Approval evidence for `candidate` judged by `policy` (with the groups and
   // signers of the settings in force).
   approval::ApprovalDecision CheckApproval(const config::ApprovalPolicy& policy,
@@ -207,6 +224,7 @@ class Reconciler {
   CancelToken& cancel_;
   ReconcileOptions options_;
   std::unique_ptr<DriftChecker> drift_;
+  trust::PolicyResolver policies_;
 
   std::mutex own_rollbacks_mu_;
   std::set<std::string> own_rollbacks_;  // rollback commits this reconciler pushed

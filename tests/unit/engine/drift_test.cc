@@ -350,10 +350,10 @@ TEST_F(DriftTest, AnEnvironmentThatIgnoresDriftIsNeverChecked) {
   Pass();
   EXPECT_EQ(Pass().drift_checks, 0u);
   EXPECT_EQ(Calls(), std::vector<std::string>{"apply dev/api"});
-  // The policy in force decides: the head saying `record` is a change that
-  // takes effect once applied.
+  // The policy in force decides (trust rule 1): dev needs no approval, so an
+  // edit of its policy takes effect as it lands.
   Push({{"environments/dev/environment.yaml", "drift: record\n"}});
-  EXPECT_EQ(Pass().drift_checks, 0u);
+  EXPECT_EQ(Pass().drift_checks, 1u);
   Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('b'))}});
   Pass();  // applies b (and the policy that came before it)
   EXPECT_EQ(Pass().drift_checks, 1u);

@@ -171,7 +171,10 @@ class EvidenceGathererTest : public ::testing::Test {
 
   gates::Evidence Gather(const gates::Candidate& c, const std::string& head) {
     EvidenceGatherer gatherer(*ws_, http_, runner_, registry_);
-    return gatherer.Gather(c, staging_commit_, head, nullptr);
+    gates::Evidence ev = gatherer.Gather(c, staging_commit_, head, nullptr);
+    // Custom gates run apart, once approval passed; here from the candidate.
+    ev.custom = gatherer.RunCustomGates(c, c.commit, nullptr);
+    return ev;
   }
 
   static constexpr char kCalendar[] =

@@ -155,7 +155,7 @@ TEST_F(ReconcilerTest, EventsNameTheCommitThatBroughtThePin) {
   EXPECT_EQ(kinds, (std::vector<std::string>{"waiting", "applying", "applied", "verified"}));
 }
 
-TEST_F(ReconcilerTest, PolicyRemovingTheWindowInTheSameCommitIsStillHeldByIt) {
+TEST_F(ReconcilerTest, UnprotectedPolicyEditTakesEffectInTheCommitThatMakesIt) {
   Push({{"sluice.yaml", "pipeline: [dev]\n"},
         {"environments/dev/environment.yaml",
          "windows:\n  timezone: UTC\n  allow:\n    - {hours: \"12:00-13:00\"}\n"}});
@@ -163,14 +163,16 @@ TEST_F(ReconcilerTest, PolicyRemovingTheWindowInTheSameCommitIsStillHeldByIt) {
   clock_.Set(At("2026-11-24T12:30:00Z"));
   ASSERT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
 
-  // One commit pins a new digest and deletes the window rule: the policy in
-  // force (the last applied commit's) still holds it outside the window.
+  // One commit pins a new digest and deletes the window rule. dev's policy
+  // asks for no approval, so any edit of it is approved under the version
+  // before it (trust rule 1): the edit is in force at once. (Protected
+  // environments: tests/integration/trust_test.cc.)
   clock_.Set(At("2026-11-24T20:00:00Z"));
   Push({{"environments/dev/environment.yaml", "{}\n"},
         {"environments/dev/apps/api.yaml", Pin(D('b'))}});
   PassReport p = Pass();
-  EXPECT_EQ(StateOf(p, "dev").substr(0, 8), "waiting:") << StateOf(p, "dev");
-  EXPECT_FALSE(Ran("dev", D('b')));
+  EXPECT_EQ(StateOf(p, "dev").substr(0, 9), "verified:") << StateOf(p, "dev");
+  EXPECT_TRUE(Ran("dev", D('b')));
 }
 
 TEST_F(ReconcilerTest, SoakWaitsForTheUpstreamVerificationToAge) {
