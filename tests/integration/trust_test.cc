@@ -263,6 +263,25 @@ TEST_F(TrustTest, BootstrapOutsideTheHistoryFailsClosed) {
   EXPECT_EQ((*dev)["state"], "verified") << r.out;
 }
 
+// Side door 5c: a force push replaces main with a new history whose first
+// prod policy is empty. What this controller judged before is no longer an
+// ancestor: a protected environment stops instead of trusting the new root.
+TEST_F(TrustTest, RewrittenBranchStopsAProtectedEnvironment) {
+  f_.Reconcile();  // the controller has judged this history
+  Git(f_.work, {"checkout", "-q", "--orphan", "rewritten"});
+  CommitFiles(f_.work,
+              {{"environments/prod/environment.yaml", "{}\n"},
+               {"environments/prod/apps/api.yaml", f_.PinYaml(Digest('4'))}},
+              "A fresh start");
+  Git(f_.work, {"push", "-q", "-f", "origin", "HEAD:refs/heads/main"});
+  nlohmann::json pass = f_.Reconcile();
+  const nlohmann::json* prod = Outcome(pass, "prod");
+  ASSERT_NE(prod, nullptr) << pass.dump();
+  EXPECT_EQ((*prod)["state"], "blocked") << pass.dump();
+  EXPECT_THAT(std::string((*prod)["reason"]), HasSubstr("the branch was rewritten"));
+  EXPECT_TRUE(f_.Deploys().empty());
+}
+
 TEST_F(TrustTest, BadBootstrapIsAConfigErrorNamingTheLine) {
   const std::string config = f_.state + "/controller.yaml";
   WriteFile(config, "logLevel: warn\ntrust:\n  bootstrap: main\n");

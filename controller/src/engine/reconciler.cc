@@ -305,8 +305,11 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
     out.push_back({env, "", head, "", "error", changed.status().ToString()});
     return;
   }
-  if (changed->empty()) return;
+  // The policy in force is followed on every head, changed pins or not: the
+  // walk is incremental (only the new commits), and a rewritten branch is
+  // then noticed against the head judged last (trust rule 1).
   PolicyInForce pif = LoadPolicyInForce(env, head);
+  if (changed->empty()) return;
   // Rollbacks go first: restoring a verified release beats any new change.
   std::stable_partition(changed->begin(), changed->end(), [&](const std::string& app) {
     std::lock_guard lock(ws_.mutex());

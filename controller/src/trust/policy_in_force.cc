@@ -73,6 +73,14 @@ std::optional<config::EnvironmentPolicy> PolicyResolver::PolicyOf(const std::str
   return policy;
 }
 
+bool PolicyResolver::Protects(const std::string& env, const Custody& custody) {
+  if (custody.trusted.size() <= kPolicy || custody.trusted[kPolicy].empty()) return false;
+  std::string error;
+  auto policy = PolicyOf(env, custody.trusted[kPolicy], &error);
+  // A policy in force that cannot be read is treated as protecting.
+  return !policy || (policy->approval && policy->approval->required > 0);
+}
+
 PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::string& head,
                                             std::optional<Cached> from) {
   const std::vector<std::string> paths = {config::SettingsPath(), config::PolicyPath(env)};
@@ -87,6 +95,16 @@ PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::s
   if (history.ok() && history->reached_stop) {
     custody = from->custody;
     out.first_commit = from->first_commit;
+  } else if (from && from->error.empty() && Protects(env, from->custody)) {
+    // The head no longer descends from what this controller judged before:
+    // the branch was rewritten (a force push). Walking the new history from
+    // its root would trust whatever first policy version it invents; a
+    // protected environment stops instead, until a person looks.
+    out.error = "the branch was rewritten: " + Short(from->tip) +
+                " (judged before) is not in the first-parent history of " + Short(head) +
+                "; after review, set trust.bootstrap to a commit of the new history (or remove " +
+                options_.cache_dir + "/policy-" + env + ".json)";
+    return out;
   } else {
     // No usable cache (first walk, a rewritten branch): from the start.
     {
@@ -206,9 +224,15 @@ PolicyInForce PolicyResolver::Resolve(const std::string& env, const std::string&
   if (!cached) cached = Load(env);
   if (!cached || cached->tip != head) {
     Cached walked = Walk(env, head, cached);
-    Save(env, walked);
     std::lock_guard lock(mu_);
-    cache_[env] = walked;
+    if (walked.error.empty()) {
+      Save(env, walked);
+      cache_[env] = walked;
+    } else if (cached) {
+      // Keep the last good walk: it is what the next head is checked
+      // against (a rewritten branch stays refused until a person acts).
+      cache_[env] = *cached;
+    }
     cached = std::move(walked);
   } else {
     std::lock_guard lock(mu_);

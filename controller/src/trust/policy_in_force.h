@@ -63,6 +63,10 @@ struct TrustOptions {
 // head's first-parent history whose edit was approved under the version
 // before it. Nothing from the record (refs/sluice/*, notes) is read.
 //
+// A head that does not descend from the head judged before (a rewritten
+// branch) is an error for an environment whose policy in force asks for
+// approval (fail closed), and a fresh walk for one that asks for nothing.
+//
 // Cost: the first call for an environment walks the first-parent history
 // once (one commit and two tree-entry lookups per commit); later calls walk
 // only the commits added since the head they last saw (an in-memory cache
@@ -86,6 +90,8 @@ class PolicyResolver {
     std::string error;
   };
   Cached Walk(const std::string& env, const std::string& head, std::optional<Cached> from);
+  // Whether the policy trusted in `custody` asks for approval.
+  bool Protects(const std::string& env, const Custody& custody);
   // The walk kept in cache_dir for `env`, if any and made with the same
   // bootstrap; Save writes it atomically (temporary file, rename).
   std::optional<Cached> Load(const std::string& env) const;
