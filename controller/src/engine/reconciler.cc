@@ -172,6 +172,10 @@ Result<PassReport> Reconciler::RunPass() {
     if (text.ok()) settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
     if (settings) {
       envs = settings->pipeline;
+      if (!settings->ignored.empty() && warned_ignored_at_ != *head) {
+        warned_ignored_at_ = *head;
+        for (const auto& d : settings->ignored) spdlog::warn("{}", d.ToString());
+      }
     } else {
       report.problems.push_back(text.ok() ? config::FormatDiagnostics(diags)
                                           : "sluice.yaml: " + text.status().message());
@@ -711,17 +715,12 @@ approval::ApprovalDecision Reconciler::CheckApproval(const config::ApprovalPolic
                                                      std::string* landing_commit) {
   std::unique_ptr<approval::Forge> forge;
   std::string forge_error;
-  if (settings.forge) {
-    auto token = approval::LoadForgeToken(*settings.forge);
-    if (token.ok()) {
-      auto made = approval::MakeForge(*settings.forge, http_, *token, &clock_);
-      if (made.ok()) {
-        forge = std::move(*made);
-      } else {
-        forge_error = made.status().message();
-      }
+  if (options_.forge) {
+    auto made = approval::MakeForge(*options_.forge, http_, options_.forge_token, &clock_);
+    if (made.ok()) {
+      forge = std::move(*made);
     } else {
-      forge_error = token.status().message();
+      forge_error = made.status().message();
     }
   }
   approval::ApprovalEvidence ev;
