@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/engine_parts.h"
+#include "cli/process_secrets.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 
@@ -31,8 +32,32 @@ Runner AddPlanCommand(CLI::App& app) {
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--at", *at, "Evaluate as of this time (RFC 3339) instead of now");
-  return [opts, env, app_name, at] {
+  // ---- Secrets (SPEC 1.3 rule 5): the forge for `forge` evidence comes from
+  // the controller's configuration, never from the previewed branch ----
+  auto config_path = std::make_shared<std::string>();
+  auto forge_token_file = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's YAML configuration; its forge: (and gitUsername, "
+                  "gitPasswordFile) are used");
+  cmd->add_option("--forge-token-file", *forge_token_file,
+                  "File holding the forge API token (overrides forge.tokenFile)");
+  return [opts, env, app_name, at, config_path, forge_token_file] {
     ConfigureLogging(opts->log_level);
+    config::SecretSettings secret_settings;
+    if (!config_path->empty()) {
+      auto read = ReadSecretSettingsFile(*config_path);
+      if (!read.ok()) {
+        PrintError(read.status().message());
+        return kExitError;
+      }
+      secret_settings = std::move(*read);
+      secret_settings.notify.clear();  // plan notifies nobody
+    }
+    auto secrets = LoadControllerSecrets(secret_settings, *forge_token_file);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
     EngineParts parts;
     TimePoint when = parts.clock.Now();
     if (!at->empty()) {
@@ -49,8 +74,11 @@ Runner AddPlanCommand(CLI::App& app) {
       return kExitError;
     }
     CancelToken cancel;
+    engine::ReconcileOptions ropts;
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
-                                  cancel, {});
+                                  cancel, ropts);
     auto rows = reconciler.Plan(*env, *app_name, when);
     if (!rows.ok()) {
       PrintError(rows.status().message());

@@ -1,13 +1,44 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
+#include "cli/process_secrets.h"
 #include "engine/reconciler.h"
 
 namespace sluice::cli {
+namespace {
+
+// Reads --config like `sluice controller --config` (flags win) into `opts`
+// and returns its secret settings.
+Result<config::SecretSettings> LoadConfigForPass(const CLI::App& cmd, const std::string& path,
+                                                 CommonOptions& opts) {
+  std::ifstream f(path);
+  if (!f) return Status::FailedPrecondition("cannot read --config " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::vector<std::string> explicit_flags;
+  for (const char* flag : {"--repo", "--branch", "--workdir", "--log-level"}) {
+    if (cmd.count(flag) > 0) explicit_flags.emplace_back(flag);
+  }
+  ControllerSettings settings;
+  settings.common = opts;
+  SLUICE_RETURN_IF_ERROR(LoadControllerConfig(path, ss.str(), settings, explicit_flags));
+  opts.repo = settings.common.repo;
+  opts.branch = settings.common.branch;
+  opts.workdir = settings.common.workdir;
+  opts.log_level = settings.common.log_level;
+  return settings.secrets;
+}
+
+}  // namespace
 
 Runner AddReconcileCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -37,8 +68,34 @@ Runner AddReconcileCommand(CLI::App& app) {
                 "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
                 "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
-  return [opts, parallelism, drift] {
+  // ---- Secrets (SPEC 1.3 rule 5): the forge, notification targets and Git
+  // credentials from the controller's configuration file ----
+  auto config_path = std::make_shared<std::string>();
+  auto forge_token_file = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's YAML configuration (as `sluice controller --config`): "
+                  "repo, branch, workdir, forge, notify, gitUsername, gitPasswordFile; flags win");
+  cmd->add_option("--forge-token-file", *forge_token_file,
+                  "File holding the forge API token (overrides forge.tokenFile)");
+  return [cmd, opts, parallelism, drift, config_path, forge_token_file] {
+    config::SecretSettings secret_settings;
+    if (!config_path->empty()) {
+      auto loaded = LoadConfigForPass(*cmd, *config_path, *opts);
+      if (!loaded.ok()) {
+        PrintError(loaded.status().message());
+        return kExitError;
+      }
+      secret_settings = std::move(*loaded);
+    }
     ConfigureLogging(opts->log_level);
+    auto secrets = LoadControllerSecrets(secret_settings, *forge_token_file);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
+    if (!secrets->target_problems.empty()) {
+      spdlog::error("notifications: {}", secrets->target_problems);
+    }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
@@ -51,8 +108,10 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     EngineParts parts;
     CancelToken cancel;
-    NotifyParts notify(parts, **ws);
+    NotifyParts notify(parts, **ws, secrets->targets, secrets->forge);
     engine::ReconcileOptions ropts;
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
     ropts.parallelism = *parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
     // One pass has no memory of earlier checks: drift is checked only when

@@ -10,8 +10,22 @@
 #include <sstream>
 
 #include "core/duration.h"
+#include "git/credentials.h"
 
 namespace sluice::cli {
+namespace {
+
+// ---- Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile ----
+Status LoadSecretKey(const std::string& path, const std::string& key, const YAML::Node& key_node,
+                     const YAML::Node& value, config::SecretSettings& secrets) {
+  config::Diagnostics diags;
+  if (!config::ParseSecretSettingsKey(path, key, key_node, value, secrets, diags)) {
+    return Status::InvalidArgument(config::FormatDiagnostics(diags));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
                             ControllerSettings& settings,
@@ -32,12 +46,18 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>("");
     std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+    if (config::IsSecretSettingsKey(key)) {
+      if (Status s = LoadSecretKey(path, key, kv.first, kv.second, settings.secrets); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
     if (!kv.second.IsScalar()) {
       return Status::InvalidArgument(where + key + " must be a single value");
     }
     std::string value = kv.second.Scalar();
     if (key == "repo") {
-      if (!given("--repo")) settings.common.repo = value;
+      if (!given("--repo")) settings.common.repo = git::AdoptUrlCredentials(value);
     } else if (key == "branch") {
       if (!given("--branch")) settings.common.branch = value;
     } else if (key == "workdir") {
@@ -85,7 +105,8 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass, registryCacheTtl)");
+                                     "driftChecksPerPass, registryCacheTtl, forge, notify, "
+                                     "gitUsername, gitPasswordFile)");
     }
   }
   return Status::Ok();

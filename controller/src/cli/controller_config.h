@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/common.h"
+#include "config/controller_secrets.h"
 #include "core/result.h"
 
 namespace sluice::cli {
@@ -25,6 +26,9 @@ struct ControllerSettings {
   // How long a manifest the registry said exists is believed without asking
   // again; 0: always ask.
   std::chrono::milliseconds registry_cache_ttl{std::chrono::minutes(10)};
+  // Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile;
+  // only from this file, never from the repository (config/controller_secrets.h).
+  config::SecretSettings secrets;
 };
 
 // Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn
@@ -46,7 +50,10 @@ Result<std::string> ReadWebhookSecret(const std::string& path);
 
 // Reads the --config file into `settings`, keeping values that `explicit_flags`
 // says were set on the command line. InvalidArgument "path:line: message" for
-// unknown keys, wrong types or a bad duration.
+// unknown keys, wrong types or a bad duration. The secret keys (forge,
+// notify, gitUsername, gitPasswordFile) go to settings.secrets; the files they
+// name are not read here (LoadControllerSecrets does). A `repo` URL with a
+// password is kept without it (the password is held in memory only).
 Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
                             ControllerSettings& settings,
                             const std::vector<std::string>& explicit_flags);
