@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/duration.h"
+#include "core/secrets.h"
 #include "git/credentials.h"
 
 namespace sluice::cli {
@@ -152,6 +153,8 @@ Result<std::string> ReadWebhookSecret(const std::string& path) {
     return Status::FailedPrecondition("--webhook-secret-file " + path +
                                       " is empty: put the shared webhook secret in it");
   }
+  // Inbound hooks are verified with it: redacted from any output too.
+  RegisterSecret(secret);
   return secret;
 }
 

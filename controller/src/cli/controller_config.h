@@ -44,8 +44,8 @@ inline constexpr std::chrono::hours kMaxRegistryCacheTtl{24};
 Result<std::chrono::milliseconds> ParseRegistryCacheTtl(const std::string& text);
 
 // Reads the webhook secret from `path`: the file's content without trailing
-// whitespace. FailedPrecondition naming the file when it cannot be read or is
-// empty.
+// whitespace, registered as a secret (core/secrets.h). FailedPrecondition
+// naming the file when it cannot be read or is empty.
 Result<std::string> ReadWebhookSecret(const std::string& path);
 
 // Reads the --config file into `settings`, keeping values that `explicit_flags`
