@@ -272,6 +272,17 @@ TEST(SecretsTest, ForgeAndSecretFilesNamedByTheRepositoryHaveNoEffect) {
   EXPECT_NE(validate.out.find("sluice.yaml:7: notify[1]: slack: is ignored"), std::string::npos)
       << validate.out;
   EXPECT_TRUE(watch.Opened().empty());
+  // With the controller's configuration, validate also checks the names.
+  WriteFile(tmp.Sub("other.yaml"), "notify:\n  ops: {url: \"" + hook.Url("/h") + "\"}\n");
+  CommandOutput names = f.Sluice({"validate", "--repo", f.work, "--config", tmp.Sub("other.yaml")},
+                                 /*with_repo=*/false);
+  EXPECT_NE(names.out.find("sluice.yaml:8: notify target 'audit' is not defined in " +
+                           tmp.Sub("other.yaml")),
+            std::string::npos)
+      << names.out << names.err;
+  CommandOutput known = f.Sluice(
+      {"validate", "--repo", f.work, "--config", tmp.Sub("controller.yaml")}, /*with_repo=*/false);
+  EXPECT_EQ(known.out.find("is not defined"), std::string::npos) << known.out;
   EXPECT_EQ(FindSecret(out.err + out.out), "");
   (void)commit;
 }

@@ -36,8 +36,9 @@ void RepoNotifySink::RefreshLocked() {
                            [&](const auto& t) { return t->id == ref.target; });
     if (it == configured_.end()) {
       spdlog::error(
-          "notifications: sluice.yaml:{}: target '{}' is not defined in the controller's "
-          "configuration (notify: {{{}: {{...}}}} in --config); nothing is sent to it",
+          "notifications: sluice.yaml:{}: target '{}' is not a target of the controller's "
+          "configuration (define notify: {{{}: {{...}}}} in --config, or see the error about its "
+          "files at start); nothing is sent to it",
           ref.line, ref.target, ref.target);
       continue;
     }
