@@ -272,6 +272,12 @@ TEST(SecretsTest, ForgeAndSecretFilesNamedByTheRepositoryHaveNoEffect) {
   EXPECT_NE(validate.out.find("sluice.yaml:7: notify[1]: slack: is ignored"), std::string::npos)
       << validate.out;
   EXPECT_TRUE(watch.Opened().empty());
+  // `sluice status` says so too (on stderr: its JSON keeps its shape).
+  CommandOutput status = f.Sluice({"status", "--format", "json"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.err.find("warning: sluice.yaml:4: forge: is ignored"), std::string::npos)
+      << status.err;
+  EXPECT_FALSE(nlohmann::json::parse(status.out, nullptr, false).is_discarded()) << status.out;
   // With the controller's configuration, validate also checks the names.
   WriteFile(tmp.Sub("other.yaml"), "notify:\n  ops: {url: \"" + hook.Url("/h") + "\"}\n");
   CommandOutput names = f.Sluice({"validate", "--repo", f.work, "--config", tmp.Sub("other.yaml")},

@@ -5,6 +5,8 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "config/repository_config.h"
+#include "config/settings.h"
 #include "core/duration.h"
 #include "engine/status_view.h"
 
@@ -83,6 +85,20 @@ void PrintRow(std::ostream& out, const engine::StatusRow& r) {
   for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
 }
 
+// SPEC 1.3 rule 5: keys of sluice.yaml that name the forge or a secret file
+// have no effect; say so on stderr (the JSON on stdout keeps its shape).
+void WarnIgnoredSettings(engine::Workspace& ws) {
+  std::lock_guard lock(ws.mutex());
+  auto head = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch());
+  if (!head.ok()) return;
+  auto text = ws.repo().ReadFile(*head, config::SettingsPath());
+  if (!text.ok()) return;
+  config::Diagnostics diags;
+  auto settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
+  if (!settings) return;
+  for (const auto& d : settings->ignored) std::cerr << "sluice: warning: " << d.ToString() << "\n";
+}
+
 }  // namespace
 
 Runner AddStatusCommand(CLI::App& app) {
@@ -133,6 +149,7 @@ Runner AddStatusCommand(CLI::App& app) {
       PrintError(rows.status().message());
       return kExitError;
     }
+    WarnIgnoredSettings(**ws);
     if (opts->format == "json") {
       std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;
