@@ -114,7 +114,7 @@ pass
 say "6. The proper way: a pull request, approved by Alice, merged with her signed merge"
 git -C "$demo/work" revert --no-edit HEAD >/dev/null && push
 echo "Dana promotes again (the same branch name: its old commit is on main, so nothing is lost)."
-echo "With forge: in sluice.yaml, --open-pr would also open the pull request with this table:"
+echo "With forge: in the controller's --config file, --open-pr would also open the pull request with this table:"
 run "${promote[@]}" --push
 echo "Before merging, Alice previews the pull request's branch with sluice plan, as of a"
 echo "date inside prod's holiday freeze (exit code 3: blocked; 4 would be waiting):"

@@ -1,7 +1,8 @@
 // Notifications end to end: `sluice reconcile --once` over a repository
-// served by git daemon posts to the targets of its sluice.yaml — a signed
-// JSON webhook and a Slack incoming webhook, both loopback receivers here —
-// and delivers before it exits.
+// served by git daemon posts to the targets its sluice.yaml names, as the
+// controller's configuration (--config) defines them — a signed JSON webhook
+// and a Slack incoming webhook, both loopback receivers here — and delivers
+// before it exits.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -24,21 +25,23 @@ TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) 
   Receiver slack;
   WriteFile(tmp.Sub("hook-secret"), std::string(kHookSecret) + "\n");
   WriteFile(tmp.Sub("slack-url"), slack.Url("/services/T01/B02/SLACKSECRETPATH") + "\n");
+  WriteFile(tmp.Sub("controller.yaml"), "notify:\n  audit: {url: \"" + hook.Url("/sluice") +
+                                            "\", secretFile: \"" + tmp.Sub("hook-secret") +
+                                            "\"}\n  team: {slackWebhookFile: \"" +
+                                            tmp.Sub("slack-url") + "\"}\n");
   f.CommitAndPush({{"sluice.yaml",
                     "pipeline: [dev, prod]\n"
                     "groups:\n  release-managers: [alice]\n"
                     "notify:\n"
-                    "  - webhook: {url: \"" +
-                        hook.Url("/sluice") + "\", secretFile: \"" + tmp.Sub("hook-secret") +
-                        "\"}\n"
-                        "  - slack: {webhookFile: \"" +
-                        tmp.Sub("slack-url") + "\"}\n"}},
+                    "  - {target: audit}\n"
+                    "  - {target: team}\n"}},
                   "Notify the team");
   f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "2.5.3")},
                    {"environments/prod/apps/web.yaml", f.PinYaml(Digest('b'), "7.1.0")}},
                   "Pin api in dev, web in prod (pushed straight to main)");
 
-  CommandOutput out = f.Sluice({"reconcile", "--once", "--format", "json"});
+  CommandOutput out =
+      f.Sluice({"reconcile", "--once", "--format", "json", "--config", tmp.Sub("controller.yaml")});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   // Once-mode delivers before it exits: nothing to wait for here.
   auto reqs = hook.Requests();
@@ -80,7 +83,8 @@ TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) 
   EXPECT_NE(texts.find("dev/api 2.5.3 verified: "), std::string::npos) << texts;
 
   // A second pass changes nothing: the blocked change is not announced again.
-  out = f.Sluice({"reconcile", "--once", "--format", "json"});
+  out =
+      f.Sluice({"reconcile", "--once", "--format", "json", "--config", tmp.Sub("controller.yaml")});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(hook.Requests().size(), 3u);
   EXPECT_EQ(slack.Requests().size(), 3u);
@@ -91,22 +95,22 @@ TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) 
 
 TEST(NotifyTest, AMissingSecretFileIsReportedWithTheLineAndTheDeployStillRuns) {
   EnvRepoFixture f;
+  TempDir tmp;
   Receiver hook;
-  f.CommitAndPush(
-      {{"sluice.yaml",
-        "pipeline: [dev, prod]\n"
-        "notify:\n"
-        "  - webhook: {url: \"" +
-            hook.Url("/sluice") + "\", secretFile: /nonexistent/sluice-hook-secret}\n"}},
-      "Notify with a secret that is not there");
+  WriteFile(tmp.Sub("controller.yaml"), "interval: 1m\nnotify:\n  audit: {url: \"" +
+                                            hook.Url("/sluice") +
+                                            "\", secretFile: /nonexistent/sluice-hook-secret}\n");
+  f.CommitAndPush({{"sluice.yaml", "pipeline: [dev, prod]\nnotify:\n  - {target: audit}\n"}},
+                  "Notify with a secret that is not there");
   f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('c'))}}, "Pin api");
-  CommandOutput out = f.Sluice({"reconcile", "--once", "--format", "json"});
+  CommandOutput out =
+      f.Sluice({"reconcile", "--once", "--format", "json", "--config", tmp.Sub("controller.yaml")});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(f.Deploys().size(), 1u);
-  EXPECT_NE(
-      out.err.find("sluice.yaml:3: notify webhook: secretFile /nonexistent/sluice-hook-secret: "
-                   "cannot read it"),
-      std::string::npos)
+  EXPECT_NE(out.err.find(tmp.Sub("controller.yaml") +
+                         ":3: notify audit: secretFile /nonexistent/sluice-hook-secret: "
+                         "cannot read it"),
+            std::string::npos)
       << out.err;
   // Never sent unsigned in its place.
   EXPECT_TRUE(hook.Requests().empty());

@@ -99,9 +99,17 @@ class PromoteTest : public ::testing::Test {
     base_ = f_.RemoteRef("refs/heads/main");
   }
 
-  static std::string Settings(const std::string& forge) {
+  static std::string Settings(const std::string& extra = "") {
     return "pipeline: [dev, staging, prod]\ngroups:\n  release-managers: [alice@example.com]\n" +
-           forge;
+           extra;
+  }
+
+  // The forge lives in the controller's configuration (SPEC 1.3 rule 5):
+  // writes `forge` as a --config file and returns the flags naming it.
+  std::vector<std::string> ForgeConfig(const std::string& forge) {
+    std::string path = f_.state + "/controller.yaml";
+    WriteFile(path, forge);
+    return {"--config", path};
   }
 
   std::string StagingPin() const {
@@ -216,12 +224,11 @@ TEST_F(PromoteTest, PushLandsTheBranchOnTheRemote) {
 
 TEST_F(PromoteTest, RunningAgainReusesTheSameCommitAndOpensThePullRequest) {
   FakeForge forge({{"number", 5}, {"html_url", "https://github.example/shop/envs/pull/5"}});
-  f_.CommitAndPush(
-      {{"sluice.yaml", Settings("forge: { type: github, api: " + forge.Url() + ", repo: s/e }\n")}},
-      "Use the forge");
+  auto config = ForgeConfig("forge: { type: github, api: " + forge.Url() + ", repo: s/e }\n");
   CommandOutput first = Promote({"--push", "--format", "json"});
   ASSERT_EQ(first.exit_code, 0) << first.err << first.out;
-  CommandOutput again = Promote({"--open-pr", "--format", "json"});
+  config.insert(config.begin(), {"--open-pr", "--format", "json"});
+  CommandOutput again = Promote(config);
   ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
   EXPECT_EQ(nlohmann::json::parse(again.out)["commit"], nlohmann::json::parse(first.out)["commit"]);
   EXPECT_EQ(forge.Posts().size(), 1u);
@@ -266,11 +273,10 @@ TEST_F(PromoteTest, OpenPrOnGitHubPostsTheBranchAndAGateTable) {
   FakeForge forge({{"number", 42}, {"html_url", "https://github.example/shop/envs/pull/42"}});
   std::string token_file = f_.state + "/github-token";
   WriteFile(token_file, std::string(kToken) + "\n");
-  f_.CommitAndPush(
-      {{"sluice.yaml", Settings("forge: { type: github, api: " + forge.Url() +
-                                ", repo: shop/envs, tokenFile: " + token_file + " }\n")}},
-      "Use the forge");
-  CommandOutput r = Promote({"--open-pr"});
+  auto config = ForgeConfig("forge: { type: github, api: " + forge.Url() +
+                            ", repo: shop/envs, tokenFile: " + token_file + " }\n");
+  config.insert(config.begin(), "--open-pr");
+  CommandOutput r = Promote(config);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("https://github.example/shop/envs/pull/42"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kToken), std::string::npos);
@@ -301,11 +307,10 @@ TEST_F(PromoteTest, OpenPrOnGitHubPostsTheBranchAndAGateTable) {
 
 TEST_F(PromoteTest, OpenPrOnGitLabPostsAMergeRequest) {
   FakeForge forge({{"iid", 3}, {"web_url", "https://gitlab.example/shop/envs/-/merge_requests/3"}});
-  f_.CommitAndPush({{"sluice.yaml", Settings("forge: { type: gitlab, api: " + forge.Url() +
-                                             "/api/v4, repo: shop/envs }\n")}},
-                   "Use the forge");
-  CommandOutput r =
-      Promote({"--open-pr", "--format", "json"}, {std::string("SLUICE_FORGE_TOKEN=") + kToken});
+  auto config =
+      ForgeConfig("forge: { type: gitlab, api: " + forge.Url() + "/api/v4, repo: shop/envs }\n");
+  config.insert(config.begin(), {"--open-pr", "--format", "json"});
+  CommandOutput r = Promote(config, {std::string("SLUICE_FORGE_TOKEN=") + kToken});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   nlohmann::json out = nlohmann::json::parse(r.out);
   EXPECT_EQ(out["pr"]["url"], "https://gitlab.example/shop/envs/-/merge_requests/3");
@@ -329,16 +334,16 @@ TEST_F(PromoteTest, OpenPrOnGitLabPostsAMergeRequest) {
 
 TEST_F(PromoteTest, TemplatesInTheRepositoryReplaceTheDefaults) {
   FakeForge forge({{"number", 1}, {"html_url", "https://github.example/pull/1"}});
+  auto config = ForgeConfig("forge: { type: github, api: " + forge.Url() + ", repo: shop/envs }\n");
   f_.CommitAndPush(
-      {{"sluice.yaml",
-        Settings("forge: { type: github, api: " + forge.Url() + ", repo: shop/envs }\n")},
-       {"templates/promotion-pr.md",
+      {{"templates/promotion-pr.md",
         "Team PR for {{app}} to {{to}}:{{#preview}}{{#gates}} {{name}}={{result}}{{/gates}}"
         "{{/preview}}\n"},
        {"templates/promotion-commit.md",
         "Release {{app}} {{version}} to {{to}}\n\nTicket: REL-1\n"}},
       "Our own promotion templates");
-  CommandOutput r = Promote({"--open-pr", "--format", "json"});
+  config.insert(config.begin(), {"--open-pr", "--format", "json"});
+  CommandOutput r = Promote(config);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   auto posts = forge.Posts();
   ASSERT_EQ(posts.size(), 1u);
@@ -358,6 +363,19 @@ TEST_F(PromoteTest, OpenPrWithoutAForgeFailsBeforeWritingAnything) {
   EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
   EXPECT_NE(r.err.find("forge:"), std::string::npos) << r.err;
   EXPECT_EQ(Git(f_.work, {"branch", "--list", "sluice/*"}).out, "");
+}
+
+// SPEC 1.3 rule 5: a forge named by sluice.yaml (an API of the pusher's
+// choosing) is never used, not even for opening a pull request.
+TEST_F(PromoteTest, OpenPrIgnoresAForgeNamedBySluiceYaml) {
+  FakeForge forge({{"number", 9}, {"html_url", "https://evil.example/pull/9"}});
+  f_.CommitAndPush(
+      {{"sluice.yaml", Settings("forge: { type: github, api: " + forge.Url() + ", repo: s/e }\n")}},
+      "Name a forge in the repository");
+  CommandOutput r = Promote({"--open-pr"});
+  EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
+  EXPECT_NE(r.err.find("--config"), std::string::npos) << r.err;
+  EXPECT_TRUE(forge.Posts().empty());
 }
 
 }  // namespace

@@ -30,6 +30,8 @@
 #include <system_error>
 #include <thread>
 
+#include "core/secrets.h"
+
 namespace sluice::adapters {
 
 namespace bp = boost::process;
@@ -284,8 +286,12 @@ class ChildRun {
       : spec_(spec),
         exe_(std::move(exe)),
         cancel_(cancel),
-        secrets_(PrepareSecrets(Concat(spec.secrets, SecretsFromEnvironment(spec.env)),
-                                /*split_lines=*/true)),
+        // The controller's own secrets (forge token, Git password, webhook
+        // secrets) too: a child should never hold them, but if one prints a
+        // value it found somewhere, it must not reach the record or a log.
+        secrets_(PrepareSecrets(
+            Concat(Concat(spec.secrets, SecretsFromEnvironment(spec.env)), RegisteredSecrets()),
+            /*split_lines=*/true)),
         out_(/*is_stderr=*/false, spec.output_cap, secrets_, spec.on_line),
         err_(/*is_stderr=*/true, spec.output_cap, secrets_, spec.on_line),
         timer_(ios_) {}

@@ -80,7 +80,8 @@ std::map<std::string, std::string> BaseEnvironment();
 // Replaces every occurrence of each secret in `text` with "***" (longer
 // secrets first). Secrets shorter than 4 characters are left alone to avoid
 // redacting noise. The runner redacts with spec.secrets plus
-// SecretsFromEnvironment(spec.env); a secret spanning several lines is also
+// SecretsFromEnvironment(spec.env) plus every secret the process registered
+// (core/secrets.h); a secret spanning several lines is also
 // redacted line by line in streamed output.
 std::string Redact(std::string_view text, const std::vector<std::string>& secrets);
 

@@ -88,7 +88,8 @@ ApprovalEvidence ApprovalChecker::GatherFor(const config::ApprovalPolicy& policy
   if (WantsForge(policy.evidence)) {
     if (forge_ == nullptr) {
       ev.error = "approval evidence \"" + std::string(EvidenceName(policy.evidence)) +
-                 "\" needs a forge: set forge: in sluice.yaml";
+                 "\" needs a forge: set forge: {type, api, repo, tokenFile} in the controller's "
+                 "--config (never in sluice.yaml)";
       return ev;
     }
     Result<ForgeApproval> fa = forge_->ApprovalsFor(*landing);

@@ -26,6 +26,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/secrets.h"
 #include "core/time_format.h"
 
 namespace sluice::approval {
@@ -163,7 +164,8 @@ class RestClient {
       std::string msg = "GET " + net::RedactUrl(url) + ": HTTP " + std::to_string(r.status);
       std::string detail = ErrorDetail(r.body);
       if (!detail.empty()) msg += ": " + detail;
-      if (r.status == 401) msg += " (check SLUICE_FORGE_TOKEN or forge.tokenFile)";
+      if (r.status == 401)
+        msg += " (check forge.tokenFile of the controller's --config, or SLUICE_FORGE_TOKEN)";
       if (r.status >= 300 && r.status < 400) {
         msg += " (redirected to " + net::RedactUrl(r.Header("location")) +
                "; set forge.api/forge.repo to the new location)";
@@ -236,7 +238,7 @@ class RestClient {
         msg += at ? " (rate limited until " + FormatRfc3339(*at) + "; run the command again then)"
                   : " (rate limited; run the command again later)";
       } else if (r.status == 401) {
-        msg += " (check SLUICE_FORGE_TOKEN or forge.tokenFile)";
+        msg += " (check forge.tokenFile of the controller's --config, or SLUICE_FORGE_TOKEN)";
       } else if (r.status == 403 || r.status == 404) {
         msg += " (the token needs permission to open pull/merge requests on this repository)";
       }
@@ -568,22 +570,23 @@ Result<OpenedPullRequest> GitLabForge::OpenPullRequest(const PullRequestToOpen& 
 
 // --- construction -------------------------------------------------------------
 
-Result<std::string> LoadForgeToken(const config::ForgeSettings& settings) {
-  if (const char* env = std::getenv("SLUICE_FORGE_TOKEN"); env != nullptr && *env != '\0') {
-    std::string t(env);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
-    return t;
-  }
-  if (settings.token_file.empty()) return std::string();
-  std::ifstream in(settings.token_file);
-  if (!in) {
-    return Status::IOError("cannot read forge.tokenFile " + settings.token_file);
-  }
-  std::string line;
-  std::getline(in, line);
+Result<std::string> LoadForgeToken(const config::ForgeSettings& settings,
+                                   std::string_view fallback) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  std::string line;
+  if (settings.token_file.empty()) {
+    line = std::string(fallback);
+  } else {
+    std::ifstream in(settings.token_file);
+    if (!in) {
+      return Status::IOError("cannot read forge.tokenFile " + settings.token_file +
+                             " (a file on the controller's host, readable by its user only)");
+    }
+    std::getline(in, line);
+  }
   line.erase(line.begin(), std::find_if(line.begin(), line.end(), not_space));
   line.erase(std::find_if(line.rbegin(), line.rend(), not_space).base(), line.end());
+  RegisterSecret(line);
   return line;
 }
 
@@ -591,7 +594,7 @@ Result<std::unique_ptr<Forge>> MakeForge(const config::ForgeSettings& settings,
                                          net::HttpClient& http, const std::string& token,
                                          const Clock* clock) {
   if (settings.repo.empty()) {
-    return Status::InvalidArgument("sluice.yaml: forge.repo is required");
+    return Status::InvalidArgument("forge.repo is required (in the controller's --config)");
   }
   if (settings.type == "github") {
     std::string api = settings.api.empty() ? "https://api.github.com" : settings.api;
@@ -603,8 +606,8 @@ Result<std::unique_ptr<Forge>> MakeForge(const config::ForgeSettings& settings,
     return std::unique_ptr<Forge>(
         std::make_unique<GitLabForge>(http, api, settings.repo, token, clock));
   }
-  return Status::InvalidArgument("sluice.yaml: forge.type must be github or gitlab, not \"" +
-                                 settings.type + "\"");
+  return Status::InvalidArgument("forge.type must be github or gitlab, not \"" + settings.type +
+                                 "\"");
 }
 
 }  // namespace sluice::approval

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.h"
@@ -138,11 +139,14 @@ class GitLabForge final : public Forge {
   const Clock* clock_;
 };
 
-// The forge token: $SLUICE_FORGE_TOKEN when set and not empty, else the
-// first line of `settings.token_file` (surrounding whitespace trimmed), else
-// "" (anonymous). IOError naming the file (never its content) when the file
-// cannot be read.
-Result<std::string> LoadForgeToken(const config::ForgeSettings& settings);
+// The forge token: the first line of `settings.token_file` (a file of the
+// controller's configuration; surrounding whitespace trimmed) when it is
+// set, else `fallback` (SLUICE_FORGE_TOKEN as the process found it at
+// start), else "" (anonymous). The token is registered as a secret
+// (core/secrets.h). IOError naming the file (never its content) when the
+// file cannot be read.
+Result<std::string> LoadForgeToken(const config::ForgeSettings& settings,
+                                   std::string_view fallback = {});
 
 // A GitHubForge or GitLabForge for `settings` (type github|gitlab; api
 // defaulting to https://api.github.com or https://gitlab.com/api/v4),

@@ -4,11 +4,19 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/process_secrets.h"
 #include "git/repo.h"
 
 namespace sluice::cli {
 
 int Main(int argc, char** argv) {
+  // First, before any thread or child exists: the controller's secrets leave
+  // its environment and argv, and the process becomes undumpable (SPEC 1.3
+  // rule 5).
+  std::vector<std::string> args = SealProcessSecrets(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
+  arg_ptrs.push_back(nullptr);
   CLI::App app{
       "Sluice: a GitOps release controller. A Git environments repository says what runs "
       "where; promotion is a reviewed merge that pins an immutable digest; Sluice checks "
@@ -38,7 +46,7 @@ int Main(int argc, char** argv) {
   add(AddVersionCommand);
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);  // prints help or the error
     return code == 0 ? kExitOk : kExitUsage;

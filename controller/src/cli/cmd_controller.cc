@@ -16,6 +16,7 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
+#include "cli/process_secrets.h"
 #include "core/duration.h"
 #include "core/version.h"
 #include "engine/reconciler.h"
@@ -84,8 +85,13 @@ Runner AddControllerCommand(CLI::App& app) {
       "webhooks at POST /hooks/github|gitlab|generic; a verified push to --branch starts a pass "
       "at once.\n"
       "Notifications: blocked, applied, verified, failed and rolled-back changes are posted to "
-      "the Slack and webhook targets of sluice.yaml's notify: list, off the reconcile path, with "
-      "retries; on stop, queued ones get up to 10s.\n"
+      "the targets sluice.yaml's notify: list names ({target: NAME}), as the config file's "
+      "notify: defines them (URL and secret files), off the reconcile path, with retries; on "
+      "stop, queued ones get up to 10s.\n"
+      "Secrets come from the config file only (forge: {type, api, repo, tokenFile}, notify:, "
+      "gitUsername, gitPasswordFile; or SLUICE_FORGE_TOKEN / SLUICE_GIT_* at start), never from "
+      "the repository; they are removed from the process environment at start and never reach "
+      "a child, a log or cache.git/config.\n"
       "Example:\n  sluice controller --repo git://git.example.com/environments --workdir "
       "/var/lib/sluice --interval 30s\n"
       "  sluice controller --repo https://git.example.com/environments.git --interval 10m \\\n"
@@ -99,7 +105,8 @@ Runner AddControllerCommand(CLI::App& app) {
       "(absent manifests and errors are asked again every pass); parsed scan reports are kept "
       "while their artifacts/ directory is unchanged.\n"
       "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
-      "webhookSecretFile, driftInterval, driftChecksPerPass, registryCacheTtl (flags win).");
+      "webhookSecretFile, driftInterval, driftChecksPerPass, registryCacheTtl, forge, notify, "
+      "gitUsername, gitPasswordFile (flags win).");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
@@ -196,6 +203,16 @@ Runner AddControllerCommand(CLI::App& app) {
       }
     }
     ConfigureLogging(settings->common.log_level);
+    // Secrets (SPEC 1.3 rule 5): read once, here, from the controller's
+    // configuration; the repository only names notification targets.
+    auto secrets = LoadControllerSecrets(settings->secrets);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
+    if (!secrets->target_problems.empty()) {
+      spdlog::error("notifications: {}", secrets->target_problems);
+    }
     CancelToken stop, cancel;
     SignalWatcher signals(stop, cancel);
 
@@ -210,8 +227,10 @@ Runner AddControllerCommand(CLI::App& app) {
       return kExitError;
     }
     EngineParts parts;
-    NotifyParts notify(parts, **ws);
+    NotifyParts notify(parts, **ws, secrets->targets, secrets->forge);
     engine::ReconcileOptions ropts;
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
     ropts.parallelism = settings->parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
     ropts.drift.interval = settings->drift_interval;

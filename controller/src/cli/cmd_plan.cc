@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
+#include "cli/process_secrets.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 
@@ -32,11 +33,18 @@ Runner AddPlanCommand(CLI::App& app) {
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--at", *at, "Evaluate as of this time (RFC 3339) instead of now");
+  // The controller's configuration: its trust: section decides where trust
+  // starts; its forge (SPEC 1.3 rule 5) serves `forge` evidence, never the
+  // previewed branch's.
   auto config_path = std::make_shared<std::string>();
+  auto forge_token_file = std::make_shared<std::string>();
   cmd->add_option("--config", *config_path,
-                  "The controller's configuration file (its trust: section decides where trust "
-                  "starts), so the plan judges exactly as the controller does");
-  return [cmd, opts, env, app_name, at, config_path] {
+                  "The controller's YAML configuration: its trust: section and forge: (and "
+                  "gitUsername, gitPasswordFile) are used, so the plan judges exactly as the "
+                  "controller does");
+  cmd->add_option("--forge-token-file", *forge_token_file,
+                  "File holding the forge API token (overrides forge.tokenFile)");
+  return [cmd, opts, env, app_name, at, config_path, forge_token_file] {
     ControllerSettings settings;
     settings.common = *opts;
     if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
@@ -46,6 +54,13 @@ Runner AddPlanCommand(CLI::App& app) {
     }
     *opts = settings.common;
     ConfigureLogging(opts->log_level);
+    config::SecretSettings secret_settings = settings.secrets;
+    secret_settings.notify.clear();  // plan notifies nobody
+    auto secrets = LoadControllerSecrets(secret_settings, *forge_token_file);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
     EngineParts parts;
     TimePoint when = parts.clock.Now();
     if (!at->empty()) {
@@ -64,6 +79,8 @@ Runner AddPlanCommand(CLI::App& app) {
     CancelToken cancel;
     engine::ReconcileOptions ropts;
     ropts.trust.bootstrap = settings.trust_bootstrap;
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
     auto rows = reconciler.Plan(*env, *app_name, when);

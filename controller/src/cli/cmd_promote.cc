@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/engine_parts.h"
+#include "cli/process_secrets.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
 #include "core/time_format.h"
@@ -30,6 +31,10 @@ struct PromoteOptions {
   std::string log_level = "warn";
   bool push = false;
   bool open_pr = false;
+  // Secrets (SPEC 1.3 rule 5): the forge of --open-pr comes from the
+  // controller's configuration file, never from sluice.yaml.
+  std::string config_path;
+  std::string forge_token_file;
 };
 
 // The gate table of the promotion as `sluice plan` computes it: the clone
@@ -169,20 +174,32 @@ int Run(const PromoteOptions& o) {
   }
 
   // Everything that can refuse is checked before anything is written.
-  std::optional<config::ForgeSettings> forge;
+  std::optional<ControllerSecrets> forge;
   if (o.open_pr) {
-    config::Diagnostics diags;
-    auto text = r.ReadFile(*base, config::SettingsPath());
-    auto settings =
-        text.ok() ? config::ParseRepoSettings(*text, config::SettingsPath(), diags) : std::nullopt;
-    if (!settings || !settings->forge) {
+    config::SecretSettings settings;
+    if (!o.config_path.empty()) {
+      auto read = ReadSecretSettingsFile(o.config_path);
+      if (!read.ok()) {
+        PrintError(read.status().message());
+        return kExitError;
+      }
+      settings = std::move(*read);
+      settings.notify.clear();  // promote notifies nobody
+    }
+    if (!settings.forge) {
       PrintError(
-          "--open-pr needs a forge: add `forge: { type: github|gitlab, repo: owner/name }` to "
-          "sluice.yaml (see docs/configuration.md), or push with --push and open the pull "
+          "--open-pr needs a forge: pass --config FILE whose forge: {type: github|gitlab, api: "
+          "URL, repo: owner/name, tokenFile: FILE} names it (the controller's configuration, "
+          "see docs/configuration.md; sluice.yaml cannot), or push with --push and open the pull "
           "request yourself");
       return kExitError;
     }
-    forge = settings->forge;
+    auto secrets = LoadControllerSecrets(settings, o.forge_token_file);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
+    forge = std::move(*secrets);
   }
   auto who = r.DefaultIdentity();
   if (!who.ok()) {
@@ -250,13 +267,8 @@ int Run(const PromoteOptions& o) {
 
   std::optional<approval::OpenedPullRequest> pr;
   if (o.open_pr) {
-    auto token = approval::LoadForgeToken(*forge);
-    if (!token.ok()) {
-      PrintError(token.status().message());
-      return kExitError;
-    }
     EngineParts parts;
-    auto client = approval::MakeForge(*forge, parts.http, *token, &parts.clock);
+    auto client = approval::MakeForge(*forge->forge, parts.http, forge->forge_token, &parts.clock);
     if (!client.ok()) {
       PrintError(client.status().message());
       return kExitError;
@@ -362,7 +374,8 @@ Runner AddPromoteCommand(CLI::App& app) {
       "templates/promotion-commit.md and templates/promotion-pr.md of the repository when it has "
       "them, else from Sluice's defaults (mustache).\n"
       "--open-pr opens the pull request (GitHub) or merge request (GitLab) through `forge:` of "
-      "sluice.yaml, with the token from SLUICE_FORGE_TOKEN or forge.tokenFile.\n"
+      "the controller's configuration file (--config), with the token from --forge-token-file, "
+      "forge.tokenFile or SLUICE_FORGE_TOKEN (never from the repository).\n"
       "Examples:\n"
       "  sluice promote api --from staging --to prod            # branch + commit, then push "
       "yourself\n"
@@ -387,7 +400,12 @@ Runner AddPromoteCommand(CLI::App& app) {
   cmd->add_option("--workdir", o->workdir,
                   "Cache for the gate preview (default: ~/.cache/sluice/<clone>-promote)");
   cmd->add_flag("--push", o->push, "Push the new branch to --remote");
-  cmd->add_flag("--open-pr", o->open_pr, "Push, then open the pull/merge request (needs forge:)");
+  cmd->add_flag("--open-pr", o->open_pr,
+                "Push, then open the pull/merge request (needs --config with forge:)");
+  cmd->add_option("--config", o->config_path,
+                  "The controller's YAML configuration; its forge: is used by --open-pr");
+  cmd->add_option("--forge-token-file", o->forge_token_file,
+                  "File holding the forge API token (overrides forge.tokenFile)");
   cmd->add_option("--format", o->format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

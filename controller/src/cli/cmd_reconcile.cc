@@ -1,4 +1,8 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -6,6 +10,7 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
+#include "cli/process_secrets.h"
 #include "engine/reconciler.h"
 
 namespace sluice::cli {
@@ -38,11 +43,18 @@ Runner AddReconcileCommand(CLI::App& app) {
                 "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
                 "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  // The controller's configuration file: the trust: section (SPEC 1.3 rule
+  // 1) and the secrets (rule 5: forge, notification targets, Git
+  // credentials), which never come from the repository.
   auto config_path = std::make_shared<std::string>();
+  auto forge_token_file = std::make_shared<std::string>();
   cmd->add_option("--config", *config_path,
-                  "The controller's configuration file (as for 'sluice controller --config': "
-                  "repo, branch, workdir, logLevel and the trust: section; flags win)");
-  return [cmd, opts, parallelism, drift, config_path] {
+                  "The controller's YAML configuration (as `sluice controller --config`): repo, "
+                  "branch, workdir, logLevel, trust, forge, notify, gitUsername, "
+                  "gitPasswordFile; flags win");
+  cmd->add_option("--forge-token-file", *forge_token_file,
+                  "File holding the forge API token (overrides forge.tokenFile)");
+  return [cmd, opts, parallelism, drift, config_path, forge_token_file] {
     ControllerSettings settings;
     settings.common = *opts;
     if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
@@ -51,7 +63,16 @@ Runner AddReconcileCommand(CLI::App& app) {
       return kExitError;
     }
     *opts = settings.common;
+    const config::SecretSettings& secret_settings = settings.secrets;
     ConfigureLogging(opts->log_level);
+    auto secrets = LoadControllerSecrets(secret_settings, *forge_token_file);
+    if (!secrets.ok()) {
+      PrintError(secrets.status().message());
+      return kExitError;
+    }
+    if (!secrets->target_problems.empty()) {
+      spdlog::error("notifications: {}", secrets->target_problems);
+    }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
@@ -64,8 +85,10 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     EngineParts parts;
     CancelToken cancel;
-    NotifyParts notify(parts, **ws);
+    NotifyParts notify(parts, **ws, secrets->targets, secrets->forge);
     engine::ReconcileOptions ropts;
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
     ropts.parallelism = *parallelism;
     ropts.instance_id = engine::DefaultInstanceId();
     // One pass has no memory of earlier checks: drift is checked only when

@@ -10,6 +10,9 @@
 #include "cli/common.h"
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
+#include "cli/process_secrets.h"
+#include "config/repository_config.h"
+#include "config/settings.h"
 #include "core/duration.h"
 #include "engine/reconciler.h"
 #include "engine/status_view.h"
@@ -60,6 +63,15 @@ void AddIgnoredPolicyEdits(engine::Workspace& ws, const std::string& config_path
   CancelToken cancel;
   engine::ReconcileOptions ropts;
   ropts.trust.bootstrap = settings.trust_bootstrap;
+  // Edits judged under `forge` evidence need the controller's forge.
+  config::SecretSettings secret_settings = settings.secrets;
+  secret_settings.notify.clear();
+  if (auto secrets = LoadControllerSecrets(secret_settings); secrets.ok()) {
+    ropts.forge = secrets->forge;
+    ropts.forge_token = secrets->forge_token;
+  } else {
+    spdlog::warn("{}", secrets.status().message());
+  }
   engine::Reconciler reconciler(ws, parts.runner, parts.verifier, parts.http, parts.clock, cancel,
                                 ropts);
   std::map<std::string, std::vector<std::string>> notes;  // env -> lines
@@ -121,6 +133,20 @@ void PrintRow(std::ostream& out, const engine::StatusRow& r) {
   for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
 }
 
+// SPEC 1.3 rule 5: keys of sluice.yaml that name the forge or a secret file
+// have no effect; say so on stderr (the JSON on stdout keeps its shape).
+void WarnIgnoredSettings(engine::Workspace& ws) {
+  std::lock_guard lock(ws.mutex());
+  auto head = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch());
+  if (!head.ok()) return;
+  auto text = ws.repo().ReadFile(*head, config::SettingsPath());
+  if (!text.ok()) return;
+  config::Diagnostics diags;
+  auto settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
+  if (!settings) return;
+  for (const auto& d : settings->ignored) std::cerr << "sluice: warning: " << d.ToString() << "\n";
+}
+
 }  // namespace
 
 Runner AddStatusCommand(CLI::App& app) {
@@ -176,6 +202,7 @@ Runner AddStatusCommand(CLI::App& app) {
       return kExitError;
     }
     AddIgnoredPolicyEdits(**ws, *config_path, *rows);
+    WarnIgnoredSettings(**ws);
     if (opts->format == "json") {
       std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;

@@ -5,6 +5,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/process_secrets.h"
 #include "config/repository_config.h"
 
 namespace sluice::cli {
@@ -30,11 +31,19 @@ Runner AddValidateCommand(CLI::App& app) {
   cmd->footer(
       "A local directory is checked as it is on disk (uncommitted edits included); a URL is "
       "fetched and its --branch head is checked.\n"
+      "With --config FILE (the controller's configuration) it also checks that the notification "
+      "targets sluice.yaml names are defined there.\n"
       "Example:\n  sluice validate --repo .\n"
       "Exit codes: 0 no problems, 1 problems found (or the repository could not be read).");
   auto opts = std::make_shared<CommonOptions>();
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
-  return [opts] {
+  // SPEC 1.3 rule 5: with the controller's configuration, the notification
+  // targets sluice.yaml names are checked against the ones it defines.
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path,
+                  "The controller's YAML configuration: also check that every notify target "
+                  "sluice.yaml names is defined there");
+  return [opts, config_path] {
     ConfigureLogging(opts->log_level);
     if (opts->repo.empty()) opts->repo = ".";
     config::ValidationReport report;
@@ -62,6 +71,27 @@ Runner AddValidateCommand(CLI::App& app) {
       std::lock_guard lock((*ws)->mutex());
       report = ValidateRemote(**ws, *head);
       where = opts->repo + " at " + head->substr(0, 12);
+    }
+    if (!config_path->empty()) {
+      auto secrets = ReadSecretSettingsFile(*config_path);
+      if (!secrets.ok()) {
+        PrintError(secrets.status().message());
+        return kExitError;
+      }
+      if (report.settings) {
+        for (const config::NotifyRef& ref : report.settings->notify) {
+          bool defined = false;
+          for (const auto& n : secrets->notify) defined |= n.name == ref.target;
+          if (!defined) {
+            report.problems.push_back(
+                {config::SettingsPath(), ref.line,
+                 "notify target '" + ref.target + "' is not defined in " + *config_path +
+                     "; define it there (notify: {" + ref.target +
+                     ": {slackWebhookFile: FILE}} or {url: URL, secretFile: FILE}) or remove "
+                     "this entry"});
+          }
+        }
+      }
     }
     if (opts->format == "json") {
       nlohmann::json problems = nlohmann::json::array();

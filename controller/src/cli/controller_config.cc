@@ -10,8 +10,23 @@
 #include <sstream>
 
 #include "core/duration.h"
+#include "core/secrets.h"
+#include "git/credentials.h"
 
 namespace sluice::cli {
+namespace {
+
+// ---- Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile ----
+Status LoadSecretKey(const std::string& path, const std::string& key, const YAML::Node& key_node,
+                     const YAML::Node& value, config::SecretSettings& secrets) {
+  config::Diagnostics diags;
+  if (!config::ParseSecretSettingsKey(path, key, key_node, value, secrets, diags)) {
+    return Status::InvalidArgument(config::FormatDiagnostics(diags));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 namespace {
 
@@ -88,12 +103,18 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       SLUICE_RETURN_IF_ERROR(LoadTrustSection(path, kv.second, settings));
       continue;
     }
+    if (config::IsSecretSettingsKey(key)) {
+      if (Status s = LoadSecretKey(path, key, kv.first, kv.second, settings.secrets); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
     if (!kv.second.IsScalar()) {
       return Status::InvalidArgument(where + key + " must be a single value");
     }
     std::string value = kv.second.Scalar();
     if (key == "repo") {
-      if (!given("--repo")) settings.common.repo = value;
+      if (!given("--repo")) settings.common.repo = git::AdoptUrlCredentials(value);
     } else if (key == "branch") {
       if (!given("--branch")) settings.common.branch = value;
     } else if (key == "workdir") {
@@ -141,7 +162,8 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass, registryCacheTtl, trust)");
+                                     "driftChecksPerPass, registryCacheTtl, trust, forge, "
+                                     "notify, gitUsername, gitPasswordFile)");
     }
   }
   return Status::Ok();
@@ -187,6 +209,8 @@ Result<std::string> ReadWebhookSecret(const std::string& path) {
     return Status::FailedPrecondition("--webhook-secret-file " + path +
                                       " is empty: put the shared webhook secret in it");
   }
+  // Inbound hooks are verified with it: redacted from any output too.
+  RegisterSecret(secret);
   return secret;
 }
 

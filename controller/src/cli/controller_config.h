@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/common.h"
+#include "config/controller_secrets.h"
 #include "core/result.h"
 
 namespace sluice::cli {
@@ -29,6 +30,9 @@ struct ControllerSettings {
   // 1); its policy files are in force as they are, and nothing before it
   // counts. Empty: each environment's first policy version is trusted.
   std::string trust_bootstrap;
+  // Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile;
+  // only from this file, never from the repository (config/controller_secrets.h).
+  config::SecretSettings secrets;
 };
 
 // Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn
@@ -44,13 +48,16 @@ inline constexpr std::chrono::hours kMaxRegistryCacheTtl{24};
 Result<std::chrono::milliseconds> ParseRegistryCacheTtl(const std::string& text);
 
 // Reads the webhook secret from `path`: the file's content without trailing
-// whitespace. FailedPrecondition naming the file when it cannot be read or is
-// empty.
+// whitespace, registered as a secret (core/secrets.h). FailedPrecondition
+// naming the file when it cannot be read or is empty.
 Result<std::string> ReadWebhookSecret(const std::string& path);
 
 // Reads the --config file into `settings`, keeping values that `explicit_flags`
 // says were set on the command line. InvalidArgument "path:line: message" for
-// unknown keys, wrong types or a bad duration.
+// unknown keys, wrong types or a bad duration. The secret keys (forge,
+// notify, gitUsername, gitPasswordFile) go to settings.secrets; the files they
+// name are not read here (LoadControllerSecrets does). A `repo` URL with a
+// password is kept without it (the password is held in memory only).
 Status LoadControllerConfig(const std::string& path, const std::string& yaml_text,
                             ControllerSettings& settings,
                             const std::vector<std::string>& explicit_flags);

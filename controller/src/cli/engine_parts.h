@@ -27,12 +27,17 @@ struct EngineParts {
 inline constexpr std::chrono::seconds kNotifyDrain{10};
 
 // Notifications for a command that runs passes: the notifier (its delivery
-// thread starts here) and the sink that reads `notify:` from sluice.yaml.
+// thread starts here) and the sink that reads `notify:` from sluice.yaml and
+// sends to those of `targets` (the controller's configuration) it names.
 // Pass Observer() as ReconcileOptions::on_event; call notifier.Shutdown
 // before the command returns. Borrows `parts` and `ws`.
 struct NotifyParts {
-  NotifyParts(EngineParts& parts, engine::Workspace& ws)
-      : waiter(parts.clock), notifier(parts.http, parts.clock, waiter), sink(ws, notifier) {
+  NotifyParts(EngineParts& parts, engine::Workspace& ws,
+              std::vector<std::shared_ptr<const notify::Target>> targets = {},
+              std::optional<config::ForgeSettings> forge = std::nullopt)
+      : waiter(parts.clock),
+        notifier(parts.http, parts.clock, waiter),
+        sink(ws, notifier, std::move(targets), std::move(forge)) {
     notifier.Start();
   }
   engine::EventObserver Observer() {

@@ -195,6 +195,9 @@ ValidationReport ValidateRepository(const FileReader& read, const DirLister& lis
       if (internal::ParseRepoSettingsInto(*text, SettingsPath(), out, settings, &settings_lines)) {
         report.settings = settings;
       }
+      // Keys that would name a secret, a file or the forge have no effect
+      // (SPEC 1.3 rule 5): a problem to fix, though the controller runs on.
+      out.insert(out.end(), settings.ignored.begin(), settings.ignored.end());
     } else if (text.status().IsNotFound()) {
       out.push_back({SettingsPath(), 0,
                      "not found: an environments repository needs sluice.yaml at its root, with "

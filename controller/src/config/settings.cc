@@ -106,57 +106,31 @@ bool ParseGroups(MapReader& top, std::map<std::string, std::vector<std::string>>
   return ok;
 }
 
-bool ParseForge(MapReader& top, std::optional<ForgeSettings>& out) {
-  FileDiags& d = top.diags();
-  MapReader m(d, top.Get("forge"), "forge", top.KeyLine("forge"),
-              {"type", "api", "repo", "tokenFile"});
-  if (!m.valid()) return false;
-  ForgeSettings f;
-  bool ok = true;
-  if (auto v = m.Enum("type", {"github", "gitlab"}, Req::kRequired))
-    f.type = *v;
-  else
-    ok = false;
-  if (m.Present("api")) {
-    if (auto v = m.String("api")) {
-      if (!internal::IsHttpUrl(*v)) {
-        d.Add(m.Get("api"),
-              "forge.api must be an http:// or https:// URL (e.g. "
-              "https://api.github.com), got '" +
-                  Quote(*v) + "'");
-        ok = false;
-      }
-      f.api = *v;
-    } else {
-      ok = false;
-    }
-  } else if (f.type == "github") {
-    f.api = "https://api.github.com";
-  } else if (f.type == "gitlab") {
-    f.api = "https://gitlab.com/api/v4";
-  }
-  if (auto v = m.String("repo", Req::kRequired)) {
-    f.repo = *v;
-    if (v->find('/') == std::string::npos || v->front() == '/' || v->back() == '/') {
-      d.Add(m.Get("repo"),
-            "forge.repo '" + Quote(*v) + "' must be owner/name (GitHub) or group/project (GitLab)");
-      ok = false;
-    }
-  } else {
-    ok = false;
-  }
-  if (!m.Read("tokenFile", f.token_file)) ok = false;
-  out = f;
-  return ok;
+// ---- Secrets stay with the controller (SPEC 1.3 rule 5) ----
+// sluice.yaml may not name the forge, a secret, a secret file or a
+// notification URL: whoever can push could otherwise point the controller at
+// their own API (and have their own "reviews" count) or make it read a file
+// of their choosing. Such keys are ignored and reported with the fix.
+
+constexpr char kForgeIgnored[] =
+    "forge: is ignored: the forge (type, api, repo, tokenFile) comes from the controller's "
+    "configuration, never from the repository; move it to the --config file of `sluice "
+    "controller` (forge: {type: github, api: ..., repo: owner/name, tokenFile: /etc/sluice/...}) "
+    "and delete it here";
+
+void IgnoreForge(MapReader& top, RepoSettings& s) {
+  s.ignored.push_back({top.diags().path(), top.KeyLine("forge"), kForgeIgnored});
 }
 
-bool ParseNotify(MapReader& top, std::vector<Notification>& out) {
+bool ParseNotify(MapReader& top, RepoSettings& s) {
   FileDiags& d = top.diags();
   const YAML::Node node = top.Get("notify");
   if (IsNullish(node)) return true;
   if (!node.IsSequence()) {
-    d.Add(node, "notify must be a list of {slack: {...}} or {webhook: {...}} entries, got " +
-                    internal::Describe(node));
+    d.Add(node,
+          "notify must be a list of {target: NAME} entries naming targets of the "
+          "controller's configuration, got " +
+              internal::Describe(node));
     return false;
   }
   bool ok = true;
@@ -164,53 +138,35 @@ bool ParseNotify(MapReader& top, std::vector<Notification>& out) {
   for (const auto& item : node) {
     std::string w = Item("notify", i++);
     int line = LineOf(item) > 0 ? LineOf(item) : LineOf(node);
-    MapReader m(d, item, w, line, {"slack", "webhook"});
+    MapReader m(d, item, w, line, {"target", "slack", "webhook"});
     if (!m.valid()) {
       ok = false;
       continue;
     }
-    bool slack = m.Present("slack");
-    bool webhook = m.Present("webhook");
-    if (slack == webhook) {
-      d.Add(line, w + (slack ? " has both slack and webhook" : " names no target") +
-                      "; each entry must have exactly one of: slack, webhook");
-      ok = false;
-      continue;
+    if (m.Present("slack") || m.Present("webhook")) {
+      const char* kind = m.Present("slack") ? "slack" : "webhook";
+      s.ignored.push_back(
+          {d.path(), line,
+           w + ": " + kind +
+               ": is ignored: a notification's URL and secret files come from the controller's "
+               "configuration, never from the repository; define the target there (notify: "
+               "{team: {" +
+               (std::string(kind) == "slack" ? "slackWebhookFile: /etc/sluice/slack-url"
+                                             : "url: https://..., secretFile: /etc/sluice/...") +
+               "}}) and write `- { target: team }` here"});
+      if (!m.Present("target")) continue;
     }
-    Notification n;
-    n.line = line;
-    if (slack) {
-      n.kind = "slack";
-      MapReader s(d, m.Get("slack"), m.Where("slack"), m.KeyLine("slack"), {"webhookFile"});
-      if (!s.valid()) {
+    if (auto v = m.String("target", Req::kRequired)) {
+      if (!IsValidName(*v)) {
+        d.Add(m.Get("target"),
+              m.Where("target") + " '" + Quote(*v) + "' is not a target name; " + kNameRule);
         ok = false;
         continue;
       }
-      if (auto v = s.String("webhookFile", Req::kRequired))
-        n.url_file = *v;
-      else
-        ok = false;
+      s.notify.push_back({*v, line});
     } else {
-      n.kind = "webhook";
-      MapReader h(d, m.Get("webhook"), m.Where("webhook"), m.KeyLine("webhook"),
-                  {"url", "secretFile"});
-      if (!h.valid()) {
-        ok = false;
-        continue;
-      }
-      if (auto v = h.String("url", Req::kRequired)) {
-        if (!internal::IsHttpUrl(*v)) {
-          d.Add(h.Get("url"),
-                h.Where("url") + " must be an http:// or https:// URL, got '" + Quote(*v) + "'");
-          ok = false;
-        }
-        n.url = *v;
-      } else {
-        ok = false;
-      }
-      if (!h.Read("secretFile", n.secret_file)) ok = false;
+      ok = false;
     }
-    out.push_back(std::move(n));
   }
   return ok;
 }
@@ -241,8 +197,8 @@ bool ParseRepoSettingsInto(std::string_view yaml_text, const std::string& path, 
     if (top.Present("signers")) {
       if (auto v = top.StringList("signers")) s.signers = *v;
     }
-    if (top.Has("forge")) ParseForge(top, s.forge);
-    ParseNotify(top, s.notify);
+    if (top.Present("forge")) IgnoreForge(top, s);
+    ParseNotify(top, s);
   } catch (const std::exception& e) {
     d.Add(0, std::string("internal error while reading the settings: ") + Quote(e.what()));
   }

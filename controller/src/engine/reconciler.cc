@@ -190,6 +190,10 @@ Result<PassReport> Reconciler::RunPass() {
     if (text.ok()) settings = config::ParseRepoSettings(*text, config::SettingsPath(), diags);
     if (settings) {
       envs = settings->pipeline;
+      if (!settings->ignored.empty() && warned_ignored_at_ != *head) {
+        warned_ignored_at_ = *head;
+        for (const auto& d : settings->ignored) spdlog::warn("{}", d.ToString());
+      }
     } else {
       report.problems.push_back(text.ok() ? config::FormatDiagnostics(diags)
                                           : "sluice.yaml: " + text.status().message());
@@ -767,13 +771,11 @@ namespace sluice::engine {
 
 std::unique_ptr<approval::Forge> Reconciler::ForgeFor(const config::RepoSettings& settings,
                                                       std::string* error) {
-  if (!settings.forge) return nullptr;
-  auto token = approval::LoadForgeToken(*settings.forge);
-  if (!token.ok()) {
-    *error = token.status().message();
-    return nullptr;
-  }
-  auto made = approval::MakeForge(*settings.forge, http_, *token, &clock_);
+  // The forge comes from the controller's configuration only (SPEC 1.3
+  // rule 5): sluice.yaml cannot name one.
+  (void)settings;
+  if (!options_.forge) return nullptr;
+  auto made = approval::MakeForge(*options_.forge, http_, options_.forge_token, &clock_);
   if (!made.ok()) {
     *error = made.status().message();
     return nullptr;

@@ -34,6 +34,11 @@ namespace sluice::engine {
 struct ReconcileOptions {
   std::string instance_id;  // written into every event
   size_t parallelism = 4;   // environments reconciled at once
+  // The forge and its token, from the controller's own configuration only
+  // (SPEC 1.3 rule 5; sluice.yaml cannot name one). No forge: `forge`
+  // evidence blocks, saying so.
+  std::optional<config::ForgeSettings> forge;
+  std::string forge_token;
   // allowed_signers lines pinned in the controller's own configuration,
   // trusted for `signed` evidence in addition to sluice.yaml's signers.
   std::vector<std::string> extra_signers;
@@ -232,6 +237,9 @@ class Reconciler {
 
   std::string last_head_;
   bool last_pass_settled_ = false;  // nothing waiting/blocked/errored after the last pass
+  // The head whose ignored sluice.yaml keys (forge:, secret files: SPEC 1.3
+  // rule 5) were last logged, so each head warns once. RunOnce only.
+  std::string warned_ignored_at_;
 };
 
 // Who must approve a rollback under `policy`: `rollback.approval` when set;

@@ -1,5 +1,6 @@
 #include "engine/workspace.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,9 +11,8 @@
 #include <functional>
 #include <set>
 
-#include <spdlog/spdlog.h>
-
 #include "engine/refs.h"
+#include "git/credentials.h"
 #include "git/incremental.h"
 
 namespace sluice::engine {
@@ -55,10 +55,13 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& workdir,
     return Status::IOError("cannot create workdir " + workdir + ": " + ec.message() +
                            " (choose another with --workdir)");
   }
+  // The URL without its password is what is stored, logged and shown
+  // (/readyz, status, errors); the password stays in git/credentials.
+  const std::string shown_url = git::AdoptUrlCredentials(url);
   auto repo = git::Repository::OpenCache(workdir + "/cache.git", url);
   if (!repo.ok()) return repo.status();
   return std::unique_ptr<Workspace>(
-      new Workspace(fs::absolute(workdir).string(), url, branch, std::move(*repo)));
+      new Workspace(fs::absolute(workdir).string(), shown_url, branch, std::move(*repo)));
 }
 
 git::Person Workspace::Identity() {

@@ -19,7 +19,9 @@ namespace sluice::engine {
 // mutex(). The public methods here take it themselves.
 class Workspace {
  public:
-  // Opens (creating if needed) the cache for `url` in `workdir`.
+  // Opens (creating if needed) the cache for `url` in `workdir`. A password
+  // in `url` is kept in memory only (git::AdoptUrlCredentials): url() and
+  // cache.git/config hold the URL without it.
   static Result<std::unique_ptr<Workspace>> Open(const std::string& workdir, const std::string& url,
                                                  const std::string& branch);
 

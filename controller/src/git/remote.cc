@@ -1,16 +1,17 @@
 // Repository: Fetch and Push against a named remote ("origin" by default),
-// with credentials from the
-// environment.
+// with credentials from git/credentials.h (the controller's configuration,
+// never the repository's config).
 
 #include <git2/sys/repository.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "git/credentials.h"
 #include "git/incremental.h"
 #include "git/internal.h"
 #include "git/repo.h"
@@ -24,11 +25,6 @@ namespace {
 // How many times libgit2 may ask for credentials in one operation before we
 // give up: a rejected password would otherwise be offered forever.
 constexpr int kMaxCredentialAttempts = 3;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::string(v) : std::string();
-}
 
 // State shared with the libgit2 callbacks of one remote operation.
 struct CallbackState {
@@ -52,30 +48,25 @@ int AcquireCredential(git_credential** out, const char* url, const char* usernam
     return FailAuth("authentication to " + where + " failed after " +
                     std::to_string(kMaxCredentialAttempts) + " attempts");
   }
-  std::string user = Env("SLUICE_GIT_USERNAME");
+  // From the controller's configuration, its environment at start, or the
+  // --repo URL: never from cache.git/config (SPEC 1.3 rule 5).
+  Credentials creds = CredentialsForUrl(url != nullptr ? url : "");
+  std::string user = creds.username;
   if (user.empty() && username_from_url != nullptr) user = username_from_url;
 
   if ((allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) != 0) {
     if (state->userpass_tried) {
-      return FailAuth("authentication to " + where +
-                      " failed: the remote rejected SLUICE_GIT_USERNAME and its password");
+      return FailAuth(
+          "authentication to " + where + " failed: the remote rejected user " + user +
+          " and the password from " +
+          (creds.password_source.empty() ? "the configuration" : creds.password_source));
     }
-    std::string password = Env("SLUICE_GIT_PASSWORD");
-    std::string file = Env("SLUICE_GIT_PASSWORD_FILE");
-    if (password.empty() && !file.empty()) {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return FailAuth("cannot read SLUICE_GIT_PASSWORD_FILE " + file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      password = ss.str();
-      while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-        password.pop_back();
-      }
-    }
+    const std::string& password = creds.password;
     if (user.empty() || password.empty()) {
       return FailAuth(where +
-                      " requires authentication: set SLUICE_GIT_USERNAME and "
-                      "SLUICE_GIT_PASSWORD (or SLUICE_GIT_PASSWORD_FILE)");
+                      " requires authentication: set gitUsername and gitPasswordFile in the "
+                      "controller's --config (or SLUICE_GIT_USERNAME and SLUICE_GIT_PASSWORD, or "
+                      "SLUICE_GIT_PASSWORD_FILE)");
     }
     state->userpass_tried = true;
     return git_credential_userpass_plaintext_new(out, user.c_str(), password.c_str());
@@ -90,11 +81,11 @@ int AcquireCredential(git_credential** out, const char* url, const char* usernam
       return FailAuth("ssh authentication to " + where + " as " + user + " failed");
     }
     state->ssh_key_tried = true;
-    std::string key = Env("SLUICE_GIT_SSH_KEY");
+    const std::string& key = creds.ssh_key;
     if (key.empty()) return git_credential_ssh_key_from_agent(out, user.c_str());
     std::string pub = key + ".pub";
     std::ifstream probe(pub);
-    std::string passphrase = Env("SLUICE_GIT_SSH_PASSPHRASE");
+    const std::string& passphrase = creds.ssh_passphrase;
     return git_credential_ssh_key_new(out, user.c_str(), probe ? pub.c_str() : nullptr, key.c_str(),
                                       passphrase.empty() ? nullptr : passphrase.c_str());
   }

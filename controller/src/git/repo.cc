@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/secrets.h"
+#include "git/credentials.h"
 #include "git/handles.h"
 #include "git/internal.h"
 
@@ -86,11 +88,6 @@ void ReplaceAll(std::string& text, const std::string& secret) {
   }
 }
 
-std::string TrimNewlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 std::string Redact(std::string text) {
@@ -105,16 +102,8 @@ std::string Redact(std::string text) {
       text.erase(start, at + 1 - start);
     }
   }
-  if (const char* pw = std::getenv("SLUICE_GIT_PASSWORD")) ReplaceAll(text, pw);
-  if (const char* file = std::getenv("SLUICE_GIT_PASSWORD_FILE")) {
-    std::ifstream in(file, std::ios::binary);
-    if (in) {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      ReplaceAll(text, TrimNewlines(ss.str()));
-    }
-  }
-  return text;
+  ReplaceAll(text, ProcessCredentials().password);
+  return RedactRegisteredSecrets(std::move(text));
 }
 
 }  // namespace internal
@@ -320,7 +309,9 @@ Result<std::unique_ptr<Repository>> Repository::OpenCache(const std::string& dir
 
   // Through the config rather than git_remote_lookup/git_remote_create,
   // which leak pcre2 match data in libgit2 1.5.1 (see remote.cc).
-  std::string want = NormaliseRemoteUrl(url);
+  // Never a password in the cache's config: it stays in the process
+  // (git/credentials.h) and is handed to libgit2 by the credential callback.
+  std::string want = NormaliseRemoteUrl(AdoptUrlCredentials(url));
   git_config* raw_config = nullptr;
   int rc = git_repository_config(&raw_config, repo->raw());
   if (rc != 0) return GitError(rc, "open the configuration of " + dir);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
@@ -29,22 +31,29 @@ void RepoNotifySink::RefreshLocked() {
     return;
   }
   std::vector<std::shared_ptr<const Target>> targets;
-  if (Status s = LoadTargets(settings->notify, targets); !s.ok()) {
-    spdlog::error("notifications: {}", s.message());
+  for (const config::NotifyRef& ref : settings->notify) {
+    auto it = std::find_if(configured_.begin(), configured_.end(),
+                           [&](const auto& t) { return t->id == ref.target; });
+    if (it == configured_.end()) {
+      spdlog::error(
+          "notifications: sluice.yaml:{}: target '{}' is not a target of the controller's "
+          "configuration (define notify: {{{}: {{...}}}} in --config, or see the error about its "
+          "files at start); nothing is sent to it",
+          ref.line, ref.target, ref.target);
+      continue;
+    }
+    if (std::find(targets.begin(), targets.end(), *it) == targets.end()) targets.push_back(*it);
   }
   targets_ = std::move(targets);
-  forge_ = settings->forge;
 }
 
 void RepoNotifySink::operator()(const engine::Event& e) {
   if (!IsNotified(e.kind)) return;
   std::vector<std::shared_ptr<const Target>> targets;
-  std::optional<config::ForgeSettings> forge;
   {
     std::lock_guard lock(mu_);
     RefreshLocked();
     targets = targets_;
-    forge = forge_;
   }
   if (targets.empty()) return;
   engine::Event event = e;
@@ -57,7 +66,7 @@ void RepoNotifySink::operator()(const engine::Event& e) {
         event.version = pin->artifact.version;
     }
   }
-  notifier_.Notify(event, targets, CommitUrl(forge, ws_.url(), event.commit));
+  notifier_.Notify(event, targets, CommitUrl(forge_, ws_.url(), event.commit));
 }
 
 }  // namespace sluice::notify

@@ -14,18 +14,27 @@ namespace sluice::notify {
 
 // RepoNotifySink is the reconciler's event observer (ReconcileOptions::
 // on_event) in `sluice controller` and `sluice reconcile --once`. It sends
-// every notified event to the targets of the `notify:` list in sluice.yaml at
-// the head of the tracked branch — re-read when the head moves — with a link
-// to the commit when the forge or the repository URL allows one. A blocked
-// event, which the record does not stamp with a version, gets the version of
-// its pin. Target problems (a missing secret file) are logged once per head;
-// the targets that loaded still receive notifications.
+// every notified event to the targets that the `notify:` list of sluice.yaml
+// at the head of the tracked branch names (`- { target: team }`) — re-read
+// when the head moves — among `configured`, the targets of the controller's
+// configuration (the repository names a target; only the configuration maps
+// it to a URL and a secret, SPEC 1.3 rule 5). Links go to the commit on
+// `forge` (the controller's) or the repository URL. A blocked event, which
+// the record does not stamp with a version, gets the version of its pin. A
+// name the configuration does not define is logged once per head; the
+// targets found still receive notifications.
 //
 // Thread-safe (the reconciler calls it from several environments at once).
 // Borrows `ws` and `notifier`, which must outlive it.
 class RepoNotifySink {
  public:
-  RepoNotifySink(engine::Workspace& ws, Notifier& notifier) : ws_(ws), notifier_(notifier) {}
+  RepoNotifySink(engine::Workspace& ws, Notifier& notifier,
+                 std::vector<std::shared_ptr<const Target>> configured = {},
+                 std::optional<config::ForgeSettings> forge = std::nullopt)
+      : ws_(ws),
+        notifier_(notifier),
+        configured_(std::move(configured)),
+        forge_(std::move(forge)) {}
 
   void operator()(const engine::Event& e);
 
@@ -36,9 +45,10 @@ class RepoNotifySink {
   engine::Workspace& ws_;
   Notifier& notifier_;
   std::mutex mu_;
+  const std::vector<std::shared_ptr<const Target>> configured_;
+  const std::optional<config::ForgeSettings> forge_;
   std::string head_;  // where targets_ were read
   std::vector<std::shared_ptr<const Target>> targets_;
-  std::optional<config::ForgeSettings> forge_;
 };
 
 }  // namespace sluice::notify

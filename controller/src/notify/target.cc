@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/secrets.h"
+
 namespace sluice::notify {
 namespace {
 
@@ -53,29 +55,30 @@ Status LoadTargets(const std::vector<config::Notification>& entries,
   std::string problems;
   auto problem = [&](const config::Notification& n, const std::string& what) {
     if (!problems.empty()) problems += "\n";
-    problems += "sluice.yaml";
-    if (n.line > 0) problems += ":" + std::to_string(n.line);
-    problems += ": notify " + n.kind + ": " + what;
+    problems += n.origin.empty() ? std::string("the controller's configuration") : n.origin;
+    problems += ": notify " + (n.name.empty() ? n.kind : n.name) + ": " + what;
   };
   for (const auto& n : entries) {
     auto t = std::make_shared<Target>();
+    t->id = n.name;
     if (n.kind == "slack") {
       t->kind = Target::Kind::kSlack;
       auto url = ReadSecretFile(n.url_file);
       if (!url.ok()) {
         problem(n,
-                "webhookFile " + url.status().message() +
+                "slackWebhookFile " + url.status().message() +
                     "; put the Slack incoming-webhook URL (https://hooks.slack.com/services/...) "
                     "in that file on the controller's host");
         continue;
       }
       if (!IsHttpUrl(*url) || url->find_first_of(" \t\r\n") != std::string::npos) {
-        problem(n, "webhookFile " + n.url_file +
+        problem(n, "slackWebhookFile " + n.url_file +
                        ": does not hold a URL; it must contain only the Slack incoming-webhook "
                        "URL (https://hooks.slack.com/services/...)");
         continue;
       }
       t->url = std::move(*url);
+      RegisterSecret(t->url);  // the URL's path is the credential
       t->name = "slack " + RedactedTargetUrl(t->kind, t->url);
     } else if (n.kind == "webhook") {
       t->kind = Target::Kind::kWebhook;
@@ -89,6 +92,7 @@ Status LoadTargets(const std::vector<config::Notification>& entries,
           continue;
         }
         t->secret = std::move(*secret);
+        RegisterSecret(t->secret);
       }
       t->name = "webhook " + RedactedTargetUrl(t->kind, t->url);
     } else {

@@ -20,18 +20,23 @@ struct Target {
   // For logs, errors and metrics: "slack hooks.slack.com" or
   // "webhook https://hooks.example.com/sluice" (no credentials, no query).
   std::string name;
+  // The target's name in the controller's configuration (`notify: {team:
+  // ...}`), which sluice.yaml's `- { target: team }` refers to.
+  std::string id;
 };
 
 // `url` as it may be shown: for a Slack webhook only scheme and host; for a
 // generic webhook without user:password, query or fragment. Pure.
 std::string RedactedTargetUrl(Target::Kind kind, const std::string& url);
 
-// Builds one Target per `notify:` entry of sluice.yaml, reading the Slack
-// `webhookFile` and the webhook `secretFile` (paths on the controller's
-// host). A file that cannot be read, is empty, or (Slack) does not hold an
-// http(s) URL is an error naming sluice.yaml's line, the file and the fix —
-// never the file's content. Every entry is tried: the targets that loaded are
-// returned in `targets` and the problems, one per line, in the error.
+// Builds one Target per `notify:` entry of the controller's configuration,
+// reading the Slack `slackWebhookFile` and the webhook `secretFile` (paths on
+// the controller's host; never named by the repository, SPEC 1.3 rule 5).
+// The values read are registered as secrets (core/secrets.h). A file that
+// cannot be read, is empty, or (Slack) does not hold an http(s) URL is an
+// error naming the configuration's line, the file and the fix — never the
+// file's content. Every entry is tried: the targets that loaded are returned
+// in `targets` and the problems, one per line, in the error.
 Status LoadTargets(const std::vector<config::Notification>& entries,
                    std::vector<std::shared_ptr<const Target>>& targets);
 

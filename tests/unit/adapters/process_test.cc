@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/secrets.h"
 #include "support/temp_dir.h"
 
 namespace sluice::adapters {
@@ -542,6 +543,23 @@ TEST(RedactTest, ReplacesEverySecretOccurrence) {
 
 TEST(RedactTest, IgnoresShortAndEmptySecrets) {
   EXPECT_EQ(Redact("abc and a", {"", "a", "abc"}), "abc and a");
+}
+
+// SPEC 1.3 rule 5: the controller's own secrets (registered in core/secrets.h)
+// are redacted from a child's output even though the child was never given
+// them — a script may find them elsewhere and print them.
+TEST(BoostCommandRunnerTest, RedactsTheProcessRegisteredSecrets) {
+  RegisterSecret("Registered-Forge-Token-42");
+  LineLog log;
+  ProcessSpec spec =
+      Shell("echo token=Registered-Forge-Token-42; echo Registered-Forge-Token-42 >&2");
+  spec.on_line = log.Sink();
+  BoostCommandRunner runner;
+  auto r = runner.Run(spec, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stdout_tail, "token=***\n");
+  EXPECT_EQ(r->stderr_tail, "***\n");
+  EXPECT_THAT(log.Stream(false), ElementsAre("token=***"));
 }
 
 TEST(RedactTest, LongerSecretWinsOverItsPrefix) {

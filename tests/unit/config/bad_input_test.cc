@@ -168,8 +168,8 @@ std::vector<BadRow> Rows() {
        "sluice.yaml:4: ", "pipeline[2]: environment 'dev' appears twice in the pipeline"},
       {"GroupMembersNotAList", Kind::kSettings, "pipeline: [dev]\ngroups:\n  ops: alice\n",
        "sluice.yaml:3: ", "groups.ops must be a list of strings"},
-      {"ForgeTypeUnknown", Kind::kSettings, "pipeline: [dev]\nforge: {type: gitea, repo: a/b}\n",
-       "sluice.yaml:2: ", "forge.type must be one of github, gitlab, got 'gitea'"},
+      {"NotifyTargetMissing", Kind::kSettings, "pipeline: [dev]\nnotify: [{}]\n",
+       "sluice.yaml:2: ", "notify[0].target is required"},
       {"UnknownSettingsKey", Kind::kSettings, "pipeline: [dev]\nnotifications: []\n",
        "sluice.yaml:2: ", "unknown key 'notifications' at the top level"},
   };

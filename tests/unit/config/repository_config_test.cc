@@ -190,13 +190,29 @@ TEST(ValidateRepositoryTest, BrokenPinBlocksOnlyItself) {
   EXPECT_EQ(r.policies.size(), 3u);
 }
 
+// SPEC 1.3 rule 5: a sluice.yaml naming the forge or a secret file is a
+// problem for `sluice validate` (the keys have no effect), while the rest of
+// the settings stay usable.
+TEST(ValidateRepositoryTest, ReportsSecretBearingKeysAsIgnored) {
+  FakeRepo repo = GoodRepo();
+  repo.Add("sluice.yaml",
+           "pipeline: [dev, staging, prod]\n"
+           "groups: {release-managers: [alice], on-call: [carol], vp: [victor]}\n"
+           "forge: {type: github, repo: a/b, tokenFile: /tmp/t}\n"
+           "notify:\n  - {webhook: {url: https://h.example.com, secretFile: /tmp/s}}\n");
+  ValidationReport r = repo.Validate();
+  EXPECT_TRUE(r.settings.has_value());
+  EXPECT_TRUE(HasDiagnostic(r.problems, "sluice.yaml:3: ", "forge: is ignored"));
+  EXPECT_TRUE(HasDiagnostic(r.problems, "sluice.yaml:5: ", "webhook: is ignored"));
+}
+
 TEST(ValidateRepositoryTest, ReportsEveryProblemAcrossFiles) {
   FakeRepo repo = GoodRepo();
-  repo.Add("sluice.yaml", "pipeline: [dev, staging, prod]\nforge: {type: gitea, repo: a/b}\n");
+  repo.Add("sluice.yaml", "pipeline: [dev, staging, prod]\nnotify: [{target: Team Chat}]\n");
   repo.Add("environments/dev/environment.yaml", "gate: {}\n");
   ValidationReport r = repo.Validate();
   EXPECT_FALSE(r.settings.has_value());
-  EXPECT_TRUE(HasDiagnostic(r.problems, "sluice.yaml:2: ", "forge.type"));
+  EXPECT_TRUE(HasDiagnostic(r.problems, "sluice.yaml:2: ", "is not a target name"));
   EXPECT_TRUE(
       HasDiagnostic(r.problems, "environments/dev/environment.yaml:1: ", "did you mean 'gates'?"));
   // No groups in this sluice.yaml: prod's group references are reported too.

@@ -18,11 +18,9 @@ groups:
   empty: []
 signers:
   - "alice@example.com ssh-ed25519 AAAA..."
-forge: { type: gitlab, api: https://gitlab.example.com/api/v4, repo: shop/environments,
-         tokenFile: /etc/sluice/token }
 notify:
-  - { slack: { webhookFile: /etc/sluice/slack-url } }
-  - { webhook: { url: https://hooks.example.com/sluice, secretFile: /etc/sluice/hook-secret } }
+  - { target: team-slack }
+  - { target: audit-hook }
 )",
                              "sluice.yaml", diags);
   ASSERT_TRUE(s.has_value()) << FormatDiagnostics(diags);
@@ -32,17 +30,11 @@ notify:
             (std::vector<std::string>{"alice", "bob@example.com"}));
   EXPECT_TRUE(s->groups.at("empty").empty());
   EXPECT_EQ(s->signers, (std::vector<std::string>{"alice@example.com ssh-ed25519 AAAA..."}));
-  ASSERT_TRUE(s->forge.has_value());
-  EXPECT_EQ(s->forge->type, "gitlab");
-  EXPECT_EQ(s->forge->api, "https://gitlab.example.com/api/v4");
-  EXPECT_EQ(s->forge->repo, "shop/environments");
-  EXPECT_EQ(s->forge->token_file, "/etc/sluice/token");
   ASSERT_EQ(s->notify.size(), 2u);
-  EXPECT_EQ(s->notify[0].kind, "slack");
-  EXPECT_EQ(s->notify[0].url_file, "/etc/sluice/slack-url");
-  EXPECT_EQ(s->notify[1].kind, "webhook");
-  EXPECT_EQ(s->notify[1].url, "https://hooks.example.com/sluice");
-  EXPECT_EQ(s->notify[1].secret_file, "/etc/sluice/hook-secret");
+  EXPECT_EQ(s->notify[0].target, "team-slack");
+  EXPECT_EQ(s->notify[0].line, 9);
+  EXPECT_EQ(s->notify[1].target, "audit-hook");
+  EXPECT_TRUE(s->ignored.empty()) << FormatDiagnostics(s->ignored);
 }
 
 TEST(SettingsParseTest, OnlyPipelineIsRequired) {
@@ -51,25 +43,53 @@ TEST(SettingsParseTest, OnlyPipelineIsRequired) {
   ASSERT_TRUE(s.has_value()) << FormatDiagnostics(diags);
   EXPECT_EQ(s->pipeline, (std::vector<std::string>{"prod"}));
   EXPECT_TRUE(s->groups.empty());
-  EXPECT_FALSE(s->forge.has_value());
   EXPECT_TRUE(s->notify.empty());
+  EXPECT_TRUE(s->ignored.empty());
 }
 
-TEST(SettingsParseTest, ForgeApiDefaultsByType) {
+// SPEC 1.3 rule 5: the repository may not name the forge, a secret file or a
+// notification URL. Such keys are not errors (the rest of the file stays in
+// force) but are ignored, each with a message saying where it belongs.
+TEST(SettingsParseTest, ForgeInTheRepositoryIsIgnoredAndReported) {
   Diagnostics diags;
-  auto s = ParseRepoSettings("pipeline: [prod]\nforge: {type: github, repo: a/b}\n", "sluice.yaml",
-                             diags);
+  auto s = ParseRepoSettings(
+      "pipeline: [prod]\nforge: {type: github, api: https://evil.example.com, repo: a/b, "
+      "tokenFile: /home/dev/.ssh/id_ed25519}\n",
+      "sluice.yaml", diags);
   ASSERT_TRUE(s.has_value()) << FormatDiagnostics(diags);
-  EXPECT_EQ(s->forge->api, "https://api.github.com");
+  ASSERT_EQ(s->ignored.size(), 1u);
+  EXPECT_EQ(s->ignored[0].line, 2);
+  EXPECT_NE(s->ignored[0].message.find("forge: is ignored"), std::string::npos);
+  EXPECT_NE(s->ignored[0].message.find("--config"), std::string::npos);
 }
 
-TEST(SettingsParseTest, NotifyEntryNeedsExactlyOneTarget) {
+TEST(SettingsParseTest, SecretFilesInNotifyAreIgnoredAndReported) {
   Diagnostics diags;
-  auto s = ParseRepoSettings("pipeline: [prod]\nnotify:\n  - {}\n  - {webhook: {url: ftp://x}}\n",
+  auto s = ParseRepoSettings(
+      "pipeline: [prod]\nnotify:\n  - { slack: { webhookFile: /etc/shadow } }\n"
+      "  - { webhook: { url: https://x.example.com, secretFile: /etc/sluice/hook-secret } }\n"
+      "  - { target: ops }\n",
+      "sluice.yaml", diags);
+  ASSERT_TRUE(s.has_value()) << FormatDiagnostics(diags);
+  ASSERT_EQ(s->notify.size(), 1u);
+  EXPECT_EQ(s->notify[0].target, "ops");
+  ASSERT_EQ(s->ignored.size(), 2u);
+  EXPECT_EQ(s->ignored[0].ToString().rfind("sluice.yaml:3: notify[0]: slack: is ignored", 0), 0u)
+      << s->ignored[0].ToString();
+  EXPECT_EQ(s->ignored[1].ToString().rfind("sluice.yaml:4: notify[1]: webhook: is ignored", 0), 0u)
+      << s->ignored[1].ToString();
+  EXPECT_NE(s->ignored[1].message.find("- { target: team }"), std::string::npos);
+}
+
+TEST(SettingsParseTest, NotifyEntryNeedsATargetName) {
+  Diagnostics diags;
+  auto s = ParseRepoSettings("pipeline: [prod]\nnotify:\n  - {}\n  - {target: Team Chat}\n",
                              "sluice.yaml", diags);
   EXPECT_FALSE(s.has_value());
-  EXPECT_TRUE(HasDiagnostic(diags, "sluice.yaml:3: ", "exactly one of: slack, webhook"));
-  EXPECT_TRUE(HasDiagnostic(diags, "sluice.yaml:4: ", "http:// or https://"));
+  EXPECT_TRUE(HasDiagnostic(diags, "sluice.yaml:3: ", "target is required"))
+      << FormatDiagnostics(diags);
+  EXPECT_TRUE(HasDiagnostic(diags, "sluice.yaml:4: ", "is not a target name"))
+      << FormatDiagnostics(diags);
 }
 
 TEST(SettingsParseTest, InvalidEnvironmentNameInPipeline) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "git/incremental.h"
@@ -113,6 +114,30 @@ TEST_F(RemoteTest, HttpPasswordFromFile) {
   ASSERT_OK(cache->Fetch(kFetchMain));
   ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
   EXPECT_EQ(fetched, first_);
+}
+
+// SPEC 1.3 rule 5: a password in the repository URL authenticates through
+// the libgit2 credential callback and is never written to the cache's config
+// (which children of the controller's user can read).
+TEST_F(RemoteTest, UrlPasswordIsUsedButNeverStoredInTheCacheConfig) {
+  GitHttpServer http(root_, /*auth_for_fetch=*/true);
+  std::string url = "http://" + http.username() + ":" + http.password() +
+                    "@127.0.0.1:" + std::to_string(http.port()) + "/git/env.git";
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), url));
+  Status fetched = cache->Fetch(kFetchMain);
+  ASSERT_TRUE(fetched.ok()) << fetched.ToString() << "\n" << http.ErrorLog();
+  std::ifstream config(tmp_.Sub("cache") + "/config");
+  std::stringstream text;
+  text << config.rdbuf();
+  EXPECT_EQ(text.str().find(http.password()), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("http://" + http.username() + "@127.0.0.1"), std::string::npos)
+      << text.str();
+  // A cache written by an older version with the password in its config is
+  // rewritten on open.
+  Git(tmp_.Sub("cache"), {"config", "remote.origin.url", url});
+  ASSERT_OK_AND_ASSIGN(reopened, Repository::OpenCache(tmp_.Sub("cache"), url));
+  EXPECT_EQ(Git(tmp_.Sub("cache"), {"config", "remote.origin.url"}).out.find(http.password()),
+            std::string::npos);
 }
 
 TEST_F(RemoteTest, ErrorsNeverContainThePassword) {

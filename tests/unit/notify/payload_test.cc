@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/secrets.h"
 #include "core/time_format.h"
 #include "notify/notifier.h"
 #include "notify/target.h"
@@ -214,34 +215,41 @@ TEST_F(LoadTargetsTest, ReadsTheSlackUrlAndTheWebhookSecretFromFiles) {
   sluice::testing::WriteFile(slack, "https://hooks.slack.com/services/T/B/SECRETPATH\n");
   sluice::testing::WriteFile(secret, "hmac-key\n");
   std::vector<std::shared_ptr<const Target>> targets;
-  config::Notification s{"slack", "", slack, "", 3};
-  config::Notification w{"webhook", "https://hooks.example.com/sluice", "", secret, 4};
+  config::Notification s{"team", "slack", "", slack, "", "c.yaml:3", 3};
+  config::Notification w{"audit",    "webhook", "https://hooks.example.com/sluice", "", secret,
+                         "c.yaml:4", 4};
   ASSERT_TRUE(LoadTargets({s, w}, targets).ok());
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_EQ(targets[0]->kind, Target::Kind::kSlack);
   EXPECT_EQ(targets[0]->url, "https://hooks.slack.com/services/T/B/SECRETPATH");
   EXPECT_EQ(targets[0]->name, "slack https://hooks.slack.com/…");
+  EXPECT_EQ(targets[0]->id, "team");
   EXPECT_EQ(targets[1]->secret, "hmac-key");
   EXPECT_EQ(targets[1]->name, "webhook https://hooks.example.com/sluice");
+  EXPECT_EQ(targets[1]->id, "audit");
+  // What was read is a secret: redacted wherever output leaves the process.
+  EXPECT_EQ(RedactRegisteredSecrets("k=hmac-key u=https://hooks.slack.com/services/T/B/SECRETPATH"),
+            "k=*** u=***");
 }
 
 TEST_F(LoadTargetsTest, ProblemsNameTheLineAndFileAndTheFixButNeverTheContent) {
   std::string not_url = tmp_.Sub("not-a-url");
   sluice::testing::WriteFile(not_url, "xoxb-SECRET-TOKEN\n");
   std::vector<std::shared_ptr<const Target>> targets;
-  config::Notification missing{"webhook", "https://h.example.com/x", "", tmp_.Sub("nope"), 7};
-  config::Notification bad{"slack", "", not_url, "", 9};
-  config::Notification good{"webhook", "https://h.example.com/y", "", "", 11};
+  config::Notification missing{
+      "a", "webhook", "https://h.example.com/x", "", tmp_.Sub("nope"), "c.yaml:7", 7};
+  config::Notification bad{"b", "slack", "", not_url, "", "c.yaml:9", 9};
+  config::Notification good{"c", "webhook", "https://h.example.com/y", "", "", "c.yaml:11", 11};
   Status s = LoadTargets({missing, bad, good}, targets);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("sluice.yaml:7: notify webhook: secretFile " + tmp_.Sub("nope") +
-                             ": cannot read it"),
-            std::string::npos)
+  EXPECT_NE(
+      s.message().find("c.yaml:7: notify a: secretFile " + tmp_.Sub("nope") + ": cannot read it"),
+      std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("or remove secretFile"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("sluice.yaml:9: notify slack: webhookFile " + not_url +
-                             ": does not hold a URL"),
-            std::string::npos)
+  EXPECT_NE(
+      s.message().find("c.yaml:9: notify b: slackWebhookFile " + not_url + ": does not hold a URL"),
+      std::string::npos)
       << s.message();
   EXPECT_EQ(s.message().find("SECRET"), std::string::npos) << s.message();
   // The entry that loaded still gets notifications.

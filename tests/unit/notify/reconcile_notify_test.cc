@@ -49,8 +49,8 @@ class ReconcileNotifyTest : public ::testing::Test {
   }
 
   std::string Settings(const Receiver& r, const std::string& extra = "") {
-    return "pipeline: [dev]\n" + extra + "notify:\n  - webhook: {url: \"" + r.Url("/hook") +
-           "\"}\n";
+    hook_url_ = r.Url("/hook");
+    return "pipeline: [dev]\n" + extra + "notify:\n  - {target: hook}\n";
   }
 
   // A controller-like setup: one workspace, notifier and reconciler for
@@ -61,7 +61,15 @@ class ReconcileNotifyTest : public ::testing::Test {
     ws_ = std::move(*ws);
     notifier_ = std::make_unique<Notifier>(http_, clock_, waiter_);
     notifier_->Start();
-    sink_ = std::make_unique<RepoNotifySink>(*ws_, *notifier_);
+    // The target as the controller's configuration defines it; sluice.yaml
+    // names it.
+    std::vector<std::shared_ptr<const Target>> targets;
+    config::Notification hook;
+    hook.name = "hook";
+    hook.kind = "webhook";
+    hook.url = hook_url_;
+    EXPECT_TRUE(LoadTargets({hook}, targets).ok());
+    sink_ = std::make_unique<RepoNotifySink>(*ws_, *notifier_, targets);
     engine::ReconcileOptions o;
     o.on_event = [this](const engine::Event& e) { (*sink_)(e); };
     reconciler_ =
@@ -88,6 +96,7 @@ class ReconcileNotifyTest : public ::testing::Test {
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<RepoNotifySink> sink_;
   std::unique_ptr<engine::Reconciler> reconciler_;
+  std::string hook_url_;  // set by Settings()
 };
 
 TEST_F(ReconcileNotifyTest, ASlowReceiverDoesNotDelayTheDeploy) {
