@@ -30,6 +30,7 @@ struct PromoteOptions {
   std::string log_level = "warn";
   bool push = false;
   bool open_pr = false;
+  std::string controller_keys;  // --controller-keys: whose record the preview believes
 };
 
 // The gate table of the promotion as `sluice plan` computes it: the clone
@@ -47,7 +48,9 @@ engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clo
   preview.at = parts.clock.Now();
   std::string workdir =
       o.workdir.empty() ? engine::DefaultWorkdir(clone_path) + "-promote" : o.workdir;
-  auto ws = engine::Workspace::Open(workdir, clone_path, plan.branch);
+  engine::TrustOptions trust;
+  trust.controller_keys_file = o.controller_keys;
+  auto ws = engine::Workspace::Open(workdir, clone_path, plan.branch, trust);
   if (!ws.ok()) {
     preview.error = ws.status().message();
     return preview;
@@ -381,6 +384,9 @@ Runner AddPromoteCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workdir", o->workdir,
                   "Cache for the gate preview (default: ~/.cache/sluice/<clone>-promote)");
+  cmd->add_option("--controller-keys", o->controller_keys,
+                  "The controllers' public keys (ssh-ed25519 lines): the gate preview believes "
+                  "only record entries they signed (trust.controllerKeys)");
   cmd->add_flag("--push", o->push, "Push the new branch to --remote");
   cmd->add_flag("--open-pr", o->open_pr, "Push, then open the pull/merge request (needs forge:)");
   cmd->add_option("--format", o->format, "Output format")

@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
+#include "cli/trust_config.h"
 #include "engine/reconciler.h"
 
 namespace sluice::cli {
@@ -37,6 +38,7 @@ Runner AddReconcileCommand(CLI::App& app) {
                 "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
                 "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/true);
   return [opts, parallelism, drift] {
     ConfigureLogging(opts->log_level);
     auto ws = OpenWorkspace(*opts);

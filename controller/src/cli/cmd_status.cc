@@ -5,6 +5,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trust_config.h"
 #include "core/duration.h"
 #include "engine/status_view.h"
 
@@ -81,6 +82,9 @@ void PrintRow(std::ostream& out, const engine::StatusRow& r) {
   if (!r.lkg.commit.empty()) out << " at " << Short(r.lkg.commit);
   out << "\n";
   for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
+  for (const auto& u : r.untrusted) {
+    out << "  UNTRUSTED " << Fit(u + " (ignored)", kColumns - 11) << "\n";
+  }
 }
 
 }  // namespace
@@ -106,6 +110,7 @@ Runner AddStatusCommand(CLI::App& app) {
   auto app_name = std::make_shared<std::string>();
   auto stale_after = std::make_shared<std::string>();
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--stale-after", *stale_after,

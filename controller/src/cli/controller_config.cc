@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/trust_config.h"
 #include "core/duration.h"
 
 namespace sluice::cli {
@@ -32,6 +33,10 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>("");
     std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+    if (key == "trust") {  // record signing keys: trust_config.cc
+      SLUICE_RETURN_IF_ERROR(LoadTrustConfig(path, kv.second, settings.common, explicit_flags));
+      continue;
+    }
     if (!kv.second.IsScalar()) {
       return Status::InvalidArgument(where + key + " must be a single value");
     }
@@ -85,7 +90,7 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass, registryCacheTtl)");
+                                     "driftChecksPerPass, registryCacheTtl, trust)");
     }
   }
   return Status::Ok();
