@@ -109,7 +109,8 @@ TEST(SignedRecordTest, ForgedLkgRefIsIgnoredByRollbackDetection) {
   CommandOutput audit = f.Sluice({"audit", "--format", "json", "--log-level", "off"});
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
   bool reported = false;
-  for (const auto& u : nlohmann::json::parse(audit.out)["untrusted"]) {
+  const nlohmann::json report = nlohmann::json::parse(audit.out);
+  for (const auto& u : report["untrusted"]) {
     reported |= u["kind"] == "ref" && u["ref"] == "refs/sluice/lkg/dev/api" && u["commit"] == evil;
   }
   EXPECT_TRUE(reported) << audit.out;
