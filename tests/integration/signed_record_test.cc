@@ -163,6 +163,33 @@ TEST(SignedRecordTest, ForgedLkgRefIsIgnoredBySluiceRollback) {
   EXPECT_EQ(f.RemoteRef("refs/heads/main"), bad);
 }
 
+// (a) `sluice promote` with --controller-keys does not promote what a
+// forged LKG names; with the genuine record it does.
+TEST(SignedRecordTest, PromoteRefusesAForgedUpstreamLkg) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))},
+                   {"environments/prod/apps/api.yaml", f.PinYaml(Digest('0'))}},
+                  "api a in dev, 0 in prod");
+  ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
+  auto promote = [&] {
+    return f.Sluice({"promote", "api", "--from", "dev", "--to", "prod", "--repo", f.work,
+                     "--workdir", f.workdir + "-promote", "--controller-keys",
+                     f.workdir + "/controller-key.pub", "--format", "json", "--log-level", "off"},
+                    /*with_repo=*/false);
+  };
+  std::string evil = SideCommit(f, f.PinYaml(Digest('e'), "6.6.6"));
+  ForgeRef(f, "refs/sluice/lkg/dev/api", evil);
+  CommandOutput forged = promote();
+  EXPECT_EQ(forged.exit_code, 3) << forged.out << forged.err;
+  EXPECT_NE(forged.err.find("not trusted"), std::string::npos) << forged.err;
+  EXPECT_EQ(Git(f.work, {"branch", "--list", "sluice/*"}).out, "");
+
+  f.Reconcile();  // the controller puts its own LKG back
+  CommandOutput genuine = promote();
+  EXPECT_EQ(genuine.exit_code, 0) << genuine.out << genuine.err;
+  EXPECT_NE(genuine.out.find(Digest('a')), std::string::npos) << genuine.out;
+}
+
 // (a) A ref rewound by a push to an older commit that really was verified
 // does not move the controller's LKG back.
 TEST(SignedRecordTest, LkgRewoundToAnOlderVerifiedCommitIsIgnored) {

@@ -1,7 +1,10 @@
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 
 #include "approval/forge.h"
 #include "cli/app.h"
@@ -141,7 +144,20 @@ int Run(const PromoteOptions& o) {
     return kExitError;
   }
 
-  auto plan = engine::PlanPromotion(r, *base, o.app, o.from, o.to);
+  std::optional<std::vector<crypto::PublicKey>> keys;
+  if (!o.controller_keys.empty()) {
+    std::ifstream in(o.controller_keys);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = crypto::ParsePublicKeys(text.str(), o.controller_keys);
+    if (!in || !parsed.ok()) {
+      PrintError(!in ? "cannot read --controller-keys " + o.controller_keys
+                     : parsed.status().message());
+      return kExitError;
+    }
+    keys = std::move(*parsed);
+  }
+  auto plan = engine::PlanPromotion(r, *base, o.app, o.from, o.to, keys ? &*keys : nullptr);
   if (!plan.ok()) {
     PrintError(plan.status().message());
     return kExitError;
