@@ -1,5 +1,6 @@
 #include "engine/workspace.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,8 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
-
-#include <spdlog/spdlog.h>
+#include <unordered_map>
 
 #include "engine/refs.h"
 #include "git/incremental.h"
@@ -248,7 +248,13 @@ std::optional<TimePoint> Workspace::ConfirmedAtLocked(const std::string& lname,
   ConfirmsRef(lname, Event{}, confirmable);
   if (!*confirmable) return std::nullopt;
   std::optional<TimePoint> newest;
-  for (const Event& e : TrustedEventsLocked(commit)) {
+  // Many refs name one commit (a release that touched many apps): its note
+  // is parsed once per merge.
+  auto cached = confirm_cache_.find(commit);
+  if (cached == confirm_cache_.end()) {
+    cached = confirm_cache_.emplace(commit, TrustedEventsLocked(commit)).first;
+  }
+  for (const Event& e : cached->second) {
     bool unused = true;
     if (ConfirmsRef(lname, e, &unused) && (!newest || e.time > *newest)) newest = e.time;
   }
@@ -327,6 +333,11 @@ Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
 
 Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
                                           std::vector<std::string>* local_ahead) {
+  confirm_cache_.clear();
+  struct ClearAfter {
+    std::unordered_map<std::string, std::vector<Event>>& cache;
+    ~ClearAfter() { cache.clear(); }
+  } clear_after{confirm_cache_};
   if (repo_->ResolveRef(kRemoteNotesRef).ok()) {
     SLUICE_RETURN_IF_ERROR(VerifyRemoteNotesLocked());
     SLUICE_RETURN_IF_ERROR(repo_->MergeNotes(kNotesRef, kRemoteNotesRef, Identity()));

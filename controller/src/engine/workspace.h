@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -147,6 +148,8 @@ class Workspace {
   std::map<std::string, std::set<std::string>> untrusted_lines_;
   std::set<std::pair<std::string, std::string>> untrusted_refs_;  // (ref, commit)
   std::atomic<size_t> untrusted_count_{0};
+  // Trusted events by commit, for the ref confirmations of one merge only.
+  std::unordered_map<std::string, std::vector<Event>> confirm_cache_;
   // Record refs written as loose files since the cache's refs were last
   // packed (see Sync); guarded by mu_.
   size_t loose_refs_ = 0;
