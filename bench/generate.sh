@@ -28,9 +28,14 @@
 #   --command WORD     the exec command of every pin (default "true")
 #   --policy FILE      environment.yaml of every environment (default "{}": no gates)
 #   --seed S           random seed (default 42)
+#   --sign-key FILE    sign the record's events with this OpenSSH ed25519 key,
+#                      as a controller would (needs --signer); a controller
+#                      trusts only a record signed by a key it lists
+#   --signer BIN       the sluice_sign_record binary (build/bench/)
 set -euo pipefail
 
 out="" envs=10 apps=1000 commits=1000 notes_every=1 seed_record=0 command=true seed=42 policy=""
+sign_key="" signer=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -42,6 +47,8 @@ while [ $# -gt 0 ]; do
     --command) command="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --policy) policy="$2"; shift 2 ;;
+    --sign-key) sign_key="$2"; shift 2 ;;
+    --signer) signer="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "generate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -110,6 +117,14 @@ BEGIN {
   }
 }' | git -C "$out" fast-import --quiet --export-marks="$work/marks"
 
+# The record's events pass through the signer when a key is given.
+sign_stream() {
+  if [ -n "$sign_key" ]; then "$signer" "$sign_key"; else cat; fi
+}
+if [ -n "$sign_key" ] && [ ! -x "$signer" ]; then
+  echo "generate.sh: --sign-key needs --signer (build/bench/sluice_sign_record)" >&2; exit 2
+fi
+
 notes=0
 if [ "$notes_every" -gt 0 ] || [ "$seed_record" -eq 1 ]; then
   # Phase 2: notes and record refs, which need the commit ids of phase 1.
@@ -133,18 +148,35 @@ function ev(kind, env, app, digest, version, commit, t, extra) {
 BEGIN { while ((getline line < marks) > 0) { split(line, p, " "); id[substr(p[1], 2)] = p[2] } }
 { n = $1; if (n > 1) { env[n] = $2; app[n] = $3; dig[n] = $4; ver[n] = $5; tm[n] = $6 } }
 END {
-  head = id[commits]; notes = 0
-  if (every > 0) {
+  head = id[commits]; notes = 0; headtext = ""
+  if (every > 0 || seed_record) {
     printf "commit refs/notes/sluice\ncommitter Sluice controller <sluice@bench> %d +0000\ndata 11\nbench notes\n", 1767225600 + 60 * commits
+  }
+  if (every > 0) {
     for (n = 2; n <= commits; n++) {
       if (n % every) continue
       c = id[n]; t = tm[n] + 5
       text = ev("applying", env[n], app[n], dig[n], ver[n], c, t, "") \
              ev("applied", env[n], app[n], dig[n], ver[n], c, t + 1, ",\"reason\":\"exit 0 in 0.0s\",\"adapter\":{\"name\":\"exec\",\"exitCode\":0,\"durationMs\":3}") \
              ev("verified", env[n], app[n], dig[n], ver[n], c, t + 1, ",\"reason\":\"no verification configured\"")
+      if (c == head && seed_record) { headtext = text; continue }
       printf "N inline %s\ndata %d\n%s\n", c, length(text), text
       notes++
     }
+  }
+  if (seed_record) {
+    # The seeded refs below all name the head: one verified event per
+    # (env, app) there confirms deployed, lkg, candidate and applied/<env>
+    # (docs/record.md, "The record is signed").
+    t = 1767225600 + 60 * commits
+    for (e = 0; e < envs; e++) {
+      for (a = 0; a < apps; a++) {
+        headtext = headtext ev("verified", sprintf("e%02d", e), sprintf("app-%05d", a), "", "", head, t, \
+                               ",\"reason\":\"seeded by bench/generate.sh\"")
+      }
+    }
+    printf "N inline %s\ndata %d\n%s\n", head, length(headtext), headtext
+    notes++
   }
   if (seed_record) {
     for (e = 0; e < envs; e++) {
@@ -159,7 +191,7 @@ END {
     }
   }
   print notes > count
-}' "$work/meta" | git -C "$out" fast-import --quiet --force
+}' "$work/meta" | sign_stream | git -C "$out" fast-import --quiet --force
   notes=$(cat "$work/notes")
   git -C "$out" pack-refs --all
 fi

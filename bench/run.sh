@@ -18,6 +18,8 @@
 #   --full-apps M         apps per environment in the first-full-pass repository
 #                         (default: --apps)
 #   --sluice PATH         the binary (default build/controller/sluice)
+#   --signer PATH         bench/sign_record.cc's binary, which signs the generated
+#                         record (default build/bench/sluice_sign_record)
 #   --json PATH           where to write the results (default bench/results/<date>.json)
 #   --work DIR            working directory (default: a new temp dir, removed at exit)
 #   --smoke               3 envs x 20 apps, 200 commits, 2 repeats, 3 latency runs,
@@ -29,6 +31,7 @@ root=$(pwd)
 
 envs=10 apps=1000 commits=100000 repeat=5 latency_runs=20 budget=300 smoke=0 full_apps=""
 sluice="$root/build/controller/sluice" json="" work=""
+signer="$root/build/bench/sluice_sign_record"
 while [ $# -gt 0 ]; do
   case "$1" in
     --envs) envs="$2"; shift 2 ;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --full-pass-budget) budget="$2"; shift 2 ;;
     --full-apps) full_apps="$2"; shift 2 ;;
     --sluice) sluice="$2"; shift 2 ;;
+    --signer) signer="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --smoke) smoke=1; envs=3 apps=20 commits=200 repeat=2 latency_runs=3 budget=60 full_apps=2; shift ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$sluice" ] || { echo "run.sh: $sluice is not built (cmake --build build)" >&2; exit 2; }
+[ -x "$signer" ] || { echo "run.sh: $signer is not built (cmake --build build)" >&2; exit 2; }
 sluice=$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")
 [ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time missing (scripts/install-deps.sh installs it)" >&2; exit 2; }
 pins=$((envs * apps))
@@ -83,9 +88,18 @@ stamps="$work/tmp/sluice-bench-stamps"
 
 # ---------------------------------------------------------------- data
 mkdir -p "$work/srv"
+# The generated record is signed with the key every workdir below signs
+# with too (one controller identity), so the controller trusts it
+# (docs/record.md, "The record is signed").
+ssh-keygen -q -t ed25519 -N '' -C sluice-bench -f "$work/record-key"
+for d in wd wd-oncall wd-full wd-plan; do
+  mkdir -p "$work/$d"
+  install -m 600 "$work/record-key" "$work/$d/controller-key"
+  cp "$work/record-key.pub" "$work/$d/controller-key.pub"
+done
 log "generating $envs x $apps pins, $commits commits"
 gen_seeded=$(bench/generate.sh --out "$work/srv/env.git" --envs "$envs" --apps "$apps" \
-  --commits "$commits" --seed-record)
+  --commits "$commits" --seed-record --sign-key "$work/record-key" --signer "$signer")
 echo "$gen_seeded" >&2
 gen_fresh=$(bench/generate.sh --out "$work/srv/fresh.git" --envs "$envs" --apps "$full_apps" \
   --commits 1 --notes-every 0)

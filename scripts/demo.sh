@@ -103,7 +103,8 @@ say "5. Dana promotes api staging -> prod with sluice promote, then merges it he
 git -C "$demo/work" config user.name "Dana Developer"
 git -C "$demo/work" config user.email dana@example.com
 promote=("${S[@]}" promote api --from staging --to prod --repo "$demo/work"
-         --workdir "$demo/promote" --log-level warn)
+         --workdir "$demo/promote" --log-level warn
+         --controller-keys "$demo/controller/controller-key.pub")
 run "${promote[@]}" --push
 branch=$(git -C "$demo/work" for-each-ref --format='%(refname:short)' 'refs/heads/sluice/promote/api-prod-*')
 echo "The gate preview says it: approval blocks until a release manager approves."

@@ -2,6 +2,7 @@
 // one, then `sluice audit` reads them back from the record in Git.
 #include <gtest/gtest.h>
 
+#include "engine/record_trust.h"
 #include "env_repo_fixture.h"
 
 namespace sluice::testing {
@@ -122,7 +123,8 @@ TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNo
 
   auto web_change = [&](const std::string& workdir) {
     CommandOutput out = f.Sluice({"audit", "--format", "json", "--app", "web", "--log-level",
-                                  "off", "--repo", f.url, "--workdir", workdir},
+                                  "off", "--repo", f.url, "--workdir", workdir,
+                                  "--controller-keys", f.workdir + "/controller-key.pub"},
                                  /*with_repo=*/false);
     EXPECT_EQ(out.exit_code, 0) << out.err;
     nlohmann::json report = nlohmann::json::parse(out.out, nullptr, false);
@@ -138,12 +140,18 @@ TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNo
   EXPECT_EQ(recorded["proposer"], proposer);
   EXPECT_EQ(recorded["subject"], "Pin web 3.0.0");
 
-  // The same note as a controller without `landing` would have written it.
+  // The same note as a controller without `landing` would have written
+  // (and signed) it.
+  engine::TrustOptions trust;
+  trust.signing_key_file = f.workdir + "/controller-key";
+  auto keys = engine::RecordKeys::Load(trust, f.workdir, nullptr);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   std::string old_note;
   for (const auto& e : events) {
     nlohmann::ordered_json line = nlohmann::ordered_json::parse(e.dump());
     line.erase("landing");
-    old_note += line.dump() + "\n";
+    line.erase("sig");
+    old_note += (*keys)->SignLine(line.dump()) + "\n";
   }
   WriteFile(f.state + "/old-note", old_note);
   Git(f.bare, {"notes", "--ref=sluice", "add", "-f", "-F", f.state + "/old-note", head});

@@ -136,7 +136,9 @@ class PromoteTest : public ::testing::Test {
                                      "--repo",
                                      f_.work,
                                      "--workdir",
-                                     f_.workdir + "-promote"};
+                                     f_.workdir + "-promote",
+                                     "--controller-keys",
+                                     f_.workdir + "/controller-key.pub"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv, "", env);
   }

@@ -165,7 +165,8 @@ TEST_F(ServerTest, StatusApiMatchesTheStatusCommand) {
     ASSERT_EQ(api.status, 200);
     CommandOutput cli =
         RunCommand({SLUICE_BINARY, "status", "--repo", f_.url, "--workdir", tmp_.Sub("status-wd"),
-                    "--format", "json", "--log-level", "off"});
+                    "--controller-keys", f_.workdir + "/controller-key.pub", "--format", "json",
+                    "--log-level", "off"});
     ASSERT_EQ(cli.exit_code, 0) << cli.err;
     from_api = nlohmann::json::parse(api.body);
     from_cli = nlohmann::json::parse(cli.out);

@@ -1,14 +1,75 @@
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trust_config.h"
 #include "engine/audit.h"
 #include "engine/audit_reader.h"
 #include "engine/audit_render.h"
+#include "engine/record_verify.h"
 
 namespace sluice::cli {
+
+namespace {
+
+// `sluice audit --verify`: every entry of the repository's record against
+// the listed keys (not this workdir's own): exit 0 all verify, 3 some do not.
+int RunVerify(const CommonOptions& opts) {
+  if (opts.trust.controller_keys_file.empty()) {
+    PrintError("--verify needs --controller-keys FILE: the public keys of every controller");
+    return kExitUsage;
+  }
+  std::ifstream in(opts.trust.controller_keys_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    PrintError("cannot read --controller-keys " + opts.trust.controller_keys_file);
+    return kExitError;
+  }
+  auto keys = crypto::ParsePublicKeys(text.str(), opts.trust.controller_keys_file);
+  if (!keys.ok()) {
+    PrintError(keys.status().message());
+    return kExitError;
+  }
+  auto ws = OpenSyncedWorkspace(opts);
+  if (!ws.ok()) {
+    PrintError(ws.status().message());
+    return kExitError;
+  }
+  auto result = engine::VerifyRecord(**ws, *keys);
+  if (!result.ok()) {
+    PrintError(result.status().message());
+    return kExitError;
+  }
+  if (opts.format == "json") {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : result->problems) problems.push_back(nlohmann::json::parse(p.ToJson()));
+    nlohmann::json out = {{"lines", result->lines},
+                          {"refs", result->refs},
+                          {"verified", result->problems.empty()},
+                          {"problems", problems}};
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << "checked " << result->lines << " record lines and " << result->refs
+              << " record refs against " << keys->size() << " key(s): "
+              << (result->problems.empty()
+                      ? "all verify"
+                      : std::to_string(result->problems.size()) + " do not verify")
+              << "\n";
+    for (const auto& p : result->problems) {
+      std::cout << "  " << p.kind << " " << (p.kind == "ref" ? p.ref : p.env + "/" + p.app)
+                << " on " << p.commit.substr(0, 12) << ": " << p.reason << "\n";
+    }
+  }
+  return result->problems.empty() ? kExitOk : kExitBlocked;
+}
+
+}  // namespace
 
 Runner AddAuditCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -25,7 +86,11 @@ Runner AddAuditCommand(CLI::App& app) {
       "Example:\n"
       "  sluice audit --repo git://git.example.com/environments --env prod \\\n"
       "      --since 2026-07-01 --until 2026-10-01 --format md > q3-prod-audit.md\n"
-      "  sluice audit --repo ./environments --format csv > changes.csv");
+      "  sluice audit --repo ./environments --format csv > changes.csv\n"
+      "  sluice audit --repo ./environments --verify --controller-keys replicas.pub\n"
+      "Untrusted record entries (unsigned, or signed by no listed key) are left out of the\n"
+      "history and listed in their own section. --verify exits 3 when any entry does not\n"
+      "verify (--format json for a machine-readable list).");
   auto opts = std::make_shared<CommonOptions>();
   opts->format = "md";
   auto env = std::make_shared<std::string>();
@@ -33,7 +98,9 @@ Runner AddAuditCommand(CLI::App& app) {
   auto since = std::make_shared<std::string>();
   auto until = std::make_shared<std::string>();
   auto require = std::make_shared<std::vector<std::string>>();
+  auto verify = std::make_shared<bool>(false);
   AddCommonOptions(*cmd, *opts, /*with_format=*/false);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--format", opts->format, "Output format: md (Markdown), json or csv")
       ->check(CLI::IsMember({"md", "json", "csv"}))
       ->capture_default_str();
@@ -45,8 +112,13 @@ Runner AddAuditCommand(CLI::App& app) {
   cmd->add_option("--require-approval", *require,
                   "An environment whose policy requires approval (repeatable; default: every "
                   "environment whose events carried an `approval` gate)");
-  return [opts, env, app_name, since, until, require] {
+  cmd->add_flag("--verify", *verify,
+                "Check the signature of every record entry of the repository (every note line, "
+                "every deployed/lkg/applied/candidate ref) against --controller-keys only; "
+                "exit 3 when one does not verify");
+  return [opts, env, app_name, since, until, require, verify] {
     ConfigureLogging(opts->log_level);
+    if (*verify) return RunVerify(*opts);
     engine::AuditOptions options;
     options.filter.env = *env;
     options.filter.app = *app_name;

@@ -17,6 +17,7 @@
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
 #include "cli/process_secrets.h"
+#include "cli/trust_config.h"
 #include "core/duration.h"
 #include "core/version.h"
 #include "engine/reconciler.h"
@@ -106,7 +107,10 @@ Runner AddControllerCommand(CLI::App& app) {
       "while their artifacts/ directory is unchanged.\n"
       "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
       "webhookSecretFile, driftInterval, driftChecksPerPass, registryCacheTtl, forge, notify, "
-      "gitUsername, gitPasswordFile (flags win).");
+      "gitUsername, gitPasswordFile, and\n"
+      "trust: {bootstrap: COMMIT, signingKey: FILE, controllerKeys: FILE} (flags win). Replicas\n"
+      "sign the record with their signing key and must list each other's public keys in\n"
+      "controllerKeys.");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
@@ -140,6 +144,7 @@ Runner AddControllerCommand(CLI::App& app) {
                   "manifests and errors are never cached")
       ->capture_default_str();
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
+  AddTrustOptions(*cmd, settings->common, /*with_signing_key=*/true);
   return [cmd, settings, config_path, interval_text, drift_interval_text, registry_cache_ttl_text] {
     std::vector<std::string> explicit_flags;
     for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
@@ -147,6 +152,7 @@ Runner AddControllerCommand(CLI::App& app) {
                           "--drift-checks-per-pass", "--registry-cache-ttl"}) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
+    for (auto& f : GivenTrustFlags(*cmd)) explicit_flags.push_back(std::move(f));
     auto interval = ParseDuration(*interval_text);
     if (!interval.ok() || interval->count() < 1000) {
       PrintError("--interval: " + (interval.ok() ? std::string("must be at least 1s")
@@ -261,6 +267,7 @@ Runner AddControllerCommand(CLI::App& app) {
     server::Metrics metrics{std::string(Version())};
     metrics.SetNotificationSource([&notify] { return notify.notifier.Snapshot(); });
     metrics.SetEvidenceCacheSource([&reconciler] { return reconciler.EvidenceCaches(); });
+    metrics.SetUntrustedSource([&ws] { return (*ws)->UntrustedCount(); });
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;

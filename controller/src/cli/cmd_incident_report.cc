@@ -5,6 +5,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trust_config.h"
 #include "engine/audit.h"
 #include "engine/incident_report.h"
 #include "engine/incident_report_reader.h"
@@ -44,6 +45,7 @@ Runner AddIncidentReportCommand(CLI::App& app) {
   cmd->add_option("ENV", *env, "The environment")->required();
   cmd->add_option("APP", *app_name, "The app")->required();
   AddCommonOptions(*cmd, *opts, /*with_format=*/false);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--format", opts->format, "Output format: md (Markdown) or json")
       ->check(CLI::IsMember({"md", "json"}))
       ->capture_default_str();

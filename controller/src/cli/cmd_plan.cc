@@ -8,6 +8,7 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
+#include "cli/trust_config.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 
@@ -30,6 +31,7 @@ Runner AddPlanCommand(CLI::App& app) {
   auto app_name = std::make_shared<std::string>();
   auto at = std::make_shared<std::string>();
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--at", *at, "Evaluate as of this time (RFC 3339) instead of now");

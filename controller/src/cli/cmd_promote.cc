@@ -1,7 +1,10 @@
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 
 #include "approval/forge.h"
 #include "cli/app.h"
@@ -35,6 +38,7 @@ struct PromoteOptions {
   // controller's configuration file, never from sluice.yaml.
   std::string config_path;
   std::string forge_token_file;
+  std::string controller_keys;  // --controller-keys: whose record the preview believes
 };
 
 // The gate table of the promotion as `sluice plan` computes it: the clone
@@ -50,7 +54,9 @@ engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clo
   preview.at = parts.clock.Now();
   std::string workdir =
       o.workdir.empty() ? engine::DefaultWorkdir(clone_path) + "-promote" : o.workdir;
-  auto ws = engine::Workspace::Open(workdir, clone_path, plan.branch);
+  engine::TrustOptions trust;
+  trust.controller_keys_file = o.controller_keys;
+  auto ws = engine::Workspace::Open(workdir, clone_path, plan.branch, trust);
   if (!ws.ok()) {
     preview.error = ws.status().message();
     return preview;
@@ -148,7 +154,20 @@ int Run(const PromoteOptions& o) {
     return kExitError;
   }
 
-  auto plan = engine::PlanPromotion(r, *base, o.app, o.from, o.to);
+  std::optional<std::vector<crypto::PublicKey>> keys;
+  if (!o.controller_keys.empty()) {
+    std::ifstream in(o.controller_keys);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = crypto::ParsePublicKeys(text.str(), o.controller_keys);
+    if (!in || !parsed.ok()) {
+      PrintError(!in ? "cannot read --controller-keys " + o.controller_keys
+                     : parsed.status().message());
+      return kExitError;
+    }
+    keys = std::move(*parsed);
+  }
+  auto plan = engine::PlanPromotion(r, *base, o.app, o.from, o.to, keys ? &*keys : nullptr);
   if (!plan.ok()) {
     PrintError(plan.status().message());
     return kExitError;
@@ -399,6 +418,9 @@ Runner AddPromoteCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workdir", o->workdir,
                   "Cache for the gate preview (default: ~/.cache/sluice/<clone>-promote)");
+  cmd->add_option("--controller-keys", o->controller_keys,
+                  "The controllers' public keys (ssh-ed25519 lines): the gate preview believes "
+                  "only record entries they signed (trust.controllerKeys)");
   cmd->add_flag("--push", o->push, "Push the new branch to --remote");
   cmd->add_flag("--open-pr", o->open_pr,
                 "Push, then open the pull/merge request (needs --config with forge:)");

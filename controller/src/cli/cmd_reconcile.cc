@@ -11,6 +11,7 @@
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
 #include "cli/process_secrets.h"
+#include "cli/trust_config.h"
 #include "engine/reconciler.h"
 
 namespace sluice::cli {
@@ -43,6 +44,7 @@ Runner AddReconcileCommand(CLI::App& app) {
                 "After the pass, check every in-sync Helm/Terraform pin for drift now (one "
                 "helm/terraform run per pin; exec pins never drift)");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/true);
   // The controller's configuration file: the trust: section (SPEC 1.3 rule
   // 1) and the secrets (rule 5: forge, notification targets, Git
   // credentials), which never come from the repository.

@@ -5,6 +5,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trust_config.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "engine/audit_reader.h"
@@ -92,6 +93,7 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
   cmd->add_option("ENV", *env, "The environment")->required();
   cmd->add_option("APP", *app_name, "The app")->required();
   AddCommonOptions(*cmd, *opts, /*with_format=*/false);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--template", *tmpl_path, "A mustache template to render instead")
       ->check(CLI::ExistingFile);
   return [opts, env, app_name, tmpl_path] {

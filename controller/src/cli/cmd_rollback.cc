@@ -1,11 +1,12 @@
 #include <cstdlib>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trust_config.h"
 #include "engine/rollback.h"
 
 namespace sluice::cli {
@@ -69,6 +70,7 @@ Runner AddRollbackCommand(CLI::App& app) {
                   "user.name/user.email)");
   cmd->add_flag("--push", *push, "Push the commit to the tracked branch itself");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   return [opts, env, app_name, to, incident, author, push] {
     ConfigureLogging(opts->log_level);
     std::optional<git::Person> given;

@@ -13,6 +13,7 @@
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
+#include "cli/trust_config.h"
 #include "core/duration.h"
 #include "engine/reconciler.h"
 #include "engine/status_view.h"
@@ -131,6 +132,9 @@ void PrintRow(std::ostream& out, const engine::StatusRow& r) {
   if (!r.lkg.commit.empty()) out << " at " << Short(r.lkg.commit);
   out << "\n";
   for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
+  for (const auto& u : r.untrusted) {
+    out << "  UNTRUSTED " << Fit(u + " (ignored)", kColumns - 11) << "\n";
+  }
 }
 
 // SPEC 1.3 rule 5: keys of sluice.yaml that name the forge or a secret file
@@ -170,6 +174,7 @@ Runner AddStatusCommand(CLI::App& app) {
   auto app_name = std::make_shared<std::string>();
   auto stale_after = std::make_shared<std::string>();
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
+  AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
   cmd->add_option("--stale-after", *stale_after,

@@ -47,7 +47,7 @@ Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& op
         "git://git.example.com/environments or --repo ./environments)");
   }
   std::string workdir = opts.workdir.empty() ? engine::DefaultWorkdir(opts.repo) : opts.workdir;
-  return engine::Workspace::Open(workdir, opts.repo, opts.branch);
+  return engine::Workspace::Open(workdir, opts.repo, opts.branch, opts.trust);
 }
 
 Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {

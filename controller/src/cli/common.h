@@ -20,6 +20,8 @@ struct CommonOptions {
   std::string workdir;
   std::string format = "text";
   std::string log_level = "info";
+  // Record signing keys (--signing-key, --controller-keys; trust_config.h).
+  engine::TrustOptions trust;
 };
 
 // Adds the common flags to `cmd`. `with_format` adds --format text|json.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/trust_config.h"
 #include "core/duration.h"
 #include "core/secrets.h"
 #include "git/credentials.h"
@@ -37,10 +38,12 @@ Status LoadTrustSection(const std::string& path, const YAML::Node& node,
     return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
   };
   if (!node.IsMap()) {
-    return Status::InvalidArgument(where(node) + "trust must be a mapping (bootstrap: COMMIT)");
+    return Status::InvalidArgument(where(node) +
+                                   "trust must be a mapping (bootstrap, signingKey, controllerKeys)");
   }
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>("");
+    if (key == "signingKey" || key == "controllerKeys") continue;  // trust_config.cc
     if (key == "bootstrap") {
       std::string value = kv.second.IsScalar() ? kv.second.Scalar() : "";
       bool hex = value.size() == 40 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -54,7 +57,7 @@ Status LoadTrustSection(const std::string& path, const YAML::Node& node,
       settings.trust_bootstrap = value;
     } else {
       return Status::InvalidArgument(where(kv.first) + "unknown key 'trust." + key +
-                                     "' (known: bootstrap)");
+                                     "' (known: bootstrap, signingKey, controllerKeys)");
     }
   }
   return Status::Ok();
@@ -67,6 +70,7 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd) {
   for (const char* f : {"--repo", "--branch", "--workdir", "--log-level"}) {
     if (cmd.count(f) > 0) out.emplace_back(f);
   }
+  for (auto& f : GivenTrustFlags(cmd)) out.push_back(std::move(f));
   return out;
 }
 
@@ -100,7 +104,10 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
     std::string key = kv.first.as<std::string>("");
     std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
     if (key == "trust") {
+      // trust.bootstrap (the policy chain of custody) here; the record's
+      // signing keys in trust_config.cc.
       SLUICE_RETURN_IF_ERROR(LoadTrustSection(path, kv.second, settings));
+      SLUICE_RETURN_IF_ERROR(LoadTrustConfig(path, kv.second, settings.common, explicit_flags));
       continue;
     }
     if (config::IsSecretSettingsKey(key)) {

@@ -12,7 +12,8 @@ namespace sluice::cli {
 // Settings of `sluice controller`; every flag can also be given in the YAML
 // file of --config (keys: repo, branch, workdir, interval, parallelism,
 // logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass,
-// registryCacheTtl, and the `trust:` section).
+// registryCacheTtl, and the `trust:` section: bootstrap here, signingKey and
+// controllerKeys in trust_config.h).
 // Flags given on the command line win over the file.
 struct ControllerSettings {
   CommonOptions common;

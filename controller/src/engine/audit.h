@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "engine/event.h"
+#include "engine/record_trust.h"
 
 namespace sluice::engine {
 
@@ -125,6 +126,9 @@ struct AuditReport {
   std::vector<Change> changes;             // by first event time, then env, app, commit
   std::vector<AuditException> exceptions;  // in change order
   Dora dora;
+  // Record entries the workspace found untrusted (SPEC 1.3 rule 4): left
+  // out of the changes and figures above, listed on their own.
+  std::vector<UntrustedEntry> untrusted;
 };
 
 // What CollectChanges found.

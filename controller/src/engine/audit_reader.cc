@@ -1,6 +1,7 @@
 #include "engine/audit_reader.h"
 
 #include <map>
+#include <set>
 
 #include "approval/landing.h"
 #include "config/repository_config.h"
@@ -65,6 +66,19 @@ Result<AuditReport> ReadAudit(Workspace& ws, const AuditOptions& options) {
   std::vector<AnnotatedCommit> annotated;
   Status listed =
       git::ForEachNote(repo, kNotesRef, [&](const std::string& commit, std::string_view text) {
+        // Untrusted lines (rare) are cut out first: the history holds only
+        // what the controllers signed.
+        std::string kept;
+        if (const std::set<std::string>* bad = ws.UntrustedLinesLocked(commit)) {
+          for (size_t pos = 0; pos < text.size();) {
+            size_t nl = text.find('\n', pos);
+            if (nl == std::string_view::npos) nl = text.size();
+            std::string line(text.substr(pos, nl - pos));
+            pos = nl + 1;
+            if (!bad->count(line)) kept += line + "\n";
+          }
+          text = kept;
+        }
         std::vector<Event> events = ParseNoteFor(text, options.filter.env, options.filter.app);
         if (!events.empty()) annotated.push_back({commit, std::move(events)});
         return true;
@@ -73,7 +87,14 @@ Result<AuditReport> ReadAudit(Workspace& ws, const AuditOptions& options) {
   CollectResult collected = CollectChanges(annotated, options.filter);
   // One read per distinct (env, app, commit) that passed the filters.
   for (Change& c : collected.changes) c.source = SourceOf(repo, c);
-  return BuildAudit(std::move(collected.changes), options, collected.envs_with_approval_gate);
+  AuditReport report =
+      BuildAudit(std::move(collected.changes), options, collected.envs_with_approval_gate);
+  for (const UntrustedEntry& u : ws.UntrustedEntriesLocked()) {
+    if (!options.filter.env.empty() && u.env != options.filter.env) continue;
+    if (!options.filter.app.empty() && !u.app.empty() && u.app != options.filter.app) continue;
+    report.untrusted.push_back(u);
+  }
+  return report;
 }
 
 }  // namespace sluice::engine

@@ -126,6 +126,19 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
     o << "\n";
   }
 
+  o << "## Untrusted record entries\n\n";
+  if (r.untrusted.empty()) {
+    o << "None.\n\n";
+  } else {
+    o << "Ignored for every decision and left out below (SPEC 1.3, rule 4).\n\n"
+         "| kind | env | app | commit | ref | reason |\n|---|---|---|---|---|---|\n";
+    for (const auto& u : r.untrusted) {
+      o << "| " << u.kind << " | " << Cell(u.env) << " | " << Cell(u.app) << " | "
+        << Short(u.commit) << " | " << Cell(u.ref) << " | " << Cell(u.reason) << " |\n";
+    }
+    o << "\n";
+  }
+
   o << "## Changes (" << r.changes.size() << ")\n\n";
   if (r.changes.empty()) {
     o << "None.\n\n";
@@ -186,6 +199,17 @@ std::string RenderAuditJson(const AuditReport& r) {
                           {"detail", e.detail}});
   }
   out["exceptions"] = std::move(exceptions);
+  Json untrusted = Json::array();
+  for (const auto& u : r.untrusted) {
+    untrusted.push_back({{"kind", u.kind},
+                         {"env", TextOrNull(u.env)},
+                         {"app", TextOrNull(u.app)},
+                         {"commit", u.commit},
+                         {"ref", TextOrNull(u.ref)},
+                         {"line", TextOrNull(u.line)},
+                         {"reason", u.reason}});
+  }
+  out["untrusted"] = std::move(untrusted);
   Json changes = Json::array();
   for (const auto& c : r.changes) {
     Json gates = Json::array();

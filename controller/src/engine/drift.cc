@@ -137,8 +137,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     auto head_blob = repo.BlobId(head, path);
     auto deployed_blob = repo.BlobId(due.deployed, path);
     if (!head_blob.ok() || !deployed_blob.ok()) return false;
-    auto note = repo.ReadNote(kNotesRef, due.deployed);
-    std::vector<Event> events = note.ok() ? ParseNote(*note) : std::vector<Event>{};
+    std::vector<Event> events = ws_.TrustedEventsLocked(due.deployed);
     const Event* found = LastEventFor(events, due.env, due.app);
     if (!IsInSyncForDrift(*head_blob, *deployed_blob, found)) return false;
     last = *found;

@@ -208,7 +208,7 @@ gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate&
   if (u.env.empty() || c.pin == nullptr) return u;
   const std::string& digest = c.pin->artifact.digest;
 
-  std::optional<std::string> note;
+  std::vector<Event> events;
   {
     std::lock_guard lock(ws_.mutex());
     git::Repository& repo = ws_.repo();
@@ -219,15 +219,13 @@ gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate&
     if (lkg) {
       u.digest_verified = PinnedDigestLocked(repo, *lkg, u.env, c.app) == digest;
       if (u.digest_verified) {
-        Result<std::string> text = repo.ReadNote(kNotesRef, *lkg);
-        if (text.ok()) note = std::move(*text);
+        events = ws_.TrustedEventsLocked(*lkg);
       }
     }
   }
-  if (note) {
-    // The last `verified` event of (upstream, app) on the LKG commit; an
-    // event that names another digest does not count.
-    std::vector<Event> events = ParseNote(*note);
+  {
+    // The last trusted `verified` event of (upstream, app) on the LKG
+    // commit; an event that names another digest does not count.
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
       if (it->kind == EventKind::kVerified && it->env == u.env && it->app == c.app &&
           (it->digest.empty() || it->digest == digest)) {

@@ -11,6 +11,7 @@
 #include "config/settings.h"
 #include "core/time_format.h"
 #include "engine/event.h"
+#include "engine/record_trust.h"
 #include "engine/refs.h"
 
 namespace sluice::engine {
@@ -131,7 +132,8 @@ std::string EvidenceWords(config::Evidence e) {
 
 Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::string& base,
                                     const std::string& app, const std::string& from,
-                                    const std::string& to) {
+                                    const std::string& to,
+                                    const std::vector<crypto::PublicKey>* controller_keys) {
   PromotionPlan plan;
   plan.app = app;
   plan.from = from;
@@ -197,11 +199,31 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   plan.source = upstream->artifact.source;
   plan.promoted_from = from + "@" + plan.upstream_commit;
   plan.branch = "sluice/promote/" + app + "-" + to + "-" + ShortDigest(plan.digest, 8);
+  bool confirmed = false;
   if (auto note = repo.ReadNote(kNotesRef, plan.upstream_commit); note.ok()) {
-    for (const Event& e : ParseNote(*note)) {
-      if (e.env == from && e.app == app && e.kind == EventKind::kVerified)
-        plan.verified_at = e.time;
+    std::string_view text = *note;
+    for (size_t pos = 0; pos < text.size();) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      std::string_view line = text.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (controller_keys &&
+          !VerifyEventLine(line, plan.upstream_commit, *controller_keys).trusted) {
+        continue;
+      }
+      auto e = ParseEventLine(line);
+      if (!e.ok()) continue;
+      if (e->env == from && e->app == app && e->kind == EventKind::kVerified) {
+        plan.verified_at = e->time;
+        confirmed = true;
+      }
     }
+  }
+  if (controller_keys && !confirmed) {
+    return Refuse(plan, LkgRef(from, app) + " points at " + plan.upstream_commit.substr(0, 12) +
+                            ", but no verified event there is signed by a key of "
+                            "--controller-keys: the record is not trusted (sluice audit --verify "
+                            "lists what does not verify)");
   }
 
   auto target_text = repo.ReadFile(base, plan.pin_path);

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "crypto/ssh_key.h"
 #include "engine/reconciler.h"
 #include "git/repo.h"
 #include "trust/policy_in_force.h"
@@ -59,9 +60,16 @@ struct PromotionPlan {
 // Errors (Status) are for what is broken rather than refused: unreadable
 // objects, a target pin that cannot be edited or does not parse afterwards
 // (InvalidArgument with path:line). Does not write anything.
-Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::string& base,
-                                    const std::string& app, const std::string& from,
-                                    const std::string& to);
+// With `controller_keys`, the LKG counts only when a `verified` event of
+// (`from`, app) on its commit verifies against them (VerifyEventLine; SPEC
+// 1.3 rule 4: anyone can push refs/sluice/*), and only such events give
+// verified_at; refused otherwise, naming the untrusted ref. Without them the
+// clone's record is read as it is (the controller judges the promotion
+// against its own verified record when it lands).
+Result<PromotionPlan> PlanPromotion(
+    const git::Repository& repo, const std::string& base, const std::string& app,
+    const std::string& from, const std::string& to,
+    const std::vector<crypto::PublicKey>* controller_keys = nullptr);
 
 // Who must approve a change to `to` under `pif`, the policy in force there
 // (trust rule; Reconciler::PolicyFor finds it), as one sentence:

@@ -903,9 +903,7 @@ std::optional<gates::RollbackEvidence> Reconciler::DetectRollback(const std::str
   for (const auto& target : info->Trailer("Sluice-Rollback")) {
     auto t = repo.GetCommit(target);
     if (!t.ok() || !same_pin(t->id)) continue;
-    auto note = repo.ReadNote(kNotesRef, t->id);
-    if (!note.ok()) continue;
-    for (const auto& e : ParseNote(*note)) {
+    for (const auto& e : ws_.TrustedEventsLocked(t->id)) {
       if (e.env == env && e.app == app && e.kind == EventKind::kVerified) {
         return gates::RollbackEvidence{t->id, pin.artifact.digest};
       }

@@ -26,7 +26,9 @@ Status RecordStore::WriteLocked(const Event& e, const std::vector<RefUpdate>& re
     return existing.status();
   }
   if (!note.empty() && note.back() != '\n') note += '\n';
-  note += EventToJsonLine(e);
+  // Signed in-process (one Ed25519 signature, microseconds): other replicas
+  // and `sluice audit --verify` check it against trust.controllerKeys.
+  note += ws_.keys().SignLine(EventToJsonLine(e));
   note += '\n';
   SLUICE_RETURN_IF_ERROR(repo.WriteNote(kNotesRef, e.commit, note, Workspace::Identity()));
   *written = true;
@@ -52,9 +54,7 @@ Status RecordStore::WriteLocked(const Event& e, const std::vector<RefUpdate>& re
 
 std::vector<Event> RecordStore::EventsOn(const std::string& commit) {
   std::lock_guard lock(ws_.mutex());
-  auto note = ws_.repo().ReadNote(kNotesRef, commit);
-  if (!note.ok()) return {};
-  return ParseNote(*note);
+  return ws_.TrustedEventsLocked(commit);
 }
 
 std::optional<std::string> RecordStore::Ref(const std::string& name) {

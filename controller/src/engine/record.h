@@ -46,7 +46,8 @@ class RecordStore {
   // The observer sees every event that was written locally, pushed or not.
   Status Write(const Event& e, const std::vector<RefUpdate>& refs = {}, bool push = true);
 
-  // The events in the note of `commit` (empty if none).
+  // The trusted events in the note of `commit` (empty if none); see
+  // Workspace::TrustedEventsLocked.
   std::vector<Event> EventsOn(const std::string& commit);
 
   // The commit a record ref points at, or nullopt.

@@ -8,11 +8,9 @@
 namespace sluice::engine {
 namespace {
 
-bool VerifiedLocked(git::Repository& repo, const std::string& commit, const std::string& env,
+bool VerifiedLocked(Workspace& ws, const std::string& commit, const std::string& env,
                     const std::string& app) {
-  auto note = repo.ReadNote(kNotesRef, commit);
-  if (!note.ok()) return false;
-  for (const auto& e : ParseNote(*note)) {
+  for (const auto& e : ws.TrustedEventsLocked(commit)) {
     if (e.env == env && e.app == app && e.kind == EventKind::kVerified) return true;
   }
   return false;
@@ -23,7 +21,7 @@ bool VerifiedLocked(git::Repository& repo, const std::string& commit, const std:
 bool WasVerified(Workspace& ws, const std::string& commit, const std::string& env,
                  const std::string& app) {
   std::lock_guard lock(ws.mutex());
-  return VerifiedLocked(ws.repo(), commit, env, app);
+  return VerifiedLocked(ws, commit, env, app);
 }
 
 Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const std::string& app,
@@ -53,7 +51,7 @@ Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const s
       return Status::InvalidArgument("--to " + to + ": no such commit in " + ws.url());
     }
     plan.target = resolved->id;
-    if (!VerifiedLocked(repo, plan.target, env, app)) {
+    if (!VerifiedLocked(ws, plan.target, env, app)) {
       return Status::FailedPrecondition(
           "--to " + to + ": " + env + "/" + app + " was never verified at " +
           plan.target.substr(0, 12) +

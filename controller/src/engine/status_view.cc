@@ -24,7 +24,7 @@ namespace {
 // again. Memoised by blob id and by commit, for the duration of one call.
 class StatusReader {
  public:
-  explicit StatusReader(git::Repository& repo) : repo_(repo) {}
+  explicit StatusReader(Workspace& ws) : ws_(ws), repo_(ws.repo()) {}
 
   // The pin's digest and version at `commit`; empty when unreadable.
   // `blob`, when known, is the pin's blob id at `commit`.
@@ -56,16 +56,15 @@ class StatusReader {
     return r;
   }
 
-  // The events in the note on `commit` (empty if none).
+  // The trusted events in the note on `commit` (empty if none).
   const std::vector<Event>& Events(const std::string& commit) {
     auto [it, inserted] = notes_.try_emplace(commit);
-    if (inserted) {
-      if (auto note = repo_.ReadNote(kNotesRef, commit); note.ok()) it->second = ParseNote(*note);
-    }
+    if (inserted) it->second = ws_.TrustedEventsLocked(commit);
     return it->second;
   }
 
  private:
+  Workspace& ws_;
   git::Repository& repo_;
   struct PinFields {
     std::string digest, version, source;
@@ -162,7 +161,8 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"previous", PinJson(r.previous)},
                    {"sourceRange", r.source_range},
                    {"lastPass", LastPassJson(r)},
-                   {"recent", RecentJson(r.recent)}});
+                   {"recent", RecentJson(r.recent)},
+                   {"untrusted", r.untrusted}});
   }
   // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
   return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -192,7 +192,7 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
   }
 
   std::vector<StatusRow> rows;
-  StatusReader reader(repo);
+  StatusReader reader(ws);
   for (const auto& env : settings->pipeline) {
     if (!env_filter.empty() && env != env_filter) continue;
     std::set<std::string> apps;
@@ -303,6 +303,11 @@ Result<std::vector<StatusRow>> ComputeStatus(Workspace& ws, const std::string& e
       row.recent = RecentEvents(reader, env, app,
                                 {candidate, deployed.ok() ? *deployed : std::string(),
                                  row.previous.commit, row.lkg.commit});
+      for (const UntrustedEntry& u : ws.UntrustedEntriesLocked()) {
+        if (u.env != env || (!u.app.empty() && u.app != app)) continue;
+        std::string what = u.kind == "ref" ? u.ref : "event on " + u.commit.substr(0, 12);
+        row.untrusted.push_back(what + ": " + u.reason);
+      }
       rows.push_back(std::move(row));
     }
   }

@@ -56,6 +56,9 @@ struct StatusRow {
   // first, at most kRecentEvents: read from those notes only, never by
   // walking history.
   std::vector<TimelineEntry> recent;
+  // Record entries of this (env, app) (or of its env's applied ref) that
+  // Workspace::Sync found untrusted and ignored: "<what>: <reason>".
+  std::vector<std::string> untrusted;
 };
 
 // Computes the status of every (env, app) at the head of the tracked branch
@@ -73,8 +76,8 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, `lastPass` and `recent` (docs/record.md). `indent` < 0 renders compactly.
-// Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
+// `sourceRange`, `lastPass`, `recent` and `untrusted` (docs/record.md). `indent` < 0 renders
+// compactly. Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
 
 }  // namespace sluice::engine

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <unordered_map>
 
 #include "engine/refs.h"
 #include "git/credentials.h"
@@ -39,16 +40,34 @@ size_t CountLooseRefs(const std::string& git_dir) {
 }  // namespace
 
 Workspace::Workspace(std::string workdir, std::string url, std::string branch,
-                     std::unique_ptr<git::Repository> repo)
+                     std::unique_ptr<git::Repository> repo, std::shared_ptr<const RecordKeys> keys)
     : workdir_(std::move(workdir)),
       url_(std::move(url)),
       branch_(std::move(branch)),
       repo_(std::move(repo)),
-      loose_refs_(CountLooseRefs(repo_->path())) {}
+      keys_(std::move(keys)),
+      loose_refs_(CountLooseRefs(repo_->path())) {
+  std::ifstream in(UntrustedPath());
+  std::vector<UntrustedEntry> known;
+  for (std::string line; std::getline(in, line);) {
+    if (auto e = UntrustedEntry::FromJson(line); e.ok()) known.push_back(std::move(*e));
+  }
+  // Loading: nothing to persist again.
+  for (auto& e : known) {
+    if (e.kind == "event") {
+      untrusted_lines_[e.commit].insert(e.line);
+    } else {
+      untrusted_refs_.insert({e.ref, e.commit});
+    }
+    untrusted_.push_back(std::move(e));
+  }
+  untrusted_count_ = untrusted_.size();
+}
 
 Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& workdir,
                                                    const std::string& url,
-                                                   const std::string& branch) {
+                                                   const std::string& branch,
+                                                   const TrustOptions& trust) {
   std::error_code ec;
   fs::create_directories(workdir, ec);
   if (ec) {
@@ -60,8 +79,17 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& workdir,
   const std::string shown_url = git::AdoptUrlCredentials(url);
   auto repo = git::Repository::OpenCache(workdir + "/cache.git", url);
   if (!repo.ok()) return repo.status();
-  return std::unique_ptr<Workspace>(
-      new Workspace(fs::absolute(workdir).string(), shown_url, branch, std::move(*repo)));
+  bool generated = false;
+  auto keys = RecordKeys::Load(trust, workdir, &generated);
+  if (!keys.ok()) return keys.status();
+  if (generated) {
+    spdlog::info(
+        "generated the record signing key {}/controller-key; its public half (list it in "
+        "trust.controllerKeys of every replica and reader): {}",
+        workdir, (*keys)->signing_key().public_key().ToOpenSsh());
+  }
+  return std::unique_ptr<Workspace>(new Workspace(fs::absolute(workdir).string(), shown_url, branch,
+                                                  std::move(*repo), std::move(*keys)));
 }
 
 git::Person Workspace::Identity() {
@@ -120,6 +148,164 @@ Status Workspace::NoteUnpushedLocked(const std::vector<std::string>& names) {
   return WriteUnpushedLocked(*journal);
 }
 
+std::vector<Event> Workspace::TrustedEventsLocked(const std::string& commit) {
+  auto note = repo_->ReadNote(kNotesRef, commit);
+  if (!note.ok()) return {};
+  auto bad = untrusted_lines_.find(commit);
+  if (bad == untrusted_lines_.end()) return ParseNote(*note);
+  std::vector<Event> out;
+  std::string_view text = *note;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || bad->second.count(std::string(line))) continue;
+    if (auto e = ParseEventLine(line); e.ok()) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+std::vector<UntrustedEntry> Workspace::UntrustedEntries() {
+  std::lock_guard lock(mu_);
+  return untrusted_;
+}
+
+void Workspace::AddUntrustedLocked(std::vector<UntrustedEntry> entries) {
+  if (entries.empty()) return;
+  std::ofstream out(UntrustedPath(), std::ios::app);
+  for (auto& e : entries) {
+    spdlog::warn("untrusted record entry ignored: {} {} on {}: {}", e.kind,
+                 e.kind == "ref" ? e.ref : e.env + "/" + e.app, e.commit.substr(0, 12), e.reason);
+    out << e.ToJson() << "\n";
+    untrusted_.push_back(std::move(e));
+  }
+  untrusted_count_ = untrusted_.size();
+  if (!out.flush()) {
+    spdlog::warn("cannot write {} (the untrusted entries stay ignored in this process)",
+                 UntrustedPath());
+  }
+}
+
+Status Workspace::VerifyRemoteNotesLocked() {
+  auto remote = repo_->ResolveRef(kRemoteNotesRef);
+  if (!remote.ok()) return Status::Ok();
+  auto local = repo_->ResolveRef(kNotesRef);
+  if (local.ok() && *local == *remote) return Status::Ok();
+  // Only the notes that differ: a pass with no new remote lines costs one
+  // tree comparison.
+  auto changed = repo_->DiffTrees(local.ok() ? *local : "", *remote, "");
+  if (!changed.ok()) return changed.status().WithContext("verify the fetched record");
+  std::vector<UntrustedEntry> found;
+  for (const auto& c : *changed) {
+    if (c.new_blob.empty()) continue;
+    std::string commit;
+    for (char ch : c.path) {
+      if (ch != '/') commit += ch;
+    }
+    if (commit.size() != 40) continue;  // not a note (git notes only name commits)
+    auto theirs = repo_->ReadNote(kRemoteNotesRef, commit);
+    if (!theirs.ok()) continue;
+    std::set<std::string> ours;
+    if (auto mine = repo_->ReadNote(kNotesRef, commit); mine.ok()) {
+      std::string_view t = *mine;
+      for (size_t pos = 0; pos < t.size();) {
+        size_t nl = t.find('\n', pos);
+        if (nl == std::string_view::npos) nl = t.size();
+        ours.emplace(t.substr(pos, nl - pos));
+        pos = nl + 1;
+      }
+    }
+    std::string_view t = *theirs;
+    for (size_t pos = 0; pos < t.size();) {
+      size_t nl = t.find('\n', pos);
+      if (nl == std::string_view::npos) nl = t.size();
+      std::string line(t.substr(pos, nl - pos));
+      pos = nl + 1;
+      if (line.empty() || ours.count(line)) continue;
+      if (untrusted_lines_[commit].count(line)) continue;  // known already
+      LineVerdict v = VerifyEventLine(line, commit, keys_->trusted());
+      if (v.trusted) continue;
+      UntrustedEntry e;
+      e.kind = "event";
+      e.commit = commit;
+      e.line = line;
+      e.reason = v.reason;
+      if (auto ev = ParseEventLine(line); ev.ok()) {
+        e.env = ev->env;
+        e.app = ev->app;
+      }
+      untrusted_lines_[commit].insert(line);
+      found.push_back(std::move(e));
+    }
+  }
+  for (auto it = untrusted_lines_.begin(); it != untrusted_lines_.end();) {
+    it = it->second.empty() ? untrusted_lines_.erase(it) : std::next(it);
+  }
+  AddUntrustedLocked(std::move(found));
+  return Status::Ok();
+}
+
+std::optional<TimePoint> Workspace::ConfirmedAtLocked(const std::string& lname,
+                                                      const std::string& commit,
+                                                      bool* confirmable) {
+  ConfirmsRef(lname, Event{}, confirmable);
+  if (!*confirmable) return std::nullopt;
+  std::optional<TimePoint> newest;
+  // Many refs name one commit (a release that touched many apps): its note
+  // is parsed once per merge.
+  auto cached = confirm_cache_.find(commit);
+  if (cached == confirm_cache_.end()) {
+    cached = confirm_cache_.emplace(commit, TrustedEventsLocked(commit)).first;
+  }
+  for (const Event& e : cached->second) {
+    bool unused = true;
+    if (ConfirmsRef(lname, e, &unused) && (!newest || e.time > *newest)) newest = e.time;
+  }
+  return newest;
+}
+
+bool Workspace::TakeRemoteLocked(const std::string& lname, const std::string& rid,
+                                 const std::string& lid) {
+  bool confirmable = true;
+  std::optional<TimePoint> remote_at = ConfirmedAtLocked(lname, rid, &confirmable);
+  if (!confirmable) {
+    // Not a release ref (the pass stamp): newer along history wins, as
+    // before; nothing decides on it.
+    if (lid.empty()) return true;
+    auto local_older = repo_->IsAncestor(lid, rid);
+    return local_older.ok() && *local_older;
+  }
+  if (!remote_at) {
+    if (untrusted_refs_.insert({lname, rid}).second) {
+      UntrustedEntry e;
+      e.kind = "ref";
+      e.ref = lname;
+      e.commit = rid;
+      std::tie(e.env, e.app) = RefEnvApp(lname);
+      e.reason = "no trusted event on " + rid.substr(0, 12) + " confirms it";
+      AddUntrustedLocked({std::move(e)});
+    }
+    return false;
+  }
+  if (lid.empty()) return true;
+  bool unused = true;
+  std::optional<TimePoint> local_at = ConfirmedAtLocked(lname, lid, &unused);
+  // The newer confirmation wins: a replayed older commit never rewinds a ref.
+  if (!local_at || *remote_at > *local_at) return true;
+  if (*remote_at < *local_at) return false;
+  // Confirmed in the same millisecond: the descendant wins, as before signing.
+  auto local_older = repo_->IsAncestor(lid, rid);
+  return local_older.ok() && *local_older;
+}
+
+void Workspace::KeepLocalLocked(const std::string& lname) {
+  // The remote holds another (forged, rewound or stale) value: journal the
+  // local one so the next pushing Sync puts it back, even when this Sync
+  // is a read-only one whose fetch consumed the move.
+  if (Status s = NoteUnpushedLocked({lname}); !s.ok()) spdlog::warn("{}", s.ToString());
+}
+
 Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
                                           std::vector<std::string>* local_ahead) {
   const size_t strip = std::string_view(kRemoteSluicePrefix).size();
@@ -134,21 +320,30 @@ Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
   }
   if (!lid.ok()) {
     if (!lid.status().IsNotFound()) return lid.status();
+    if (!TakeRemoteLocked(lname, *rid, "")) return Status::Ok();
     return repo_->SetRef(lname, *rid, "sluice: take remote record");
   }
   if (*lid == *rid) return Status::Ok();
-  // Record refs only move forward along the branch: the newer one wins.
-  auto local_older = repo_->IsAncestor(*lid, *rid);
-  if (local_older.ok() && *local_older) {
+  if (TakeRemoteLocked(lname, *rid, *lid)) {
     return repo_->SetRef(lname, *rid, "sluice: take newer remote record");
   }
-  if (local_ahead) local_ahead->push_back(lname);
+  if (local_ahead) {
+    local_ahead->push_back(lname);
+  } else {
+    KeepLocalLocked(lname);
+  }
   return Status::Ok();
 }
 
 Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
                                           std::vector<std::string>* local_ahead) {
+  confirm_cache_.clear();
+  struct ClearAfter {
+    std::unordered_map<std::string, std::vector<Event>>& cache;
+    ~ClearAfter() { cache.clear(); }
+  } clear_after{confirm_cache_};
   if (repo_->ResolveRef(kRemoteNotesRef).ok()) {
+    SLUICE_RETURN_IF_ERROR(VerifyRemoteNotesLocked());
     SLUICE_RETURN_IF_ERROR(repo_->MergeNotes(kNotesRef, kRemoteNotesRef, Identity()));
   }
   std::optional<std::vector<std::string>> journal;
@@ -195,12 +390,13 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
     std::string lname = std::string(kSluicePrefix) + rname.substr(strip);
     auto it = local->find(lname);
     if (it == local->end()) {
-      SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take remote record"));
+      if (TakeRemoteLocked(lname, rid, "")) {
+        SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take remote record"));
+      }
       continue;
     }
     if (it->second == rid) continue;
-    auto local_older = repo_->IsAncestor(it->second, rid);
-    if (local_older.ok() && *local_older) {
+    if (TakeRemoteLocked(lname, rid, it->second)) {
       SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take newer remote record"));
     } else {
       ahead.push_back(lname);

@@ -168,6 +168,11 @@ void Metrics::SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()>
   evidence_caches_ = std::move(source);
 }
 
+void Metrics::SetUntrustedSource(std::function<size_t()> source) {
+  std::lock_guard lock(mu_);
+  untrusted_ = std::move(source);
+}
+
 PassHealth Metrics::Health() const {
   std::lock_guard lock(mu_);
   return health_;
@@ -283,6 +288,10 @@ std::string Metrics::Render() const {
   for (const auto& [kind, st] : caches) {
     out << "sluice_evidence_cache_entries{kind=\"" << kind << "\"} " << st->entries << "\n";
   }
+  Header(out, "sluice_record_untrusted_total", "counter",
+         "Record entries (note lines, record refs) found unsigned or signed by no key of "
+         "trust.controllerKeys: ignored for every decision (sluice audit lists them).");
+  out << "sluice_record_untrusted_total " << (untrusted_ ? untrusted_() : 0) << "\n";
   return out.str();
 }
 

@@ -66,6 +66,7 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_evidence_cache_hits_total{kind}              evidence answered from a cache
 //   sluice_evidence_cache_misses_total{kind}            evidence looked up for real
 //   sluice_evidence_cache_entries{kind}                 gauge: entries held now
+//   sluice_record_untrusted_total                       record entries found untrusted (ignored)
 //                                                       (kind: registry | scan)
 //
 // Thread-safe: every method may be called from any thread.
@@ -89,6 +90,10 @@ class Metrics {
   // EvidenceCaches); read at each Render. Without one they are exported as
   // zero.
   void SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()> source);
+
+  // Where sluice_record_untrusted_total comes from (the workspace's count
+  // of untrusted record entries); read at each Render, must not block.
+  void SetUntrustedSource(std::function<size_t()> source);
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
@@ -116,6 +121,7 @@ class Metrics {
   PassHealth health_;
   std::function<notify::Stats()> notifications_;
   std::function<engine::EvidenceCacheStats()> evidence_caches_;
+  std::function<size_t()> untrusted_;
 };
 
 // Whether a RunOnce error came from fetching the repository (the engine

@@ -35,8 +35,8 @@ class WorkspaceTest : public ::testing::Test {
     Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
   }
 
-  std::unique_ptr<Workspace> Open(const std::string& name) {
-    auto ws = Workspace::Open(tmp_.Sub(name), bare_, "main");
+  std::unique_ptr<Workspace> Open(const std::string& name, const TrustOptions& trust = {}) {
+    auto ws = Workspace::Open(tmp_.Sub(name), bare_, "main", trust);
     EXPECT_TRUE(ws.ok()) << ws.status().ToString();
     return ws.ok() ? std::move(*ws) : nullptr;
   }
@@ -47,6 +47,7 @@ class WorkspaceTest : public ::testing::Test {
     e.app = "api";
     e.kind = EventKind::kApplied;
     e.commit = commit;
+    e.time = std::chrono::system_clock::now();
     return e;
   }
 
@@ -106,7 +107,10 @@ TEST_F(WorkspaceTest, AWorkdirWithoutAJournalComparesEveryRecordRef) {
 
 TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
   auto writer = Open("writer");
-  auto reader = Open("reader");
+  // Another replica: it lists the writer's key.
+  TrustOptions trust;
+  trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
+  auto reader = Open("reader", trust);
   ASSERT_TRUE(writer->Sync(true).ok());
   ASSERT_TRUE(reader->Sync(true).ok());
   RecordStore record(*writer);
@@ -127,7 +131,19 @@ TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
 // file; the workspace packs them (every later fetch and listing would open
 // each one), and packed refs read and update as before.
 TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
-  // 200 refs on the remote, written as git writes loose refs.
+  // 200 refs on the remote, written as git writes loose refs, each
+  // confirmed by a signed event on c1 (the record of a real controller).
+  fs::create_directories(tmp_.Sub("workdir"));
+  auto keys = RecordKeys::Load({}, tmp_.Sub("workdir"), nullptr);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  std::string note;
+  for (int i = 0; i < 200; ++i) {
+    Event e = At(c1_);
+    e.app = "app" + std::to_string(i);
+    note += (*keys)->SignLine(EventToJsonLine(e)) + "\n";
+  }
+  testing::WriteFile(tmp_.Sub("note.txt"), note);
+  Git(bare_, {"notes", "--ref=sluice", "add", "-F", tmp_.Sub("note.txt"), c1_});
   for (int i = 0; i < 200; ++i) {
     fs::path ref = fs::path(bare_) / DeployedRef("prod", "app" + std::to_string(i));
     fs::create_directories(ref.parent_path());

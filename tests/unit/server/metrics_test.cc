@@ -87,6 +87,17 @@ TEST(MetricsTest, EvidenceCacheSeriesAreZeroWithoutASource) {
   }
 }
 
+TEST(MetricsTest, UntrustedRecordEntriesComeFromTheWorkspaceCount) {
+  Metrics m("0.1.0");
+  EXPECT_NE(m.Render().find("sluice_record_untrusted_total 0\n"), std::string::npos);
+  size_t n = 3;
+  m.SetUntrustedSource([&n] { return n; });
+  std::string text = m.Render();
+  EXPECT_TRUE(InvalidLines(text).empty()) << text;
+  EXPECT_NE(text.find("# TYPE sluice_record_untrusted_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_record_untrusted_total 3\n"), std::string::npos) << text;
+}
+
 TEST(MetricsTest, EvidenceCacheSeriesComeFromTheSource) {
   Metrics m("0.1.0");
   int reads = 0;
