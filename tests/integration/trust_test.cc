@@ -47,6 +47,17 @@ class TrustTest : public ::testing::Test {
     return Head();
   }
 
+  // An approved change: prod gets a custom gate `smoke` running
+  // scripts/gate.sh, which leaves `marker` behind when it runs.
+  void AddSmokeGate(const std::string& marker) {
+    Merge(
+        {{"scripts/gate.sh", MarkerScript(marker)},
+         {"environments/prod/environment.yaml",
+          std::string(kProtected) +
+              "gates:\n  custom: [{ name: smoke, command: [sh, scripts/gate.sh], timeout: 30s }]\n"}},
+        "Add a smoke gate", true);
+  }
+
   std::string Head() { return Git(f_.work, {"rev-parse", "HEAD"}).out.substr(0, 40); }
 
   const nlohmann::json* Outcome(const nlohmann::json& pass, const std::string& env) {
@@ -142,12 +153,7 @@ TEST_F(TrustTest, UnapprovedEditOfAFileThePinNamesBlocks) {
 // was checked, and `sluice plan` ran it on a reviewer's machine.
 TEST_F(TrustTest, CustomGateEditedByADirectPushNeverRunsInReconcileOrPlan) {
   const std::string honest = f_.state + "/gate-ran-honest";
-  Merge(
-      {{"scripts/gate.sh", MarkerScript(honest)},
-       {"environments/prod/environment.yaml",
-        std::string(kProtected) +
-            "gates:\n  custom: [{ name: smoke, command: [sh, scripts/gate.sh], timeout: 30s }]\n"}},
-      "Add a smoke gate", true);
+  AddSmokeGate(honest);
   const std::string marker = f_.state + "/evil-gate-ran";
   Git(f_.work, {"checkout", "-q", "-b", "hostile"});
   CommitFiles(f_.work,
@@ -177,12 +183,7 @@ TEST_F(TrustTest, CustomGateEditedByADirectPushNeverRunsInReconcileOrPlan) {
 // commit of the policy in force, never from the candidate.
 TEST_F(TrustTest, CustomGateRunsFromThePolicyCommitOnceApproved) {
   const std::string honest = f_.state + "/gate-ran-honest";
-  Merge(
-      {{"scripts/gate.sh", MarkerScript(honest)},
-       {"environments/prod/environment.yaml",
-        std::string(kProtected) +
-            "gates:\n  custom: [{ name: smoke, command: [sh, scripts/gate.sh], timeout: 30s }]\n"}},
-      "Add a smoke gate", true);
+  AddSmokeGate(honest);
   Merge({{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('e'))}}, "Promote api", true);
   nlohmann::json pass = f_.Reconcile();
   const nlohmann::json* prod = Outcome(pass, "prod");

@@ -48,13 +48,10 @@ Runner AddPlanCommand(CLI::App& app) {
                   "File holding the forge API token (overrides forge.tokenFile)");
   return [cmd, opts, env, app_name, at, config_path, forge_token_file] {
     ControllerSettings settings;
-    settings.common = *opts;
-    if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
-        !s.ok()) {
+    if (Status s = LoadCommandConfig(*cmd, *config_path, *opts, settings); !s.ok()) {
       PrintError(s.message());
       return kExitError;
     }
-    *opts = settings.common;
     ConfigureLogging(opts->log_level);
     config::SecretSettings secret_settings = settings.secrets;
     secret_settings.notify.clear();  // plan notifies nobody

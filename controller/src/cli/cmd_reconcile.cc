@@ -58,13 +58,10 @@ Runner AddReconcileCommand(CLI::App& app) {
                   "File holding the forge API token (overrides forge.tokenFile)");
   return [cmd, opts, parallelism, drift, config_path, forge_token_file] {
     ControllerSettings settings;
-    settings.common = *opts;
-    if (Status s = LoadControllerConfigFile(*config_path, settings, ExplicitCommonFlags(*cmd));
-        !s.ok()) {
+    if (Status s = LoadCommandConfig(*cmd, *config_path, *opts, settings); !s.ok()) {
       PrintError(s.message());
       return kExitError;
     }
-    *opts = settings.common;
     const config::SecretSettings& secret_settings = settings.secrets;
     ConfigureLogging(opts->log_level);
     auto secrets = LoadControllerSecrets(secret_settings, *forge_token_file);

@@ -74,6 +74,14 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd) {
   return out;
 }
 
+Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,
+                         ControllerSettings& settings) {
+  settings.common = opts;
+  SLUICE_RETURN_IF_ERROR(LoadControllerConfigFile(config_path, settings, ExplicitCommonFlags(cmd)));
+  opts = settings.common;
+  return Status::Ok();
+}
+
 Status LoadControllerConfigFile(const std::string& path, ControllerSettings& settings,
                                 const std::vector<std::string>& explicit_flags) {
   if (path.empty()) return Status::Ok();

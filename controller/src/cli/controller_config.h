@@ -67,6 +67,13 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
 // `cmd`'s command line, which win over a --config file.
 std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd);
 
+// For a one-shot command (reconcile, plan, status): reads the --config file
+// at `config_path` ("" for none) into `settings`, starting from `opts` (the
+// flags given on `cmd`'s command line win over the file), and gives the
+// resulting common options back to `opts`. Errors as LoadControllerConfigFile.
+Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,
+                         ControllerSettings& settings);
+
 // Reads the file of --config into `settings` (LoadControllerConfig); an
 // empty `path` leaves them as they are. InvalidArgument "path:line:
 // message", or IOError naming the file when it cannot be read.

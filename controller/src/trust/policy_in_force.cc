@@ -34,12 +34,14 @@ PolicyResolver::PolicyResolver(std::mutex& repo_mutex, const git::Repository& re
       approve_(std::move(approve)),
       options_(std::move(options)) {}
 
+Result<std::string> PolicyResolver::ReadLocked(const std::string& blob) {
+  std::lock_guard lock(repo_mutex_);
+  return git::ReadBlob(repo_, blob);
+}
+
 std::optional<config::RepoSettings> PolicyResolver::SettingsOf(const std::string& blob,
                                                                std::string* error) {
-  Result<std::string> text = [&] {
-    std::lock_guard lock(repo_mutex_);
-    return git::ReadBlob(repo_, blob);
-  }();
+  Result<std::string> text = ReadLocked(blob);
   if (!text.ok()) {
     *error = "cannot read sluice.yaml: " + text.status().message();
     return std::nullopt;
@@ -56,10 +58,7 @@ std::optional<config::RepoSettings> PolicyResolver::SettingsOf(const std::string
 std::optional<config::EnvironmentPolicy> PolicyResolver::PolicyOf(const std::string& env,
                                                                   const std::string& blob,
                                                                   std::string* error) {
-  Result<std::string> text = [&] {
-    std::lock_guard lock(repo_mutex_);
-    return git::ReadBlob(repo_, blob);
-  }();
+  Result<std::string> text = ReadLocked(blob);
   if (!text.ok()) {
     *error = "cannot read " + config::PolicyPath(env) + ": " + text.status().message();
     return std::nullopt;

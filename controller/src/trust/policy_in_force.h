@@ -96,7 +96,9 @@ class PolicyResolver {
   // bootstrap; Save writes it atomically (temporary file, rename).
   std::optional<Cached> Load(const std::string& env) const;
   void Save(const std::string& env, const Cached& c) const;
-  // The settings or policy parsed from a blob (memoised by blob id).
+  // The bytes of `blob`, read under the repository lock.
+  Result<std::string> ReadLocked(const std::string& blob);
+  // The settings or policy parsed from a blob.
   std::optional<config::RepoSettings> SettingsOf(const std::string& blob, std::string* error);
   std::optional<config::EnvironmentPolicy> PolicyOf(const std::string& env, const std::string& blob,
                                                     std::string* error);
