@@ -75,6 +75,11 @@ void AddIgnoredPolicyEdits(engine::Workspace& ws, const std::string& config_path
   }
   engine::Reconciler reconciler(ws, parts.runner, parts.verifier, parts.http, parts.clock, cancel,
                                 ropts);
+  std::vector<std::string> envs;
+  for (const auto& r : rows) {
+    if (std::find(envs.begin(), envs.end(), r.env) == envs.end()) envs.push_back(r.env);
+  }
+  reconciler.PrefetchPolicies(envs, *head);
   std::map<std::string, std::vector<std::string>> notes;  // env -> lines
   for (auto& r : rows) {
     auto it = notes.find(r.env);

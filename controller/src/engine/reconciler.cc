@@ -202,6 +202,10 @@ Result<PassReport> Reconciler::RunPass() {
     }
   }
 
+  // One first-parent walk for every environment whose policy in force must
+  // be followed to this head (trust rule 1), instead of one each.
+  policies_.Prefetch(envs, *head);
+
   std::vector<std::vector<AppOutcome>> per_env(envs.size());
   std::vector<size_t> reads(envs.size(), 0);
   std::atomic<size_t> next{0};

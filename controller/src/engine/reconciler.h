@@ -135,6 +135,11 @@ class Reconciler {
   PolicyInForce PolicyFor(const std::string& env, const std::string& head) {
     return LoadPolicyInForce(env, head);
   }
+  // Reads the history PolicyFor needs for every env of `envs` in one walk
+  // (trust::PolicyResolver::Prefetch). Optional.
+  void PrefetchPolicies(const std::vector<std::string>& envs, const std::string& head) {
+    policies_.Prefetch(envs, head);
+  }
 
   // A pass that commits a rollback itself (onFailure: rollback) runs a
   // follow-up pass at once so the rollback is applied without waiting.

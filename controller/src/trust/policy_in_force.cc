@@ -80,16 +80,81 @@ bool PolicyResolver::Protects(const std::string& env, const Custody& custody) {
   return !policy || (policy->approval && policy->approval->required > 0);
 }
 
+namespace {
+std::string PrefetchKey(const std::string& env, const std::string& head, const std::string& stop) {
+  return env + "\n" + head + "\n" + stop;
+}
+}  // namespace
+
+Result<git::PathHistory> PolicyResolver::HistoryFor(const std::string& env,
+                                                    const std::string& head,
+                                                    const std::string& stop,
+                                                    const std::vector<std::string>& paths) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = prefetched_.find(PrefetchKey(env, head, stop));
+    if (it != prefetched_.end()) {
+      git::PathHistory h = std::move(it->second);
+      prefetched_.erase(it);
+      return h;
+    }
+  }
+  std::lock_guard lock(repo_mutex_);
+  return git::FirstParentPathHistory(repo_, head, stop, paths, options_.max_depth);
+}
+
+void PolicyResolver::Prefetch(const std::vector<std::string>& envs, const std::string& head) {
+  // Which environments need a walk, grouped by where it stops.
+  std::map<std::string, std::vector<std::string>> by_stop;
+  for (const std::string& env : envs) {
+    std::optional<Cached> cached;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = cache_.find(env); it != cache_.end()) cached = it->second;
+    }
+    if (!cached) {
+      cached = Load(env);
+      if (cached) {
+        std::lock_guard lock(mu_);
+        cache_.try_emplace(env, *cached);
+      }
+    }
+    if (cached && cached->tip == head) continue;
+    by_stop[cached ? cached->tip : options_.bootstrap].push_back(env);
+  }
+  for (const auto& [stop, group] : by_stop) {
+    if (group.size() < 2) continue;  // Walk reads it alone at the same cost
+    std::vector<std::string> paths = {config::SettingsPath()};
+    for (const auto& env : group) paths.push_back(config::PolicyPath(env));
+    Result<git::PathHistory> h = [&] {
+      std::lock_guard lock(repo_mutex_);
+      return git::FirstParentPathHistory(repo_, head, stop, paths, options_.max_depth);
+    }();
+    if (!h.ok()) continue;  // each environment walks alone and reports its own error
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < group.size(); ++i) {
+      const size_t at = i + 1;
+      git::PathHistory mine;
+      mine.base = {h->base[0], h->base[at]};
+      mine.reached_stop = h->reached_stop;
+      mine.commits_walked = h->commits_walked;
+      for (const git::PathEdit& e : h->edits) {
+        if (e.before[0] == e.after[0] && e.before[at] == e.after[at]) continue;
+        mine.edits.push_back({e.commit, e.parent, {e.before[0], e.before[at]},
+                              {e.after[0], e.after[at]}});
+      }
+      prefetched_[PrefetchKey(group[i], head, stop)] = std::move(mine);
+    }
+  }
+}
+
 PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::string& head,
                                             std::optional<Cached> from) {
   const std::vector<std::string> paths = {config::SettingsPath(), config::PolicyPath(env)};
   Cached out;
   out.tip = head;
   Result<git::PathHistory> history = Status::Internal("not walked");
-  if (from && from->error.empty()) {
-    std::lock_guard lock(repo_mutex_);
-    history = git::FirstParentPathHistory(repo_, head, from->tip, paths, options_.max_depth);
-  }
+  if (from && from->error.empty()) history = HistoryFor(env, head, from->tip, paths);
   Custody custody;
   if (history.ok() && history->reached_stop) {
     custody = from->custody;
@@ -106,11 +171,7 @@ PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::s
     return out;
   } else {
     // No usable cache (first walk, a rewritten branch): from the start.
-    {
-      std::lock_guard lock(repo_mutex_);
-      history =
-          git::FirstParentPathHistory(repo_, head, options_.bootstrap, paths, options_.max_depth);
-    }
+    history = HistoryFor(env, head, options_.bootstrap, paths);
     if (!history.ok()) {
       out.error =
           options_.bootstrap.empty()
@@ -223,6 +284,13 @@ PolicyInForce PolicyResolver::Resolve(const std::string& env, const std::string&
   if (!cached) cached = Load(env);
   if (!cached || cached->tip != head) {
     Cached walked = Walk(env, head, cached);
+    {
+      // A prefetched history this walk did not use (another stop) is stale.
+      std::lock_guard lock(mu_);
+      for (auto it = prefetched_.begin(); it != prefetched_.end();) {
+        it = it->first.rfind(env + "\n", 0) == 0 ? prefetched_.erase(it) : std::next(it);
+      }
+    }
     std::lock_guard lock(mu_);
     if (walked.error.empty()) {
       Save(env, walked);

@@ -9,6 +9,7 @@
 
 #include "config/policy.h"
 #include "config/settings.h"
+#include "git/history.h"
 #include "git/repo.h"
 #include "trust/custody.h"
 
@@ -82,6 +83,12 @@ class PolicyResolver {
   // Never fails: a problem lands in `error` and the environment blocks.
   PolicyInForce Resolve(const std::string& env, const std::string& head);
 
+  // Reads, in one first-parent walk, the history every environment of
+  // `envs` needs before Resolve(env, head) (those whose last walk stopped at
+  // the same commit share it): a cold start walks the history once, not
+  // once per environment. Optional; Resolve walks by itself otherwise.
+  void Prefetch(const std::vector<std::string>& envs, const std::string& head);
+
  private:
   struct Cached {
     std::string tip;
@@ -90,6 +97,11 @@ class PolicyResolver {
     std::string error;
   };
   Cached Walk(const std::string& env, const std::string& head, std::optional<Cached> from);
+  // The history of `paths` (sluice.yaml, env's policy) from `head` back to
+  // `stop`: a prefetched one when there is one, else a walk.
+  Result<git::PathHistory> HistoryFor(const std::string& env, const std::string& head,
+                                      const std::string& stop,
+                                      const std::vector<std::string>& paths);
   // Whether the policy trusted in `custody` asks for approval.
   bool Protects(const std::string& env, const Custody& custody);
   // The walk kept in cache_dir for `env`, if any and made with the same
@@ -109,6 +121,7 @@ class PolicyResolver {
   TrustOptions options_;
   std::mutex mu_;  // guards cache_
   std::map<std::string, Cached> cache_;
+  std::map<std::string, git::PathHistory> prefetched_;  // env, head, stop -> history
 };
 
 }  // namespace sluice::trust
