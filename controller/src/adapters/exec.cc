@@ -94,6 +94,7 @@ Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
   }
 
   ProcessSpec spec;
+  spec.repository_code = true;  // runs as runAs when configured
   const std::string& program = exec.command[0];
   if (program.find('/') != std::string::npos) {
     Result<std::string> resolved = ResolveCheckoutProgram(

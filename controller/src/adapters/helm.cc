@@ -336,6 +336,7 @@ Result<ApplyResult> HelmAdapter::Upgrade(const ApplyRequest& req, HelmMode mode)
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
 
   ProcessSpec spec;
+  spec.repository_code = true;  // runs as runAs when configured
   spec.argv.push_back(*program);
   spec.argv.insert(spec.argv.end(), args->begin(), args->end());
   spec.env = base_env_;
@@ -386,6 +387,7 @@ Result<ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<st
   if (!program.ok()) return program.status().WithContext(PinPath(req) + ": helm adapter");
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
   ProcessSpec spec;
+  spec.repository_code = true;  // runs as runAs when configured
   spec.argv.push_back(*program);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = base_env_;

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -24,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -282,8 +285,10 @@ bool GroupHasLiveMember(pid_t pgid) {
 // io_context is private to this run.
 class ChildRun {
  public:
-  ChildRun(const ProcessSpec& spec, std::string exe, CancelToken* cancel)
+  ChildRun(const ProcessSpec& spec, std::string exe, CancelToken* cancel,
+           std::optional<RunAs> as = std::nullopt)
       : spec_(spec),
+        as_(std::move(as)),
         exe_(std::move(exe)),
         cancel_(cancel),
         // The controller's own secrets (forge token, Git password, webhook
@@ -372,6 +377,9 @@ class ChildRun {
   std::string Name() const { return "\"" + spec_.argv[0] + "\""; }
 
   Status Spawn(char** argv, char** envp, const char* cwd) {
+    const bool drop = as_.has_value();
+    const uid_t uid = drop ? as_->uid : 0;
+    const gid_t gid = drop ? as_->gid : 0;
     std::error_code ec;
     pid_t failed_pid = -1;
     std::lock_guard lock(SpawnMutex());
@@ -382,41 +390,47 @@ class ChildRun {
       SetCloexec(p->native_source());
       SetCloexec(p->native_sink());
     }
-    bp::child child(bp::exe = exe_, bp::std_in<*in_pipe_, bp::std_out> * out_pipe_,
-                    bp::std_err > *err_pipe_,
-                    // Runs after Boost's own setup: keep argv[0] as given (Boost puts the
-                    // executable path there) and give the child exactly spec.env.
-                    bp::extend::on_setup([argv, envp](auto& exec) {
-                      exec.cmd_line = argv;
-                      exec.env = envp;
-                    }),
-                    // In the forked child, before execve: async-signal-safe calls only.
-                    bp::extend::on_exec_setup([cwd](auto& exec) {
-                      if (::setpgid(0, 0) != 0) {
-                        exec.set_error(bp::detail::get_last_error(), "setpgid() failed");
-                        ::_exit(127);
-                      }
-                      // Ignored signals and the signal mask survive execve; the child
-                      // starts from the defaults whatever the controller uses.
-                      struct sigaction dfl;
-                      std::memset(&dfl, 0, sizeof(dfl));
-                      dfl.sa_handler = SIG_DFL;
-                      for (int sig = 1; sig < 32; ++sig) {
-                        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-                      }
-                      sigset_t none;
-                      sigemptyset(&none);
-                      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-                      // Boost's start_dir ignores a chdir() failure; do it here instead.
-                      if (cwd != nullptr && ::chdir(cwd) != 0) {
-                        exec.set_error(bp::detail::get_last_error(), "chdir() failed");
-                        ::_exit(127);
-                      }
-                    }),
-                    bp::extend::on_error([&failed_pid](auto& exec, const std::error_code&) {
-                      failed_pid = exec.pid;
-                    }),
-                    ec);
+    bp::child child(
+        bp::exe = exe_, bp::std_in<*in_pipe_, bp::std_out> * out_pipe_, bp::std_err > *err_pipe_,
+        // Runs after Boost's own setup: keep argv[0] as given (Boost puts the
+        // executable path there) and give the child exactly spec.env.
+        bp::extend::on_setup([argv, envp](auto& exec) {
+          exec.cmd_line = argv;
+          exec.env = envp;
+        }),
+        // In the forked child, before execve: async-signal-safe calls only.
+        bp::extend::on_exec_setup([cwd, drop, uid, gid](auto& exec) {
+          // Repository code runs as its own account (runAs): the
+          // groups first, then gid, then uid (after which no
+          // change back is possible).
+          if (drop && (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+            exec.set_error(bp::detail::get_last_error(), "dropping to runAs failed");
+            ::_exit(127);
+          }
+          if (::setpgid(0, 0) != 0) {
+            exec.set_error(bp::detail::get_last_error(), "setpgid() failed");
+            ::_exit(127);
+          }
+          // Ignored signals and the signal mask survive execve; the child
+          // starts from the defaults whatever the controller uses.
+          struct sigaction dfl;
+          std::memset(&dfl, 0, sizeof(dfl));
+          dfl.sa_handler = SIG_DFL;
+          for (int sig = 1; sig < 32; ++sig) {
+            if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+          }
+          sigset_t none;
+          sigemptyset(&none);
+          ::sigprocmask(SIG_SETMASK, &none, nullptr);
+          // Boost's start_dir ignores a chdir() failure; do it here instead.
+          if (cwd != nullptr && ::chdir(cwd) != 0) {
+            exec.set_error(bp::detail::get_last_error(), "chdir() failed");
+            ::_exit(127);
+          }
+        }),
+        bp::extend::on_error(
+            [&failed_pid](auto& exec, const std::error_code&) { failed_pid = exec.pid; }),
+        ec);
     if (ec) {
       // Boost returns an empty child when exec fails, but the forked process
       // exists: reap it.
@@ -568,6 +582,7 @@ class ChildRun {
   }
 
   const ProcessSpec& spec_;
+  std::optional<RunAs> as_;  // drop to this account in the child (runAs)
   const std::string exe_;
   CancelToken* const cancel_;
   const std::vector<std::string> secrets_;
@@ -604,6 +619,58 @@ bool IsExecutableFile(const std::string& path) {
 }
 
 }  // namespace
+
+Result<RunAs> LookUpRunAs(const std::string& user) {
+  if (user.empty()) return Status::InvalidArgument("runAs: an empty user name");
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    return Status::InvalidArgument("runAs: no user \"" + user +
+                                   "\" on this machine (create it, e.g. useradd --system " + user +
+                                   ")");
+  }
+  if (pw.pw_uid == 0) {
+    return Status::InvalidArgument("runAs: \"" + user + "\" is root; name an unprivileged account");
+  }
+  RunAs r;
+  r.uid = pw.pw_uid;
+  r.gid = pw.pw_gid;
+  r.name = user;
+  r.home = pw.pw_dir != nullptr && pw.pw_dir[0] != '\0' ? pw.pw_dir : "/";
+  return r;
+}
+
+Status HandOverTree(const std::string& dir, const std::string& root, const RunAs& user) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto give = [&](const fs::path& p) -> Status {
+    if (::lchown(p.c_str(), user.uid, user.gid) != 0) {
+      return Status::IOError("cannot give " + p.string() + " to " + user.name + ": " +
+                             std::strerror(errno));
+    }
+    return Status::Ok();
+  };
+  SLUICE_RETURN_IF_ERROR(give(dir));
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    SLUICE_RETURN_IF_ERROR(give(it->path()));
+  }
+  if (ec) return Status::IOError("cannot walk " + dir + ": " + ec.message());
+  // Enter (not list) each directory above it, up to `root`.
+  const fs::path top = fs::absolute(root, ec).lexically_normal();
+  for (fs::path p = fs::absolute(dir, ec).lexically_normal().parent_path();
+       !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 &&
+        ::chmod(p.c_str(), (st.st_mode & 07777) | S_IXOTH) != 0) {
+      return Status::IOError("cannot let " + user.name + " enter " + p.string() + ": " +
+                             std::strerror(errno));
+    }
+    if (p == top) break;
+  }
+  return Status::Ok();
+}
 
 std::map<std::string, std::string> BaseEnvironment() {
   std::map<std::string, std::string> env;
@@ -710,6 +777,16 @@ Result<ProcessResult> BoostCommandRunner::Run(const ProcessSpec& spec, CancelTok
 
   EnsureStandardDescriptors();
   try {
+    if (spec.repository_code && run_as_) {
+      // The account's own home and name: a tool must not write into the
+      // controller's HOME (it could not, and must not read it either).
+      ProcessSpec as_user = spec;
+      as_user.env["HOME"] = run_as_->home;
+      as_user.env["USER"] = run_as_->name;
+      as_user.env["LOGNAME"] = run_as_->name;
+      ChildRun run(as_user, std::move(exe), cancel, run_as_);
+      return run.Run();
+    }
     ChildRun run(spec, std::move(exe), cancel);
     return run.Run();
   } catch (const std::exception& e) {

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +33,30 @@ struct ProcessSpec {
   size_t output_cap = 64 * 1024;     // bytes of each stream's tail kept in the result
   std::vector<std::string> secrets;  // extra strings to redact (values of credentials)
   LineSink on_line;                  // optional streaming of output
+  // Runs code or tools on the repository's content (adapters, custom
+  // gates): started as the runner's RepositoryCodeUser() when it has one.
+  bool repository_code = false;
 };
+
+// The account that repository code (adapters, custom gates) runs as when
+// the controller's configuration names one (`runAs`), so that a deploy
+// script cannot read what the controller's own user can (its secret files,
+// its workdir) nor signal it. SPEC 1.3 rule 5.
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+  std::string home;
+};
+
+// The account named `user` (getpwnam_r). InvalidArgument naming it when
+// there is none, and when it is root (running as root is no separation).
+Result<RunAs> LookUpRunAs(const std::string& user);
+
+// Gives the checkout `dir` (and everything below it) to `user`, and lets it
+// reach `dir`: every directory from `dir`'s parent up to `root` gets the
+// search bit for others (o+x: enter, not list). IOError naming the path.
+Status HandOverTree(const std::string& dir, const std::string& root, const RunAs& user);
 
 struct ProcessResult {
   int exit_code = -1;  // the child's exit status; 128+N when killed by signal N
@@ -59,6 +85,9 @@ class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
   virtual Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) = 0;
+  // The account repository code runs as (ProcessSpec::repository_code), or
+  // nullopt: the controller's own. Callers hand checkouts over to it.
+  virtual std::optional<RunAs> RepositoryCodeUser() const { return std::nullopt; }
 };
 
 // The real runner, on Boost.Process (Linux). Each Run() uses its own
@@ -68,7 +97,16 @@ class CommandRunner {
 // with default signal dispositions and an empty signal mask.
 class BoostCommandRunner final : public CommandRunner {
  public:
+  BoostCommandRunner() = default;
+  // Repository code (ProcessSpec::repository_code) starts as `run_as`: its
+  // groups, gid and uid are set in the child before execve, and HOME, USER
+  // and LOGNAME are that account's. Needs a controller running as root.
+  explicit BoostCommandRunner(std::optional<RunAs> run_as) : run_as_(std::move(run_as)) {}
   Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* cancel) override;
+  std::optional<RunAs> RepositoryCodeUser() const override { return run_as_; }
+
+ private:
+  std::optional<RunAs> run_as_;
 };
 
 // PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER from the controller's own

@@ -72,6 +72,7 @@ class Sequence {
   Result<ProcessResult> Step(const std::vector<std::string>& args, bool stream,
                              size_t output_cap = 64 * 1024) {
     ProcessSpec spec;
+    spec.repository_code = true;  // runs as runAs when configured
     spec.argv.push_back(program_);
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = env_;

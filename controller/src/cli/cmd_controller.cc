@@ -143,13 +143,17 @@ Runner AddControllerCommand(CLI::App& app) {
                   "again (e.g. 10m, 1h; at most 24h); 0 asks the registry on every pass. Absent "
                   "manifests and errors are never cached")
       ->capture_default_str();
+  cmd->add_option("--run-as", settings->run_as,
+                  "Run adapters and custom gates as this unprivileged user (runAs; the "
+                  "controller must run as root): they cannot read the controller's files or "
+                  "memory");
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
   AddTrustOptions(*cmd, settings->common, /*with_signing_key=*/true);
   return [cmd, settings, config_path, interval_text, drift_interval_text, registry_cache_ttl_text] {
     std::vector<std::string> explicit_flags;
     for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
                           "--log-level", "--listen", "--webhook-secret-file", "--drift-interval",
-                          "--drift-checks-per-pass", "--registry-cache-ttl"}) {
+                          "--drift-checks-per-pass", "--registry-cache-ttl", "--run-as"}) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
     for (auto& f : GivenTrustFlags(*cmd)) explicit_flags.push_back(std::move(f));
@@ -232,7 +236,12 @@ Runner AddControllerCommand(CLI::App& app) {
       PrintError(lock.status().message());
       return kExitError;
     }
-    EngineParts parts;
+    auto repository_user = ResolveRunAs(*settings);
+    if (!repository_user.ok()) {
+      PrintError(repository_user.status().message());
+      return kExitError;
+    }
+    EngineParts parts(*repository_user);
     NotifyParts notify(parts, **ws, secrets->targets, secrets->forge);
     engine::ReconcileOptions ropts;
     ropts.forge = secrets->forge;

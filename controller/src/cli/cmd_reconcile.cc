@@ -56,8 +56,14 @@ Runner AddReconcileCommand(CLI::App& app) {
                   "gitPasswordFile; flags win");
   cmd->add_option("--forge-token-file", *forge_token_file,
                   "File holding the forge API token (overrides forge.tokenFile)");
-  return [cmd, opts, parallelism, drift, config_path, forge_token_file] {
+  auto run_as = std::make_shared<std::string>();
+  cmd->add_option("--run-as", *run_as,
+                  "Run adapters and custom gates as this unprivileged user (runAs; the "
+                  "controller must run as root): they cannot read the controller's files or "
+                  "memory");
+  return [cmd, opts, parallelism, drift, config_path, forge_token_file, run_as] {
     ControllerSettings settings;
+    settings.run_as = *run_as;
     if (Status s = LoadCommandConfig(*cmd, *config_path, *opts, settings); !s.ok()) {
       PrintError(s.message());
       return kExitError;
@@ -82,7 +88,12 @@ Runner AddReconcileCommand(CLI::App& app) {
       PrintError(lock.status().message());
       return kExitError;
     }
-    EngineParts parts;
+    auto repository_user = ResolveRunAs(settings);
+    if (!repository_user.ok()) {
+      PrintError(repository_user.status().message());
+      return kExitError;
+    }
+    EngineParts parts(*repository_user);
     CancelToken cancel;
     NotifyParts notify(parts, **ws, secrets->targets, secrets->forge);
     engine::ReconcileOptions ropts;

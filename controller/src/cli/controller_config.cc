@@ -1,5 +1,6 @@
 #include "cli/controller_config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -71,7 +72,24 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd) {
     if (cmd.count(f) > 0) out.emplace_back(f);
   }
   for (auto& f : GivenTrustFlags(cmd)) out.push_back(std::move(f));
+  try {
+    if (cmd.count("--run-as") > 0) out.emplace_back("--run-as");
+  } catch (const CLI::Error&) {
+    // Not an option of this command.
+  }
   return out;
+}
+
+Result<std::optional<adapters::RunAs>> ResolveRunAs(const ControllerSettings& settings) {
+  if (settings.run_as.empty()) return std::optional<adapters::RunAs>();
+  auto user = adapters::LookUpRunAs(settings.run_as);
+  if (!user.ok()) return user.status();
+  if (::geteuid() != 0) {
+    return Status::InvalidArgument("runAs " + settings.run_as +
+                                   ": the controller must run as root to start adapters as "
+                                   "another user (or drop runAs and run it as that user)");
+  }
+  return std::optional<adapters::RunAs>(std::move(*user));
 }
 
 Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,
@@ -173,12 +191,14 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       if (!given("--listen")) settings.listen = value;
     } else if (key == "webhookSecretFile") {
       if (!given("--webhook-secret-file")) settings.webhook_secret_file = value;
+    } else if (key == "runAs") {
+      if (!given("--run-as")) settings.run_as = value;
     } else {
       return Status::InvalidArgument(where + "unknown key '" + key +
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
-                                     "driftChecksPerPass, registryCacheTtl, trust, forge, "
-                                     "notify, gitUsername, gitPasswordFile)");
+                                     "driftChecksPerPass, registryCacheTtl, runAs, trust, "
+                                     "forge, notify, gitUsername, gitPasswordFile)");
     }
   }
   return Status::Ok();

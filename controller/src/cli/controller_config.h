@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "adapters/process.h"
 #include "cli/common.h"
 #include "config/controller_secrets.h"
 #include "core/result.h"
@@ -31,6 +32,9 @@ struct ControllerSettings {
   // 1); its policy files are in force as they are, and nothing before it
   // counts. Empty: each environment's first policy version is trusted.
   std::string trust_bootstrap;
+  // runAs / --run-as: the account adapters and custom gates run as (the
+  // controller must run as root to switch); empty: the controller's own.
+  std::string run_as;
   // Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile;
   // only from this file, never from the repository (config/controller_secrets.h).
   config::SecretSettings secrets;
@@ -73,6 +77,10 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd);
 // resulting common options back to `opts`. Errors as LoadControllerConfigFile.
 Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,
                          ControllerSettings& settings);
+
+// The account of `settings.run_as` (adapters::LookUpRunAs), or nullopt
+// when none is named. InvalidArgument naming the user.
+Result<std::optional<adapters::RunAs>> ResolveRunAs(const ControllerSettings& settings);
 
 // Reads the file of --config into `settings` (LoadControllerConfig); an
 // empty `path` leaves them as they are. InvalidArgument "path:line:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 #include "adapters/process.h"
 #include "core/clock.h"
@@ -17,6 +18,10 @@ namespace sluice::cli {
 // command that runs passes (`reconcile`, `controller`). Not copyable: the
 // verifier borrows the client and the clock.
 struct EngineParts {
+  // `run_as`: the account adapters and custom gates run as (runAs), or the
+  // controller's own.
+  explicit EngineParts(std::optional<adapters::RunAs> run_as = std::nullopt)
+      : runner(std::move(run_as)) {}
   adapters::BoostCommandRunner runner;
   net::CurlHttpClient http;
   SystemClock clock;

@@ -170,6 +170,9 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     std::lock_guard lock(ws_.mutex());
     exported = ws_.repo().ExportTree(due.deployed, checkout);
   }
+  if (auto user = runner_.RepositoryCodeUser(); user && exported.ok()) {
+    exported = adapters::HandOverTree(checkout, ws_.workdir(), *user);  // runAs
+  }
   Result<adapters::Observation> observed = Status::Internal("not run");
   if (exported.ok()) {
     adapters::ApplyRequest req;

@@ -379,6 +379,11 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(
     Status s = ws_.repo().ExportTree(policy_commit, checkout);
     if (!s.ok()) return fail_all("cannot check out " + Short(policy_commit) + ": " + s.message());
   }
+  if (auto user = runner_.RepositoryCodeUser()) {
+    // runAs: the gate runs as its own account and owns its checkout.
+    Status given = adapters::HandOverTree(checkout, ws_.workdir(), *user);
+    if (!given.ok()) return fail_all(given.message());
+  }
   evidence::CustomGateRequest req;
   req.env = c.env;
   req.app = c.app;

@@ -667,6 +667,13 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     exported = ws_.repo().ExportTree(base.commit, checkout);
   }
   if (!exported.ok()) return fail(base, "checkout failed: " + exported.ToString());
+  if (auto user = runner_.RepositoryCodeUser()) {
+    // runAs: the adapter runs as its own account and owns its checkout.
+    if (Status given = adapters::HandOverTree(checkout, ws_.workdir(), *user); !given.ok()) {
+      fs::remove_all(checkout, ec);
+      return fail(base, "checkout failed: " + given.ToString());
+    }
+  }
 
   adapters::ApplyRequest req;
   req.env = env;

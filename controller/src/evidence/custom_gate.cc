@@ -75,6 +75,7 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
                                    req.checkout_dir + "\"");
   }
   adapters::ProcessSpec spec;
+  spec.repository_code = true;  // runs as runAs when configured
   const std::string& program = gate.command[0];
   if (program.find('/') != std::string::npos) {
     Result<std::string> resolved = adapters::ResolveCheckoutProgram(
