@@ -5,6 +5,7 @@
 // before it exits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "env_repo_fixture.h"
@@ -18,8 +19,18 @@ using nlohmann::json;
 
 constexpr char kHookSecret[] = "notify-integration-secret";
 
+// sluice.yaml naming both targets, in the first commit: prod is protected,
+// so its notification targets change only with approval (trust rule).
+constexpr char kNotifyingSettings[] =
+    "pipeline: [dev, prod]\n"
+    "groups:\n  release-managers: [alice]\n"
+    "notify:\n"
+    "  - {target: audit}\n"
+    "  - {target: team}\n";
+
 TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) {
-  EnvRepoFixture f;
+  EnvRepoFixture f(
+      std::map<std::string, std::optional<std::string>>{{"sluice.yaml", kNotifyingSettings}});
   TempDir tmp;
   Receiver hook;
   Receiver slack;
@@ -29,13 +40,6 @@ TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) 
                                             "\", secretFile: \"" + tmp.Sub("hook-secret") +
                                             "\"}\n  team: {slackWebhookFile: \"" +
                                             tmp.Sub("slack-url") + "\"}\n");
-  f.CommitAndPush({{"sluice.yaml",
-                    "pipeline: [dev, prod]\n"
-                    "groups:\n  release-managers: [alice]\n"
-                    "notify:\n"
-                    "  - {target: audit}\n"
-                    "  - {target: team}\n"}},
-                  "Notify the team");
   f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "2.5.3")},
                    {"environments/prod/apps/web.yaml", f.PinYaml(Digest('b'), "7.1.0")}},
                   "Pin api in dev, web in prod (pushed straight to main)");
@@ -91,6 +95,38 @@ TEST(NotifyTest, BlockedAndVerifiedChangesReachTheWebhookAndSlackSignedAndOnce) 
   // Secrets stay out of the output.
   EXPECT_EQ(out.err.find("SLACKSECRETPATH"), std::string::npos) << out.err;
   EXPECT_EQ(out.err.find(kHookSecret), std::string::npos) << out.err;
+}
+
+// An unapproved edit of sluice.yaml that drops every target cannot silence
+// prod (protected): its targets are those of the sluice.yaml in force there.
+// dev asks for no approval, so the edit is in force for dev at once.
+TEST(NotifyTest, AnUnapprovedEditCannotSilenceAProtectedEnvironment) {
+  EnvRepoFixture f(
+      std::map<std::string, std::optional<std::string>>{{"sluice.yaml", kNotifyingSettings}});
+  TempDir tmp;
+  Receiver hook;
+  WriteFile(tmp.Sub("hook-secret"), std::string(kHookSecret) + "\n");
+  WriteFile(tmp.Sub("controller.yaml"),
+            "notify:\n  audit: {url: \"" + hook.Url("/sluice") + "\", secretFile: \"" +
+                tmp.Sub("hook-secret") + "\"}\n  team: {url: \"" + hook.Url("/team") +
+                "\", secretFile: \"" + tmp.Sub("hook-secret") + "\"}\n");
+  f.CommitAndPush({{"sluice.yaml", "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice]\n"},
+                   {"environments/dev/apps/api.yaml", f.PinYaml(Digest('d'))},
+                   {"environments/prod/apps/web.yaml", f.PinYaml(Digest('e'))}},
+                  "Quietly: no more notifications; pin dev and prod");
+  CommandOutput out =
+      f.Sluice({"reconcile", "--once", "--format", "json", "--config", tmp.Sub("controller.yaml")});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::vector<std::string> seen;
+  for (const auto& r : hook.Requests()) {
+    json j = json::parse(r.body);
+    seen.push_back(r.path + " " + j["event"]["env"].get<std::string>() + "/" +
+                   j["event"]["app"].get<std::string>() + " " +
+                   j["event"]["event"].get<std::string>());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"/sluice prod/web blocked", "/team prod/web blocked"}))
+      << out.err;
 }
 
 TEST(NotifyTest, AMissingSecretFileIsReportedWithTheLineAndTheDeployStillRuns) {

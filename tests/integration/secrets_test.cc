@@ -204,7 +204,6 @@ TEST(SecretsTest, ExecDeployFindsNoSecretsInItsParentOrItsOwnEnvironment) {
 }
 
 TEST(SecretsTest, ForgeAndSecretFilesNamedByTheRepositoryHaveNoEffect) {
-  EnvRepoFixture f;
   TempDir tmp;
   ForgeStub configured;  // the controller's forge
   ForgeStub attacker;    // the forge sluice.yaml names
@@ -232,10 +231,12 @@ TEST(SecretsTest, ForgeAndSecretFilesNamedByTheRepositoryHaveNoEffect) {
       tmp.Sub("repo-slack") +
       "\"}}\n"
       "  - {target: audit}\n";
-  f.CommitAndPush({{"sluice.yaml", settings},
-                   {"environments/prod/environment.yaml",
-                    "approval:\n  required: 1\n  from: [release-managers]\n  evidence: forge\n"}},
-                  "Point the controller at my own forge and files");
+  // In the first commit: trusted as it lands (trust rule 1), so the keys it
+  // carries are what the controller is tempted with.
+  EnvRepoFixture f(std::map<std::string, std::optional<std::string>>{
+      {"sluice.yaml", settings},
+      {"environments/prod/environment.yaml",
+       "approval:\n  required: 1\n  from: [release-managers]\n  evidence: forge\n"}});
   std::string commit = f.CommitAndPush(
       {{"environments/prod/apps/web.yaml", f.PinYaml(Digest('b'))}}, "prod: web, no review");
 

@@ -260,6 +260,11 @@ Runner AddControllerCommand(CLI::App& app) {
     // shared by every pass.
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
+    // Notification targets follow the trust rule too: an unapproved edit of
+    // sluice.yaml cannot silence (or add) the targets of a protected one.
+    notify.sink.UseSettingsInForce([&reconciler](const std::string& env, const std::string& head) {
+      return reconciler.PolicyFor(env, head).settings;
+    });
     spdlog::info(
         "controller watching {} branch {} every {} (workdir {}); drift checks {}; registry "
         "answers cached {}",

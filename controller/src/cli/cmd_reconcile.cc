@@ -109,6 +109,11 @@ Runner AddReconcileCommand(CLI::App& app) {
     ropts.trust.bootstrap = settings.trust_bootstrap;
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
                                   cancel, ropts);
+    // Notification targets follow the trust rule too: an unapproved edit of
+    // sluice.yaml cannot silence (or add) the targets of a protected one.
+    notify.sink.UseSettingsInForce([&reconciler](const std::string& env, const std::string& head) {
+      return reconciler.PolicyFor(env, head).settings;
+    });
     auto report = reconciler.RunOnce();
     // One pass, then exit: deliver what it decided first (bounded).
     notify.notifier.Shutdown(kNotifyDrain);

@@ -30,8 +30,13 @@ void RepoNotifySink::RefreshLocked() {
                  head_.substr(0, 12));
     return;
   }
+  targets_ = TargetsOf(*settings);
+}
+
+std::vector<std::shared_ptr<const Target>> RepoNotifySink::TargetsOf(
+    const config::RepoSettings& settings) {
   std::vector<std::shared_ptr<const Target>> targets;
-  for (const config::NotifyRef& ref : settings->notify) {
+  for (const config::NotifyRef& ref : settings.notify) {
     auto it = std::find_if(configured_.begin(), configured_.end(),
                            [&](const auto& t) { return t->id == ref.target; });
     if (it == configured_.end()) {
@@ -44,7 +49,12 @@ void RepoNotifySink::RefreshLocked() {
     }
     if (std::find(targets.begin(), targets.end(), *it) == targets.end()) targets.push_back(*it);
   }
-  targets_ = std::move(targets);
+  return targets;
+}
+
+void RepoNotifySink::UseSettingsInForce(SettingsInForce source) {
+  std::lock_guard lock(mu_);
+  in_force_ = std::move(source);
 }
 
 void RepoNotifySink::operator()(const engine::Event& e) {
@@ -52,8 +62,21 @@ void RepoNotifySink::operator()(const engine::Event& e) {
   std::vector<std::shared_ptr<const Target>> targets;
   {
     std::lock_guard lock(mu_);
-    RefreshLocked();
-    targets = targets_;
+    if (in_force_) {
+      auto head = ws_.Head();
+      if (head.ok()) {
+        auto& [at, cached] = env_targets_[e.env];
+        if (at != *head) {
+          auto settings = in_force_(e.env, *head);
+          cached = settings ? TargetsOf(*settings) : std::vector<std::shared_ptr<const Target>>{};
+          at = *head;
+        }
+        targets = cached;
+      }
+    } else {
+      RefreshLocked();
+      targets = targets_;
+    }
   }
   if (targets.empty()) return;
   engine::Event event = e;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,9 +40,21 @@ class RepoNotifySink {
 
   void operator()(const engine::Event& e);
 
+  // The sluice.yaml in force for an environment at a head (the trust rule,
+  // SPEC 1.3: an unapproved edit cannot add or silence the targets of a
+  // protected environment), or nullopt when there is none.
+  using SettingsInForce = std::function<std::optional<config::RepoSettings>(
+      const std::string& env, const std::string& head)>;
+  // From now on, the targets of an event are those the sluice.yaml in force
+  // for its environment names (the reconciler's PolicyFor); without it,
+  // those of sluice.yaml at the head. Call before events flow.
+  void UseSettingsInForce(SettingsInForce source);
+
  private:
   // Re-reads sluice.yaml when the head moved. Caller holds mu_.
   void RefreshLocked();
+  // The targets `settings` names (unknown names logged once per head).
+  std::vector<std::shared_ptr<const Target>> TargetsOf(const config::RepoSettings& settings);
 
   engine::Workspace& ws_;
   Notifier& notifier_;
@@ -49,6 +63,10 @@ class RepoNotifySink {
   const std::optional<config::ForgeSettings> forge_;
   std::string head_;  // where targets_ were read
   std::vector<std::shared_ptr<const Target>> targets_;
+  SettingsInForce in_force_;
+  // env -> (head, targets) with in_force_.
+  std::map<std::string, std::pair<std::string, std::vector<std::shared_ptr<const Target>>>>
+      env_targets_;
 };
 
 }  // namespace sluice::notify
