@@ -132,9 +132,10 @@ TEST_F(TrustTest, UnreviewedScriptEditOnTopOfAnApprovedMergeBlocksAndNeverRuns) 
   EXPECT_EQ(f_.Deploys().size(), 1u);
 }
 
-// Side door 2, the Helm/Terraform shape: a values file the pin names,
-// edited by a direct push after the approved merge, blocks the app.
-TEST_F(TrustTest, UnapprovedEditOfAFileThePinNamesBlocks) {
+// Side door 2, beside the command: a new file in the deploy command's
+// directory (a helper it could source), pushed unsigned after the approved
+// merge, blocks the app.
+TEST_F(TrustTest, UnapprovedFileBesideTheDeployCommandBlocks) {
   Merge({{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('c'))}}, "Promote api", true);
   // The exec command's arguments are not files; the command's own directory
   // is. A new helper script beside it, pushed unsigned, is in the way.

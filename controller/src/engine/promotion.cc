@@ -8,6 +8,7 @@
 #include "config/pin_edit.h"
 #include "config/policy.h"
 #include "config/repository_config.h"
+#include "core/lines.h"
 #include "config/settings.h"
 #include "core/time_format.h"
 #include "engine/event.h"
@@ -201,23 +202,18 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   plan.branch = "sluice/promote/" + app + "-" + to + "-" + ShortDigest(plan.digest, 8);
   bool confirmed = false;
   if (auto note = repo.ReadNote(kNotesRef, plan.upstream_commit); note.ok()) {
-    std::string_view text = *note;
-    for (size_t pos = 0; pos < text.size();) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string_view::npos) nl = text.size();
-      std::string_view line = text.substr(pos, nl - pos);
-      pos = nl + 1;
+    ForEachLine(*note, [&](std::string_view line) {
       if (controller_keys &&
           !VerifyEventLine(line, plan.upstream_commit, *controller_keys).trusted) {
-        continue;
+        return;
       }
       auto e = ParseEventLine(line);
-      if (!e.ok()) continue;
+      if (!e.ok()) return;
       if (e->env == from && e->app == app && e->kind == EventKind::kVerified) {
         plan.verified_at = e->time;
         confirmed = true;
       }
-    }
+    });
   }
   if (controller_keys && !confirmed) {
     return Refuse(plan, LkgRef(from, app) + " points at " + plan.upstream_commit.substr(0, 12) +

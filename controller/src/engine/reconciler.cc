@@ -780,11 +780,9 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
 
 namespace sluice::engine {
 
-std::unique_ptr<approval::Forge> Reconciler::ForgeFor(const config::RepoSettings& settings,
-                                                      std::string* error) {
+std::unique_ptr<approval::Forge> Reconciler::ForgeFor(std::string* error) {
   // The forge comes from the controller's configuration only (SPEC 1.3
   // rule 5): sluice.yaml cannot name one.
-  (void)settings;
   if (!options_.forge) return nullptr;
   auto made = approval::MakeForge(*options_.forge, http_, options_.forge_token, &clock_);
   if (!made.ok()) {
@@ -801,7 +799,7 @@ approval::ApprovalDecision Reconciler::CheckApproval(const config::ApprovalPolic
                                                      const std::string& stop_at,
                                                      std::string* landing_commit) {
   std::string forge_error;
-  std::unique_ptr<approval::Forge> forge = ForgeFor(settings, &forge_error);
+  std::unique_ptr<approval::Forge> forge = ForgeFor(&forge_error);
   // The checker takes the repository lock for its reads only, never across
   // the forge's HTTP calls or ssh-keygen: environments judge in parallel.
   approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers,
@@ -821,7 +819,7 @@ std::string Reconciler::ApproveCommit(const config::ApprovalPolicy& rule,
   if (rule.required <= 0) return "";
   if (IsOwnRollback(commit)) return "";
   std::string forge_error;
-  std::unique_ptr<approval::Forge> forge = ForgeFor(settings, &forge_error);
+  std::unique_ptr<approval::Forge> forge = ForgeFor(&forge_error);
   approval::ApprovalChecker checker(ws_.repo(), forge.get(), runner_, options_.extra_signers,
                                     &ws_.mutex());
   approval::ApprovalEvidence ev = checker.GatherFor(rule, settings, commit, paths);

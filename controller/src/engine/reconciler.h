@@ -189,9 +189,9 @@ class Reconciler {
   std::string ApproveCommit(const config::ApprovalPolicy& rule,
                             const config::RepoSettings& settings, const std::string& commit,
                             const std::vector<std::string>& paths);
-  // The forge of the settings in force, or null with `*error` set.
-  std::unique_ptr<approval::Forge> ForgeFor(const config::RepoSettings& settings,
-                                            std::string* error);
+  // The controller's forge (ReconcileOptions::forge), or null: none is
+  // configured, or it cannot be made (`*error` set).
+  std::unique_ptr<approval::Forge> ForgeFor(std::string* error);
   // Approval evidence for `candidate` judged by `policy` (with the groups and
   // signers of the settings in force).
   approval::ApprovalDecision CheckApproval(const config::ApprovalPolicy& policy,

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/lines.h"
 #include "engine/refs.h"
 #include "git/incremental.h"
 
@@ -15,19 +16,15 @@ Result<RecordVerification> VerifyRecord(Workspace& ws, const std::vector<crypto:
   std::map<std::string, std::vector<Event>> trusted;
   Status listed = git::ForEachNote(repo, kRemoteNotesRef,
                                    [&](const std::string& commit, std::string_view text) {
-                                     for (size_t pos = 0; pos < text.size();) {
-                                       size_t nl = text.find('\n', pos);
-                                       if (nl == std::string_view::npos) nl = text.size();
-                                       std::string_view line = text.substr(pos, nl - pos);
-                                       pos = nl + 1;
-                                       if (line.empty()) continue;
+                                     ForEachLine(text, [&](std::string_view line) {
+                                       if (line.empty()) return;
                                        ++out.lines;
                                        LineVerdict v = VerifyEventLine(line, commit, keys);
                                        auto event = ParseEventLine(line);
                                        if (v.trusted) {
                                          if (event.ok())
                                            trusted[commit].push_back(std::move(*event));
-                                         continue;
+                                         return;
                                        }
                                        UntrustedEntry e;
                                        e.kind = "event";
@@ -39,7 +36,7 @@ Result<RecordVerification> VerifyRecord(Workspace& ws, const std::vector<crypto:
                                          e.app = event->app;
                                        }
                                        out.problems.push_back(std::move(e));
-                                     }
+                                     });
                                      return true;
                                    });
   if (!listed.ok()) return listed.WithContext("list the fetched record notes");

@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/lines.h"
 #include "engine/refs.h"
 #include "git/credentials.h"
 #include "git/incremental.h"
@@ -154,15 +155,10 @@ std::vector<Event> Workspace::TrustedEventsLocked(const std::string& commit) {
   auto bad = untrusted_lines_.find(commit);
   if (bad == untrusted_lines_.end()) return ParseNote(*note);
   std::vector<Event> out;
-  std::string_view text = *note;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty() || bad->second.count(std::string(line))) continue;
+  ForEachLine(*note, [&](std::string_view line) {
+    if (line.empty() || bad->second.count(std::string(line))) return;
     if (auto e = ParseEventLine(line); e.ok()) out.push_back(std::move(*e));
-  }
+  });
   return out;
 }
 
