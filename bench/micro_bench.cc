@@ -24,10 +24,10 @@
 #include "config/policy.h"
 #include "core/clock.h"
 #include "crypto/ssh_key.h"
-#include "engine/event.h"
+#include "record/event.h"
 #include "engine/evidence_gatherer.h"
-#include "engine/record_trust.h"
-#include "engine/workspace.h"
+#include "record/trust.h"
+#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "git/repo.h"
 #include "net/http_client.h"
@@ -36,8 +36,8 @@ namespace {
 
 using sluice::config::Diagnostics;
 using sluice::config::ParsePin;
-using sluice::engine::Event;
-using sluice::engine::EventKind;
+using sluice::record::Event;
+using sluice::record::EventKind;
 using sluice::git::FileChanges;
 using sluice::git::Person;
 using sluice::git::Repository;
@@ -91,7 +91,7 @@ Event SampleEvent(int i) {
   e.version = "1.0." + std::to_string(i);
   e.commit = std::string(40, 'a');
   e.gates = {{"digest", "pass", "sha256:389f24105bf8… is an immutable digest"}};
-  e.adapter = sluice::engine::AdapterRecord{"exec", 0, 3};
+  e.adapter = sluice::record::AdapterRecord{"exec", 0, 3};
   e.reason = "exit 0 in 0.0s";
   e.controller_id = "bench-1";
   e.controller_version = "0.1.0";
@@ -100,7 +100,7 @@ Event SampleEvent(int i) {
 
 void BM_EventToJsonLine(benchmark::State& state) {
   const Event e = SampleEvent(1);
-  for (auto _ : state) benchmark::DoNotOptimize(sluice::engine::EventToJsonLine(e));
+  for (auto _ : state) benchmark::DoNotOptimize(sluice::record::EventToJsonLine(e));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EventToJsonLine);
@@ -109,8 +109,8 @@ BENCHMARK(BM_EventToJsonLine);
 // writes one line per distinct verdict).
 void BM_ParseNote(benchmark::State& state) {
   std::string note;
-  for (int i = 0; i < state.range(0); ++i) note += sluice::engine::EventToJsonLine(SampleEvent(i)) + "\n";
-  for (auto _ : state) benchmark::DoNotOptimize(sluice::engine::ParseNote(note));
+  for (int i = 0; i < state.range(0); ++i) note += sluice::record::EventToJsonLine(SampleEvent(i)) + "\n";
+  for (auto _ : state) benchmark::DoNotOptimize(sluice::record::ParseNote(note));
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(note.size()));
 }
@@ -121,7 +121,7 @@ BENCHMARK(BM_ParseNote)->Arg(3)->Arg(100);
 // (VerifyEventLine: split, verify against 3 listed keys, parse to check the
 // commit binding), per event. A `ssh-keygen -Y sign` process per event
 // would cost milliseconds.
-sluice::engine::RecordKeys BenchKeys(uint8_t fill) {
+sluice::record::RecordKeys BenchKeys(uint8_t fill) {
   std::array<uint8_t, 32> seed{};
   seed.fill(fill);
   std::vector<sluice::crypto::PublicKey> others;
@@ -130,14 +130,14 @@ sluice::engine::RecordKeys BenchKeys(uint8_t fill) {
     s.fill(static_cast<uint8_t>(fill + k));
     others.push_back(sluice::crypto::PrivateKey::FromSeed(s, "replica")->public_key());
   }
-  return sluice::engine::RecordKeys(*sluice::crypto::PrivateKey::FromSeed(seed, "bench"), others);
+  return sluice::record::RecordKeys(*sluice::crypto::PrivateKey::FromSeed(seed, "bench"), others);
 }
 
 void BM_SignEvent(benchmark::State& state) {
   const auto keys = BenchKeys(7);
   const Event e = SampleEvent(1);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(keys.SignLine(sluice::engine::EventToJsonLine(e)));
+    benchmark::DoNotOptimize(keys.SignLine(sluice::record::EventToJsonLine(e)));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -146,9 +146,9 @@ BENCHMARK(BM_SignEvent)->Unit(benchmark::kMicrosecond);
 void BM_VerifyEvent(benchmark::State& state) {
   const auto keys = BenchKeys(7);
   const Event e = SampleEvent(1);
-  const std::string line = keys.SignLine(sluice::engine::EventToJsonLine(e));
+  const std::string line = keys.SignLine(sluice::record::EventToJsonLine(e));
   for (auto _ : state) {
-    auto v = sluice::engine::VerifyEventLine(line, e.commit, keys.trusted());
+    auto v = sluice::record::VerifyEventLine(line, e.commit, keys.trusted());
     if (!v.trusted) state.SkipWithError("did not verify");
     benchmark::DoNotOptimize(v);
   }
@@ -327,7 +327,7 @@ class EvidenceFixture {
     static EvidenceFixture f;
     return f;
   }
-  sluice::engine::Workspace& ws() { return *ws_; }
+  sluice::record::Workspace& ws() { return *ws_; }
   const std::vector<sluice::config::Pin>& pins() const { return pins_; }
   const sluice::config::EnvironmentPolicy& policy() const { return policy_; }
   const std::string& head() const { return head_; }
@@ -358,7 +358,7 @@ class EvidenceFixture {
     if (!id.ok()) Die(id.status().ToString());
     head_ = *id;
     if (auto s = (*r)->SetRef("refs/heads/main", head_, "bench"); !s.ok()) Die(s.ToString());
-    auto ws = sluice::engine::Workspace::Open(dir_ + "/workdir", dir_ + "/env.git", "main");
+    auto ws = sluice::record::Workspace::Open(dir_ + "/workdir", dir_ + "/env.git", "main");
     if (!ws.ok()) Die(ws.status().ToString());
     ws_ = std::move(*ws);
     if (auto s = ws_->Sync(false); !s.ok()) Die(s.ToString());
@@ -379,7 +379,7 @@ class EvidenceFixture {
   LoopbackRegistry registry_;
   std::string dir_;
   std::string head_;
-  std::unique_ptr<sluice::engine::Workspace> ws_;
+  std::unique_ptr<sluice::record::Workspace> ws_;
   std::vector<sluice::config::Pin> pins_;
   sluice::config::EnvironmentPolicy policy_;
 };

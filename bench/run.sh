@@ -125,7 +125,7 @@ done
 url="git://127.0.0.1:$port/env.git"
 log "serving $work/srv on $url"
 
-# The refspecs the controller fetches (engine/workspace.cc, Workspace::Sync).
+# The refspecs the controller fetches (record/workspace.cc, Workspace::Sync).
 specs=("+refs/heads/main:refs/remotes/origin/main" "+refs/notes/sluice:refs/notes/sluice"
        "+refs/sluice/*:refs/sluice/*")
 

@@ -13,16 +13,16 @@
 #include <iostream>
 #include <string>
 
-#include "engine/record_trust.h"
+#include "record/trust.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: sluice_sign_record KEYFILE < fast-import-stream\n";
     return 2;
   }
-  sluice::engine::TrustOptions opts;
+  sluice::record::TrustOptions opts;
   opts.signing_key_file = argv[1];
-  auto keys = sluice::engine::RecordKeys::Load(opts, "", nullptr);
+  auto keys = sluice::record::RecordKeys::Load(opts, "", nullptr);
   if (!keys.ok()) {
     std::cerr << "sluice_sign_record: " << keys.status().ToString() << "\n";
     return 1;

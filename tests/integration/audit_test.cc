@@ -2,7 +2,7 @@
 // one, then `sluice audit` reads them back from the record in Git.
 #include <gtest/gtest.h>
 
-#include "engine/record_trust.h"
+#include "record/trust.h"
 #include "env_repo_fixture.h"
 
 namespace sluice::testing {
@@ -142,9 +142,9 @@ TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNo
 
   // The same note as a controller without `landing` would have written
   // (and signed) it.
-  engine::TrustOptions trust;
+  record::TrustOptions trust;
   trust.signing_key_file = f.workdir + "/controller-key";
-  auto keys = engine::RecordKeys::Load(trust, f.workdir, nullptr);
+  auto keys = record::RecordKeys::Load(trust, f.workdir, nullptr);
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   std::string old_note;
   for (const auto& e : events) {

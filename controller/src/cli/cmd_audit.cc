@@ -8,10 +8,10 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
-#include "engine/audit.h"
-#include "engine/audit_reader.h"
-#include "engine/audit_render.h"
-#include "engine/record_verify.h"
+#include "reports/audit.h"
+#include "reports/audit_reader.h"
+#include "reports/audit_render.h"
+#include "record/verify.h"
 
 namespace sluice::cli {
 
@@ -41,7 +41,7 @@ int RunVerify(const CommonOptions& opts) {
     PrintError(ws.status().message());
     return kExitError;
   }
-  auto result = engine::VerifyRecord(**ws, *keys);
+  auto result = record::VerifyRecord(**ws, *keys);
   if (!result.ok()) {
     PrintError(result.status().message());
     return kExitError;
@@ -119,7 +119,7 @@ Runner AddAuditCommand(CLI::App& app) {
   return [opts, env, app_name, since, until, require, verify] {
     ConfigureLogging(opts->log_level);
     if (*verify) return RunVerify(*opts);
-    engine::AuditOptions options;
+    reports::AuditOptions options;
     options.filter.env = *env;
     options.filter.app = *app_name;
     if (Status s = ParseTimeRange(*since, *until, &options.filter.since, &options.filter.until);
@@ -133,17 +133,17 @@ Runner AddAuditCommand(CLI::App& app) {
       PrintError(ws.status().message());
       return kExitError;
     }
-    auto report = engine::ReadAudit(**ws, options);
+    auto report = reports::ReadAudit(**ws, options);
     if (!report.ok()) {
       PrintError(report.status().message());
       return kExitError;
     }
     if (opts->format == "json") {
-      std::cout << engine::RenderAuditJson(*report);
+      std::cout << reports::RenderAuditJson(*report);
     } else if (opts->format == "csv") {
-      std::cout << engine::RenderAuditCsv(*report);
+      std::cout << reports::RenderAuditCsv(*report);
     } else {
-      std::cout << engine::RenderAuditMarkdown(*report);
+      std::cout << reports::RenderAuditMarkdown(*report);
     }
     return kExitOk;
   };

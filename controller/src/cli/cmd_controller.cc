@@ -21,7 +21,7 @@
 #include "core/duration.h"
 #include "core/version.h"
 #include "engine/reconciler.h"
-#include "engine/status_view.h"
+#include "reports/status_view.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 
@@ -280,7 +280,10 @@ Runner AddControllerCommand(CLI::App& app) {
 
     server::Metrics metrics{std::string(Version())};
     metrics.SetNotificationSource([&notify] { return notify.notifier.Snapshot(); });
-    metrics.SetEvidenceCacheSource([&reconciler] { return reconciler.EvidenceCaches(); });
+    metrics.SetEvidenceCacheSource([&reconciler] {
+      const engine::EvidenceCacheStats s = reconciler.EvidenceCaches();
+      return server::Metrics::CacheSeries{{"registry", s.registry}, {"scan", s.scan}};
+    });
     metrics.SetUntrustedSource([&ws] { return (*ws)->UntrustedCount(); });
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
@@ -289,15 +292,15 @@ Runner AddControllerCommand(CLI::App& app) {
       sopts.webhook_secret = webhook_secret;
       sopts.branch = settings->common.branch;
       sopts.interval = settings->interval;
-      engine::Workspace& workspace = **ws;
+      record::Workspace& workspace = **ws;
       http = std::make_unique<server::HttpServer>(
           sopts, metrics,
           [&workspace, &parts]() -> Result<std::string> {
             // The record as of the last pass's fetch; ComputeStatus takes the
             // workspace mutex, so this is safe beside a running pass.
-            auto rows = engine::ComputeStatus(workspace, "", "", parts.clock.Now());
+            auto rows = reports::ComputeStatus(workspace, "", "", parts.clock.Now());
             if (!rows.ok()) return rows.status();
-            return engine::RenderStatusJson(*rows);
+            return reports::RenderStatusJson(*rows);
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into
           // one extra pass right after it.

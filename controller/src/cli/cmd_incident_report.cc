@@ -6,9 +6,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
-#include "engine/audit.h"
-#include "engine/incident_report.h"
-#include "engine/incident_report_reader.h"
+#include "reports/audit.h"
+#include "reports/incident_report.h"
+#include "reports/incident_report_reader.h"
 
 namespace sluice::cli {
 
@@ -59,7 +59,7 @@ Runner AddIncidentReportCommand(CLI::App& app) {
       ->check(CLI::ExistingFile);
   return [opts, env, app_name, since, until, incident, tmpl_path] {
     ConfigureLogging(opts->log_level);
-    engine::IncidentOptions options;
+    reports::IncidentOptions options;
     options.env = *env;
     options.app = *app_name;
     options.incident = *incident;
@@ -81,20 +81,20 @@ Runner AddIncidentReportCommand(CLI::App& app) {
       PrintError(ws.status().message());
       return kExitError;
     }
-    auto report = engine::ReadIncidentReport(**ws, options);
+    auto report = reports::ReadIncidentReport(**ws, options);
     if (!report.ok()) {
       PrintError(report.status().message());
       return kExitError;
     }
     if (opts->format == "json") {
-      std::cout << engine::RenderIncidentReportJson(*report);
+      std::cout << reports::RenderIncidentReportJson(*report);
       return kExitOk;
     }
     if (tmpl_path->empty()) {
-      tmpl = RepositoryTemplate(**ws, engine::kIncidentReportTemplatePath,
-                                engine::DefaultIncidentReportTemplate());
+      tmpl = RepositoryTemplate(**ws, reports::kIncidentReportTemplatePath,
+                                reports::DefaultIncidentReportTemplate());
     }
-    auto text = engine::RenderIncidentReportMarkdown(tmpl, *report);
+    auto text = reports::RenderIncidentReportMarkdown(tmpl, *report);
     if (!text.ok()) {
       PrintError(text.status().message());
       return kExitError;

@@ -17,7 +17,7 @@
 #include "core/time_format.h"
 #include "engine/promotion.h"
 #include "engine/reconciler.h"
-#include "engine/refs.h"
+#include "record/refs.h"
 
 namespace sluice::cli {
 namespace {
@@ -53,10 +53,10 @@ engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clo
   EngineParts parts;
   preview.at = parts.clock.Now();
   std::string workdir =
-      o.workdir.empty() ? engine::DefaultWorkdir(clone_path) + "-promote" : o.workdir;
-  engine::TrustOptions trust;
+      o.workdir.empty() ? record::DefaultWorkdir(clone_path) + "-promote" : o.workdir;
+  record::TrustOptions trust;
   trust.controller_keys_file = o.controller_keys;
-  auto ws = engine::Workspace::Open(workdir, clone_path, plan.branch, trust);
+  auto ws = record::Workspace::Open(workdir, clone_path, plan.branch, trust);
   if (!ws.ok()) {
     preview.error = ws.status().message();
     return preview;
@@ -140,7 +140,7 @@ int Run(const PromoteOptions& o) {
   // from what it recorded, not from anything local.
   const std::string tracking = "refs/remotes/" + o.remote + "/" + o.branch;
   if (Status s = r.Fetch({"+refs/heads/" + o.branch + ":" + tracking,
-                          std::string("+") + engine::kNotesRef + ":" + engine::kNotesRef,
+                          std::string("+") + record::kNotesRef + ":" + record::kNotesRef,
                           "+refs/sluice/*:refs/sluice/*"},
                          o.remote);
       !s.ok()) {

@@ -8,10 +8,10 @@
 #include "cli/trust_config.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
-#include "engine/audit_reader.h"
-#include "engine/markdown_template.h"
-#include "engine/refs.h"
-#include "engine/release_notes.h"
+#include "reports/audit_reader.h"
+#include "reports/markdown_template.h"
+#include "record/refs.h"
+#include "reports/release_notes.h"
 
 namespace sluice::cli {
 namespace {
@@ -23,12 +23,12 @@ T ValueOr(Result<T> r, T fallback) {
 
 // Decides which change the notes are about and fills `data` from the
 // repository and the audit of (env, app).
-Status Gather(engine::Workspace& ws, const std::string& env, const std::string& app,
-              engine::ReleaseNotesData* data) {
-  engine::AuditOptions options;
+Status Gather(record::Workspace& ws, const std::string& env, const std::string& app,
+              reports::ReleaseNotesData* data) {
+  reports::AuditOptions options;
   options.filter.env = env;
   options.filter.app = app;
-  auto report = engine::ReadAudit(ws, options);
+  auto report = reports::ReadAudit(ws, options);
   if (!report.ok()) return report.status();
 
   std::lock_guard lock(ws.mutex());
@@ -41,7 +41,7 @@ Status Gather(engine::Workspace& ws, const std::string& env, const std::string& 
     return Status::NotFound(path + " does not exist on branch " + ws.branch() +
                             ": check the environment and app names");
   }
-  std::string deployed = ValueOr<std::string>(repo.ResolveRef(engine::DeployedRef(env, app)), "");
+  std::string deployed = ValueOr<std::string>(repo.ResolveRef(record::DeployedRef(env, app)), "");
   std::string deployed_blob;
   if (!deployed.empty()) deployed_blob = ValueOr<std::string>(repo.BlobId(deployed, path), "");
 
@@ -51,22 +51,22 @@ Status Gather(engine::Workspace& ws, const std::string& env, const std::string& 
     data->pending = true;
     to = *head;
     // The controller keeps working on the commit that first carried this pin.
-    if (auto cand = repo.ResolveRef(engine::CandidateRef(env, app)); cand.ok()) {
+    if (auto cand = repo.ResolveRef(record::CandidateRef(env, app)); cand.ok()) {
       if (ValueOr<std::string>(repo.BlobId(*cand, path), "") == *head_blob) to = *cand;
     }
     from = deployed;
   } else {
     to = deployed;
     // What ran before: the latest other change the controller applied.
-    const engine::Change* last = nullptr;
+    const reports::Change* last = nullptr;
     for (const auto& c : report->changes) {
       if (c.commit == to) break;
       if (c.applied) last = &c;
     }
     if (last) from = last->commit;
   }
-  data->to = engine::ReadReleaseSide(repo, to, env, app);
-  data->from = engine::ReadReleaseSide(repo, from, env, app);
+  data->to = reports::ReadReleaseSide(repo, to, env, app);
+  data->from = reports::ReadReleaseSide(repo, from, env, app);
   for (const auto& c : report->changes) {
     if (c.commit == to) data->change = c;
   }
@@ -113,16 +113,16 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
       return kExitError;
     }
     if (tmpl_path->empty())
-      tmpl = RepositoryTemplate(**ws, engine::kReleaseNotesTemplatePath,
-                                engine::DefaultReleaseNotesTemplate());
-    engine::ReleaseNotesData data;
+      tmpl = RepositoryTemplate(**ws, reports::kReleaseNotesTemplatePath,
+                                reports::DefaultReleaseNotesTemplate());
+    reports::ReleaseNotesData data;
     data.env = *env;
     data.app = *app_name;
     if (Status s = Gather(**ws, *env, *app_name, &data); !s.ok()) {
       PrintError(s.message());
       return kExitError;
     }
-    auto text = engine::RenderReleaseNotes(tmpl, data);
+    auto text = reports::RenderReleaseNotes(tmpl, data);
     if (!text.ok()) {
       PrintError(text.status().message());
       return kExitError;

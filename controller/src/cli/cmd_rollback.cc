@@ -35,7 +35,7 @@ git::Person DefaultAuthor(const git::Repository& repo) {
   std::cerr << "warning: no author for the rollback commit (set --author, $GIT_AUTHOR_NAME and "
                "$GIT_AUTHOR_EMAIL, or git config user.name/user.email); it is written as the "
                "controller, and the record will not name who rolled back\n";
-  return engine::Workspace::Identity();
+  return record::Workspace::Identity();
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 #include "cli/trust_config.h"
 #include "core/duration.h"
 #include "engine/reconciler.h"
-#include "engine/status_view.h"
+#include "reports/status_view.h"
 
 namespace sluice::cli {
 namespace {
@@ -27,7 +27,7 @@ constexpr size_t kColumns = 100;
 
 std::string Short(const std::string& id) { return id.substr(0, 12); }
 
-std::string VersionOf(const engine::PinRef& p) {
+std::string VersionOf(const reports::PinRef& p) {
   if (p.commit.empty()) return "-";
   std::string digest = p.digest.empty() ? "?" : p.digest.substr(0, 19);
   return (p.version.empty() ? "" : p.version + " ") + "(" + digest + ")";
@@ -51,8 +51,8 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep) 
 // Trust rule 1: an edit of an environment's policy files that was not
 // approved under the policy it changes has no effect; every row of that
 // environment says so ("policy: edit of … in c0ffee… ignored: …").
-void AddIgnoredPolicyEdits(engine::Workspace& ws, const std::string& config_path,
-                           std::vector<engine::StatusRow>& rows) {
+void AddIgnoredPolicyEdits(record::Workspace& ws, const std::string& config_path,
+                           std::vector<reports::StatusRow>& rows) {
   if (rows.empty()) return;
   auto head = ws.Head();
   if (!head.ok()) return;
@@ -94,7 +94,7 @@ void AddIgnoredPolicyEdits(engine::Workspace& ws, const std::string& config_path
   }
 }
 
-void PrintRow(std::ostream& out, const engine::StatusRow& r) {
+void PrintRow(std::ostream& out, const reports::StatusRow& r) {
   out << r.env << "/" << r.app << "  " << r.state;
   // In sync with Git, yet the last drift check found something else running.
   if (r.state == "in-sync" && !r.reasons.empty() && r.reasons[0].rfind("drift: ", 0) == 0) {
@@ -144,7 +144,7 @@ void PrintRow(std::ostream& out, const engine::StatusRow& r) {
 
 // SPEC 1.3 rule 5: keys of sluice.yaml that name the forge or a secret file
 // have no effect; say so on stderr (the JSON on stdout keeps its shape).
-void WarnIgnoredSettings(engine::Workspace& ws) {
+void WarnIgnoredSettings(record::Workspace& ws) {
   std::lock_guard lock(ws.mutex());
   auto head = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch());
   if (!head.ok()) return;
@@ -206,7 +206,7 @@ Runner AddStatusCommand(CLI::App& app) {
       return kExitError;
     }
     SystemClock clock;
-    auto rows = engine::ComputeStatus(**ws, *env, *app_name, clock.Now(), stale);
+    auto rows = reports::ComputeStatus(**ws, *env, *app_name, clock.Now(), stale);
     if (!rows.ok()) {
       PrintError(rows.status().message());
       return kExitError;
@@ -214,11 +214,11 @@ Runner AddStatusCommand(CLI::App& app) {
     AddIgnoredPolicyEdits(**ws, *config_path, *rows);
     WarnIgnoredSettings(**ws);
     if (opts->format == "json") {
-      std::cout << engine::RenderStatusJson(*rows) << "\n";
+      std::cout << reports::RenderStatusJson(*rows) << "\n";
       return kExitOk;
     }
     if (!rows->empty()) {
-      const engine::Freshness& f = rows->front().freshness;
+      const record::Freshness& f = rows->front().freshness;
       std::string state = f.state == "stale" ? "STALE" : f.state;
       std::string line = "controller  " + state + ": " + f.reason;
       if (const auto& p = rows->front().last_pass; p && !p->head.empty()) {

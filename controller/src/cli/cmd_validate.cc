@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Validates the head of a remote repository through the workspace.
-config::ValidationReport ValidateRemote(engine::Workspace& ws, const std::string& head) {
+config::ValidationReport ValidateRemote(record::Workspace& ws, const std::string& head) {
   git::Repository& repo = ws.repo();
   config::FileReader read = [&](const std::string& path) { return repo.ReadFile(head, path); };
   config::DirLister list = [&](const std::string& dir) { return repo.ListDir(head, dir); };

@@ -11,8 +11,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/audit.h"
-#include "engine/markdown_template.h"
+#include "reports/audit.h"
+#include "reports/markdown_template.h"
 
 namespace sluice::cli {
 
@@ -40,17 +40,17 @@ void ConfigureLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& opts) {
+Result<std::unique_ptr<record::Workspace>> OpenWorkspace(const CommonOptions& opts) {
   if (opts.repo.empty()) {
     return Status::InvalidArgument(
         "--repo is required: the environments repository URL or path (e.g. --repo "
         "git://git.example.com/environments or --repo ./environments)");
   }
-  std::string workdir = opts.workdir.empty() ? engine::DefaultWorkdir(opts.repo) : opts.workdir;
-  return engine::Workspace::Open(workdir, opts.repo, opts.branch, opts.trust);
+  std::string workdir = opts.workdir.empty() ? record::DefaultWorkdir(opts.repo) : opts.workdir;
+  return record::Workspace::Open(workdir, opts.repo, opts.branch, opts.trust);
 }
 
-Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {
+Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {
   auto ws = OpenWorkspace(opts);
   if (!ws.ok()) return ws.status();
   SLUICE_RETURN_IF_ERROR((*ws)->Sync(/*push=*/false));
@@ -61,7 +61,7 @@ Status ParseTimeRange(const std::string& since, const std::string& until,
                       std::optional<TimePoint>* since_out, std::optional<TimePoint>* until_out) {
   for (auto [text, slot] : {std::pair{&since, since_out}, std::pair{&until, until_out}}) {
     if (text->empty()) continue;
-    auto t = engine::ParseAuditTime(*text);
+    auto t = reports::ParseAuditTime(*text);
     if (!t.ok()) return t.status();
     *slot = *t;
   }
@@ -93,13 +93,13 @@ Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& wor
 
 WorkdirLock::~WorkdirLock() { ::close(fd_); }
 
-std::string RepositoryTemplate(engine::Workspace& ws, const std::string& repo_path,
+std::string RepositoryTemplate(record::Workspace& ws, const std::string& repo_path,
                                std::string_view embedded) {
   std::lock_guard lock(ws.mutex());
   std::string head;
   if (auto h = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch()); h.ok()) head = *h;
   std::string origin;
-  std::string text = engine::TemplateFromRepository(ws.repo(), head, repo_path, embedded, &origin);
+  std::string text = reports::TemplateFromRepository(ws.repo(), head, repo_path, embedded, &origin);
   spdlog::debug("template: {}", origin);
   return text;
 }

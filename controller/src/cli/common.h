@@ -8,7 +8,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "engine/workspace.h"
+#include "record/workspace.h"
 
 namespace sluice::cli {
 
@@ -21,7 +21,7 @@ struct CommonOptions {
   std::string format = "text";
   std::string log_level = "info";
   // Record signing keys (--signing-key, --controller-keys; trust_config.h).
-  engine::TrustOptions trust;
+  record::TrustOptions trust;
 };
 
 // Adds the common flags to `cmd`. `with_format` adds --format text|json.
@@ -32,12 +32,12 @@ void ConfigureLogging(const std::string& level);
 
 // Opens the workspace of opts.repo (default workdir when none given).
 // InvalidArgument when --repo is missing.
-Result<std::unique_ptr<engine::Workspace>> OpenWorkspace(const CommonOptions& opts);
+Result<std::unique_ptr<record::Workspace>> OpenWorkspace(const CommonOptions& opts);
 
 // OpenWorkspace, then a fetch of the branch and the record without pushing:
 // what every read-only command (status, audit, release notes, incident
 // report) starts from.
-Result<std::unique_ptr<engine::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts);
+Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts);
 
 // Parses --since/--until (engine::ParseAuditTime: RFC 3339, or YYYY-MM-DD) into
 // the slots; an empty text leaves its slot unset. InvalidArgument naming the
@@ -66,7 +66,7 @@ class WorkdirLock {
 // The template a document command renders: `repo_path` at the head of the
 // tracked branch in the (synced) workspace when the environments repository
 // has it, else `embedded`. Logs which one at debug level.
-std::string RepositoryTemplate(engine::Workspace& ws, const std::string& repo_path,
+std::string RepositoryTemplate(record::Workspace& ws, const std::string& repo_path,
                                std::string_view embedded);
 
 // Prints "sluice: <message>" to stderr.

@@ -5,8 +5,8 @@
 
 #include "adapters/process.h"
 #include "core/clock.h"
-#include "engine/record.h"
-#include "engine/workspace.h"
+#include "record/store.h"
+#include "record/workspace.h"
 #include "net/http_client.h"
 #include "notify/notifier.h"
 #include "notify/repo_sink.h"
@@ -37,7 +37,7 @@ inline constexpr std::chrono::seconds kNotifyDrain{10};
 // Pass Observer() as ReconcileOptions::on_event; call notifier.Shutdown
 // before the command returns. Borrows `parts` and `ws`.
 struct NotifyParts {
-  NotifyParts(EngineParts& parts, engine::Workspace& ws,
+  NotifyParts(EngineParts& parts, record::Workspace& ws,
               std::vector<std::shared_ptr<const notify::Target>> targets = {},
               std::optional<config::ForgeSettings> forge = std::nullopt)
       : waiter(parts.clock),
@@ -45,8 +45,8 @@ struct NotifyParts {
         sink(ws, notifier, std::move(targets), std::move(forge)) {
     notifier.Start();
   }
-  engine::EventObserver Observer() {
-    return [this](const engine::Event& e) { sink(e); };
+  record::EventObserver Observer() {
+    return [this](const record::Event& e) { sink(e); };
   }
 
   notify::ClockWaiter waiter;

@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/version.h"
-#include "engine/pass_stamp.h"
+#include "record/pass_stamp.h"
 
 namespace sluice::cli {
 
-void PrintPassReport(std::ostream& out, const engine::PassReport& report,
+void PrintPassReport(std::ostream& out, const record::PassReport& report,
                      const std::string& format) {
   if (format == "json") {
     nlohmann::ordered_json outcomes = nlohmann::ordered_json::array();
@@ -43,16 +43,16 @@ void PrintPassReport(std::ostream& out, const engine::PassReport& report,
   out << report.duration.count() << " ms\n";
 }
 
-void StampPass(engine::Workspace& ws, const engine::PassReport& report, TimePoint now,
+void StampPass(record::Workspace& ws, const record::PassReport& report, TimePoint now,
                std::chrono::seconds interval, const std::string& instance_id) {
-  engine::PassStamp stamp;
+  record::PassStamp stamp;
   stamp.time = now;
   stamp.head = report.head;
   stamp.branch = ws.branch();
   stamp.interval = interval;
   stamp.controller_id = instance_id;
   stamp.controller_version = std::string(Version());
-  auto written = engine::RecordPass(ws, stamp);
+  auto written = record::RecordPass(ws, stamp);
   if (!written.ok()) {
     spdlog::warn("could not record the pass stamp (refs/sluice/pass): {}",
                  written.status().ToString());

@@ -10,23 +10,23 @@
 #include "config/policy.h"
 #include "config/repository_config.h"
 #include "core/version.h"
-#include "engine/refs.h"
+#include "record/refs.h"
 
 namespace sluice::engine {
 namespace fs = std::filesystem;
 
 bool IsInSyncForDrift(const std::string& head_blob, const std::string& deployed_blob,
-                      const Event* last_on_deployed) {
+                      const record::Event* last_on_deployed) {
   if (head_blob.empty() || head_blob != deployed_blob || last_on_deployed == nullptr) return false;
-  return last_on_deployed->kind == EventKind::kVerified ||
-         last_on_deployed->kind == EventKind::kDrift;
+  return last_on_deployed->kind == record::EventKind::kVerified ||
+         last_on_deployed->kind == record::EventKind::kDrift;
 }
 
-std::optional<Event> DriftEventToRecord(const Event* last_on_deployed,
-                                        const adapters::Observation& observed, Event base) {
+std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_deployed,
+                                        const adapters::Observation& observed, record::Event base) {
   const bool drifting = last_on_deployed != nullptr &&
-                        last_on_deployed->kind == EventKind::kDrift && !last_on_deployed->resolved;
-  base.kind = EventKind::kDrift;
+                        last_on_deployed->kind == record::EventKind::kDrift && !last_on_deployed->resolved;
+  base.kind = record::EventKind::kDrift;
   switch (observed.state) {
     case adapters::Observed::kOtherDeployed: {
       std::string reason = observed.detail.empty()
@@ -50,7 +50,7 @@ std::optional<Event> DriftEventToRecord(const Event* last_on_deployed,
   return std::nullopt;
 }
 
-DriftChecker::DriftChecker(Workspace& ws, RecordStore& record, adapters::CommandRunner& runner,
+DriftChecker::DriftChecker(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
                            const Clock& clock, CancelToken& cancel, DriftOptions options,
                            std::string instance_id)
     : ws_(ws),
@@ -130,15 +130,15 @@ void DriftChecker::MarkChecked(const std::string& env, const std::string& app) {
 bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport& report) {
   const std::string path = config::PinPath(due.env, due.app);
   std::string text;
-  std::optional<Event> last;
+  std::optional<record::Event> last;
   {
     std::lock_guard lock(ws_.mutex());
     git::Repository& repo = ws_.repo();
     auto head_blob = repo.BlobId(head, path);
     auto deployed_blob = repo.BlobId(due.deployed, path);
     if (!head_blob.ok() || !deployed_blob.ok()) return false;
-    std::vector<Event> events = ws_.TrustedEventsLocked(due.deployed);
-    const Event* found = LastEventFor(events, due.env, due.app);
+    std::vector<record::Event> events = ws_.TrustedEventsLocked(due.deployed);
+    const record::Event* found = record::LastEventFor(events, due.env, due.app);
     if (!IsInSyncForDrift(*head_blob, *deployed_blob, found)) return false;
     last = *found;
     auto read = repo.ReadFile(due.deployed, path);
@@ -199,18 +199,18 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     return true;
   }
 
-  Event base;
+  record::Event base;
   base.time = clock_.Now();
   base.env = due.env;
   base.app = due.app;
   base.commit = due.deployed;
   base.digest = pin->artifact.digest;
   base.version = pin->artifact.version;
-  base.adapter = AdapterRecord{std::string((*adapter)->Name()), observed->exit_code,
+  base.adapter = record::AdapterRecord{std::string((*adapter)->Name()), observed->exit_code,
                                static_cast<std::int64_t>(observed->duration.count())};
   base.controller_id = instance_id_;
   base.controller_version = std::string(Version());
-  std::optional<Event> event = DriftEventToRecord(&*last, *observed, std::move(base));
+  std::optional<record::Event> event = DriftEventToRecord(&*last, *observed, std::move(base));
   if (!event) return true;
   if (Status s = record_.Write(*event); !s.ok()) {
     spdlog::warn("{}/{}: could not record drift yet: {}", due.env, due.app, s.ToString());

@@ -20,9 +20,9 @@
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/result.h"
-#include "engine/event.h"
-#include "engine/record.h"
-#include "engine/workspace.h"
+#include "record/event.h"
+#include "record/store.h"
+#include "record/workspace.h"
 
 namespace sluice::engine {
 
@@ -71,14 +71,14 @@ struct DriftReport {
 // the deployed commit is `verified` or `drift`. Pins that are applying,
 // verifying or failed are the reconciler's business, not drift's.
 bool IsInSyncForDrift(const std::string& head_blob, const std::string& deployed_blob,
-                      const Event* last_on_deployed);
+                      const record::Event* last_on_deployed);
 
 // What to record after a check, given the last event on the deployed commit
 // (pure): a new `drift` event when drift starts or its detail changes; a
 // resolving `drift` event when an unresolved drift is gone; nothing
 // otherwise. nullopt: write nothing.
-std::optional<Event> DriftEventToRecord(const Event* last_on_deployed,
-                                        const adapters::Observation& observed, Event base);
+std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_deployed,
+                                        const adapters::Observation& observed, record::Event base);
 
 // DriftChecker runs the drift checks of a controller pass. It remembers when
 // it last checked each (env, app) (in memory: a restarted controller checks
@@ -88,7 +88,7 @@ std::optional<Event> DriftEventToRecord(const Event* last_on_deployed,
 // after the pass's applies). Dependencies are borrowed.
 class DriftChecker {
  public:
-  DriftChecker(Workspace& ws, RecordStore& record, adapters::CommandRunner& runner,
+  DriftChecker(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
                const Clock& clock, CancelToken& cancel, DriftOptions options,
                std::string instance_id);
 
@@ -115,8 +115,8 @@ class DriftChecker {
   // True when the policy in force of `env` says `drift: ignore`.
   bool IgnoresDrift(const std::string& env, const std::string& head);
 
-  Workspace& ws_;
-  RecordStore& record_;
+  record::Workspace& ws_;
+  record::RecordStore& record_;
   adapters::CommandRunner& runner_;
   const Clock& clock_;
   CancelToken& cancel_;

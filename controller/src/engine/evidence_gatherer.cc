@@ -14,8 +14,8 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
-#include "engine/event.h"
-#include "engine/refs.h"
+#include "record/event.h"
+#include "record/refs.h"
 #include "evidence/custom_gate.h"
 #include "evidence/incidents.h"
 #include "evidence/scan_report.h"
@@ -109,7 +109,7 @@ class ScratchGuard {
 
 }  // namespace
 
-EvidenceGatherer::EvidenceGatherer(Workspace& ws, net::HttpClient& http,
+EvidenceGatherer::EvidenceGatherer(record::Workspace& ws, net::HttpClient& http,
                                    adapters::CommandRunner& runner,
                                    evidence::RegistryClient& registry, size_t scan_cache_entries)
     : ws_(ws), http_(http), runner_(runner), registry_(registry), scan_cache_(scan_cache_entries) {
@@ -198,8 +198,8 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::RunCustomGates(
 
 void EvidenceGatherer::GatherRefs(const gates::Candidate& c, gates::Evidence& ev) {
   std::lock_guard lock(ws_.mutex());
-  ev.lkg_commit = RefLocked(ws_.repo(), LkgRef(c.env, c.app));
-  ev.ever_deployed = RefLocked(ws_.repo(), DeployedRef(c.env, c.app)).has_value();
+  ev.lkg_commit = RefLocked(ws_.repo(), record::LkgRef(c.env, c.app));
+  ev.ever_deployed = RefLocked(ws_.repo(), record::DeployedRef(c.env, c.app)).has_value();
 }
 
 gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate& c) {
@@ -208,14 +208,14 @@ gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate&
   if (u.env.empty() || c.pin == nullptr) return u;
   const std::string& digest = c.pin->artifact.digest;
 
-  std::vector<Event> events;
+  std::vector<record::Event> events;
   {
     std::lock_guard lock(ws_.mutex());
     git::Repository& repo = ws_.repo();
-    if (std::optional<std::string> deployed = RefLocked(repo, DeployedRef(u.env, c.app))) {
+    if (std::optional<std::string> deployed = RefLocked(repo, record::DeployedRef(u.env, c.app))) {
       u.digest_deployed = PinnedDigestLocked(repo, *deployed, u.env, c.app) == digest;
     }
-    std::optional<std::string> lkg = RefLocked(repo, LkgRef(u.env, c.app));
+    std::optional<std::string> lkg = RefLocked(repo, record::LkgRef(u.env, c.app));
     if (lkg) {
       u.digest_verified = PinnedDigestLocked(repo, *lkg, u.env, c.app) == digest;
       if (u.digest_verified) {
@@ -227,7 +227,7 @@ gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate&
     // The last trusted `verified` event of (upstream, app) on the LKG
     // commit; an event that names another digest does not count.
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
-      if (it->kind == EventKind::kVerified && it->env == u.env && it->app == c.app &&
+      if (it->kind == record::EventKind::kVerified && it->env == u.env && it->app == c.app &&
           (it->digest.empty() || it->digest == digest)) {
         u.verified_at = it->time;
         break;

@@ -7,7 +7,7 @@
 #include "adapters/process.h"
 #include "core/bounded_cache.h"
 #include "core/cancel.h"
-#include "engine/workspace.h"
+#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
@@ -35,7 +35,7 @@ class EvidenceGatherer {
 
   // `scan_cache_entries` bounds the scan cache (least recently used entries
   // are dropped); 0 turns it off.
-  EvidenceGatherer(Workspace& ws, net::HttpClient& http, adapters::CommandRunner& runner,
+  EvidenceGatherer(record::Workspace& ws, net::HttpClient& http, adapters::CommandRunner& runner,
                    evidence::RegistryClient& registry,
                    size_t scan_cache_entries = kDefaultScanCacheEntries);
 
@@ -97,7 +97,7 @@ class EvidenceGatherer {
   std::vector<gates::CalendarEvidence> GatherCalendars(const gates::Candidate& c,
                                                        const std::string& policy_commit);
 
-  Workspace& ws_;
+  record::Workspace& ws_;
   net::HttpClient& http_;
   adapters::CommandRunner& runner_;
   evidence::RegistryClient& registry_;

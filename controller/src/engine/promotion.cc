@@ -11,9 +11,9 @@
 #include "core/lines.h"
 #include "config/settings.h"
 #include "core/time_format.h"
-#include "engine/event.h"
-#include "engine/record_trust.h"
-#include "engine/refs.h"
+#include "record/event.h"
+#include "record/trust.h"
+#include "record/refs.h"
 
 namespace sluice::engine {
 namespace {
@@ -175,10 +175,10 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
                             hint);
   }
 
-  auto lkg = repo.ResolveRef(LkgRef(from, app));
+  auto lkg = repo.ResolveRef(record::LkgRef(from, app));
   if (!lkg.ok()) {
     if (!lkg.status().IsNotFound()) return lkg.status();
-    return Refuse(plan, from + " has nothing verified for " + app + " (no " + LkgRef(from, app) +
+    return Refuse(plan, from + " has nothing verified for " + app + " (no " + record::LkgRef(from, app) +
                             " in the record): let the controller deploy and verify it in " + from +
                             " first (`sluice status --env " + from + "` tells where it is)");
   }
@@ -201,22 +201,22 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   plan.promoted_from = from + "@" + plan.upstream_commit;
   plan.branch = "sluice/promote/" + app + "-" + to + "-" + ShortDigest(plan.digest, 8);
   bool confirmed = false;
-  if (auto note = repo.ReadNote(kNotesRef, plan.upstream_commit); note.ok()) {
+  if (auto note = repo.ReadNote(record::kNotesRef, plan.upstream_commit); note.ok()) {
     ForEachLine(*note, [&](std::string_view line) {
       if (controller_keys &&
-          !VerifyEventLine(line, plan.upstream_commit, *controller_keys).trusted) {
+          !record::VerifyEventLine(line, plan.upstream_commit, *controller_keys).trusted) {
         return;
       }
-      auto e = ParseEventLine(line);
+      auto e = record::ParseEventLine(line);
       if (!e.ok()) return;
-      if (e->env == from && e->app == app && e->kind == EventKind::kVerified) {
+      if (e->env == from && e->app == app && e->kind == record::EventKind::kVerified) {
         plan.verified_at = e->time;
         confirmed = true;
       }
     });
   }
   if (controller_keys && !confirmed) {
-    return Refuse(plan, LkgRef(from, app) + " points at " + plan.upstream_commit.substr(0, 12) +
+    return Refuse(plan, record::LkgRef(from, app) + " points at " + plan.upstream_commit.substr(0, 12) +
                             ", but no verified event there is signed by a key of "
                             "--controller-keys: the record is not trusted (sluice audit --verify "
                             "lists what does not verify)");

@@ -16,8 +16,8 @@
 #include "core/duration.h"
 #include "core/time_format.h"
 #include "core/version.h"
-#include "engine/candidate.h"
-#include "engine/refs.h"
+#include "record/candidate.h"
+#include "record/refs.h"
 #include "engine/rollback.h"
 #include "trust/coverage.h"
 
@@ -36,8 +36,8 @@ std::string Tail(const std::string& s, size_t n) {
   return s.size() <= n ? s : "…" + s.substr(s.size() - n);
 }
 
-std::vector<GateRecord> ToRecords(const std::vector<gates::GateResult>& results) {
-  std::vector<GateRecord> out;
+std::vector<record::GateRecord> ToRecords(const std::vector<gates::GateResult>& results) {
+  std::vector<record::GateRecord> out;
   for (const auto& r : results) {
     out.push_back({r.name, std::string(gates::VerdictName(r.verdict)), r.reason});
   }
@@ -80,7 +80,7 @@ std::string DefaultInstanceId() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
-Reconciler::Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
+Reconciler::Reconciler(record::Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
                        net::HttpClient& http, const Clock& clock, CancelToken& cancel,
                        ReconcileOptions options)
     : ws_(ws),
@@ -118,9 +118,9 @@ EvidenceCacheStats Reconciler::EvidenceCaches() const {
   return {registry_.CacheStatistics(), gatherer_.ScanCacheStatistics()};
 }
 
-Event Reconciler::NewEvent(const std::string& env, const std::string& app,
-                           const std::string& commit, EventKind kind) const {
-  Event e;
+record::Event Reconciler::NewEvent(const std::string& env, const std::string& app,
+                           const std::string& commit, record::EventKind kind) const {
+  record::Event e;
   e.time = clock_.Now();
   e.env = env;
   e.app = app;
@@ -131,7 +131,7 @@ Event Reconciler::NewEvent(const std::string& env, const std::string& app,
   return e;
 }
 
-Result<PassReport> Reconciler::RunOnce() {
+Result<record::PassReport> Reconciler::RunOnce() {
   rerun_ = false;
   auto report = RunPass();
   // At most two follow-ups: a rollback the pass committed, and its outcome.
@@ -148,7 +148,7 @@ Result<PassReport> Reconciler::RunOnce() {
   return report;
 }
 
-void Reconciler::AddDriftChecks(PassReport& report) {
+void Reconciler::AddDriftChecks(record::PassReport& report) {
   auto started = std::chrono::steady_clock::now();
   for (const auto& o : report.outcomes) {
     if (o.state == "verified" || o.state == "applied" || o.state == "rolled-back") {
@@ -165,9 +165,9 @@ void Reconciler::AddDriftChecks(PassReport& report) {
       std::chrono::steady_clock::now() - started);
 }
 
-Result<PassReport> Reconciler::RunPass() {
+Result<record::PassReport> Reconciler::RunPass() {
   auto started = std::chrono::steady_clock::now();
-  PassReport report;
+  record::PassReport report;
   SLUICE_RETURN_IF_ERROR(ws_.Sync(/*push=*/true).WithContext("fetch " + ws_.url()));
   auto head = ws_.Head();
   if (!head.ok()) return head.status();
@@ -206,7 +206,7 @@ Result<PassReport> Reconciler::RunPass() {
   // be followed to this head (trust rule 1), instead of one each.
   policies_.Prefetch(envs, *head);
 
-  std::vector<std::vector<AppOutcome>> per_env(envs.size());
+  std::vector<std::vector<record::AppOutcome>> per_env(envs.size());
   std::vector<size_t> reads(envs.size(), 0);
   std::atomic<size_t> next{0};
   auto worker = [&] {
@@ -249,7 +249,7 @@ PolicyInForce Reconciler::LoadPolicyInForce(const std::string& env, const std::s
 
 Result<std::vector<std::string>> Reconciler::ChangedApps(const std::string& env,
                                                          const std::string& head,
-                                                         std::vector<AppOutcome>& out) {
+                                                         std::vector<record::AppOutcome>& out) {
   std::lock_guard lock(ws_.mutex());
   git::Repository& repo = ws_.repo();
   const std::string apps_dir = config::AppsDir(env);
@@ -303,7 +303,7 @@ Result<std::vector<std::string>> Reconciler::ChangedApps(const std::string& env,
 }
 
 void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
-                              std::vector<AppOutcome>& out, size_t& pins_read) {
+                              std::vector<record::AppOutcome>& out, size_t& pins_read) {
   if (!config::IsValidName(env)) {
     out.push_back({env, "", head, "", "error", "'" + env + "' is not a valid environment name"});
     return;
@@ -321,7 +321,7 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   // Rollbacks go first: restoring a verified release beats any new change.
   std::stable_partition(changed->begin(), changed->end(), [&](const std::string& app) {
     std::lock_guard lock(ws_.mutex());
-    auto lkg = ws_.repo().ResolveRef(LkgRef(env, app));
+    auto lkg = ws_.repo().ResolveRef(record::LkgRef(env, app));
     if (!lkg.ok()) return false;
     auto a = ws_.repo().BlobId(head, config::PinPath(env, app));
     auto b = ws_.repo().BlobId(*lkg, config::PinPath(env, app));
@@ -330,7 +330,7 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   // One environment never runs two applies at once: apps go one by one.
   for (const auto& app : *changed) {
     if (cancel_.cancelled()) break;
-    AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
+    record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
     spdlog::info("{}/{}: {}{}{}", env, app, o.state, o.reason.empty() ? "" : " — ", o.reason);
     out.push_back(std::move(o));
   }
@@ -357,7 +357,7 @@ Reconciler::Judgement Reconciler::Judge(const std::string& env, const std::strin
 
   gates::Candidate c{env, app, candidate, &*j.pin, &*pif.policy, &*pif.settings};
   j.evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
-  const std::string deployed = record_.Ref(DeployedRef(env, app)).value_or("");
+  const std::string deployed = record_.Ref(record::DeployedRef(env, app)).value_or("");
 
   // A rollback restores a pin verified in this environment: it takes the
   // fast path (no window, freeze, soak) but its own approval rule.
@@ -469,7 +469,7 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
   std::vector<PlanRow> rows;
   for (const auto& env : envs) {
     if (!env_filter.empty() && env != env_filter) continue;
-    std::vector<AppOutcome> ignored;
+    std::vector<record::AppOutcome> ignored;
     auto changed = ChangedApps(env, *head, ignored);
     if (!changed.ok()) return changed.status();
     if (changed->empty()) continue;
@@ -498,11 +498,11 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
   return rows;
 }
 
-AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
+record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
                                     const std::string& head, const PolicyInForce& pif,
                                     size_t& pins_read) {
   const std::string path = config::PinPath(env, app);
-  AppOutcome outcome{env, app, head, "", "", ""};
+  record::AppOutcome outcome{env, app, head, "", "", ""};
 
   // The candidate commit stays put while the pin is unchanged, so waiting and
   // blocked decisions accumulate on one commit instead of following the head.
@@ -511,7 +511,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   {
     std::lock_guard lock(ws_.mutex());
     git::Repository& repo = ws_.repo();
-    candidate = CandidateFor(repo, env, app, head);
+    candidate = record::CandidateFor(repo, env, app, head);
     auto t = repo.ReadFile(candidate, path);
     if (!t.ok()) {
       outcome.state = "error";
@@ -523,10 +523,10 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   outcome.commit = candidate;
   ++pins_read;
 
-  std::vector<Event> history = record_.EventsOn(candidate);
-  const Event* last = LastEventFor(history, env, app);
+  std::vector<record::Event> history = record_.EventsOn(candidate);
+  const record::Event* last = record::LastEventFor(history, env, app);
   bool resumed_after_crash = false;
-  if (last && last->kind == EventKind::kFailed && !last->interrupted) {
+  if (last && last->kind == record::EventKind::kFailed && !last->interrupted) {
     // A failed apply is not retried blindly: a new commit (a fix or a
     // rollback) is what moves this app again.
     outcome.state = "failed";
@@ -534,7 +534,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     outcome.reason = last->reason;
     return outcome;
   }
-  if (last && last->kind == EventKind::kApplying) {
+  if (last && last->kind == record::EventKind::kApplying) {
     resumed_after_crash = true;
   }
 
@@ -554,8 +554,8 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
       outcome.commit = head;
       j = std::move(at_head);
       history = record_.EventsOn(candidate);
-      last = LastEventFor(history, env, app);
-      resumed_after_crash = last && last->kind == EventKind::kApplying;
+      last = record::LastEventFor(history, env, app);
+      resumed_after_crash = last && last->kind == record::EventKind::kApplying;
     }
   }
   // Found once, only when an event is written (a waiting pin re-judged every
@@ -563,30 +563,30 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   std::string landing_commit = j.landing;
   auto landing = [&]() -> const std::string& {
     if (landing_commit.empty()) {
-      landing_commit = LandingOf(candidate, path, record_.Ref(DeployedRef(env, app)).value_or(""));
+      landing_commit = LandingOf(candidate, path, record_.Ref(record::DeployedRef(env, app)).value_or(""));
     }
     return landing_commit;
   };
-  auto record_decision = [&](EventKind kind, std::vector<GateRecord> gates, std::string reason,
+  auto record_decision = [&](record::EventKind kind, std::vector<record::GateRecord> gates, std::string reason,
                              std::string digest) {
-    outcome.state = std::string(EventKindName(kind));
+    outcome.state = std::string(record::EventKindName(kind));
     outcome.reason = reason;
     outcome.digest = digest;
     // Write only what is new: the same verdict for the same reasons stays one line.
     if (last && last->kind == kind && last->gates == gates && last->reason == reason) return;
-    Event e = NewEvent(env, app, candidate, kind);
+    record::Event e = NewEvent(env, app, candidate, kind);
     e.landing = landing();
     e.digest = std::move(digest);
     e.gates = std::move(gates);
     e.reason = std::move(reason);
-    if (Status s = record_.Write(e, {{CandidateRef(env, app), candidate}}); !s.ok()) {
-      spdlog::warn("{}/{}: could not record {}: {}", env, app, EventKindName(kind), s.ToString());
+    if (Status s = record_.Write(e, {{record::CandidateRef(env, app), candidate}}); !s.ok()) {
+      spdlog::warn("{}/{}: could not record {}: {}", env, app, record::EventKindName(kind), s.ToString());
     }
   };
 
   if (j.pin) outcome.digest = j.pin->artifact.digest;
   if (j.verdict != gates::Verdict::kPass) {
-    record_decision(j.verdict == gates::Verdict::kBlock ? EventKind::kBlocked : EventKind::kWaiting,
+    record_decision(j.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked : record::EventKind::kWaiting,
                     ToRecords(j.results), j.reason, outcome.digest);
     return outcome;
   }
@@ -595,7 +595,7 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   const std::optional<approval::ApprovalDecision>& approval = j.approval;
   const std::vector<gates::GateResult>& results = j.results;
 
-  Event base = NewEvent(env, app, candidate, EventKind::kApplying);
+  record::Event base = NewEvent(env, app, candidate, record::EventKind::kApplying);
   base.digest = pin->artifact.digest;
   base.version = pin->artifact.version;
   base.landing = landing();
@@ -613,8 +613,8 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
   }
   if (resumed_after_crash) {
     // The previous controller stopped between `applying` and the outcome.
-    Event interrupted = base;
-    interrupted.kind = EventKind::kFailed;
+    record::Event interrupted = base;
+    interrupted.kind = record::EventKind::kFailed;
     interrupted.interrupted = true;
     interrupted.reason = "interrupted: the apply started " + FormatRfc3339(last->time) + " by " +
                          last->controller_id +
@@ -623,18 +623,18 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
                          " adapter what runs before applying again";
     (void)record_.Write(interrupted);
   }
-  AppOutcome applied = Apply(base, *pin, pif, resumed_after_crash);
+  record::AppOutcome applied = Apply(base, *pin, pif, resumed_after_crash);
   applied.commit = candidate;
   return applied;
 }
 
-AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,
+record::AppOutcome Reconciler::Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
                              bool resumed_after_crash) {
   const std::string& env = base.env;
   const std::string& app = base.app;
-  AppOutcome outcome{env, app, base.commit, pin.artifact.digest, "", ""};
-  auto fail = [&](Event e, std::string reason) {
-    e.kind = EventKind::kFailed;
+  record::AppOutcome outcome{env, app, base.commit, pin.artifact.digest, "", ""};
+  auto fail = [&](record::Event e, std::string reason) {
+    e.kind = record::EventKind::kFailed;
     e.time = clock_.Now();
     e.reason = std::move(reason);
     outcome.state = "failed";
@@ -650,7 +650,7 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
 
   // Announce the apply on the remote before it starts: a crash mid-apply is
   // then visible to everyone and resolved by the next pass.
-  if (Status s = record_.Write(base, {{CandidateRef(env, app), base.commit}}); !s.ok()) {
+  if (Status s = record_.Write(base, {{record::CandidateRef(env, app), base.commit}}); !s.ok()) {
     outcome.state = "error";
     outcome.reason = "not applying: could not record the `applying` event (" + s.ToString() + ")";
     return outcome;
@@ -713,10 +713,10 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   }
   fs::remove_all(checkout, ec);
 
-  Event done = base;
+  record::Event done = base;
   done.time = clock_.Now();
   if (!result.ok()) return fail(done, result.status().message());
-  done.adapter = AdapterRecord{std::string((*adapter)->Name()), result->exit_code,
+  done.adapter = record::AdapterRecord{std::string((*adapter)->Name()), result->exit_code,
                                static_cast<std::int64_t>(result->duration.count())};
   if (!result->ok) {
     done.output = Tail(result->output_tail, kRecordedOutputBytes);
@@ -726,9 +726,9 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
                           : result->summary);
   }
 
-  done.kind = base.rollback_target.empty() ? EventKind::kApplied : EventKind::kRolledBack;
+  done.kind = base.rollback_target.empty() ? record::EventKind::kApplied : record::EventKind::kRolledBack;
   // What ran before, so `sluice status` can say what changed with this apply.
-  if (auto prev = record_.Ref(DeployedRef(env, app)); prev && *prev != base.commit) {
+  if (auto prev = record_.Ref(record::DeployedRef(env, app)); prev && *prev != base.commit) {
     done.previous = *prev;
   }
   done.reason =
@@ -738,7 +738,7 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   // of the remote). With checks, `applied` is on the remote while they run.
   const bool verified_at_once = checks.checks.empty();
   if (Status s = record_.Write(
-          done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}},
+          done, {{record::DeployedRef(env, app), base.commit}, {record::AppliedRef(env), base.commit}},
           /*push=*/!verified_at_once);
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
@@ -748,7 +748,7 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   outcome.reason = done.reason;
 
   verify::VerificationResult v = verifier_.Verify(checks, baseline, &cancel_);
-  Event verdict = done;
+  record::Event verdict = done;
   verdict.time = clock_.Now();
   verdict.adapter.reset();
   verdict.reason = v.reason;
@@ -757,8 +757,8 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
     verdict.output += (check.ok ? "ok   " : "FAIL ") + check.name + ": " + check.detail;
   }
   if (v.ok) {
-    verdict.kind = EventKind::kVerified;
-    (void)record_.Write(verdict, {{LkgRef(env, app), base.commit}});
+    verdict.kind = record::EventKind::kVerified;
+    (void)record_.Write(verdict, {{record::LkgRef(env, app), base.commit}});
     outcome.state = "verified";
     // A verified rollback says so: on-call reads this line first.
     outcome.reason = base.rollback_target.empty()
@@ -897,13 +897,13 @@ std::optional<gates::RollbackEvidence> Reconciler::DetectRollback(const std::str
   };
   // Back to the LKG: `sluice rollback`, `git revert` of the bad pin, or a
   // hand-restored file all land here.
-  if (auto lkg = repo.ResolveRef(LkgRef(env, app)); lkg.ok() && same_pin(*lkg)) {
-    auto deployed = repo.ResolveRef(DeployedRef(env, app));
+  if (auto lkg = repo.ResolveRef(record::LkgRef(env, app)); lkg.ok() && same_pin(*lkg)) {
+    auto deployed = repo.ResolveRef(record::DeployedRef(env, app));
     if (deployed.ok() && same_pin(*deployed)) return std::nullopt;  // nothing to restore
     return gates::RollbackEvidence{*lkg, pin.artifact.digest};
   }
   // Back to an older verified commit named by the landing commit's trailer.
-  auto deployed = repo.ResolveRef(DeployedRef(env, app));
+  auto deployed = repo.ResolveRef(record::DeployedRef(env, app));
   auto landing =
       approval::FindLandingCommit(repo, candidate, pin_path, deployed.ok() ? *deployed : "");
   if (!landing.ok()) return std::nullopt;
@@ -913,7 +913,7 @@ std::optional<gates::RollbackEvidence> Reconciler::DetectRollback(const std::str
     auto t = repo.GetCommit(target);
     if (!t.ok() || !same_pin(t->id)) continue;
     for (const auto& e : ws_.TrustedEventsLocked(t->id)) {
-      if (e.env == env && e.app == app && e.kind == EventKind::kVerified) {
+      if (e.env == env && e.app == app && e.kind == record::EventKind::kVerified) {
         return gates::RollbackEvidence{t->id, pin.artifact.digest};
       }
     }
@@ -939,7 +939,7 @@ std::string Reconciler::CommitAutomaticRollback(const std::string& env, const st
     auto plan = PlanRollback(ws_, env, app, "");
     if (!plan.ok()) return "onFailure: rollback not possible: " + plan.status().message();
     auto commit =
-        WriteRollbackCommit(ws_, *plan, "", "Verification failed: " + why, Workspace::Identity());
+        WriteRollbackCommit(ws_, *plan, "", "Verification failed: " + why, record::Workspace::Identity());
     if (!commit.ok()) return "onFailure: rollback commit failed: " + commit.status().ToString();
     {
       std::lock_guard lock(own_rollbacks_mu_);

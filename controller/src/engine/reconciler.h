@@ -19,10 +19,11 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "engine/drift.h"
-#include "engine/event.h"
+#include "record/event.h"
+#include "record/pass_report.h"
 #include "engine/evidence_gatherer.h"
-#include "engine/record.h"
-#include "engine/workspace.h"
+#include "record/store.h"
+#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
@@ -58,32 +59,10 @@ struct ReconcileOptions {
   // Sees every event after it is recorded (RecordStore's EventObserver): the
   // controller hands them to the notifier. Runs on reconcile threads, so it
   // must be thread-safe and must not block. May be empty.
-  EventObserver on_event;
+  record::EventObserver on_event;
   // The trust rule's settings from the controller's configuration
   // (trust.bootstrap: where trust starts).
   trust::TrustOptions trust;
-};
-
-// What one pass did for one (env, app).
-struct AppOutcome {
-  std::string env;
-  std::string app;
-  std::string commit;  // the candidate commit
-  std::string digest;
-  // in-sync | verified | applied | failed | blocked | waiting | removed | error,
-  // and from drift checks: drift | drift-resolved | error
-  std::string state;
-  std::string reason;
-};
-
-struct PassReport {
-  std::string head;
-  bool unchanged = false;             // nothing moved since the previous pass of this process
-  std::vector<AppOutcome> outcomes;   // only (env, app)s that needed attention
-  std::vector<std::string> problems;  // pass-level problems (bad sluice.yaml, ...)
-  size_t pins_read = 0;               // pin files parsed in this pass
-  size_t drift_checks = 0;            // adapter drift checks run after the pass
-  std::chrono::milliseconds duration{0};
 };
 
 // The evidence caches of one reconciler, for metrics.
@@ -118,7 +97,7 @@ using trust::PolicyInForce;
 // are borrowed and must outlive the reconciler.
 class Reconciler {
  public:
-  Reconciler(Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
+  Reconciler(record::Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
              net::HttpClient& http, const Clock& clock, CancelToken& cancel,
              ReconcileOptions options);
 
@@ -143,7 +122,7 @@ class Reconciler {
 
   // A pass that commits a rollback itself (onFailure: rollback) runs a
   // follow-up pass at once so the rollback is applied without waiting.
-  Result<PassReport> RunOnce();
+  Result<record::PassReport> RunOnce();
 
   // The evidence caches, which live as long as the reconciler so that every
   // pass of a controller shares them. Thread-safe (unlike RunOnce): the
@@ -151,12 +130,12 @@ class Reconciler {
   EvidenceCacheStats EvidenceCaches() const;
 
  private:
-  void ReconcileEnv(const std::string& env, const std::string& head, std::vector<AppOutcome>& out,
+  void ReconcileEnv(const std::string& env, const std::string& head, std::vector<record::AppOutcome>& out,
                     size_t& pins_read);
   PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
-  Result<PassReport> RunPass();
+  Result<record::PassReport> RunPass();
   // Runs the due drift checks (engine/drift.h) and adds their findings.
-  void AddDriftChecks(PassReport& report);
+  void AddDriftChecks(record::PassReport& report);
   // Everything that decides whether a candidate may be applied now: the pin
   // parsed, the policy in force, evidence, rollback detection, approval (or
   // the rollback rule), the emergency, and every gate. No record is written.
@@ -173,15 +152,15 @@ class Reconciler {
                   const std::string& head, const std::string& text, const PolicyInForce& pif,
                   TimePoint now);
   Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
-                                               std::vector<AppOutcome>& out);
+                                               std::vector<record::AppOutcome>& out);
   // The commit that brought the pin at `candidate` (walking back no further
   // than `deployed`); "" when it cannot be told (the record then leaves
   // `landing` out and readers walk the history themselves).
   std::string LandingOf(const std::string& candidate, const std::string& pin_path,
                         const std::string& deployed);
-  AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
+  record::AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
                           const PolicyInForce& pif, size_t& pins_read);
-  AppOutcome Apply(const Event& base, const config::Pin& pin, const PolicyInForce& pif,
+  record::AppOutcome Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
                    bool resumed_after_crash);
   // Whether `commit` itself carries approval under `rule` (trust rule: an
   // edit of the policy files, or of a file a deploy reads). "" when it does,
@@ -220,11 +199,11 @@ class Reconciler {
                                                          const std::string& candidate,
                                                          const std::string& pin_path,
                                                          const std::string& stop_at);
-  Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,
-                 EventKind kind) const;
+  record::Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,
+                 record::EventKind kind) const;
 
-  Workspace& ws_;
-  RecordStore record_;
+  record::Workspace& ws_;
+  record::RecordStore record_;
   adapters::CommandRunner& runner_;
   verify::Verifier& verifier_;
   net::HttpClient& http_;

@@ -2,29 +2,29 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
-#include "engine/event.h"
-#include "engine/refs.h"
+#include "record/event.h"
+#include "record/refs.h"
 
 namespace sluice::engine {
 namespace {
 
-bool VerifiedLocked(Workspace& ws, const std::string& commit, const std::string& env,
+bool VerifiedLocked(record::Workspace& ws, const std::string& commit, const std::string& env,
                     const std::string& app) {
   for (const auto& e : ws.TrustedEventsLocked(commit)) {
-    if (e.env == env && e.app == app && e.kind == EventKind::kVerified) return true;
+    if (e.env == env && e.app == app && e.kind == record::EventKind::kVerified) return true;
   }
   return false;
 }
 
 }  // namespace
 
-bool WasVerified(Workspace& ws, const std::string& commit, const std::string& env,
+bool WasVerified(record::Workspace& ws, const std::string& commit, const std::string& env,
                  const std::string& app) {
   std::lock_guard lock(ws.mutex());
   return VerifiedLocked(ws, commit, env, app);
 }
 
-Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const std::string& app,
+Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env, const std::string& app,
                                   const std::string& to) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
@@ -37,7 +37,7 @@ Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const s
   plan.head = *head;
 
   if (to.empty()) {
-    auto lkg = repo.ResolveRef(LkgRef(env, app));
+    auto lkg = repo.ResolveRef(record::LkgRef(env, app));
     if (!lkg.ok()) {
       return Status::FailedPrecondition(
           "nothing to roll back to: " + env + "/" + app +
@@ -84,7 +84,7 @@ Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const s
   return plan;
 }
 
-Result<std::string> WriteRollbackCommit(Workspace& ws, const RollbackPlan& plan,
+Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPlan& plan,
                                         const std::string& incident, const std::string& why,
                                         const git::Person& author) {
   std::string message = "Roll back " + plan.env + "/" + plan.app + " to " +
@@ -99,7 +99,7 @@ Result<std::string> WriteRollbackCommit(Workspace& ws, const RollbackPlan& plan,
                                 author);
 }
 
-Status PushCommit(Workspace& ws, const std::string& commit, const std::string& to_branch) {
+Status PushCommit(record::Workspace& ws, const std::string& commit, const std::string& to_branch) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
   const std::string local = "refs/sluice-tmp/push";

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/result.h"
-#include "engine/workspace.h"
+#include "record/workspace.h"
 
 namespace sluice::engine {
 
@@ -28,23 +28,23 @@ struct RollbackPlan {
 // there is nothing verified to go back to, when `to` was never verified
 // there, or when the head already pins that content. Takes the workspace
 // mutex; call Workspace::Sync first.
-Result<RollbackPlan> PlanRollback(Workspace& ws, const std::string& env, const std::string& app,
+Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env, const std::string& app,
                                   const std::string& to);
 
 // Writes the rollback commit on top of plan.head (no working tree touched):
 // the pin file restored, message "Roll back <env>/<app> to <version>" with
 // trailers Sluice-Rollback: <target> and, when set, Sluice-Incident: <id>.
 // `why` (optional) goes into the body. Returns the new commit id.
-Result<std::string> WriteRollbackCommit(Workspace& ws, const RollbackPlan& plan,
+Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPlan& plan,
                                         const std::string& incident, const std::string& why,
                                         const git::Person& author);
 
 // Pushes `commit` to the tracked branch (when `to_branch` is empty) or to
 // refs/heads/<to_branch>. Conflict when the branch moved meanwhile.
-Status PushCommit(Workspace& ws, const std::string& commit, const std::string& to_branch);
+Status PushCommit(record::Workspace& ws, const std::string& commit, const std::string& to_branch);
 
 // True when the note of `commit` holds a `verified` event for (env, app).
-bool WasVerified(Workspace& ws, const std::string& commit, const std::string& env,
+bool WasVerified(record::Workspace& ws, const std::string& commit, const std::string& env,
                  const std::string& app);
 
 }  // namespace sluice::engine

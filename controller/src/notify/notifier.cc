@@ -95,11 +95,11 @@ void Notifier::Start() {
   worker_ = std::thread([this] { Run(); });
 }
 
-void Notifier::Notify(const engine::Event& e,
+void Notifier::Notify(const record::Event& e,
                       const std::vector<std::shared_ptr<const Target>>& targets,
                       const std::string& commit_url) {
   if (!IsNotified(e.kind) || targets.empty()) return;
-  const std::string kind(engine::EventKindName(e.kind));
+  const std::string kind(record::EventKindName(e.kind));
   std::vector<Delivery> made;
   for (const auto& t : targets) {
     Delivery d;

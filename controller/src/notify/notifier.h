@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "engine/event.h"
+#include "record/event.h"
 #include "net/http_client.h"
 #include "notify/target.h"
 
@@ -103,7 +103,7 @@ class Notifier {
   // One delivery per target for `e`, when IsNotified(e.kind); `commit_url`
   // (may be empty) becomes the commit link. Returns at once. After Shutdown
   // the event is dropped.
-  void Notify(const engine::Event& e, const std::vector<std::shared_ptr<const Target>>& targets,
+  void Notify(const record::Event& e, const std::vector<std::shared_ptr<const Target>>& targets,
               const std::string& commit_url);
 
   // Stops accepting, delivers what is queued for up to `drain` (on the

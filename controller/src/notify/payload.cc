@@ -61,35 +61,35 @@ std::string ShortDigest(const std::string& digest) {
   return digest.substr(0, std::min(digest.size(), colon + 1 + 12));
 }
 
-std::string Headline(engine::EventKind kind) {
+std::string Headline(record::EventKind kind) {
   switch (kind) {
-    case engine::EventKind::kBlocked:
+    case record::EventKind::kBlocked:
       return ":no_entry: *Blocked*";
-    case engine::EventKind::kApplied:
+    case record::EventKind::kApplied:
       return ":rocket: *Deployed* (verification running)";
-    case engine::EventKind::kVerified:
+    case record::EventKind::kVerified:
       return ":white_check_mark: *Verified*";
-    case engine::EventKind::kFailed:
+    case record::EventKind::kFailed:
       return ":x: *Failed*";
-    case engine::EventKind::kRolledBack:
+    case record::EventKind::kRolledBack:
       return ":rewind: *Rolled back*";
-    case engine::EventKind::kDrift:
+    case record::EventKind::kDrift:
       return ":warning: *Drift*";
     default:
-      return ":information_source: *" + std::string(engine::EventKindName(kind)) + "*";
+      return ":information_source: *" + std::string(record::EventKindName(kind)) + "*";
   }
 }
 
 ordered_json Mrkdwn(const std::string& text) { return {{"type", "mrkdwn"}, {"text", text}}; }
 
-ordered_json EventJson(const engine::Event& e) {
-  return ordered_json::parse(engine::EventToJsonLine(e));
+ordered_json EventJson(const record::Event& e) {
+  return ordered_json::parse(record::EventToJsonLine(e));
 }
 
 }  // namespace
 
-bool IsNotified(engine::EventKind kind) {
-  return kind != engine::EventKind::kWaiting && kind != engine::EventKind::kApplying;
+bool IsNotified(record::EventKind kind) {
+  return kind != record::EventKind::kWaiting && kind != record::EventKind::kApplying;
 }
 
 std::string CommitUrl(const std::optional<config::ForgeSettings>& forge,
@@ -127,15 +127,15 @@ std::string CommitUrl(const std::optional<config::ForgeSettings>& forge,
   return "";
 }
 
-std::string Summary(const engine::Event& e) {
+std::string Summary(const record::Event& e) {
   std::string s = e.env + "/" + e.app;
   if (!e.version.empty()) s += " " + e.version;
-  s += " " + std::string(engine::EventKindName(e.kind));
+  s += " " + std::string(record::EventKindName(e.kind));
   if (!e.reason.empty()) s += ": " + e.reason.substr(0, e.reason.find('\n'));
   return Bounded(s, 300);
 }
 
-std::string SlackPayload(const engine::Event& e, const std::string& commit_url) {
+std::string SlackPayload(const record::Event& e, const std::string& commit_url) {
   const std::string where = "`" + EscapeMrkdwn(e.app) + "` in *" + EscapeMrkdwn(e.env) + "*";
   ordered_json fields = ordered_json::array();
   fields.push_back(Mrkdwn("*Environment*\n" + EscapeMrkdwn(e.env)));
@@ -143,7 +143,7 @@ std::string SlackPayload(const engine::Event& e, const std::string& commit_url) 
   fields.push_back(
       Mrkdwn("*Version*\n" + (e.version.empty() ? "—" : Bounded(EscapeMrkdwn(e.version), 200))));
   fields.push_back(Mrkdwn("*Digest*\n`" + EscapeMrkdwn(ShortDigest(e.digest)) + "`"));
-  fields.push_back(Mrkdwn("*Event*\n" + std::string(engine::EventKindName(e.kind))));
+  fields.push_back(Mrkdwn("*Event*\n" + std::string(record::EventKindName(e.kind))));
   std::string short_commit = e.commit.substr(0, 12);
   fields.push_back(
       Mrkdwn("*Commit*\n" + (commit_url.empty() ? "`" + EscapeMrkdwn(short_commit) + "`"
@@ -175,7 +175,7 @@ std::string SlackPayload(const engine::Event& e, const std::string& commit_url) 
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-std::string WebhookPayload(const engine::Event& e, const std::string& commit_url,
+std::string WebhookPayload(const record::Event& e, const std::string& commit_url,
                            const std::string& delivery_id) {
   ordered_json j;
   j["type"] = "sluice.event";

@@ -57,7 +57,7 @@ void RepoNotifySink::UseSettingsInForce(SettingsInForce source) {
   in_force_ = std::move(source);
 }
 
-void RepoNotifySink::operator()(const engine::Event& e) {
+void RepoNotifySink::operator()(const record::Event& e) {
   if (!IsNotified(e.kind)) return;
   std::vector<std::shared_ptr<const Target>> targets;
   {
@@ -79,7 +79,7 @@ void RepoNotifySink::operator()(const engine::Event& e) {
     }
   }
   if (targets.empty()) return;
-  engine::Event event = e;
+  record::Event event = e;
   if (event.version.empty() && !event.commit.empty()) {
     std::string pin_path = config::PinPath(e.env, e.app);
     std::lock_guard lock(ws_.mutex());

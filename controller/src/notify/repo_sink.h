@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/event.h"
-#include "engine/workspace.h"
+#include "record/event.h"
+#include "record/workspace.h"
 #include "notify/notifier.h"
 #include "notify/target.h"
 
@@ -30,7 +30,7 @@ namespace sluice::notify {
 // Borrows `ws` and `notifier`, which must outlive it.
 class RepoNotifySink {
  public:
-  RepoNotifySink(engine::Workspace& ws, Notifier& notifier,
+  RepoNotifySink(record::Workspace& ws, Notifier& notifier,
                  std::vector<std::shared_ptr<const Target>> configured = {},
                  std::optional<config::ForgeSettings> forge = std::nullopt)
       : ws_(ws),
@@ -38,7 +38,7 @@ class RepoNotifySink {
         configured_(std::move(configured)),
         forge_(std::move(forge)) {}
 
-  void operator()(const engine::Event& e);
+  void operator()(const record::Event& e);
 
   // The sluice.yaml in force for an environment at a head (the trust rule,
   // SPEC 1.3: an unapproved edit cannot add or silence the targets of a
@@ -56,7 +56,7 @@ class RepoNotifySink {
   // The targets `settings` names (unknown names logged once per head).
   std::vector<std::shared_ptr<const Target>> TargetsOf(const config::RepoSettings& settings);
 
-  engine::Workspace& ws_;
+  record::Workspace& ws_;
   Notifier& notifier_;
   std::mutex mu_;
   const std::vector<std::shared_ptr<const Target>> configured_;

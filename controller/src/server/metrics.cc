@@ -12,6 +12,8 @@ namespace {
 constexpr const char* kKnownStates[] = {"verified", "applied", "failed",  "blocked",
                                         "waiting",  "removed", "in-sync", "error"};
 constexpr const char* kPassResults[] = {"success", "error"};
+// Evidence caches, exported from the start (Reconciler::EvidenceCaches).
+constexpr const char* kEvidenceCacheKinds[] = {"registry", "scan"};
 // Event kinds that are notified, exported from the start like the states.
 constexpr const char* kNotifiedKinds[] = {"blocked", "applied",     "verified",
                                           "failed",  "rolled-back", "drift"};
@@ -123,7 +125,7 @@ void Metrics::ObserveDurationLocked(double seconds) {
   ++duration_count_;
 }
 
-void Metrics::ObservePass(const engine::PassReport& report, std::chrono::duration<double> took,
+void Metrics::ObservePass(const record::PassReport& report, std::chrono::duration<double> took,
                           TimePoint end) {
   std::lock_guard lock(mu_);
   ObserveDurationLocked(took.count());
@@ -163,7 +165,7 @@ void Metrics::SetNotificationSource(std::function<notify::Stats()> source) {
   notifications_ = std::move(source);
 }
 
-void Metrics::SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()> source) {
+void Metrics::SetEvidenceCacheSource(std::function<CacheSeries()> source) {
   std::lock_guard lock(mu_);
   evidence_caches_ = std::move(source);
 }
@@ -269,24 +271,22 @@ std::string Metrics::Render() const {
          "Notifications waiting to be sent or in flight.");
   out << "sluice_notifications_queue_depth " << ns.queue_depth << "\n";
 
-  const engine::EvidenceCacheStats ec =
-      evidence_caches_ ? evidence_caches_() : engine::EvidenceCacheStats{};
-  const std::pair<const char*, const CacheStats*> caches[] = {{"registry", &ec.registry},
-                                                              {"scan", &ec.scan}};
+  CacheSeries caches = evidence_caches_ ? evidence_caches_() : CacheSeries{};
+  for (const char* kind : kEvidenceCacheKinds) caches.try_emplace(kind);
   Header(out, "sluice_evidence_cache_hits_total", "counter",
          "Gate evidence answered from the controller's cache: registry (a manifest known to "
          "exist, within --registry-cache-ttl) or scan (reports already parsed, same git tree).");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_hits_total{kind=\"" << kind << "\"} " << st->hits << "\n";
+    out << "sluice_evidence_cache_hits_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.hits << "\n";
   }
   Header(out, "sluice_evidence_cache_misses_total", "counter",
          "Gate evidence looked up for real (registry request, scan reports read and parsed).");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_misses_total{kind=\"" << kind << "\"} " << st->misses << "\n";
+    out << "sluice_evidence_cache_misses_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.misses << "\n";
   }
   Header(out, "sluice_evidence_cache_entries", "gauge", "Entries held in the evidence caches now.");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_entries{kind=\"" << kind << "\"} " << st->entries << "\n";
+    out << "sluice_evidence_cache_entries{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.entries << "\n";
   }
   Header(out, "sluice_record_untrusted_total", "counter",
          "Record entries (note lines, record refs) found unsigned or signed by no key of "

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "engine/reconciler.h"
+#include "core/bounded_cache.h"
+#include "record/pass_report.h"
 #include "notify/notifier.h"
 
 namespace sluice::server {
@@ -75,7 +76,7 @@ class Metrics {
   explicit Metrics(std::string version);
 
   // Records a pass that ran (RunOnce returned a report) and ended at `end`.
-  void ObservePass(const engine::PassReport& report, std::chrono::duration<double> took,
+  void ObservePass(const record::PassReport& report, std::chrono::duration<double> took,
                    TimePoint end);
   // Records a pass that could not run; `fetch_error` when fetching failed.
   void ObserveFailedPass(const Status& error, bool fetch_error, std::chrono::duration<double> took,
@@ -87,9 +88,10 @@ class Metrics {
   // at each Render. Without one they are exported as zero.
   void SetNotificationSource(std::function<notify::Stats()> source);
   // Where the evidence cache series come from (the reconciler's
-  // EvidenceCaches); read at each Render. Without one they are exported as
-  // zero.
-  void SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()> source);
+  // EvidenceCaches, by kind: "registry", "scan"); read at each Render. Kinds
+  // it does not name, or all without a source, are exported as zero.
+  using CacheSeries = std::map<std::string, CacheStats>;
+  void SetEvidenceCacheSource(std::function<CacheSeries()> source);
 
   // Where sluice_record_untrusted_total comes from (the workspace's count
   // of untrusted record entries); read at each Render, must not block.
@@ -120,7 +122,7 @@ class Metrics {
   std::set<std::string> drifted_;  // "env/app" drifting at its last check by this process
   PassHealth health_;
   std::function<notify::Stats()> notifications_;
-  std::function<engine::EvidenceCacheStats()> evidence_caches_;
+  std::function<CacheSeries()> evidence_caches_;
   std::function<size_t()> untrusted_;
 };
 

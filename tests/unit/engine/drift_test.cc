@@ -12,8 +12,8 @@
 
 #include "core/time_format.h"
 #include "engine/reconciler.h"
-#include "engine/refs.h"
-#include "engine/status_view.h"
+#include "record/refs.h"
+#include "reports/status_view.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 #include "verify/verifier.h"
@@ -107,7 +107,7 @@ class DriftTest : public ::testing::Test {
   // The long-lived reconciler of a daemon: drift checks remember when they ran.
   Reconciler& R(DriftOptions drift = {}) {
     if (!reconciler_) {
-      auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+      auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
       EXPECT_TRUE(ws.ok()) << ws.status().ToString();
       ws_ = std::move(*ws);
       ReconcileOptions opts;
@@ -124,10 +124,10 @@ class DriftTest : public ::testing::Test {
     return *reconciler_;
   }
 
-  PassReport Pass() {
+  record::PassReport Pass() {
     auto report = R().RunOnce();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
-    return report.ok() ? *report : PassReport{};
+    return report.ok() ? *report : record::PassReport{};
   }
 
   std::vector<std::string> Calls() {
@@ -145,16 +145,16 @@ class DriftTest : public ::testing::Test {
   }
 
   // The `drift` events in the remote's note on `commit`.
-  std::vector<Event> DriftEvents(const std::string& commit) {
+  std::vector<record::Event> DriftEvents(const std::string& commit) {
     auto note = Git(bare_, {"notes", "--ref=sluice", "show", commit}, /*allow_failure=*/true);
-    std::vector<Event> out;
-    for (auto& e : ParseNote(note.out)) {
-      if (e.kind == EventKind::kDrift) out.push_back(std::move(e));
+    std::vector<record::Event> out;
+    for (auto& e : record::ParseNote(note.out)) {
+      if (e.kind == record::EventKind::kDrift) out.push_back(std::move(e));
     }
     return out;
   }
 
-  static const AppOutcome* Find(const PassReport& p, const std::string& state) {
+  static const record::AppOutcome* Find(const record::PassReport& p, const std::string& state) {
     for (const auto& o : p.outcomes) {
       if (o.state == state) return &o;
     }
@@ -170,21 +170,21 @@ class DriftTest : public ::testing::Test {
   adapters::BoostCommandRunner runner_;
   CancelToken cancel_;
   FakeCluster cluster_;
-  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<record::Workspace> ws_;
   std::unique_ptr<Reconciler> reconciler_;
 };
 
 TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
   R();  // default options: every 10m
   std::string deployed = Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
-  PassReport first = Pass();
+  record::PassReport first = Pass();
   ASSERT_NE(Find(first, "verified"), nullptr);
   // Just applied: what runs is the pin, no check before the interval is over.
   EXPECT_EQ(first.drift_checks, 0u);
   EXPECT_EQ(Calls(), std::vector<std::string>{"apply dev/api"});
 
   clock_.Advance(minutes(10));
-  PassReport in_sync = Pass();
+  record::PassReport in_sync = Pass();
   EXPECT_EQ(in_sync.drift_checks, 1u);
   EXPECT_TRUE(in_sync.outcomes.empty());
   EXPECT_TRUE(DriftEvents(deployed).empty());
@@ -194,14 +194,14 @@ TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
   clock_.Advance(minutes(5));
   EXPECT_EQ(Pass().drift_checks, 0u);  // not due yet
   clock_.Advance(minutes(5));
-  PassReport found = Pass();
+  record::PassReport found = Pass();
   EXPECT_EQ(found.drift_checks, 1u);
-  const AppOutcome* drift = Find(found, "drift");
+  const record::AppOutcome* drift = Find(found, "drift");
   ASSERT_NE(drift, nullptr);
   EXPECT_EQ(drift->commit, deployed);
   EXPECT_EQ(drift->reason,
             "helm release api (namespace shop): image.digest sha256:bbb… ≠ pinned sha256:aaa…");
-  std::vector<Event> events = DriftEvents(deployed);
+  std::vector<record::Event> events = DriftEvents(deployed);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].digest, D('a'));
   EXPECT_EQ(events[0].commit, deployed);
@@ -213,7 +213,7 @@ TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
   EXPECT_EQ(events[0].adapter->duration_ms, 120);
 
   // `sluice status`: still in sync with Git, with the drift as a reason.
-  auto rows = ComputeStatus(*ws_, "dev", "api");
+  auto rows = reports::ComputeStatus(*ws_, "dev", "api");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].state, "in-sync");
@@ -224,7 +224,7 @@ TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
 
   // The same drift seen again is not recorded again.
   clock_.Advance(minutes(10));
-  PassReport again = Pass();
+  record::PassReport again = Pass();
   EXPECT_EQ(again.drift_checks, 1u);
   EXPECT_EQ(Find(again, "drift"), nullptr);
   EXPECT_EQ(DriftEvents(deployed).size(), 1u);
@@ -238,13 +238,13 @@ TEST_F(DriftTest, DriftIsRecordedOnceWhileItLastsAndResolvedWhenItEnds) {
   // Gone: one resolving event, and status stops showing it.
   Observe("dev/api", adapters::Observation{adapters::Observed::kPinDeployed, "", 0, {}});
   clock_.Advance(minutes(10));
-  const AppOutcome* resolved = Find(Pass(), "drift-resolved");
+  const record::AppOutcome* resolved = Find(Pass(), "drift-resolved");
   ASSERT_NE(resolved, nullptr);
   events = DriftEvents(deployed);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_TRUE(events[2].resolved);
   EXPECT_EQ(events[2].reason.rfind("drift resolved: what runs matches the pin again", 0), 0u);
-  rows = ComputeStatus(*ws_, "dev", "api");
+  rows = reports::ComputeStatus(*ws_, "dev", "api");
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ((*rows)[0].state, "in-sync");
   EXPECT_TRUE((*rows)[0].reasons.empty());
@@ -318,7 +318,7 @@ TEST_F(DriftTest, ExecPinsNeverDriftAndCostNoCheck) {
   std::string deployed = Push({{"environments/dev/apps/job.yaml", ExecPin(D('e'))}});
   ASSERT_NE(Find(Pass(), "verified"), nullptr);
   ASSERT_TRUE(fs::exists(tmp_.Sub("ran")));
-  PassReport p = Pass();
+  record::PassReport p = Pass();
   EXPECT_EQ(p.drift_checks, 0u);
   EXPECT_TRUE(p.outcomes.empty());
   EXPECT_TRUE(Calls().empty());
@@ -332,7 +332,7 @@ TEST_F(DriftTest, PendingApplyRunsBeforeDriftChecks) {
   clock_.Advance(minutes(10));
   Observe("dev/api", Drifted("helm release api (namespace shop): not found"));
   Push({{"environments/dev/apps/web.yaml", HelmPin("web", D('b'))}});
-  PassReport p = Pass();
+  record::PassReport p = Pass();
   // The new pin is applied first; the due drift check of api waits for it,
   // and the pin just applied is not checked in the same pass.
   EXPECT_EQ(Calls(),
@@ -384,8 +384,8 @@ TEST_F(DriftTest, AFailingCheckIsAnErrorNotDrift) {
     cluster_.errors["dev/api"] =
         Status::IOError("terraform plan: exit 1: Error: Invalid value for input variable");
   }
-  PassReport p = Pass();
-  const AppOutcome* error = Find(p, "error");
+  record::PassReport p = Pass();
+  const record::AppOutcome* error = Find(p, "error");
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(error->reason,
             "drift check failed: terraform plan: exit 1: Error: Invalid value for input variable");
@@ -409,8 +409,8 @@ TEST_F(DriftTest, FailedPinsAreNotChecked) {
 // ---------------------------------------------------------------------------
 // The pure decisions.
 
-Event WithKind(EventKind kind, std::string reason = "", bool resolved = false) {
-  Event e;
+record::Event WithKind(record::EventKind kind, std::string reason = "", bool resolved = false) {
+  record::Event e;
   e.kind = kind;
   e.reason = std::move(reason);
   e.resolved = resolved;
@@ -418,45 +418,45 @@ Event WithKind(EventKind kind, std::string reason = "", bool resolved = false) {
 }
 
 TEST(IsInSyncForDriftTest, OnlyAVerifiedOrDriftingDeployedPinIsChecked) {
-  Event verified = WithKind(EventKind::kVerified);
-  Event drift = WithKind(EventKind::kDrift, "x");
+  record::Event verified = WithKind(record::EventKind::kVerified);
+  record::Event drift = WithKind(record::EventKind::kDrift, "x");
   EXPECT_TRUE(IsInSyncForDrift("b1", "b1", &verified));
   EXPECT_TRUE(IsInSyncForDrift("b1", "b1", &drift));
   EXPECT_FALSE(IsInSyncForDrift("b2", "b1", &verified));  // a change is pending
   EXPECT_FALSE(IsInSyncForDrift("", "", &verified));
   EXPECT_FALSE(IsInSyncForDrift("b1", "b1", nullptr));
-  for (EventKind k : {EventKind::kApplying, EventKind::kApplied, EventKind::kFailed,
-                      EventKind::kRolledBack, EventKind::kWaiting, EventKind::kBlocked}) {
-    Event e = WithKind(k);
-    EXPECT_FALSE(IsInSyncForDrift("b1", "b1", &e)) << EventKindName(k);
+  for (record::EventKind k : {record::EventKind::kApplying, record::EventKind::kApplied, record::EventKind::kFailed,
+                      record::EventKind::kRolledBack, record::EventKind::kWaiting, record::EventKind::kBlocked}) {
+    record::Event e = WithKind(k);
+    EXPECT_FALSE(IsInSyncForDrift("b1", "b1", &e)) << record::EventKindName(k);
   }
 }
 
 TEST(DriftEventToRecordTest, RecordsStartsAndChangesAndResolutionsOnly) {
-  Event verified = WithKind(EventKind::kVerified);
-  Event drifting = WithKind(EventKind::kDrift, "a ≠ b");
-  Event resolved = WithKind(EventKind::kDrift, "drift resolved: ...", true);
+  record::Event verified = WithKind(record::EventKind::kVerified);
+  record::Event drifting = WithKind(record::EventKind::kDrift, "a ≠ b");
+  record::Event resolved = WithKind(record::EventKind::kDrift, "drift resolved: ...", true);
   adapters::Observation same{adapters::Observed::kPinDeployed, "", 0, {}};
   adapters::Observation unknown{adapters::Observed::kUnknown, "", -1, {}};
 
-  auto started = DriftEventToRecord(&verified, Drifted("a ≠ b"), Event{});
+  auto started = DriftEventToRecord(&verified, Drifted("a ≠ b"), record::Event{});
   ASSERT_TRUE(started.has_value());
-  EXPECT_EQ(started->kind, EventKind::kDrift);
+  EXPECT_EQ(started->kind, record::EventKind::kDrift);
   EXPECT_EQ(started->reason, "a ≠ b");
   EXPECT_FALSE(started->resolved);
-  EXPECT_FALSE(DriftEventToRecord(&drifting, Drifted("a ≠ b"), Event{}).has_value());
-  EXPECT_EQ(DriftEventToRecord(&drifting, Drifted("a ≠ c"), Event{})->reason, "a ≠ c");
-  EXPECT_EQ(DriftEventToRecord(&resolved, Drifted("a ≠ b"), Event{})->reason, "a ≠ b");
-  EXPECT_EQ(DriftEventToRecord(&verified, Drifted(""), Event{})->reason,
+  EXPECT_FALSE(DriftEventToRecord(&drifting, Drifted("a ≠ b"), record::Event{}).has_value());
+  EXPECT_EQ(DriftEventToRecord(&drifting, Drifted("a ≠ c"), record::Event{})->reason, "a ≠ c");
+  EXPECT_EQ(DriftEventToRecord(&resolved, Drifted("a ≠ b"), record::Event{})->reason, "a ≠ b");
+  EXPECT_EQ(DriftEventToRecord(&verified, Drifted(""), record::Event{})->reason,
             "something other than the pin runs");
 
-  auto gone = DriftEventToRecord(&drifting, same, Event{});
+  auto gone = DriftEventToRecord(&drifting, same, record::Event{});
   ASSERT_TRUE(gone.has_value());
   EXPECT_TRUE(gone->resolved);
   EXPECT_EQ(gone->reason, "drift resolved: what runs matches the pin again (was: a ≠ b)");
-  EXPECT_FALSE(DriftEventToRecord(&verified, same, Event{}).has_value());
-  EXPECT_FALSE(DriftEventToRecord(&resolved, same, Event{}).has_value());
-  EXPECT_FALSE(DriftEventToRecord(&drifting, unknown, Event{}).has_value());
+  EXPECT_FALSE(DriftEventToRecord(&verified, same, record::Event{}).has_value());
+  EXPECT_FALSE(DriftEventToRecord(&resolved, same, record::Event{}).has_value());
+  EXPECT_FALSE(DriftEventToRecord(&drifting, unknown, record::Event{}).has_value());
 }
 
 }  // namespace

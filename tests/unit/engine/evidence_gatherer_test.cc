@@ -12,8 +12,8 @@
 
 #include "core/bounded_cache.h"
 #include "core/time_format.h"
-#include "engine/event.h"
-#include "engine/refs.h"
+#include "record/event.h"
+#include "record/refs.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 
@@ -103,7 +103,7 @@ class EvidenceGathererTest : public ::testing::Test {
         work_, {{"incidents/INC-3.yaml", IncidentYaml("INC-3", "open", "")}}, "declare INC-3");
     testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
 
-    auto ws = Workspace::Open(root_.Sub("workdir"), bare_, "main");
+    auto ws = record::Workspace::Open(root_.Sub("workdir"), bare_, "main");
     ASSERT_TRUE(ws.ok()) << ws.status().ToString();
     ws_ = std::move(*ws);
     Status synced = ws_->Sync(false);
@@ -111,27 +111,27 @@ class EvidenceGathererTest : public ::testing::Test {
 
     // The record: staging deployed and verified D1 at staging_commit_.
     git::Repository& repo = ws_->repo();
-    ASSERT_TRUE(repo.SetRef(DeployedRef("staging", "api"), staging_commit_, "test").ok());
-    ASSERT_TRUE(repo.SetRef(LkgRef("staging", "api"), staging_commit_, "test").ok());
-    ASSERT_TRUE(repo.SetRef(DeployedRef("prod", "api"), staging_commit_, "test").ok());
-    ASSERT_TRUE(repo.SetRef(LkgRef("prod", "api"), staging_commit_, "test").ok());
-    Event applied;
+    ASSERT_TRUE(repo.SetRef(record::DeployedRef("staging", "api"), staging_commit_, "test").ok());
+    ASSERT_TRUE(repo.SetRef(record::LkgRef("staging", "api"), staging_commit_, "test").ok());
+    ASSERT_TRUE(repo.SetRef(record::DeployedRef("prod", "api"), staging_commit_, "test").ok());
+    ASSERT_TRUE(repo.SetRef(record::LkgRef("prod", "api"), staging_commit_, "test").ok());
+    record::Event applied;
     applied.time = *ParseRfc3339("2026-11-20T08:00:00Z");
     applied.env = "staging";
     applied.app = "api";
-    applied.kind = EventKind::kApplied;
+    applied.kind = record::EventKind::kApplied;
     applied.digest = kD1;
     applied.commit = staging_commit_;
-    Event verified = applied;
-    verified.kind = EventKind::kVerified;
+    record::Event verified = applied;
+    verified.kind = record::EventKind::kVerified;
     verified.time = *ParseRfc3339("2026-11-20T08:30:00Z");
-    Event other_app = verified;
+    record::Event other_app = verified;
     other_app.app = "web";
     other_app.time = *ParseRfc3339("2026-11-21T00:00:00Z");
-    ASSERT_TRUE(repo.WriteNote(kNotesRef, staging_commit_,
-                               EventToJsonLine(applied) + "\n" + EventToJsonLine(verified) + "\n" +
-                                   EventToJsonLine(other_app) + "\n",
-                               Workspace::Identity())
+    ASSERT_TRUE(repo.WriteNote(record::kNotesRef, staging_commit_,
+                               record::EventToJsonLine(applied) + "\n" + record::EventToJsonLine(verified) + "\n" +
+                                   record::EventToJsonLine(other_app) + "\n",
+                               record::Workspace::Identity())
                     .ok());
 
     pin_.env = "prod";
@@ -188,7 +188,7 @@ class EvidenceGathererTest : public ::testing::Test {
   std::string staging_commit_;
   std::string candidate_commit_;
   std::string head_commit_;
-  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<record::Workspace> ws_;
   config::Pin pin_;
   config::EnvironmentPolicy policy_;
   FakeRegistryHttp http_;
@@ -312,17 +312,17 @@ TEST_F(EvidenceGathererTest, UpstreamVerifiedNeedsTheDigestAtTheLkg) {
       work_, {{"environments/staging/apps/api.yaml", PinYaml(kD0)}}, "staging back to D0");
   testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
   ASSERT_TRUE(ws_->Sync(false).ok());
-  ASSERT_TRUE(ws_->repo().SetRef(LkgRef("staging", "api"), d0_commit, "test").ok());
-  Event verified;
+  ASSERT_TRUE(ws_->repo().SetRef(record::LkgRef("staging", "api"), d0_commit, "test").ok());
+  record::Event verified;
   verified.time = *ParseRfc3339("2026-11-21T08:30:00Z");
   verified.env = "staging";
   verified.app = "api";
-  verified.kind = EventKind::kVerified;
+  verified.kind = record::EventKind::kVerified;
   verified.digest = kD0;
   verified.commit = d0_commit;
   ASSERT_TRUE(
       ws_->repo()
-          .WriteNote(kNotesRef, d0_commit, EventToJsonLine(verified) + "\n", Workspace::Identity())
+          .WriteNote(record::kNotesRef, d0_commit, record::EventToJsonLine(verified) + "\n", record::Workspace::Identity())
           .ok());
   policy_.gates = {};
   policy_.gates.soak = std::chrono::minutes(30);

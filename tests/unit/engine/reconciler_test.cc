@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "core/time_format.h"
-#include "engine/refs.h"
+#include "record/refs.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 #include "verify/verifier.h"
@@ -50,16 +50,16 @@ class ReconcilerTest : public ::testing::Test {
   }
 
   // One pass by a fresh reconciler (as `sluice reconcile --once` would).
-  PassReport Pass() {
-    auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  record::PassReport Pass() {
+    auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
     EXPECT_TRUE(ws.ok()) << ws.status().ToString();
     Reconciler r(**ws, runner_, verifier_, http_, clock_, cancel_, {});
     auto report = r.RunOnce();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
-    return report.ok() ? *report : PassReport{};
+    return report.ok() ? *report : record::PassReport{};
   }
 
-  std::string StateOf(const PassReport& p, const std::string& env) {
+  std::string StateOf(const record::PassReport& p, const std::string& env) {
     for (const auto& o : p.outcomes) {
       if (o.env == env) return o.state + ": " + o.reason;
     }
@@ -89,14 +89,14 @@ TEST_F(ReconcilerTest, WaitsForTheWindowThenDeploysWhenTheClockMovesWithoutANewC
   Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
 
   // Tue 09:00 UTC is 10:00 in Berlin: the window opens at 11:00.
-  PassReport first = Pass();
+  record::PassReport first = Pass();
   EXPECT_EQ(StateOf(first, "dev").substr(0, 8), "waiting:") << StateOf(first, "dev");
   EXPECT_NE(StateOf(first, "dev").find("opens Tue 11:00 Europe/Berlin"), std::string::npos)
       << StateOf(first, "dev");
   EXPECT_FALSE(Ran("dev", D('a')));
 
   clock_.Set(At("2026-11-24T10:30:00Z"));  // 11:30 in Berlin
-  PassReport second = Pass();
+  record::PassReport second = Pass();
   EXPECT_EQ(StateOf(second, "dev").substr(0, 9), "verified:") << StateOf(second, "dev");
   EXPECT_TRUE(Ran("dev", D('a')));
 }
@@ -113,7 +113,7 @@ TEST_F(ReconcilerTest, PassesOfOneReconcilerShareTheScanCache) {
          R"({"SchemaVersion":2,"Results":[]})"},
         {"environments/dev/apps/api.yaml", Pin(D('a'))}});
 
-  auto ws = Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
   Reconciler r(**ws, runner_, verifier_, http_, clock_, cancel_, {});
   for (int pass = 1; pass <= 3; ++pass) {
@@ -145,12 +145,12 @@ TEST_F(ReconcilerTest, EventsNameTheCommitThatBroughtThePin) {
   EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 9), "verified:");
 
   std::string note = Git(bare_, {"notes", "--ref=sluice", "show", head}).out;
-  std::vector<Event> events = ParseNote(note);
+  std::vector<record::Event> events = record::ParseNote(note);
   std::vector<std::string> kinds;
-  for (const Event& e : events) {
-    kinds.emplace_back(EventKindName(e.kind));
+  for (const record::Event& e : events) {
+    kinds.emplace_back(record::EventKindName(e.kind));
     EXPECT_EQ(e.commit, head);
-    EXPECT_EQ(e.landing, pin) << EventToJsonLine(e);
+    EXPECT_EQ(e.landing, pin) << record::EventToJsonLine(e);
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"waiting", "applying", "applied", "verified"}));
 }
@@ -170,7 +170,7 @@ TEST_F(ReconcilerTest, UnprotectedPolicyEditTakesEffectInTheCommitThatMakesIt) {
   clock_.Set(At("2026-11-24T20:00:00Z"));
   Push({{"environments/dev/environment.yaml", "{}\n"},
         {"environments/dev/apps/api.yaml", Pin(D('b'))}});
-  PassReport p = Pass();
+  record::PassReport p = Pass();
   EXPECT_EQ(StateOf(p, "dev").substr(0, 9), "verified:") << StateOf(p, "dev");
   EXPECT_TRUE(Ran("dev", D('b')));
 }
@@ -213,11 +213,11 @@ TEST_F(ReconcilerTest, FailedVerificationKeepsTheLastKnownGood) {
          "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/ready\", retries: "
          "0}\n"}});
   std::string commit = Push({{"environments/dev/apps/api.yaml", Pin(D('e'))}});
-  PassReport p = Pass();
+  record::PassReport p = Pass();
   EXPECT_EQ(StateOf(p, "dev").substr(0, 7), "failed:") << StateOf(p, "dev");
   EXPECT_TRUE(Ran("dev", D('e')));
-  EXPECT_EQ(RemoteRef(DeployedRef("dev", "api")), commit);
-  EXPECT_EQ(RemoteRef(LkgRef("dev", "api")), "");
+  EXPECT_EQ(RemoteRef(record::DeployedRef("dev", "api")), commit);
+  EXPECT_EQ(RemoteRef(record::LkgRef("dev", "api")), "");
   auto note = Git(bare_, {"notes", "--ref=sluice", "show", commit});
   EXPECT_NE(note.out.find("\"event\":\"failed\""), std::string::npos);
   EXPECT_NE(note.out.find("127.0.0.1:1/ready"), std::string::npos) << note.out;
@@ -242,7 +242,7 @@ TEST_F(ReconcilerTest, RollbackIsNotHeldByAClosedWindow) {
 
   clock_.Set(At("2026-11-24T18:00:00Z"));                   // window closed
   Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});  // restore the verified pin
-  PassReport p = Pass();
+  record::PassReport p = Pass();
   EXPECT_EQ(StateOf(p, "dev").substr(0, 9), "verified:") << StateOf(p, "dev");
 }
 

@@ -64,8 +64,8 @@ class HoldingWaiter final : public Waiter {
   }
 };
 
-engine::Event Sample(engine::EventKind kind, const std::string& app = "api") {
-  engine::Event e;
+record::Event Sample(record::EventKind kind, const std::string& app = "api") {
+  record::Event e;
   e.time = *ParseRfc3339("2026-11-24T10:00:00Z");
   e.env = "prod";
   e.app = app;
@@ -112,7 +112,7 @@ TEST_F(NotifierTest, PostsTheSlackPayloadToTheIncomingWebhook) {
   Receiver slack;
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kVerified), {Slack(slack.Url("/services/T1/B2/SECRET"))},
+  n->Notify(Sample(record::EventKind::kVerified), {Slack(slack.Url("/services/T1/B2/SECRET"))},
             "https://github.com/shop/envs/commit/" + std::string(40, 'c'));
   ASSERT_TRUE(slack.WaitForRequests(1));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
@@ -131,7 +131,7 @@ TEST_F(NotifierTest, WebhookBodyIsTheEventAndCarriesAValidSignature) {
   Receiver hook;
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kApplied), {Webhook(hook.Url("/sluice"), "hook-key")}, "");
+  n->Notify(Sample(record::EventKind::kApplied), {Webhook(hook.Url("/sluice"), "hook-key")}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
   auto req = hook.Requests().at(0);
   // A receiver verifies exactly as the docs say: HMAC-SHA256 of the raw body.
@@ -154,7 +154,7 @@ TEST_F(NotifierTest, UnsignedWhenNoSecretIsConfigured) {
   Receiver hook;
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
   EXPECT_EQ(hook.Requests()[0].Header("X-Sluice-Signature-256"), "");
 }
@@ -163,9 +163,9 @@ TEST_F(NotifierTest, WaitingAndApplyingAreNotSent) {
   Receiver hook;
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kWaiting), {Webhook(hook.Url("/x"))}, "");
-  n->Notify(Sample(engine::EventKind::kApplying), {Webhook(hook.Url("/x"))}, "");
-  n->Notify(Sample(engine::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kWaiting), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kApplying), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
   ASSERT_EQ(hook.Requests().size(), 1u);
@@ -178,7 +178,7 @@ TEST_F(NotifierTest, A500IsRetriedAfterABackoffThenCountedAsSent) {
   });
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kVerified), {Webhook(hook.Url("/x"), "k")}, "");
+  n->Notify(Sample(record::EventKind::kVerified), {Webhook(hook.Url("/x"), "k")}, "");
   ASSERT_TRUE(hook.WaitForRequests(2));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
   auto reqs = hook.Requests();
@@ -199,7 +199,7 @@ TEST_F(NotifierTest, AReceiverThatAlwaysFailsIsGivenUpOnWithExponentialBackoffAn
   o.max_attempts = 4;
   auto n = Make(o);
   n->Start();
-  n->Notify(Sample(engine::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(4));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
   EXPECT_EQ(hook.Requests().size(), 4u);
@@ -231,7 +231,7 @@ TEST_F(NotifierTest, TooManyRequestsWaitsWhatRetryAfterSays) {
   auto n = Make();
   n->Start();
   TimePoint t0 = clock_.Now();
-  n->Notify(Sample(engine::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(2));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
   EXPECT_EQ(waiter_.waits(), std::vector<milliseconds>{seconds(30)});
@@ -250,7 +250,7 @@ TEST_F(NotifierTest, ARetryAfterBeyondTheCapIsCapped) {
   o.max_retry_after = seconds(120);
   auto n = Make(o);
   n->Start();
-  n->Notify(Sample(engine::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kBlocked), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(2));
   EXPECT_EQ(waiter_.waits(), std::vector<milliseconds>{seconds(120)});
 }
@@ -259,7 +259,7 @@ TEST_F(NotifierTest, AClientErrorIsNotRetried) {
   Receiver hook([](size_t, httplib::Response& res) { res.status = 404; });
   auto n = Make();
   n->Start();
-  n->Notify(Sample(engine::EventKind::kApplied), {Webhook(hook.Url("/gone"))}, "");
+  n->Notify(Sample(record::EventKind::kApplied), {Webhook(hook.Url("/gone"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
   ASSERT_TRUE(n->WaitIdle(seconds(20)));
   EXPECT_EQ(hook.Requests().size(), 1u);
@@ -273,9 +273,9 @@ TEST_F(NotifierTest, AFullQueueDropsTheOldestAndCountsIt) {
   o.capacity = 2;
   auto n = Make(o);
   // Not started yet: the queue fills up.
-  n->Notify(Sample(engine::EventKind::kApplied, "one"), {Webhook(hook.Url("/x"))}, "");
-  n->Notify(Sample(engine::EventKind::kApplied, "two"), {Webhook(hook.Url("/x"))}, "");
-  n->Notify(Sample(engine::EventKind::kApplied, "three"), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kApplied, "one"), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kApplied, "two"), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kApplied, "three"), {Webhook(hook.Url("/x"))}, "");
   EXPECT_EQ(n->Snapshot().dropped, 1u);
   EXPECT_EQ(n->Snapshot().queue_depth, 2u);
   n->Start();
@@ -291,14 +291,14 @@ TEST_F(NotifierTest, ShutdownDeliversWhatIsQueuedThenStops) {
   Receiver hook;
   auto n = Make();
   for (const char* app : {"a", "b", "c"}) {
-    n->Notify(Sample(engine::EventKind::kVerified, app), {Webhook(hook.Url("/x"))}, "");
+    n->Notify(Sample(record::EventKind::kVerified, app), {Webhook(hook.Url("/x"))}, "");
   }
   n->Start();
   n->Shutdown(seconds(10));
   EXPECT_EQ(hook.Requests().size(), 3u);
   EXPECT_EQ(n->Snapshot().sent["verified"], 3u);
   // After shutdown nothing is accepted.
-  n->Notify(Sample(engine::EventKind::kVerified), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kVerified), {Webhook(hook.Url("/x"))}, "");
   EXPECT_EQ(n->Snapshot().dropped, 1u);
   EXPECT_EQ(hook.Requests().size(), 3u);
 }
@@ -312,7 +312,7 @@ TEST_F(NotifierTest, ShutdownGivesUpOnRetriesThatFallDueAfterTheDrain) {
   HoldingWaiter holding;
   auto n = std::make_unique<Notifier>(http_, clock_, holding, o);
   n->Start();
-  n->Notify(Sample(engine::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
+  n->Notify(Sample(record::EventKind::kFailed), {Webhook(hook.Url("/x"))}, "");
   ASSERT_TRUE(hook.WaitForRequests(1));
   n->Shutdown(seconds(10));  // the retry would be due in 60 s
   EXPECT_EQ(hook.Requests().size(), 1u);
@@ -334,7 +334,7 @@ TEST_F(NotifierTest, TheSlackUrlNeverAppearsInLogs) {
     o.max_attempts = 2;
     auto n = Make(o);
     n->Start();
-    n->Notify(Sample(engine::EventKind::kFailed),
+    n->Notify(Sample(record::EventKind::kFailed),
               {Slack("http://127.0.0.1:" + std::to_string(port) + "/services/T9/B9/TOPSECRET")},
               "");
     n->Shutdown(seconds(30));

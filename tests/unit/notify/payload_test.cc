@@ -20,8 +20,8 @@ using nlohmann::json;
 
 const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 
-engine::Event Sample(engine::EventKind kind) {
-  engine::Event e;
+record::Event Sample(record::EventKind kind) {
+  record::Event e;
   e.time = *ParseRfc3339("2026-11-24T10:00:00Z");
   e.env = "prod";
   e.app = "api";
@@ -52,9 +52,9 @@ std::string AllText(const json& slack) {
 }
 
 TEST(NotifiedKindsTest, OutcomesArePostedButWaitingAndApplyingAreNot) {
-  using K = engine::EventKind;
+  using K = record::EventKind;
   for (K k : {K::kBlocked, K::kApplied, K::kVerified, K::kFailed, K::kRolledBack, K::kDrift}) {
-    EXPECT_TRUE(IsNotified(k)) << engine::EventKindName(k);
+    EXPECT_TRUE(IsNotified(k)) << record::EventKindName(k);
   }
   EXPECT_FALSE(IsNotified(K::kWaiting));
   EXPECT_FALSE(IsNotified(K::kApplying));
@@ -62,7 +62,7 @@ TEST(NotifiedKindsTest, OutcomesArePostedButWaitingAndApplyingAreNot) {
 
 TEST(SlackPayloadTest, HasTextFallbackAndBlocksWithEnvAppVersionDigestReasonAndCommitLink) {
   std::string url = "https://github.com/shop/environments/commit/" + kCommit;
-  json j = json::parse(SlackPayload(Sample(engine::EventKind::kBlocked), url));
+  json j = json::parse(SlackPayload(Sample(record::EventKind::kBlocked), url));
   ASSERT_TRUE(j["text"].is_string());
   EXPECT_EQ(j["text"], "prod/api 2.5.3 blocked: approval: 0 of 1 approvals from release-managers");
   ASSERT_TRUE(j["blocks"].is_array());
@@ -86,12 +86,12 @@ TEST(SlackPayloadTest, HasTextFallbackAndBlocksWithEnvAppVersionDigestReasonAndC
 }
 
 TEST(SlackPayloadTest, WithoutALinkTheCommitIsShownShort) {
-  json j = json::parse(SlackPayload(Sample(engine::EventKind::kVerified), ""));
+  json j = json::parse(SlackPayload(Sample(record::EventKind::kVerified), ""));
   EXPECT_EQ(j["blocks"][1]["fields"][5]["text"], "*Commit*\n`0123456789ab`");
 }
 
 TEST(SlackPayloadTest, RepositoryTextCannotInjectLinksOrMentions) {
-  engine::Event e = Sample(engine::EventKind::kFailed);
+  record::Event e = Sample(record::EventKind::kFailed);
   e.reason = "exit 1: <!channel> see <https://evil.example|here> & more";
   json j = json::parse(SlackPayload(e, ""));
   std::string all = AllText(j);
@@ -102,7 +102,7 @@ TEST(SlackPayloadTest, RepositoryTextCannotInjectLinksOrMentions) {
 }
 
 TEST(SlackPayloadTest, LongReasonsStayWithinSlackLimits) {
-  engine::Event e = Sample(engine::EventKind::kFailed);
+  record::Event e = Sample(record::EventKind::kFailed);
   e.reason = std::string(10000, 'x');
   json j = json::parse(SlackPayload(e, ""));
   for (const auto& b : j["blocks"]) {
@@ -113,7 +113,7 @@ TEST(SlackPayloadTest, LongReasonsStayWithinSlackLimits) {
 }
 
 TEST(WebhookPayloadTest, IsTheRecordEventInAnEnvelope) {
-  engine::Event e = Sample(engine::EventKind::kVerified);
+  record::Event e = Sample(record::EventKind::kVerified);
   json j = json::parse(WebhookPayload(e, "https://x/commit/1", "d-1"));
   EXPECT_EQ(j["type"], "sluice.event");
   EXPECT_EQ(j["delivery"], "d-1");
@@ -121,7 +121,7 @@ TEST(WebhookPayloadTest, IsTheRecordEventInAnEnvelope) {
   EXPECT_EQ(j["summary"],
             "prod/api 2.5.3 verified: approval: 0 of 1 approvals from release-managers");
   // Exactly the line the record holds in refs/notes/sluice.
-  EXPECT_EQ(j["event"], json::parse(engine::EventToJsonLine(e)));
+  EXPECT_EQ(j["event"], json::parse(record::EventToJsonLine(e)));
   EXPECT_EQ(j["event"]["event"], "verified");
   EXPECT_EQ(j["event"]["digest"], e.digest);
 }

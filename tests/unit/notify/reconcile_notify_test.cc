@@ -56,7 +56,7 @@ class ReconcileNotifyTest : public ::testing::Test {
   // A controller-like setup: one workspace, notifier and reconciler for
   // several passes.
   void Open() {
-    auto ws = engine::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+    auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
     ASSERT_TRUE(ws.ok()) << ws.status().ToString();
     ws_ = std::move(*ws);
     notifier_ = std::make_unique<Notifier>(http_, clock_, waiter_);
@@ -71,7 +71,7 @@ class ReconcileNotifyTest : public ::testing::Test {
     EXPECT_TRUE(LoadTargets({hook}, targets).ok());
     sink_ = std::make_unique<RepoNotifySink>(*ws_, *notifier_, targets);
     engine::ReconcileOptions o;
-    o.on_event = [this](const engine::Event& e) { (*sink_)(e); };
+    o.on_event = [this](const record::Event& e) { (*sink_)(e); };
     reconciler_ =
         std::make_unique<engine::Reconciler>(*ws_, runner_, verifier_, http_, clock_, cancel_, o);
   }
@@ -92,7 +92,7 @@ class ReconcileNotifyTest : public ::testing::Test {
   adapters::BoostCommandRunner runner_;
   CancelToken cancel_;
   ClockWaiter waiter_;
-  std::unique_ptr<engine::Workspace> ws_;
+  std::unique_ptr<record::Workspace> ws_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<RepoNotifySink> sink_;
   std::unique_ptr<engine::Reconciler> reconciler_;

@@ -35,8 +35,8 @@ std::vector<std::string> InvalidLines(const std::string& text) {
   return bad;
 }
 
-engine::PassReport ReportWith(std::vector<std::string> states) {
-  engine::PassReport r;
+record::PassReport ReportWith(std::vector<std::string> states) {
+  record::PassReport r;
   for (auto& s : states) r.outcomes.push_back({"dev", "api", "c", "d", s, ""});
   return r;
 }
@@ -103,13 +103,13 @@ TEST(MetricsTest, EvidenceCacheSeriesComeFromTheSource) {
   int reads = 0;
   m.SetEvidenceCacheSource([&reads] {
     ++reads;
-    engine::EvidenceCacheStats s;
-    s.registry.hits = 41;
-    s.registry.misses = 3;
-    s.registry.entries = 2;
-    s.scan.hits = 1000;
-    s.scan.misses = 7;
-    s.scan.entries = 7;
+    Metrics::CacheSeries s;
+    s["registry"].hits = 41;
+    s["registry"].misses = 3;
+    s["registry"].entries = 2;
+    s["scan"].hits = 1000;
+    s["scan"].misses = 7;
+    s["scan"].entries = 7;
     return s;
   });
   std::string text = m.Render();
@@ -233,17 +233,17 @@ TEST(ReadinessTest, NamesTheLastErrorWhenPassesFail) {
 namespace sluice::server {
 namespace {
 
-engine::AppOutcome Outcome(const std::string& app, const std::string& state) {
+record::AppOutcome Outcome(const std::string& app, const std::string& state) {
   return {"prod", app, std::string(40, 'c'), "", state, ""};
 }
 
 TEST(MetricsTest, DriftIsCountedWhenFoundAndTheGaugeFollowsThePins) {
   Metrics m("0.1.0");
-  engine::PassReport first;
+  record::PassReport first;
   first.drift_checks = 3;
   first.outcomes = {Outcome("api", "drift"), Outcome("web", "drift")};
   m.ObservePass(first, seconds(1), At(10));
-  engine::PassReport second;
+  record::PassReport second;
   second.drift_checks = 2;
   second.outcomes = {Outcome("api", "drift-resolved")};
   m.ObservePass(second, seconds(1), At(20));
@@ -255,7 +255,7 @@ TEST(MetricsTest, DriftIsCountedWhenFoundAndTheGaugeFollowsThePins) {
   EXPECT_NE(text.find("# TYPE sluice_drifted_pins gauge\n"), std::string::npos) << text;
 
   // A new release of the drifted app replaces what drifted.
-  engine::PassReport third;
+  record::PassReport third;
   third.outcomes = {Outcome("web", "verified")};
   m.ObservePass(third, seconds(1), At(30));
   EXPECT_NE(m.Render().find("\nsluice_drifted_pins 0\n"), std::string::npos);

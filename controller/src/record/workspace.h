@@ -1,0 +1,164 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "record/event.h"
+#include "record/trust.h"
+#include "git/repo.h"
+
+namespace sluice::record {
+
+// Workspace is the controller's working area (--workdir): a bare cache of the
+// environments repository (`<workdir>/cache.git`, remote "origin" = --repo)
+// and a scratch area for checkouts. It is fetched, never re-cloned.
+//
+// Thread safety: the Repository is not thread-safe; every use must hold
+// mutex(). The public methods here take it themselves.
+class Workspace {
+ public:
+  // Opens (creating if needed) the cache for `url` in `workdir`, with the
+  // record keys `trust` names (see RecordKeys::Load: without a signing key,
+  // the workdir's own, generated on first use and logged once). A password
+  // in `url` is kept in memory only (git::AdoptUrlCredentials): url() and
+  // cache.git/config hold the URL without it. Errors name the key file that
+  // cannot be read or parsed.
+  static Result<std::unique_ptr<Workspace>> Open(const std::string& workdir, const std::string& url,
+                                                 const std::string& branch,
+                                                 const TrustOptions& trust = {});
+
+  // Fetches the tracked branch and the remote's record (notes and
+  // refs/sluice/*), then merges the record into the local one. This is the
+  // one place that decides what of the remote record is trusted (SPEC 1.3
+  // rule 4): every note line the local record lacks is verified
+  // (VerifyEventLine against keys().trusted()); one that fails is merged
+  // all the same (never lost) but remembered as untrusted, and
+  // TrustedEventsLocked leaves it out. Notes merge by union of lines; a
+  // deployed/lkg/applied/candidate ref takes the remote value only when a
+  // trusted event on the commit it names confirms it (ConfirmedAtLocked) and
+  // that event is newer than the one confirming the local value (a push
+  // cannot rewind a ref); otherwise the remote value is reported untrusted
+  // and the local one kept (and pushed back over it). With `push`, local record
+  // entries the remote lacks (an earlier push failed) are pushed.
+  // Cost: the fetch, plus one comparison per record ref the fetch moved (or
+  // per record ref, on the first Sync of a workdir).
+  Status Sync(bool push);
+
+  // The head of the tracked branch as last fetched; NotFound if the branch
+  // does not exist on the remote.
+  Result<std::string> Head();
+
+  // Remembers that the refs/sluice refs `names` are about to be written
+  // locally and are not on the remote yet (<workdir>/record-unpushed), so a
+  // later Sync pushes them even after a crash. Caller must hold mutex().
+  Status NoteUnpushedLocked(const std::vector<std::string>& names);
+
+  // Pushes the local notes and the given refs/sluice refs (force) to the
+  // remote. On a rejected notes push, fetches the remote notes, merges and
+  // retries (a few times), so concurrent writers never lose a line.
+  // Caller must hold mutex().
+  Status PushRecordLocked(const std::vector<std::string>& sluice_refs);
+
+  // The trusted events in the note on `commit`: every event line except
+  // those Sync found untrusted (a line this workdir wrote itself is
+  // trusted). What every decision reads (deployed, LKG, upstream verified,
+  // soak, rollback detection, crash recovery). Caller must hold mutex().
+  std::vector<Event> TrustedEventsLocked(const std::string& commit);
+
+  // The record entries Sync found untrusted, oldest first (persisted in
+  // <workdir>/record-untrusted). Takes the mutex.
+  std::vector<UntrustedEntry> UntrustedEntries();
+  // How many there are; lock-free (for /metrics, never waits on a fetch).
+  size_t UntrustedCount() const { return untrusted_count_.load(std::memory_order_relaxed); }
+  // The same entries; caller must hold mutex().
+  const std::vector<UntrustedEntry>& UntrustedEntriesLocked() const { return untrusted_; }
+  // The untrusted lines of the note on `commit`, or null when it has none
+  // (the usual case: one map lookup). Caller must hold mutex().
+  const std::set<std::string>* UntrustedLinesLocked(const std::string& commit) const {
+    auto it = untrusted_lines_.find(commit);
+    return it == untrusted_lines_.end() ? nullptr : &it->second;
+  }
+
+  // The keys the record is signed and checked with (shared, immutable).
+  const RecordKeys& keys() const { return *keys_; }
+
+  git::Repository& repo() { return *repo_; }
+  std::mutex& mutex() { return mu_; }
+  const std::string& workdir() const { return workdir_; }
+  const std::string& branch() const { return branch_; }
+  const std::string& url() const { return url_; }
+  // A directory for temporary checkouts (created on demand).
+  std::string ScratchDir() const { return workdir_ + "/checkouts"; }
+
+  // The identity used for notes and commits the controller writes.
+  static git::Person Identity();
+
+ private:
+  Workspace(std::string workdir, std::string url, std::string branch,
+            std::unique_ptr<git::Repository> repo, std::shared_ptr<const RecordKeys> keys);
+  // Verifies the lines the remote notes (kRemoteNotesRef) hold that the
+  // local notes lack, before they are merged; records the untrusted ones.
+  Status VerifyRemoteNotesLocked();
+  // The time of the newest trusted event on `commit` that confirms record
+  // ref `lname` (see Sync); nullopt when none does. `*confirmable` is set
+  // false for refs no event confirms (refs/sluice/pass).
+  std::optional<TimePoint> ConfirmedAtLocked(const std::string& lname, const std::string& commit,
+                                             bool* confirmable);
+  // Whether the remote value `rid` of `lname` replaces the local `lid`
+  // ("" when absent). Records an unconfirmed remote value as untrusted.
+  bool TakeRemoteLocked(const std::string& lname, const std::string& rid, const std::string& lid);
+  void AddUntrustedLocked(std::vector<UntrustedEntry> entries);
+  void KeepLocalLocked(const std::string& lname);
+  std::string UntrustedPath() const { return workdir_ + "/record-untrusted"; }
+  Status FetchRecordLocked(std::vector<std::string>* moved);
+  // Merges the fetched record into the local one. `moved` lists the remote
+  // record refs the fetch moved; when the workdir's journal of unpushed refs
+  // exists, only those and the journalled refs are compared (a no-change
+  // pass costs nothing per record ref); otherwise (first Sync of a workdir,
+  // or `moved` null) every record ref is.
+  Status MergeRemoteRecordLocked(const std::vector<std::string>* moved,
+                                 std::vector<std::string>* local_ahead);
+  // Compares one remote record ref with its local copy: takes the remote
+  // value when it is newer or the local one is absent; adds the local name
+  // to `local_ahead` when the local value is ahead.
+  Status MergeOneRecordRefLocked(const std::string& remote_name,
+                                 std::vector<std::string>* local_ahead);
+  std::string UnpushedPath() const { return workdir_ + "/record-unpushed"; }
+  // The side repository the branch is fetched through (refs only; objects
+  // in cache.git).
+  std::string NegotiationDir() const { return workdir_ + "/negotiate.git"; }
+  // The journalled names; nullopt when there is no journal.
+  std::optional<std::vector<std::string>> ReadUnpushedLocked() const;
+  Status WriteUnpushedLocked(const std::vector<std::string>& names);
+
+  std::string workdir_;
+  std::string url_;
+  std::string branch_;
+  std::unique_ptr<git::Repository> repo_;
+  std::mutex mu_;
+  std::shared_ptr<const RecordKeys> keys_;
+  // Guarded by mu_: what Sync found untrusted, and its lines by commit.
+  std::vector<UntrustedEntry> untrusted_;
+  std::map<std::string, std::set<std::string>> untrusted_lines_;
+  std::set<std::pair<std::string, std::string>> untrusted_refs_;  // (ref, commit)
+  std::atomic<size_t> untrusted_count_{0};
+  // Trusted events by commit, for the ref confirmations of one merge only.
+  std::unordered_map<std::string, std::vector<Event>> confirm_cache_;
+  // Record refs written as loose files since the cache's refs were last
+  // packed (see Sync); guarded by mu_.
+  size_t loose_refs_ = 0;
+};
+
+// The default --workdir for a repository URL:
+// $XDG_CACHE_HOME/sluice/<slug> (or ~/.cache/sluice/<slug>).
+std::string DefaultWorkdir(const std::string& url);
+
+}  // namespace sluice::record

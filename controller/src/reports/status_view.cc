@@ -1,0 +1,317 @@
+#include "reports/status_view.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "config/pin.h"
+#include "config/repository_config.h"
+#include "core/time_format.h"
+#include "record/candidate.h"
+#include "record/event.h"
+#include "reports/pin_side.h"
+#include "record/refs.h"
+
+namespace sluice::reports {
+namespace {
+
+// Reads what one status computation needs, each thing once: rows share
+// commits (a release that touched many apps, or everything deployed at one
+// head), so the same pin blob and the same note are asked for again and
+// again. Memoised by blob id and by commit, for the duration of one call.
+class StatusReader {
+ public:
+  explicit StatusReader(record::Workspace& ws) : ws_(ws), repo_(ws.repo()) {}
+
+  // The pin's digest and version at `commit`; empty when unreadable.
+  // `blob`, when known, is the pin's blob id at `commit`.
+  PinRef Pin(const std::string& commit, const std::string& env, const std::string& app,
+             const std::string* blob = nullptr) {
+    PinRef r;
+    r.commit = commit;
+    const std::string path = config::PinPath(env, app);
+    std::string id;
+    if (blob) {
+      id = *blob;
+    } else if (auto b = repo_.BlobId(commit, path); b.ok()) {
+      id = std::move(*b);
+    } else {
+      return r;
+    }
+    auto [it, inserted] = pins_.try_emplace(id);
+    if (inserted) {
+      if (auto text = repo_.ReadFile(commit, path); text.ok()) {
+        config::Diagnostics diags;
+        if (auto pin = config::ParsePin(*text, path, diags)) {
+          it->second = {pin->artifact.digest, pin->artifact.version, pin->artifact.source};
+        }
+      }
+    }
+    r.digest = it->second.digest;
+    r.version = it->second.version;
+    r.source = it->second.source;
+    return r;
+  }
+
+  // The trusted events in the note on `commit` (empty if none).
+  const std::vector<record::Event>& Events(const std::string& commit) {
+    auto [it, inserted] = notes_.try_emplace(commit);
+    if (inserted) it->second = ws_.TrustedEventsLocked(commit);
+    return it->second;
+  }
+
+ private:
+  record::Workspace& ws_;
+  git::Repository& repo_;
+  struct PinFields {
+    std::string digest, version, source;
+  };
+  std::unordered_map<std::string, PinFields> pins_;  // by blob id
+  std::unordered_map<std::string, std::vector<record::Event>> notes_;
+};
+
+// The newest events of (env, app) on `commits` (duplicates and empty ids
+// skipped), newest first, at most kRecentEvents.
+std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string& env,
+                                        const std::string& app,
+                                        std::initializer_list<std::string> commits) {
+  std::vector<std::string> seen;
+  std::vector<const record::Event*> events;
+  for (const std::string& c : commits) {
+    if (c.empty() || std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+    seen.push_back(c);
+    for (const record::Event& e : reader.Events(c)) {
+      if (e.env == env && e.app == app) events.push_back(&e);
+    }
+  }
+  // Within a note the later line is the newer event: reversed first, so that
+  // events of the same millisecond stay newest first after the stable sort.
+  std::reverse(events.begin(), events.end());
+  std::stable_sort(events.begin(), events.end(),
+                   [](const record::Event* a, const record::Event* b) { return a->time > b->time; });
+  if (events.size() > kRecentEvents) events.resize(kRecentEvents);
+  std::vector<TimelineEntry> out;
+  for (const record::Event* e : events) {
+    out.push_back({FormatRfc3339(e->time), std::string(record::EventKindName(e->kind)), e->commit,
+                   reader.Pin(e->commit, env, app).version, e->reason});
+  }
+  return out;
+}
+
+std::vector<std::string> ReasonsOf(const record::Event& e) {
+  std::vector<std::string> out;
+  for (const auto& g : e.gates) {
+    if (g.result != "pass") out.push_back(g.name + ": " + g.reason);
+  }
+  if (out.empty() && !e.reason.empty()) out.push_back(e.reason);
+  return out;
+}
+
+nlohmann::ordered_json PinJson(const PinRef& p) {
+  if (p.commit.empty()) return nullptr;
+  return {{"digest", p.digest}, {"version", p.version}, {"commit", p.commit}, {"source", p.source}};
+}
+
+nlohmann::ordered_json LastPassJson(const StatusRow& r) {
+  nlohmann::ordered_json j;
+  j["freshness"] = r.freshness.state;
+  j["time"] = r.last_pass ? nlohmann::ordered_json(FormatRfc3339(r.last_pass->time)) : nullptr;
+  j["ageSeconds"] =
+      r.freshness.age_seconds ? nlohmann::ordered_json(*r.freshness.age_seconds) : nullptr;
+  j["staleAfterSeconds"] = r.freshness.stale_after.count();
+  j["controller"] = r.last_pass ? r.last_pass->controller_id : "";
+  j["head"] = r.last_pass ? r.last_pass->head : "";
+  j["reason"] = r.freshness.reason;
+  return j;
+}
+
+nlohmann::ordered_json RecentJson(const std::vector<TimelineEntry>& recent) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& t : recent) {
+    out.push_back({{"time", t.time},
+                   {"event", t.event},
+                   {"commit", t.commit},
+                   {"version", t.version},
+                   {"reason", t.reason}});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& r : rows) {
+    nlohmann::ordered_json deployed = PinJson(r.deployed);
+    if (!deployed.is_null()) {
+      deployed["time"] = r.deployed_time;
+      deployed["approvers"] = r.approvers;
+      deployed["subject"] = r.deployed_subject;
+    }
+    out.push_back({{"env", r.env},
+                   {"app", r.app},
+                   {"desired", PinJson(r.desired)},
+                   {"deployed", deployed},
+                   {"lkg", PinJson(r.lkg)},
+                   {"state", r.state},
+                   {"reasons", r.reasons},
+                   {"previous", PinJson(r.previous)},
+                   {"sourceRange", r.source_range},
+                   {"lastPass", LastPassJson(r)},
+                   {"recent", RecentJson(r.recent)},
+                   {"untrusted", r.untrusted}});
+  }
+  // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
+  return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::string& env_filter,
+                                             const std::string& app_filter,
+                                             std::optional<TimePoint> now,
+                                             std::optional<std::chrono::seconds> stale_after) {
+  std::lock_guard lock(ws.mutex());
+  git::Repository& repo = ws.repo();
+  auto head = repo.ResolveRef("refs/remotes/origin/" + ws.branch());
+  if (!head.ok()) return head.status().WithContext("branch " + ws.branch());
+  config::Diagnostics diags;
+  auto settings_text = repo.ReadFile(*head, config::SettingsPath());
+  if (!settings_text.ok()) return settings_text.status().WithContext("read sluice.yaml");
+  auto settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
+  if (!settings) return Status::InvalidArgument(config::FormatDiagnostics(diags));
+
+  const std::optional<record::PassStamp> last_pass = record::ReadPassStamp(repo);
+  record::Freshness freshness;
+  if (now) {
+    freshness = record::JudgeFreshness(last_pass, *now, stale_after);
+  } else {
+    freshness.state = "unknown";
+    freshness.reason = "not judged (no clock)";
+  }
+
+  std::vector<StatusRow> rows;
+  StatusReader reader(ws);
+  for (const auto& env : settings->pipeline) {
+    if (!env_filter.empty() && env != env_filter) continue;
+    std::set<std::string> apps;
+    if (auto names = repo.ListDir(*head, config::AppsDir(env)); names.ok()) {
+      for (const auto& n : *names) {
+        if (n.size() > 5 && n[0] != '.' && n.compare(n.size() - 5, 5, ".yaml") == 0) {
+          apps.insert(n.substr(0, n.size() - 5));
+        }
+      }
+    }
+    for (const auto& app : apps) {
+      if (!app_filter.empty() && app != app_filter) continue;
+      StatusRow row;
+      row.env = env;
+      row.app = app;
+      row.last_pass = last_pass;
+      row.freshness = freshness;
+      const std::string path = config::PinPath(env, app);
+      auto head_blob = repo.BlobId(*head, path);
+
+      auto deployed = repo.ResolveRef(record::DeployedRef(env, app));
+      std::string deployed_blob;
+      if (deployed.ok()) {
+        if (auto b = repo.BlobId(*deployed, path); b.ok()) deployed_blob = *b;
+        row.deployed =
+            reader.Pin(*deployed, env, app, deployed_blob.empty() ? nullptr : &deployed_blob);
+        for (const auto& e : reader.Events(*deployed)) {
+          if (e.env == env && e.app == app &&
+              (e.kind == record::EventKind::kApplied || e.kind == record::EventKind::kRolledBack)) {
+            row.deployed_time = FormatRfc3339(e.time);
+            row.approvers = e.approvers;
+            if (!e.previous.empty()) row.previous.commit = e.previous;
+          }
+        }
+        if (auto info = repo.GetCommit(*deployed); info.ok())
+          row.deployed_subject = info->Subject();
+        if (!row.previous.commit.empty()) {
+          row.previous = reader.Pin(row.previous.commit, env, app);
+          row.source_range = SourceRange(row.previous.source, row.deployed.source);
+        }
+      }
+      if (auto lkg = repo.ResolveRef(record::LkgRef(env, app)); lkg.ok()) {
+        row.lkg = reader.Pin(*lkg, env, app);
+      }
+
+      bool in_sync = head_blob.ok() && !deployed_blob.empty() && deployed_blob == *head_blob;
+      std::string candidate = *head;
+      if (in_sync) {
+        candidate = *deployed;
+      } else {
+        candidate = record::CandidateFor(repo, env, app, *head);
+      }
+      row.desired = reader.Pin(candidate, env, app,
+                               in_sync && !deployed_blob.empty() ? &deployed_blob : nullptr);
+      const std::vector<record::Event>& events = reader.Events(candidate);
+      const record::Event* last = record::LastEventFor(events, env, app);
+
+      if (in_sync) {
+        row.state = "in-sync";
+        if (last && (last->kind == record::EventKind::kApplied || last->kind == record::EventKind::kRolledBack)) {
+          row.state = "verifying";
+        } else if (last && last->kind == record::EventKind::kFailed) {
+          row.state = "failed";
+          row.reasons = ReasonsOf(*last);
+        } else if (last && last->kind == record::EventKind::kDrift && !last->resolved) {
+          // Still in sync with Git (SPEC's states), but what runs differs:
+          // the drift check's detail says how (engine/drift.h).
+          row.reasons.push_back("drift: " + last->reason + " (seen " + FormatRfc3339(last->time) +
+                                ")");
+        }
+      } else if (!last) {
+        row.state = "waiting";
+        row.reasons.push_back("pending: the controller has not evaluated commit " +
+                              candidate.substr(0, 12) + " yet");
+        if (row.desired.digest.empty()) {
+          config::Diagnostics pin_diags;
+          if (auto text = repo.ReadFile(candidate, path); text.ok()) {
+            config::ParsePin(*text, path, pin_diags);
+          }
+          if (!pin_diags.empty()) {
+            row.state = "blocked";
+            row.reasons = {pin_diags.front().ToString()};
+          }
+        }
+      } else {
+        switch (last->kind) {
+          case record::EventKind::kWaiting:
+            row.state = "waiting";
+            break;
+          case record::EventKind::kBlocked:
+            row.state = "blocked";
+            break;
+          case record::EventKind::kApplying:
+            row.state = "applying";
+            break;
+          case record::EventKind::kApplied:
+            row.state = "verifying";
+            break;
+          case record::EventKind::kFailed:
+            row.state = "failed";
+            break;
+          default:
+            row.state = "waiting";
+            break;
+        }
+        row.reasons = ReasonsOf(*last);
+      }
+      row.recent = RecentEvents(reader, env, app,
+                                {candidate, deployed.ok() ? *deployed : std::string(),
+                                 row.previous.commit, row.lkg.commit});
+      for (const record::UntrustedEntry& u : ws.UntrustedEntriesLocked()) {
+        if (u.env != env || (!u.app.empty() && u.app != app)) continue;
+        std::string what = u.kind == "ref" ? u.ref : "event on " + u.commit.substr(0, 12);
+        row.untrusted.push_back(what + ": " + u.reason);
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+}  // namespace sluice::reports

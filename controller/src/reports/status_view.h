@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "record/pass_stamp.h"
+#include "record/workspace.h"
+
+namespace sluice::reports {
+
+struct PinRef {
+  std::string digest;
+  std::string version;
+  std::string commit;
+  std::string source;  // artifact.source (the app's source commit), informative
+};
+
+// One recent event of an (env, app): the dashboard's timeline.
+struct TimelineEntry {
+  std::string time;     // RFC 3339
+  std::string event;    // waiting | blocked | applying | applied | verified | ...
+  std::string commit;   // the environments-repo commit it is about
+  std::string version;  // the pin's version at that commit (may be empty)
+  std::string reason;
+};
+
+// How many events StatusRow::recent keeps.
+inline constexpr size_t kRecentEvents = 6;
+
+// One row of `sluice status` (SPEC section 7).
+struct StatusRow {
+  std::string env;
+  std::string app;
+  PinRef desired;
+  PinRef deployed;                     // empty commit: never deployed
+  std::string deployed_time;           // RFC 3339, from the `applied` event
+  std::vector<std::string> approvers;  // from the `applied` event
+  std::string deployed_subject;        // first line of the deployed commit's message
+  // What ran before the deployed release (the `previous` key of its
+  // `applied`/`rolled-back` event); empty commit: unknown or first release.
+  PinRef previous;
+  std::string source_range;  // SourceRange(previous.source, deployed.source)
+  // The controller's last recorded pass (same for every row).
+  std::optional<record::PassStamp> last_pass;
+  record::Freshness freshness;
+  PinRef lkg;  // empty commit: none
+  // in-sync | waiting | blocked | applying | verifying | failed
+  std::string state;
+  std::vector<std::string> reasons;
+  // The newest events of this (env, app) on the commits the row names (the
+  // pending one, the deployed one, the one before it, the LKG), newest
+  // first, at most kRecentEvents: read from those notes only, never by
+  // walking history.
+  std::vector<TimelineEntry> recent;
+  // Record entries of this (env, app) (or of its env's applied ref) that
+  // Workspace::Sync found untrusted and ignored: "<what>: <reason>".
+  std::vector<std::string> untrusted;
+};
+
+// Computes the status of every (env, app) at the head of the tracked branch
+// from the record in the workspace (call Workspace::Sync first). Filters by
+// env/app when non-empty. `now` (the caller's clock) judges whether the
+// controller's last pass is fresh (JudgeFreshness with `stale_after`);
+// without it freshness is "unknown". Takes the workspace mutex.
+Result<std::vector<StatusRow>> ComputeStatus(
+    record::Workspace& ws, const std::string& env_filter, const std::string& app_filter,
+    std::optional<TimePoint> now = std::nullopt,
+    std::optional<std::chrono::seconds> stale_after = std::nullopt);
+
+// Renders `rows` as the JSON of `sluice status --format json` (SPEC section
+// 7): an array with one object per (env, app) holding env, app, desired,
+// deployed (with time and approvers), lkg, state and reasons; a pin that is
+// absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
+// `source` on every pin, `subject` in deployed, `previous` (a pin or null),
+// `sourceRange`, `lastPass`, `recent` and `untrusted` (docs/record.md). `indent` < 0 renders
+// compactly. Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
+std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
+
+}  // namespace sluice::reports

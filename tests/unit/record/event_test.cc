@@ -1,0 +1,92 @@
+#include "record/event.h"
+
+#include <gtest/gtest.h>
+
+#include "core/time_format.h"
+
+namespace sluice::record {
+namespace {
+
+Event Sample() {
+  Event e;
+  e.time = *ParseRfc3339("2026-11-22T10:00:00Z");
+  e.env = "prod";
+  e.app = "api";
+  e.kind = EventKind::kApplied;
+  e.digest = "sha256:" + std::string(64, 'a');
+  e.version = "2.5.3";
+  e.commit = std::string(40, 'c');
+  e.landing = std::string(40, 'b');
+  e.gates = {{"digest", "pass", "immutable"}, {"approval", "pass", "alice"}};
+  e.approvers = {"alice"};
+  e.adapter = AdapterRecord{"exec", 0, 1234};
+  e.reason = "exit 0 in 1.2s";
+  e.controller_id = "host-1";
+  e.controller_version = "0.1.0";
+  return e;
+}
+
+TEST(EventTest, RoundTripsThroughJsonLine) {
+  Event e = Sample();
+  std::string line = EventToJsonLine(e);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  auto back = ParseEventLine(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, e);
+}
+
+TEST(EventTest, KeysComeInAStableReadableOrder) {
+  std::string line = EventToJsonLine(Sample());
+  EXPECT_EQ(
+      line.rfind("{\"v\":1,\"time\":\"2026-11-22T10:00:00Z\",\"env\":\"prod\",\"app\":\"api\","
+                 "\"event\":\"applied\"",
+                 0),
+      0u)
+      << line;
+}
+
+TEST(EventTest, ReadsUnknownFieldsAndOlderLinesWithoutFailing) {
+  auto e =
+      ParseEventLine(R"({"time":"2026-01-01T00:00:00Z","env":"dev","app":"web","event":"verified",)"
+                     R"("digest":"sha256:x","commit":"abc","future":{"nested":true}})");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->kind, EventKind::kVerified);
+  EXPECT_EQ(e->schema, 1);
+  EXPECT_TRUE(e->gates.empty());
+}
+
+TEST(EventTest, NoteParsingSkipsLinesThatAreNotEvents) {
+  std::string note = "hand-written remark\n" + EventToJsonLine(Sample()) +
+                     "\n{\"not\":\"an event\"}\n{truncated\n";
+  auto events = ParseNote(note);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].app, "api");
+}
+
+TEST(EventTest, RejectsUnknownEventKind) {
+  EXPECT_FALSE(ParseEventLine(R"({"env":"a","app":"b","event":"exploded"})").ok());
+}
+
+TEST(EventTest, LastEventForPicksTheLatestOfThatApp) {
+  Event a = Sample();
+  Event b = Sample();
+  b.kind = EventKind::kVerified;
+  Event other = Sample();
+  other.app = "web";
+  other.kind = EventKind::kFailed;
+  std::vector<Event> events = {a, b, other};
+  const Event* last = LastEventFor(events, "prod", "api");
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->kind, EventKind::kVerified);
+  EXPECT_EQ(LastEventFor(events, "dev", "api"), nullptr);
+}
+
+TEST(EventTest, InvalidUtf8InOutputDoesNotThrow) {
+  Event e = Sample();
+  e.output = std::string("bad \xff\xfe bytes");
+  std::string line = EventToJsonLine(e);
+  EXPECT_TRUE(ParseEventLine(line).ok());
+}
+
+}  // namespace
+}  // namespace sluice::record

@@ -1,0 +1,216 @@
+// Workspace::Sync keeps the local record and the remote's in step without
+// comparing every record ref on every pass: what a failed push left behind
+// is still pushed later (from the journal, or by a full comparison in a
+// workdir without one), and what another writer pushed is still taken.
+#include "record/workspace.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "record/store.h"
+#include "record/refs.h"
+#include "support/git_servers.h"
+#include "support/temp_dir.h"
+
+namespace sluice::record {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommitFiles;
+using testing::Git;
+using testing::TempDir;
+
+class WorkspaceTest : public ::testing::Test {
+ protected:
+  WorkspaceTest() {
+    fs::create_directories(tmp_.Sub("srv"));
+    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
+    testing::CloneRepo(bare_, tmp_.Sub("work"));
+    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
+    c1_ = CommitFiles(tmp_.Sub("work"), {{"sluice.yaml", "pipeline: [prod]\n"}}, "c1");
+    c2_ = CommitFiles(tmp_.Sub("work"), {{"a.txt", "2\n"}}, "c2");
+    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  }
+
+  std::unique_ptr<Workspace> Open(const std::string& name, const TrustOptions& trust = {}) {
+    auto ws = Workspace::Open(tmp_.Sub(name), bare_, "main", trust);
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    return ws.ok() ? std::move(*ws) : nullptr;
+  }
+
+  Event At(const std::string& commit) {
+    Event e;
+    e.env = "prod";
+    e.app = "api";
+    e.kind = EventKind::kApplied;
+    e.commit = commit;
+    e.time = std::chrono::system_clock::now();
+    return e;
+  }
+
+  std::string RemoteRef(const std::string& ref) {
+    auto r = Git(bare_, {"rev-parse", "-q", "--verify", ref}, /*allow_failure=*/true);
+    return r.exit_code == 0 ? r.out.substr(0, 40) : "";
+  }
+
+  std::string LocalRef(Workspace& ws, const std::string& ref) {
+    auto id = ws.repo().ResolveRef(ref);
+    return id.ok() ? *id : "";
+  }
+
+  // Writes a record ref while the remote cannot be reached: the write keeps
+  // it locally and reports the failed push.
+  void WriteWhileUnreachable(Workspace& ws, const std::string& commit) {
+    fs::rename(bare_, bare_ + ".away");
+    RecordStore record(ws);
+    Status s = record.Write(At(commit), {{DeployedRef("prod", "api"), commit}});
+    fs::rename(bare_ + ".away", bare_);
+    EXPECT_FALSE(s.ok()) << "the push should have failed with the remote away";
+    EXPECT_EQ(LocalRef(ws, DeployedRef("prod", "api")), commit);
+    EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), "");
+  }
+
+  TempDir tmp_;
+  git::LibGit2 libgit2_;
+  std::string bare_, c1_, c2_;
+};
+
+TEST_F(WorkspaceTest, ARecordRefLeftUnpushedIsPushedByTheNextSyncOfANewProcess) {
+  {
+    auto ws = Open("workdir");
+    ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+    WriteWhileUnreachable(*ws, c2_);
+  }
+  auto again = Open("workdir");  // a new `sluice reconcile --once`
+  Status s = again->Sync(/*push=*/true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  EXPECT_NE(Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out.find("\"event\":\"applied\""),
+            std::string::npos);
+}
+
+TEST_F(WorkspaceTest, AWorkdirWithoutAJournalComparesEveryRecordRef) {
+  {
+    auto ws = Open("workdir");
+    ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+    WriteWhileUnreachable(*ws, c2_);
+  }
+  // As a workdir written by an older Sluice: no journal of unpushed refs.
+  fs::remove(tmp_.Sub("workdir") + "/record-unpushed");
+  auto again = Open("workdir");
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+}
+
+TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
+  auto writer = Open("writer");
+  // Another replica: it lists the writer's key.
+  TrustOptions trust;
+  trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
+  auto reader = Open("reader", trust);
+  ASSERT_TRUE(writer->Sync(true).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  RecordStore record(*writer);
+  ASSERT_TRUE(record.Write(At(c1_), {{DeployedRef("prod", "api"), c1_}}).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c1_);
+  // The ref moves forward on the remote: the reader follows.
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+  // Nothing moved: a Sync changes nothing and pushes nothing older.
+  ASSERT_TRUE(reader->Sync(true).ok());
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+}
+
+// A first sync of a long record writes every record ref twice as a loose
+// file; the workspace packs them (every later fetch and listing would open
+// each one), and packed refs read and update as before.
+TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
+  // 200 refs on the remote, written as git writes loose refs, each
+  // confirmed by a signed event on c1 (the record of a real controller).
+  fs::create_directories(tmp_.Sub("workdir"));
+  auto keys = RecordKeys::Load({}, tmp_.Sub("workdir"), nullptr);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  std::string note;
+  for (int i = 0; i < 200; ++i) {
+    Event e = At(c1_);
+    e.app = "app" + std::to_string(i);
+    note += (*keys)->SignLine(EventToJsonLine(e)) + "\n";
+  }
+  testing::WriteFile(tmp_.Sub("note.txt"), note);
+  Git(bare_, {"notes", "--ref=sluice", "add", "-F", tmp_.Sub("note.txt"), c1_});
+  for (int i = 0; i < 200; ++i) {
+    fs::path ref = fs::path(bare_) / DeployedRef("prod", "app" + std::to_string(i));
+    fs::create_directories(ref.parent_path());
+    std::ofstream(ref) << c1_ << "\n";
+  }
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  const std::string refs = tmp_.Sub("workdir") + "/cache.git/refs/sluice";
+  EXPECT_FALSE(fs::exists(refs + "/deployed/prod/app7"));
+  ASSERT_TRUE(fs::exists(tmp_.Sub("workdir") + "/cache.git/packed-refs"));
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c1_);
+  EXPECT_EQ(Git(tmp_.Sub("workdir") + "/cache.git", {"rev-parse", DeployedRef("prod", "app7")})
+                .out.substr(0, 40),
+            c1_);
+  // A packed ref still moves.
+  RecordStore record(*ws);
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "app7"), c2_}}).ok());
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "app7")), c2_);
+
+  // A new process on a cache with few loose refs leaves them be.
+  auto again = Open("workdir");
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  EXPECT_TRUE(fs::exists(refs + "/deployed/prod/app7"));
+}
+
+// The controller writes its record (notes, pass stamps) after every deploy,
+// so the newest history in its cache is never the branch's. One new commit
+// on the branch must still bring one commit's objects, not the branch's
+// whole history again. This guards Sync's branch fetch end to end; at this
+// size libgit2's walk happens to offer the branch even without the side
+// repository, so the full-size benchmark (docs/performance.md, sixth round)
+// is what showed the 96 MB re-download it prevents.
+TEST_F(WorkspaceTest, ANewBranchCommitBringsOnlyItsOwnObjectsWhenTheRecordIsNewer) {
+  const std::string work = tmp_.Sub("work");
+  for (int i = 0; i < 40; ++i) {
+    auto r = testing::RunCommand(
+        {"git", "commit", "-q", "--allow-empty", "-m", "history " + std::to_string(i)}, work,
+        testing::GitIdentityAt("2026-01-01T00:" + std::to_string(10 + i) + ":00Z"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  // 30 notes, written months after the commits they annotate.
+  std::istringstream ids(Git(bare_, {"rev-list", "--max-count=30", "main"}).out);
+  for (std::string id; ids >> id;) {
+    auto r = testing::RunCommand({"git", "notes", "--ref=sluice", "add", "-m", "{}", id}, bare_,
+                                 testing::GitIdentityAt("2026-06-01T00:00:00Z"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Over the network (git daemon): the smart protocol's negotiation.
+  testing::GitDaemon daemon(tmp_.Sub("srv"));
+  auto opened = Workspace::Open(tmp_.Sub("workdir"), daemon.Url("envs.git"), "main");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& ws = *opened;
+  ASSERT_TRUE(ws->Sync(/*push=*/false).ok());
+  const std::string cache = tmp_.Sub("workdir") + "/cache.git";
+  long before = testing::CountObjects(cache);
+
+  auto r = testing::RunCommand({"git", "commit", "-q", "--allow-empty", "-m", "one more"}, work,
+                               testing::GitIdentityAt("2026-01-02T00:00:00Z"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  ASSERT_TRUE(ws->Sync(/*push=*/false).ok());
+  EXPECT_EQ(LocalRef(*ws, "refs/remotes/origin/main"), RemoteRef("main"));
+  EXPECT_LE(testing::CountObjects(cache) - before, 2)
+      << "the fetch sent the branch's history again";
+}
+
+}  // namespace
+}  // namespace sluice::record
