@@ -13,6 +13,7 @@
 #include "adapters/helm.h"
 #include "adapters/terraform.h"
 #include "core/duration.h"
+#include "core/strings.h"
 
 namespace sluice::adapters {
 
@@ -46,23 +47,6 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  if (text.empty()) return lines;
-  size_t start = 0;
-  while (true) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      lines.push_back(text.substr(start));
-      break;
-    }
-    lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
 }
 
 }  // namespace

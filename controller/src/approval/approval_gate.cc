@@ -7,6 +7,7 @@
 
 #include "approval/landing.h"
 #include "approval/signature.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::approval {
@@ -16,14 +17,6 @@ std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-std::string Short(const std::string& sha) { return sha.substr(0, 12); }
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
 }
 
 std::string_view EvidenceName(config::Evidence e) {
@@ -113,7 +106,7 @@ ApprovalEvidence ApprovalChecker::GatherFor(const config::ApprovalPolicy& policy
       // edits the pin while merging is not what was reviewed).
       std::string mismatch;
       if (info->parents.size() >= 2 && info->parents[1] != fa->head_sha) {
-        mismatch = "the merge commit merges " + Short(info->parents[1]) + ", not that head";
+        mismatch = "the merge commit merges " + ShortId(info->parents[1]) + ", not that head";
       } else if (fa->head_sha != *landing) {
         mismatch = WithRepo([&]() -> std::string {
           if (!repo_.GetCommit(fa->head_sha).ok()) return "";
@@ -132,7 +125,7 @@ ApprovalEvidence ApprovalChecker::GatherFor(const config::ApprovalPolicy& policy
           ev.approvals.push_back({a.login, a.how, false});
         } else {
           ev.rejected.push_back(
-              {a.login, "approval was for head " + Short(fa->head_sha) + " but " + mismatch});
+              {a.login, "approval was for head " + ShortId(fa->head_sha) + " but " + mismatch});
         }
       }
       ev.rejected.insert(ev.rejected.end(), fa->rejected.begin(), fa->rejected.end());
@@ -156,7 +149,7 @@ ApprovalEvidence ApprovalChecker::GatherFor(const config::ApprovalPolicy& policy
     if (check->verified) {
       ev.signer = check->principal;
       ev.approvals.push_back({check->principal,
-                              "ssh signature of " + Short(*landing) +
+                              "ssh signature of " + ShortId(*landing) +
                                   (check->key.empty() ? "" : " (" + check->key + ")"),
                               true});
     } else {
@@ -274,7 +267,7 @@ ApprovalDecision JudgeApproval(const config::ApprovalPolicy& policy,
         signer_counted = Counted{*ev.signer, g->second, how};
       }
     } else if (!ev.signature_problem.empty()) {
-      notes.push_back("merge " + Short(ev.landing_commit) + " " + ev.signature_problem);
+      notes.push_back("merge " + ShortId(ev.landing_commit) + " " + ev.signature_problem);
     }
   }
 
@@ -302,7 +295,7 @@ ApprovalDecision JudgeApproval(const config::ApprovalPolicy& policy,
       (WantsForge(policy.evidence) || ev.signature_problem == "not signed")) {
     std::string why;
     if (WantsSigned(policy.evidence) && !ev.signature_problem.empty()) {
-      why = " (" + Short(ev.landing_commit) + " " + ev.signature_problem + ")";
+      why = " (" + ShortId(ev.landing_commit) + " " + ev.signature_problem + ")";
     }
     return block("direct push by " + ev.pushed_by + " without approval" + why);
   }
@@ -359,7 +352,7 @@ ApprovalDecision JudgeApproval(const config::ApprovalPolicy& policy,
     }
     case config::Evidence::kForgeAndSigned: {
       std::vector<std::string> missing;
-      if (!ev.via_pr) missing.push_back("no merged pull request for " + Short(ev.landing_commit));
+      if (!ev.via_pr) missing.push_back("no merged pull request for " + ShortId(ev.landing_commit));
       if (!signer_counted) missing.push_back("no valid signature by a member of " + from_text);
       if (forge_counted.size() < need || !missing.empty()) {
         return block(partial(forge_counted, missing));

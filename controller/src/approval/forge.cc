@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/secrets.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::approval {
@@ -55,8 +56,6 @@ bool IsHexId(const std::string& s) {
            return std::isdigit(c) || (c >= 'a' && c <= 'f');
          });
 }
-
-std::string Short(const std::string& sha) { return sha.substr(0, 12); }
 
 // A string field, "" when absent, null or not a string (API objects carry
 // nulls for e.g. merged_at of an open pull request).
@@ -420,10 +419,10 @@ Result<ForgeApproval> GitHubForge::ApprovalsFor(const std::string& merge_commit)
     const std::string commit = Str(r, "commit_id");
     if (state == "APPROVED" && commit == out.head_sha) {
       out.approvers.push_back(
-          {login, "github review " + NumberText(r, "id") + " on " + Short(out.head_sha)});
+          {login, "github review " + NumberText(r, "id") + " on " + ShortId(out.head_sha)});
     } else if (state == "APPROVED") {
-      out.rejected.push_back({login, "approval was for an older head " + Short(commit) +
-                                         " (merged head " + Short(out.head_sha) + ")"});
+      out.rejected.push_back({login, "approval was for an older head " + ShortId(commit) +
+                                         " (merged head " + ShortId(out.head_sha) + ")"});
     } else if (state == "DISMISSED") {
       out.rejected.push_back({login, "review was dismissed"});
     } else {
@@ -534,7 +533,7 @@ Result<ForgeApproval> GitLabForge::ApprovalsFor(const std::string& merge_commit)
     seen.push_back(Lower(login));
     if (reset_on_push) {
       out.approvers.push_back({login, "gitlab approval of " + out.number + " on " +
-                                          Short(out.head_sha) + " (approvals reset on push)"});
+                                          ShortId(out.head_sha) + " (approvals reset on push)"});
     } else {
       out.rejected.push_back({login,
                               "approval is not bound to the merged head (the project does not "

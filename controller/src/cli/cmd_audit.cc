@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/strings.h"
 #include "reports/audit.h"
 #include "reports/audit_reader.h"
 #include "reports/audit_render.h"
@@ -63,7 +64,7 @@ int RunVerify(const CommonOptions& opts) {
               << "\n";
     for (const auto& p : result->problems) {
       std::cout << "  " << p.kind << " " << (p.kind == "ref" ? p.ref : p.env + "/" + p.app)
-                << " on " << p.commit.substr(0, 12) << ": " << p.reason << "\n";
+                << " on " << ShortId(p.commit) << ": " << p.reason << "\n";
     }
   }
   return result->problems.empty() ? kExitOk : kExitBlocked;

@@ -19,6 +19,7 @@
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "core/duration.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "engine/reconciler.h"
 #include "reports/status_view.h"
@@ -331,7 +332,7 @@ Runner AddControllerCommand(CLI::App& app) {
       if (!report.ok()) {
         spdlog::error("pass failed: {}", report.status().ToString());
       } else if (!report->unchanged || !report->outcomes.empty()) {
-        spdlog::info("pass at {}: {} change(s), {} pin(s) read, {} ms", report->head.substr(0, 12),
+        spdlog::info("pass at {}: {} change(s), {} pin(s) read, {} ms", ShortId(report->head),
                      report->outcomes.size(), report->pins_read, report->duration.count());
       }
       // Jitter spreads the fetches of many controllers over the interval.

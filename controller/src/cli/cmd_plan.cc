@@ -9,6 +9,7 @@
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 
@@ -119,7 +120,7 @@ Runner AddPlanCommand(CLI::App& app) {
         std::cout << "\n"
                   << r.env << "/" << r.app << "  " << (r.version.empty() ? "" : r.version + " ")
                   << (r.digest.empty() ? "" : r.digest.substr(0, 19) + "…") << " at "
-                  << r.commit.substr(0, 12) << "  => " << gates::VerdictName(r.verdict) << "\n";
+                  << ShortId(r.commit) << "  => " << gates::VerdictName(r.verdict) << "\n";
         for (const auto& g : r.gates) {
           std::cout << "  " << std::left << std::setw(18) << g.name << std::setw(6)
                     << gates::VerdictName(g.verdict) << g.reason << "\n";

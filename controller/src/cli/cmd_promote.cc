@@ -14,6 +14,7 @@
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "engine/promotion.h"
 #include "engine/reconciler.h"
@@ -341,11 +342,11 @@ int Run(const PromoteOptions& o) {
 
   std::cout << "promote " << plan->app << " " << (plan->version.empty() ? "" : plan->version + " ")
             << plan->digest << "\n  from " << plan->from << " (verified at "
-            << plan->upstream_commit.substr(0, 12) << ") to " << plan->to << " (was "
+            << ShortId(plan->upstream_commit) << ") to " << plan->to << " (was "
             << (plan->previous_version.empty() ? plan->previous_digest : plan->previous_version)
             << ")\n"
-            << "commit " << commit->substr(0, 12) << " on branch " << plan->branch << " (on "
-            << o.remote << "/" << o.branch << " at " << plan->base.substr(0, 12) << ")\n\n";
+            << "commit " << ShortId(*commit) << " on branch " << plan->branch << " (on "
+            << o.remote << "/" << o.branch << " at " << ShortId(plan->base) << ")\n\n";
   PrintGateTable(preview);
   std::cout << "\n";
   if (pr) {

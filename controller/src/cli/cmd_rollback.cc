@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/strings.h"
 #include "engine/rollback.h"
 
 namespace sluice::cli {
@@ -121,9 +122,9 @@ Runner AddRollbackCommand(CLI::App& app) {
                 << "\n";
       return kExitOk;
     }
-    std::cout << "rollback commit " << commit->substr(0, 12) << " restores " << plan->pin_path
+    std::cout << "rollback commit " << ShortId(*commit) << " restores " << plan->pin_path
               << " to " << (plan->version.empty() ? plan->digest : plan->version) << " ("
-              << plan->target.substr(0, 12) << ", verified)\n";
+              << ShortId(plan->target) << ", verified)\n";
     if (*push) {
       std::cout << "pushed to " << pushed_to
                 << "; the controller applies it on its next pass (or at once on a webhook)\n";

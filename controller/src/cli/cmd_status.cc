@@ -15,6 +15,7 @@
 #include "config/settings.h"
 #include "cli/trust_config.h"
 #include "core/duration.h"
+#include "core/strings.h"
 #include "engine/reconciler.h"
 #include "reports/status_view.h"
 
@@ -24,8 +25,6 @@ namespace {
 // Text lines stay within this many columns, so the output reads well in a
 // terminal and pasted into an incident channel.
 constexpr size_t kColumns = 100;
-
-std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 std::string VersionOf(const reports::PinRef& p) {
   if (p.commit.empty()) return "-";
@@ -40,12 +39,6 @@ std::string Fit(const std::string& text, size_t width) {
   size_t cut = width > 3 ? width - 3 : 0;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   return text.substr(0, cut) + "...";
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
 }
 
 // Trust rule 1: an edit of an environment's policy files that was not
@@ -103,7 +96,7 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
   out << "\n";
   out << "  running  " << VersionOf(r.deployed);
   if (!r.deployed.commit.empty()) {
-    out << " at " << Short(r.deployed.commit) << " since "
+    out << " at " << ShortId(r.deployed.commit) << " since "
         << (r.deployed_time.empty() ? "?" : r.deployed_time);
   }
   out << "\n";
@@ -122,7 +115,7 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
       std::string to =
           r.deployed.version.empty() ? r.deployed.digest.substr(0, 19) : r.deployed.version;
       std::string line =
-          "  changed  " + from + " → " + to + " (was " + Short(r.previous.commit) + ")";
+          "  changed  " + from + " → " + to + " (was " + ShortId(r.previous.commit) + ")";
       if (!r.source_range.empty()) line += ", source " + r.source_range;
       out << line << "\n";
     } else {
@@ -131,10 +124,10 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
     }
   }
   if (r.state != "in-sync") {
-    out << "  desired  " << VersionOf(r.desired) << " at " << Short(r.desired.commit) << "\n";
+    out << "  desired  " << VersionOf(r.desired) << " at " << ShortId(r.desired.commit) << "\n";
   }
   out << "  lkg      " << VersionOf(r.lkg);
-  if (!r.lkg.commit.empty()) out << " at " << Short(r.lkg.commit);
+  if (!r.lkg.commit.empty()) out << " at " << ShortId(r.lkg.commit);
   out << "\n";
   for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
   for (const auto& u : r.untrusted) {
@@ -222,7 +215,7 @@ Runner AddStatusCommand(CLI::App& app) {
       std::string state = f.state == "stale" ? "STALE" : f.state;
       std::string line = "controller  " + state + ": " + f.reason;
       if (const auto& p = rows->front().last_pass; p && !p->head.empty()) {
-        line += " (head " + Short(p->head) + ")";
+        line += " (head " + ShortId(p->head) + ")";
       }
       std::cout << Fit(line, kColumns) << "\n";
     }

@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 
 namespace sluice::cli {
 namespace fs = std::filesystem;
@@ -70,7 +71,7 @@ Runner AddValidateCommand(CLI::App& app) {
       }
       std::lock_guard lock((*ws)->mutex());
       report = ValidateRemote(**ws, *head);
-      where = opts->repo + " at " + head->substr(0, 12);
+      where = opts->repo + " at " + ShortId(*head);
     }
     if (!config_path->empty()) {
       auto secrets = ReadSecretSettingsFile(*config_path);

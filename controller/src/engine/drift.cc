@@ -9,6 +9,7 @@
 
 #include "config/policy.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "record/refs.h"
 
@@ -162,7 +163,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
   // Terraform plans in the deployed commit's tree; helm reads nothing from it.
   std::error_code ec;
   const std::string checkout =
-      ws_.ScratchDir() + "/drift-" + due.env + "-" + due.app + "-" + due.deployed.substr(0, 12);
+      ws_.ScratchDir() + "/drift-" + due.env + "-" + due.app + "-" + ShortId(due.deployed);
   fs::remove_all(checkout, ec);
   fs::create_directories(ws_.ScratchDir(), ec);
   Status exported;
@@ -187,7 +188,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     };
     observed = (*adapter)->Inspect(req);
   } else {
-    observed = exported.WithContext("checkout of " + due.deployed.substr(0, 12));
+    observed = exported.WithContext("checkout of " + ShortId(due.deployed));
   }
   fs::remove_all(checkout, ec);
 

@@ -14,6 +14,7 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "record/event.h"
 #include "record/refs.h"
 #include "evidence/custom_gate.h"
@@ -25,8 +26,6 @@ namespace sluice::engine {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string Short(const std::string& commit) { return commit.substr(0, 12); }
 
 // A ref's commit, or nullopt when absent or unreadable. Caller holds the
 // workspace mutex.
@@ -258,7 +257,7 @@ gates::ScanEvidence EvidenceGatherer::GatherScan(const gates::Candidate& c) {
       if (tree.status().IsNotFound()) return scan;  // found=false, path=dir; not cached
       scan.found = true;
       scan.error =
-          "cannot look up " + dir + " at " + Short(c.commit) + ": " + tree.status().message();
+          "cannot look up " + dir + " at " + ShortId(c.commit) + ": " + tree.status().message();
       return scan;
     }
     // The path is part of the key: the evidence names the files.
@@ -270,7 +269,7 @@ gates::ScanEvidence EvidenceGatherer::GatherScan(const gates::Candidate& c) {
       if (names.status().IsNotFound()) return scan;  // found=false, path=dir
       scan.found = true;
       scan.error =
-          "cannot list " + dir + " at " + Short(c.commit) + ": " + names.status().message();
+          "cannot list " + dir + " at " + ShortId(c.commit) + ": " + names.status().message();
       return scan;
     }
     for (const std::string& name : *names) {
@@ -325,7 +324,7 @@ gates::IncidentEvidence EvidenceGatherer::GatherIncidents(const gates::Candidate
     if (!names.ok()) {
       if (names.status().IsNotFound()) return {};
       gates::IncidentEvidence ev;
-      ev.error = "cannot list " + std::string(evidence::kIncidentsDir) + "/ at " + Short(at) +
+      ev.error = "cannot list " + std::string(evidence::kIncidentsDir) + "/ at " + ShortId(at) +
                  ": " + names.status().message();
       return ev;
     }
@@ -366,7 +365,7 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(
   const std::string scratch = ws_.ScratchDir();
   fs::create_directories(scratch, ec);
   if (ec) return fail_all("cannot create " + scratch + ": " + ec.message());
-  std::string templ = scratch + "/gate-" + Short(policy_commit) + "-XXXXXX";
+  std::string templ = scratch + "/gate-" + ShortId(policy_commit) + "-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     return fail_all("cannot create a checkout directory under " + scratch);
   }
@@ -377,7 +376,7 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(
     // The gate's code comes from the policy in force, never from the
     // candidate: an unapproved edit of the script must not run.
     Status s = ws_.repo().ExportTree(policy_commit, checkout);
-    if (!s.ok()) return fail_all("cannot check out " + Short(policy_commit) + ": " + s.message());
+    if (!s.ok()) return fail_all("cannot check out " + ShortId(policy_commit) + ": " + s.message());
   }
   if (auto user = runner_.RepositoryCodeUser()) {
     // runAs: the gate runs as its own account and owns its checkout.
@@ -421,7 +420,7 @@ std::vector<gates::CalendarEvidence> EvidenceGatherer::GatherCalendars(
         cal.text = std::move(*text);
       } else if (text.status().IsNotFound()) {
         cal.error = freeze.calendar + " does not exist at the policy commit " +
-                    Short(policy_commit) + " (the calendar must be committed before the " +
+                    ShortId(policy_commit) + " (the calendar must be committed before the " +
                     "policy that names it takes effect)";
       } else {
         cal.error = "cannot read " + freeze.calendar + ": " + text.status().message();

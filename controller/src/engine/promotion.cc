@@ -10,6 +10,7 @@
 #include "config/repository_config.h"
 #include "core/lines.h"
 #include "config/settings.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "record/event.h"
 #include "record/trust.h"
@@ -19,12 +20,6 @@ namespace sluice::engine {
 namespace {
 
 namespace mst = kainjow::mustache;
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
 
 std::string Or(const std::string& s, const std::string& fallback) {
   return s.empty() ? fallback : s;
@@ -61,7 +56,7 @@ mst::data PlanData(const PromotionPlan& p) {
   SetIf(d, "source", p.source);
   d.set("image", Or(p.image, "-"));
   d.set("upstream_commit", p.upstream_commit);
-  d.set("upstream_short", p.upstream_commit.substr(0, 12));
+  d.set("upstream_short", ShortId(p.upstream_commit));
   SetIf(d, "verified_at", p.verified_at ? FormatRfc3339(*p.verified_at) : "");
   d.set("promoted_from", p.promoted_from);
   SetIf(d, "previous_digest", p.previous_digest);
@@ -75,7 +70,7 @@ mst::data PlanData(const PromotionPlan& p) {
             : "");
   d.set("pin_path", p.pin_path);
   d.set("branch", p.branch);
-  d.set("base", p.base.substr(0, 12));
+  d.set("base", ShortId(p.base));
   d.set("pipeline", Join(p.pipeline, " -> "));
   return d;
 }
@@ -151,7 +146,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
 
   auto settings_text = repo.ReadFile(base, config::SettingsPath());
   if (!settings_text.ok()) {
-    return settings_text.status().WithContext("read sluice.yaml at " + base.substr(0, 12));
+    return settings_text.status().WithContext("read sluice.yaml at " + ShortId(base));
   }
   config::Diagnostics diags;
   auto settings = config::ParseRepoSettings(*settings_text, config::SettingsPath(), diags);
@@ -187,7 +182,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   if (!upstream_text.ok()) {
     return upstream_text.status().WithContext("read " + config::PinPath(from, app) +
                                               " at the last-known-good " +
-                                              plan.upstream_commit.substr(0, 12));
+                                              ShortId(plan.upstream_commit));
   }
   config::Diagnostics up_diags;
   auto upstream = config::ParsePin(*upstream_text, config::PinPath(from, app), up_diags);
@@ -216,7 +211,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
     });
   }
   if (controller_keys && !confirmed) {
-    return Refuse(plan, record::LkgRef(from, app) + " points at " + plan.upstream_commit.substr(0, 12) +
+    return Refuse(plan, record::LkgRef(from, app) + " points at " + ShortId(plan.upstream_commit) +
                             ", but no verified event there is signed by a key of "
                             "--controller-keys: the record is not trusted (sluice audit --verify "
                             "lists what does not verify)");
@@ -255,7 +250,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   if (!reparsed) {
     return Status::InvalidArgument("the promoted pin would not be valid, so nothing was written: " +
                                    config::FormatDiagnostics(e_diags) + " (fix " + plan.pin_path +
-                                   " on " + base.substr(0, 12) + " first)");
+                                   " on " + ShortId(base) + " first)");
   }
   const config::Artifact& a = reparsed->artifact;
   if (a.digest != plan.digest || a.version != plan.version || a.source != plan.source ||
@@ -270,7 +265,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
 }
 
 std::string ApprovalRequirement(const trust::PolicyInForce& pif, const std::string& to) {
-  const std::string at = pif.commit.empty() ? std::string("?") : pif.commit.substr(0, 12);
+  const std::string at = pif.commit.empty() ? std::string("?") : ShortId(pif.commit);
   if (!pif.error.empty() || !pif.settings || !pif.policy) {
     return "unknown: the policy in force (" + at +
            ") cannot be read: " + (pif.error.empty() ? std::string("no policy") : pif.error);
@@ -349,7 +344,7 @@ Result<std::string> RenderPromotionPr(const std::string& tmpl, const PromotionPl
     return out;
   };
   d.set("commit", preview.commit);
-  d.set("commit_short", preview.commit.substr(0, 12));
+  d.set("commit_short", ShortId(preview.commit));
   d.set("preview_time", FormatRfc3339(preview.at));
   d.set("approval_rule", preview.approval);
   if (preview.row) {

@@ -2,6 +2,7 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "record/event.h"
 #include "record/refs.h"
 
@@ -54,14 +55,14 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
     if (!VerifiedLocked(ws, plan.target, env, app)) {
       return Status::FailedPrecondition(
           "--to " + to + ": " + env + "/" + app + " was never verified at " +
-          plan.target.substr(0, 12) +
+          ShortId(plan.target) +
           "; roll back only to a verified release (see `sluice status` for the LKG)");
     }
   }
   auto content = repo.ReadFile(plan.target, plan.pin_path);
   if (!content.ok()) {
     return Status::FailedPrecondition(plan.pin_path + " does not exist at " +
-                                      plan.target.substr(0, 12));
+                                      ShortId(plan.target));
   }
   plan.pin_content = *content;
   config::Diagnostics diags;
@@ -73,7 +74,7 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
     if (*current == plan.pin_content) {
       return Status::FailedPrecondition(env + "/" + app + " already pins " +
                                         (plan.version.empty() ? plan.digest : plan.version) +
-                                        " (the content of " + plan.target.substr(0, 12) +
+                                        " (the content of " + ShortId(plan.target) +
                                         ") at the head of " + ws.branch() + "; nothing to do");
     }
     config::Diagnostics d2;
@@ -89,7 +90,7 @@ Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPla
                                         const git::Person& author) {
   std::string message = "Roll back " + plan.env + "/" + plan.app + " to " +
                         (plan.version.empty() ? plan.digest : plan.version) + "\n\n";
-  message += "Restores " + plan.pin_path + " as verified at " + plan.target.substr(0, 12) +
+  message += "Restores " + plan.pin_path + " as verified at " + ShortId(plan.target) +
              (plan.current_digest.empty() ? "" : ", replacing " + plan.current_digest) + ".\n";
   if (!why.empty()) message += "\n" + why + "\n";
   message += "\nSluice-Rollback: " + plan.target + "\n";

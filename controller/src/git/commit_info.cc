@@ -5,22 +5,18 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/strings.h"
 #include "git/repo.h"
 
 namespace sluice::git {
 
 namespace {
 
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(start, nl - start);
+// The lines of `text`, each without a trailing '\r'.
+std::vector<std::string_view> SplitLinesNoCr(std::string_view text) {
+  std::vector<std::string_view> lines = SplitLines(text);
+  for (auto& line : lines) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    start = nl + 1;
   }
   return lines;
 }
@@ -71,7 +67,7 @@ std::string CommitInfo::Subject() const {
 }
 
 std::vector<std::string> CommitInfo::Trailer(const std::string& key) const {
-  std::vector<std::string_view> lines = SplitLines(message);
+  std::vector<std::string_view> lines = SplitLinesNoCr(message);
 
   // The title paragraph never holds trailers.
   size_t i = 0;

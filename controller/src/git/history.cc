@@ -1,5 +1,6 @@
 #include "git/history.h"
 
+#include "core/strings.h"
 #include "git/internal.h"
 
 namespace sluice::git {
@@ -65,16 +66,16 @@ Result<PathHistory> FirstParentPathHistory(const Repository& repo, const std::st
     }
     if (++h.commits_walked > max_depth) {
       return Status::FailedPrecondition(
-          "more than " + std::to_string(max_depth) + " commits between " + tip.substr(0, 12) +
-          (stop.empty() ? " and the root" : " and " + stop.substr(0, 12)) +
+          "more than " + std::to_string(max_depth) + " commits between " + ShortId(tip) +
+          (stop.empty() ? " and the root" : " and " + ShortId(stop)) +
           "; set trust.bootstrap in the controller's configuration to a recent commit");
     }
     if (git_commit_parentcount(commit->get()) == 0) {
       if (*state != absent) newest_first.push_back({id, "", absent, *state});
       if (!stop.empty()) {
-        return Status::FailedPrecondition(stop.substr(0, 12) +
+        return Status::FailedPrecondition(ShortId(stop) +
                                           " is not in the first-parent history of " +
-                                          tip.substr(0, 12) + " (was the branch rewritten?)");
+                                          ShortId(tip) + " (was the branch rewritten?)");
       }
       h.base = absent;
       break;

@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "core/strings.h"
 #include "git/incremental.h"
 #include "git/internal.h"
 #include "git/pack_order.h"
@@ -20,27 +21,15 @@ using internal::ParseOid;
 
 namespace {
 
-std::vector<std::string> Lines(std::string_view text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
 // The union of two notes: `theirs` verbatim, then the lines of `ours` that
 // `theirs` lacks (each once, empty lines dropped).
 std::string UnionOfLines(const std::string& theirs, const std::string& ours) {
-  std::vector<std::string> their_lines = Lines(theirs);
-  std::set<std::string> seen(their_lines.begin(), their_lines.end());
+  std::vector<std::string_view> their_lines = SplitLines(theirs);
+  std::set<std::string_view> seen(their_lines.begin(), their_lines.end());
   std::string added;
-  for (const auto& line : Lines(ours)) {
+  for (std::string_view line : SplitLines(ours)) {
     if (line.empty() || !seen.insert(line).second) continue;
-    added += line + "\n";
+    added.append(line).append("\n");
   }
   if (added.empty()) return theirs;
   std::string merged = theirs;
@@ -51,9 +40,9 @@ std::string UnionOfLines(const std::string& theirs, const std::string& ours) {
 // True when every line of `merged` is already in `base`: writing `merged`
 // over `base` would add nothing.
 bool AddsNothing(const std::string& base, const std::string& merged) {
-  std::vector<std::string> base_lines = Lines(base);
-  std::set<std::string> have(base_lines.begin(), base_lines.end());
-  for (const auto& line : Lines(merged)) {
+  std::vector<std::string_view> base_lines = SplitLines(base);
+  std::set<std::string_view> have(base_lines.begin(), base_lines.end());
+  for (std::string_view line : SplitLines(merged)) {
     if (!line.empty() && have.count(line) == 0) return false;
   }
   return true;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::notify {
@@ -144,7 +145,7 @@ std::string SlackPayload(const record::Event& e, const std::string& commit_url) 
       Mrkdwn("*Version*\n" + (e.version.empty() ? "—" : Bounded(EscapeMrkdwn(e.version), 200))));
   fields.push_back(Mrkdwn("*Digest*\n`" + EscapeMrkdwn(ShortDigest(e.digest)) + "`"));
   fields.push_back(Mrkdwn("*Event*\n" + std::string(record::EventKindName(e.kind))));
-  std::string short_commit = e.commit.substr(0, 12);
+  std::string short_commit = ShortId(e.commit);
   fields.push_back(
       Mrkdwn("*Commit*\n" + (commit_url.empty() ? "`" + EscapeMrkdwn(short_commit) + "`"
                                                 : "<" + commit_url + "|" + short_commit + ">")));

@@ -7,6 +7,7 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
+#include "core/strings.h"
 #include "notify/payload.h"
 
 namespace sluice::notify {
@@ -27,7 +28,7 @@ void RepoNotifySink::RefreshLocked() {
   if (!settings) {
     // The pass reports the problems; keep notifying the targets we had.
     spdlog::warn("notifications: sluice.yaml at {} does not parse; keeping the previous targets",
-                 head_.substr(0, 12));
+                 ShortId(head_));
     return;
   }
   targets_ = TargetsOf(*settings);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/strings.h"
 #include "crypto/sshsig.h"
 
 namespace sluice::record {
@@ -143,8 +144,8 @@ LineVerdict VerifyEventLine(std::string_view line, std::string_view commit,
     return v;
   }
   if (event->commit != commit) {
-    v.reason = "signed for commit " + event->commit.substr(0, 12) + ", found on " +
-               std::string(commit.substr(0, 12));
+    v.reason = "signed for commit " + ShortId(event->commit) + ", found on " +
+               ShortId(commit);
     return v;
   }
   const crypto::PublicKey& key = keys[*signer];

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/lines.h"
+#include "core/strings.h"
 #include "record/refs.h"
 #include "git/incremental.h"
 
@@ -66,7 +67,7 @@ Result<RecordVerification> VerifyRecord(Workspace& ws, const std::vector<crypto:
     e.ref = name;
     e.commit = commit;
     std::tie(e.env, e.app) = RefEnvApp(name);
-    e.reason = "no event signed by a listed key on " + commit.substr(0, 12) + " confirms it";
+    e.reason = "no event signed by a listed key on " + ShortId(commit) + " confirms it";
     out.problems.push_back(std::move(e));
   }
   return out;

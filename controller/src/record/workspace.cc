@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/lines.h"
+#include "core/strings.h"
 #include "record/refs.h"
 #include "git/credentials.h"
 #include "git/incremental.h"
@@ -172,7 +173,7 @@ void Workspace::AddUntrustedLocked(std::vector<UntrustedEntry> entries) {
   std::ofstream out(UntrustedPath(), std::ios::app);
   for (auto& e : entries) {
     spdlog::warn("untrusted record entry ignored: {} {} on {}: {}", e.kind,
-                 e.kind == "ref" ? e.ref : e.env + "/" + e.app, e.commit.substr(0, 12), e.reason);
+                 e.kind == "ref" ? e.ref : e.env + "/" + e.app, ShortId(e.commit), e.reason);
     out << e.ToJson() << "\n";
     untrusted_.push_back(std::move(e));
   }
@@ -279,7 +280,7 @@ bool Workspace::TakeRemoteLocked(const std::string& lname, const std::string& ri
       e.ref = lname;
       e.commit = rid;
       std::tie(e.env, e.app) = RefEnvApp(lname);
-      e.reason = "no trusted event on " + rid.substr(0, 12) + " confirms it";
+      e.reason = "no trusted event on " + ShortId(rid) + " confirms it";
       AddUntrustedLocked({std::move(e)});
     }
     return false;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/duration.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::reports {
@@ -31,14 +32,6 @@ std::string Fixed(double x, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
   return buf;
-}
-
-std::string Short(const std::string& commit) { return commit.substr(0, 12); }
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
 }
 
 std::string HumanDuration(double seconds) {
@@ -84,8 +77,8 @@ std::string GatesCsv(const std::vector<record::GateRecord>& gates) {
 
 std::string RollbackCell(const Change& c) {
   std::vector<std::string> parts;
-  if (!c.rolls_back.empty()) parts.push_back("rolls back " + Short(c.rolls_back));
-  if (!c.rolled_back_by.empty()) parts.push_back("rolled back by " + Short(c.rolled_back_by));
+  if (!c.rolls_back.empty()) parts.push_back("rolls back " + ShortId(c.rolls_back));
+  if (!c.rolled_back_by.empty()) parts.push_back("rolled back by " + ShortId(c.rolled_back_by));
   if (parts.empty() && c.rolled_back) parts.push_back("rolled back");
   return Join(parts, "; ");
 }
@@ -120,7 +113,7 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
   } else {
     o << "| env | app | commit | rule | detail |\n|---|---|---|---|---|\n";
     for (const auto& e : r.exceptions) {
-      o << "| " << Cell(e.env) << " | " << Cell(e.app) << " | " << Short(e.commit) << " | "
+      o << "| " << Cell(e.env) << " | " << Cell(e.app) << " | " << ShortId(e.commit) << " | "
         << e.rule << " | " << Cell(e.detail) << " |\n";
     }
     o << "\n";
@@ -134,7 +127,7 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
          "| kind | env | app | commit | ref | reason |\n|---|---|---|---|---|---|\n";
     for (const auto& u : r.untrusted) {
       o << "| " << u.kind << " | " << Cell(u.env) << " | " << Cell(u.app) << " | "
-        << Short(u.commit) << " | " << Cell(u.ref) << " | " << Cell(u.reason) << " |\n";
+        << ShortId(u.commit) << " | " << Cell(u.ref) << " | " << Cell(u.reason) << " |\n";
     }
     o << "\n";
   }
@@ -147,7 +140,7 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
          "applied | verified | failed | outcome | rollback |\n"
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& c : r.changes) {
-      o << "| " << Cell(c.env) << " | " << Cell(c.app) << " | " << Short(c.commit) << " | "
+      o << "| " << Cell(c.env) << " | " << Cell(c.app) << " | " << ShortId(c.commit) << " | "
         << Cell(c.version) << " | " << Cell(c.source.author) << " | "
         << Cell(Join(c.approvers, ", ")) << " | " << Cell(c.approval_method) << " | "
         << Cell(GatesSummary(c.gates)) << " | " << Cell(Time(c.applying)) << " | "

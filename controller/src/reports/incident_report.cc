@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "reports/markdown_template.h"
 #include "git/repo.h"
@@ -21,8 +22,6 @@ double Seconds(TimePoint from, TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-std::string Short(const std::string& id) { return id.substr(0, 12); }
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -35,12 +34,6 @@ std::vector<std::string> Lines(const std::string& text) {
     pos = nl + 1;
   }
   if (out.size() > kMaxValueLines) out.erase(out.begin(), out.end() - kMaxValueLines);
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
   return out;
 }
 
@@ -187,7 +180,7 @@ std::optional<IncidentFailure> FailureOf(const Change& c, const std::vector<Chan
     // Only the controller's own rollback (onFailure: rollback) names itself
     // in the failed event; `sluice rollback` may well be authored "Sluice
     // controller" too, so the author does not tell.
-    f.automatic = f.failed_reason.find("rolled back by " + Short(rb->commit)) != std::string::npos;
+    f.automatic = f.failed_reason.find("rolled back by " + ShortId(rb->commit)) != std::string::npos;
     AddUnique(f.incidents, IncidentsOf(rb->source));
   }
   if (restore) {
@@ -265,7 +258,7 @@ std::vector<TimelineEntry> BuildTimeline(const std::vector<Change>& changes,
           automatic = automatic || (f.automatic && f.rollback_commit == c.commit);
         m.text = std::string("rollback commit by ") +
                  (automatic ? "the controller (automatic, onFailure: rollback)" : c.source.author);
-        if (std::string t = RollbackTargetOf(c); !t.empty()) m.text += ", restoring " + Short(t);
+        if (std::string t = RollbackTargetOf(c); !t.empty()) m.text += ", restoring " + ShortId(t);
         if (auto inc = IncidentsOf(c.source); !inc.empty()) {
           m.text += ", incident " + Join(inc, ", ");
         }
@@ -436,7 +429,7 @@ Result<std::string> RenderIncidentReportMarkdown(const std::string& tmpl, const 
     x.set("bad_version", Or(f.bad.version, "-"));
     x.set("bad_digest", Or(f.bad.digest, "-"));
     x.set("bad_source", Or(f.bad.source, "-"));
-    x.set("bad_commit", Short(f.commit));
+    x.set("bad_commit", ShortId(f.commit));
     x.set("failure", f.failure);
     x.set("failure_text", std::string(f.failure == "verification" ? "failed verification"
                                       : f.failure == "adapter"    ? "failed to apply (adapter)"
@@ -454,14 +447,14 @@ Result<std::string> RenderIncidentReportMarkdown(const std::string& tmpl, const 
     x.set("restored_version", Or(f.restored.version, "-"));
     x.set("restored_digest", Or(f.restored.digest, "-"));
     x.set("restored_source", Or(f.restored.source, "-"));
-    x.set("restored_commit", Short(f.restore_commit));
+    x.set("restored_commit", ShortId(f.restore_commit));
     x.set("restored_verified", TimeOrDash(f.restored_verified));
     SetIfNotEmpty(x, "source_range", SourceRange(f.bad.source, f.restored.source));
     x.set("by_rollback", f.by_rollback ? mst::data(true) : mst::data(false));
     x.set("automatic", f.automatic ? mst::data(true) : mst::data(false));
     x.set("rollback_by",
           f.automatic ? "the controller (onFailure: rollback)" : Or(f.rollback_author, "unknown"));
-    SetIfNotEmpty(x, "rollback_target", Short(f.rollback_target));
+    SetIfNotEmpty(x, "rollback_target", ShortId(f.rollback_target));
     x.set("rollback_approvers", ApproversData(f.rollback_approvers));
     x.set("rollback_committed", TimeOrDash(f.rollback_committed));
     x.set("rollback_applied", TimeOrDash(f.rollback_applied));
@@ -478,7 +471,7 @@ Result<std::string> RenderIncidentReportMarkdown(const std::string& tmpl, const 
     mst::data x;
     x.set("time", FormatRfc3339Millis(t.time));
     x.set("event", t.event);
-    x.set("commit", Short(t.commit));
+    x.set("commit", ShortId(t.commit));
     x.set("version", Or(t.version, "-"));
     x.set("text", t.text);
     x.set("values", ValuesData(t.values));

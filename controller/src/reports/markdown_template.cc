@@ -1,5 +1,6 @@
 #include "reports/markdown_template.h"
 
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::reports {
@@ -11,7 +12,7 @@ std::string TemplateFromRepository(const git::Repository& repo, const std::strin
                                    std::string* origin) {
   if (!commit.empty()) {
     if (auto text = repo.ReadFile(commit, repo_path); text.ok()) {
-      if (origin) *origin = repo_path + " at " + commit.substr(0, 12);
+      if (origin) *origin = repo_path + " at " + ShortId(commit);
       return std::move(*text);
     }
   }

@@ -5,6 +5,7 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 
 namespace sluice::reports {
 namespace {
@@ -14,8 +15,6 @@ bool IsCommitId(const std::string& s) {
            return std::isxdigit(static_cast<unsigned char>(c));
          });
 }
-
-std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 }  // namespace
 
@@ -38,13 +37,13 @@ ReleaseSide ReadReleaseSide(const git::Repository& repo, const std::string& comm
 
 std::string SourceRange(const std::string& from, const std::string& to) {
   if (from.empty() || to.empty() || from == to) return "";
-  if (IsCommitId(from) && IsCommitId(to)) return Short(from) + ".." + Short(to);
+  if (IsCommitId(from) && IsCommitId(to)) return ShortId(from) + ".." + ShortId(to);
   size_t fa = from.rfind('@');
   size_t ta = to.rfind('@');
   if (fa != std::string::npos && ta != std::string::npos && from.compare(0, fa, to, 0, ta) == 0) {
     std::string f = from.substr(fa + 1);
     std::string t = to.substr(ta + 1);
-    if (IsCommitId(f) && IsCommitId(t)) return from.substr(0, fa + 1) + Short(f) + ".." + Short(t);
+    if (IsCommitId(f) && IsCommitId(t)) return from.substr(0, fa + 1) + ShortId(f) + ".." + ShortId(t);
     return from.substr(0, fa + 1) + f + ".." + t;
   }
   return from + " → " + to;

@@ -1,5 +1,6 @@
 #include "reports/release_notes.h"
 
+#include "core/strings.h"
 #include "reports/markdown_template.h"
 
 namespace sluice::reports {
@@ -27,8 +28,8 @@ Result<std::string> RenderReleaseNotes(const std::string& tmpl, const ReleaseNot
   d.set("to_digest", Or(r.to.digest, "-"));
   d.set("from_source", Or(r.from.source, "-"));
   d.set("to_source", Or(r.to.source, "-"));
-  d.set("from_commit", Or(r.from.commit.substr(0, 12), "-"));
-  d.set("to_commit", Or(r.to.commit.substr(0, 12), "-"));
+  d.set("from_commit", Or(ShortId(r.from.commit), "-"));
+  d.set("to_commit", Or(ShortId(r.to.commit), "-"));
   SetIf(d, "source_range",
         !r.from.source.empty() && !r.to.source.empty() ? r.from.source + ".." + r.to.source : "");
   mst::data approvers = mst::data::type::list;
@@ -37,7 +38,7 @@ Result<std::string> RenderReleaseNotes(const std::string& tmpl, const ReleaseNot
     const Change& c = *r.change;
     SetIf(d, "proposer", c.source.author);
     SetIf(d, "subject", Or(c.source.subject, "(no subject)"));
-    SetIf(d, "landing", c.source.landing_commit.substr(0, 12));
+    SetIf(d, "landing", ShortId(c.source.landing_commit));
     SetIf(d, "body", c.source.body);
     for (const auto& a : c.approvers) approvers.push_back(mst::object{{"name", a}});
     SetIf(d, "approval_method", Or(c.approval_method, "unknown"));
@@ -51,7 +52,7 @@ Result<std::string> RenderReleaseNotes(const std::string& tmpl, const ReleaseNot
     SetTime(d, "verified", c.verified);
     SetTime(d, "failed", c.failed);
     SetIf(d, "failure", c.failure);
-    SetIf(d, "rolled_back_by", c.rolled_back_by.substr(0, 12));
+    SetIf(d, "rolled_back_by", ShortId(c.rolled_back_by));
     SetIf(d, "reason", c.reason);
   } else {
     for (const char* key :

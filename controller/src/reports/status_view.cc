@@ -9,6 +9,7 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "record/candidate.h"
 #include "record/event.h"
@@ -266,7 +267,7 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
       } else if (!last) {
         row.state = "waiting";
         row.reasons.push_back("pending: the controller has not evaluated commit " +
-                              candidate.substr(0, 12) + " yet");
+                              ShortId(candidate) + " yet");
         if (row.desired.digest.empty()) {
           config::Diagnostics pin_diags;
           if (auto text = repo.ReadFile(candidate, path); text.ok()) {
@@ -305,7 +306,7 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
                                  row.previous.commit, row.lkg.commit});
       for (const record::UntrustedEntry& u : ws.UntrustedEntriesLocked()) {
         if (u.env != env || (!u.app.empty() && u.app != app)) continue;
-        std::string what = u.kind == "ref" ? u.ref : "event on " + u.commit.substr(0, 12);
+        std::string what = u.kind == "ref" ? u.ref : "event on " + ShortId(u.commit);
         row.untrusted.push_back(what + ": " + u.reason);
       }
       rows.push_back(std::move(row));

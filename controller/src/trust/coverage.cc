@@ -4,12 +4,11 @@
 #include <map>
 
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "git/history.h"
 
 namespace sluice::trust {
 namespace {
-
-std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 void Add(std::vector<std::string>& out, const std::string& path) {
   if (path.empty() || !config::IsContainedPath(path)) return;
@@ -69,7 +68,7 @@ CoverageResult CheckCoverage(std::mutex& repo_mutex, const git::Repository& repo
     return git::FirstParentPathHistory(repo, candidate, base, paths, max_depth);
   }();
   if (!history.ok()) {
-    r.reason = "cannot tell what changed since " + Short(base) + ": " + history.status().message();
+    r.reason = "cannot tell what changed since " + ShortId(base) + ": " + history.status().message();
     return r;
   }
   std::map<std::string, std::string> verdicts;  // commit -> "" or why not
@@ -89,7 +88,7 @@ CoverageResult CheckCoverage(std::mutex& repo_mutex, const git::Repository& repo
   }
   if (r.unapproved.empty()) {
     r.ok = true;
-    r.reason = "every change since " + Short(base) + " to the " + std::to_string(paths.size()) +
+    r.reason = "every change since " + ShortId(base) + " to the " + std::to_string(paths.size()) +
                " files this deploy reads is approved";
     return r;
   }
@@ -107,7 +106,7 @@ CoverageResult CheckCoverage(std::mutex& repo_mutex, const git::Repository& repo
                      return pa != pb ? pa < pb : a.path.size() < b.path.size();
                    });
   const IgnoredEdit& e = r.unapproved.back();
-  r.reason = "commit " + Short(e.commit) + " changed " + e.path +
+  r.reason = "commit " + ShortId(e.commit) + " changed " + e.path +
              " without approval under the "
              "policy in force: " +
              e.reason;

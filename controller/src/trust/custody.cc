@@ -1,5 +1,7 @@
 #include "trust/custody.h"
 
+#include "core/strings.h"
+
 #include <optional>
 
 namespace sluice::trust {
@@ -36,7 +38,7 @@ Custody FoldCustody(Custody start, const std::vector<git::PathEdit>& edits,
         std::string earlier;
         for (auto it = c.ignored.rbegin(); it != c.ignored.rend(); ++it) {
           if (it->path == paths[i]) {
-            earlier = it->commit.substr(0, 12);
+            earlier = ShortId(it->commit);
             break;
           }
         }

@@ -11,12 +11,11 @@
 
 #include "config/diagnostic.h"
 #include "config/repository_config.h"
+#include "core/strings.h"
 #include "git/history.h"
 
 namespace sluice::trust {
 namespace {
-
-std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 constexpr size_t kSettings = 0;
 constexpr size_t kPolicy = 1;
@@ -24,7 +23,7 @@ constexpr size_t kPolicy = 1;
 }  // namespace
 
 std::string DescribeIgnored(const IgnoredEdit& edit) {
-  return "edit of " + edit.path + " in " + Short(edit.commit) + " ignored: " + edit.reason;
+  return "edit of " + edit.path + " in " + ShortId(edit.commit) + " ignored: " + edit.reason;
 }
 
 PolicyResolver::PolicyResolver(std::mutex& repo_mutex, const git::Repository& repo,
@@ -164,8 +163,8 @@ PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::s
     // the branch was rewritten (a force push). Walking the new history from
     // its root would trust whatever first policy version it invents; a
     // protected environment stops instead, until a person looks.
-    out.error = "the branch was rewritten: " + Short(from->tip) +
-                " (judged before) is not in the first-parent history of " + Short(head) +
+    out.error = "the branch was rewritten: " + ShortId(from->tip) +
+                " (judged before) is not in the first-parent history of " + ShortId(head) +
                 "; after review, set trust.bootstrap to a commit of the new history (or remove " +
                 options_.cache_dir + "/policy-" + env + ".json)";
     return out;
@@ -176,7 +175,7 @@ PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::s
       out.error =
           options_.bootstrap.empty()
               ? "cannot walk the history of the policy files: " + history.status().message()
-              : "trust.bootstrap " + Short(options_.bootstrap) + ": " + history.status().message();
+              : "trust.bootstrap " + ShortId(options_.bootstrap) + ": " + history.status().message();
       return out;
     }
     custody = StartCustody(history->base);
@@ -319,11 +318,11 @@ PolicyInForce PolicyResolver::Resolve(const std::string& env, const std::string&
   };
   if (c.trusted[kPolicy].empty()) {
     pif.error = config::PolicyPath(env) + " has no approved version in the history of " +
-                Short(head) + "; an environment's policy must land before its pins";
+                ShortId(head) + "; an environment's policy must land before its pins";
     return pif;
   }
   if (c.trusted[kSettings].empty()) {
-    pif.error = "sluice.yaml has no approved version in the history of " + Short(head);
+    pif.error = "sluice.yaml has no approved version in the history of " + ShortId(head);
     return pif;
   }
   pif.commit = commit_of(kPolicy);
@@ -332,12 +331,12 @@ PolicyInForce PolicyResolver::Resolve(const std::string& env, const std::string&
   pif.settings = SettingsOf(c.trusted[kSettings], &error);
   if (!pif.settings) {
     pif.error =
-        "the sluice.yaml in force (" + Short(pif.settings_commit) + ") does not parse: " + error;
+        "the sluice.yaml in force (" + ShortId(pif.settings_commit) + ") does not parse: " + error;
     return pif;
   }
   pif.policy = PolicyOf(env, c.trusted[kPolicy], &error);
   if (!pif.policy) {
-    pif.error = "the policy in force (" + config::PolicyPath(env) + " at " + Short(pif.commit) +
+    pif.error = "the policy in force (" + config::PolicyPath(env) + " at " + ShortId(pif.commit) +
                 ") does not parse: " + error;
   }
   return pif;
