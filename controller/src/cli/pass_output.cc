@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "core/version.h"
 #include "record/pass_stamp.h"
 
@@ -18,7 +19,7 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
                           {"app", o.app},
                           {"commit", o.commit},
                           {"digest", o.digest},
-                          {"state", o.state},
+                          {"state", record::OutcomeName(o.state)},
                           {"reason", o.reason}});
     }
     nlohmann::ordered_json j{{"head", report.head},
@@ -33,11 +34,11 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
   }
   for (const auto& p : report.problems) out << "problem: " << p << "\n";
   for (const auto& o : report.outcomes) {
-    out << o.env << "/" << o.app << ": " << o.state;
+    out << o.env << "/" << o.app << ": " << record::OutcomeName(o.state);
     if (!o.reason.empty()) out << " — " << o.reason;
     out << "\n";
   }
-  out << "pass at " << report.head.substr(0, 12) << ": " << report.outcomes.size()
+  out << "pass at " << ShortId(report.head) << ": " << report.outcomes.size()
       << " change(s) handled, " << report.pins_read << " pin(s) read, ";
   if (report.drift_checks > 0) out << report.drift_checks << " drift check(s), ";
   out << report.duration.count() << " ms\n";

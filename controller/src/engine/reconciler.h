@@ -21,7 +21,9 @@
 #include "engine/drift.h"
 #include "record/event.h"
 #include "record/pass_report.h"
+#include "engine/apply.h"
 #include "engine/evidence_gatherer.h"
+#include "engine/judge.h"
 #include "record/store.h"
 #include "record/workspace.h"
 #include "evidence/registry.h"
@@ -65,12 +67,6 @@ struct ReconcileOptions {
   trust::TrustOptions trust;
 };
 
-// The evidence caches of one reconciler, for metrics.
-struct EvidenceCacheStats {
-  CacheStats registry;  // manifests known to exist (RegistryClient)
-  CacheStats scan;      // parsed scan reports by tree id (EvidenceGatherer)
-};
-
 // The gate table of one pending change, as `sluice plan` shows it.
 struct PlanRow {
   std::string env;
@@ -85,9 +81,6 @@ struct PlanRow {
   std::vector<std::string> policy_notes;
 };
 
-// The policy in force for an environment (trust rule, SPEC section 1.3).
-using trust::PolicyInForce;
-
 // Reconciler runs controller passes (SPEC section 4): fetch, read desired pins
 // at the branch head, compare with the recorded deployed state, and for each
 // changed (env, app): gates, apply, verify, record. Environments run in
@@ -101,8 +94,6 @@ class Reconciler {
              net::HttpClient& http, const Clock& clock, CancelToken& cancel,
              ReconcileOptions options);
 
-  // One pass. An error means the pass could not run (fetch failed, branch
-  // missing); blocked and waiting changes are normal outcomes.
   // The gate table of every pending change at the head of the tracked branch
   // (or a PR branch), evaluated as of `at`, without applying or recording
   // anything. Filters by env/app when non-empty.
@@ -112,112 +103,50 @@ class Reconciler {
   // The policy in force of `env` at `head` (trust rule, SPEC section 1.3,
   // rule 1), with the edits that took no effect. Thread-safe with itself.
   PolicyInForce PolicyFor(const std::string& env, const std::string& head) {
-    return LoadPolicyInForce(env, head);
+    return judge_.PolicyFor(env, head);
   }
   // Reads the history PolicyFor needs for every env of `envs` in one walk
   // (trust::PolicyResolver::Prefetch). Optional.
   void PrefetchPolicies(const std::vector<std::string>& envs, const std::string& head) {
-    policies_.Prefetch(envs, head);
+    judge_.PrefetchPolicies(envs, head);
   }
 
-  // A pass that commits a rollback itself (onFailure: rollback) runs a
-  // follow-up pass at once so the rollback is applied without waiting.
+  // One pass. An error means the pass could not run (fetch failed, branch
+  // missing); blocked and waiting changes are normal outcomes. A pass that
+  // commits a rollback itself (onFailure: rollback) runs a follow-up pass at
+  // once so the rollback is applied without waiting.
   Result<record::PassReport> RunOnce();
 
   // The evidence caches, which live as long as the reconciler so that every
   // pass of a controller shares them. Thread-safe (unlike RunOnce): the
   // metrics endpoint reads it while a pass runs.
-  EvidenceCacheStats EvidenceCaches() const;
+  EvidenceCacheStats EvidenceCaches() const { return judge_.EvidenceCaches(); }
 
  private:
-  void ReconcileEnv(const std::string& env, const std::string& head, std::vector<record::AppOutcome>& out,
-                    size_t& pins_read);
-  PolicyInForce LoadPolicyInForce(const std::string& env, const std::string& head);
   Result<record::PassReport> RunPass();
+  void ReconcileEnv(const std::string& env, const std::string& head,
+                    std::vector<record::AppOutcome>& out, size_t& pins_read);
+  // Judges the candidate of (env, app), records a blocked or waiting
+  // verdict, or hands an approved change to the Applier.
+  record::AppOutcome ReconcileApp(const std::string& env, const std::string& app,
+                                  const std::string& head, const PolicyInForce& pif,
+                                  size_t& pins_read);
   // Runs the due drift checks (engine/drift.h) and adds their findings.
   void AddDriftChecks(record::PassReport& report);
-  // Everything that decides whether a candidate may be applied now: the pin
-  // parsed, the policy in force, evidence, rollback detection, approval (or
-  // the rollback rule), the emergency, and every gate. No record is written.
-  struct Judgement {
-    std::optional<config::Pin> pin;
-    gates::Evidence evidence;
-    std::optional<approval::ApprovalDecision> approval;
-    std::vector<gates::GateResult> results;
-    gates::Verdict verdict = gates::Verdict::kBlock;
-    std::string reason;  // every non-passing gate, or the config/policy error
-    std::string landing;  // the landing commit, when a gate had to find it ("" otherwise)
-  };
-  Judgement Judge(const std::string& env, const std::string& app, const std::string& candidate,
-                  const std::string& head, const std::string& text, const PolicyInForce& pif,
-                  TimePoint now);
-  Result<std::vector<std::string>> ChangedApps(const std::string& env, const std::string& head,
-                                               std::vector<record::AppOutcome>& out);
-  // The commit that brought the pin at `candidate` (walking back no further
-  // than `deployed`); "" when it cannot be told (the record then leaves
-  // `landing` out and readers walk the history themselves).
-  std::string LandingOf(const std::string& candidate, const std::string& pin_path,
-                        const std::string& deployed);
-  record::AppOutcome ReconcileApp(const std::string& env, const std::string& app, const std::string& head,
-                          const PolicyInForce& pif, size_t& pins_read);
-  record::AppOutcome Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
-                   bool resumed_after_crash);
-  // Whether `commit` itself carries approval under `rule` (trust rule: an
-  // edit of the policy files, or of a file a deploy reads). "" when it does,
-  // otherwise why not.
-  std::string ApproveCommit(const config::ApprovalPolicy& rule,
-                            const config::RepoSettings& settings, const std::string& commit,
-                            const std::vector<std::string>& paths);
-  // The controller's forge (ReconcileOptions::forge), or null: none is
-  // configured, or it cannot be made (`*error` set).
-  std::unique_ptr<approval::Forge> ForgeFor(std::string* error);
-  // Approval evidence for `candidate` judged by `policy` (with the groups and
-  // signers of the settings in force).
-  approval::ApprovalDecision CheckApproval(const config::ApprovalPolicy& policy,
-                                           const config::RepoSettings& settings,
-                                           const std::string& candidate,
-                                           const std::string& pin_path, const std::string& stop_at,
-                                           std::string* landing_commit);
-  // Whether `candidate`'s pin restores a pin verified in (env, app): the
-  // LKG's, or that of the verified commit named by a Sluice-Rollback trailer
-  // on the commit that landed it (a `sluice rollback` or a `git revert`).
-  std::optional<gates::RollbackEvidence> DetectRollback(const std::string& env,
-                                                        const std::string& app,
-                                                        const std::string& candidate,
-                                                        const std::string& pin_path,
-                                                        const config::Pin& pin);
-  // After a failed verification under `onFailure: rollback`: commits and
-  // pushes the rollback to the LKG; returns a line for the record.
-  std::string CommitAutomaticRollback(const std::string& env, const std::string& app,
-                                      const std::string& why);
-  bool IsOwnRollback(const std::string& commit);
-  // An emergency named by the landing commit's Sluice-Incident trailer and
-  // approved by the policy's emergency approvers, or nullopt.
-  std::optional<gates::EmergencyEvidence> CheckEmergency(const config::EnvironmentPolicy& policy,
-                                                         const config::RepoSettings& settings,
-                                                         const std::string& landing,
-                                                         const std::string& candidate,
-                                                         const std::string& pin_path,
-                                                         const std::string& stop_at);
   record::Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,
-                 record::EventKind kind) const;
+                         record::EventKind kind) const;
 
   record::Workspace& ws_;
   record::RecordStore record_;
-  adapters::CommandRunner& runner_;
-  verify::Verifier& verifier_;
-  net::HttpClient& http_;
-  evidence::RegistryClient registry_;
-  EvidenceGatherer gatherer_;
   const Clock& clock_;
   CancelToken& cancel_;
   ReconcileOptions options_;
+  OwnRollbacks own_rollbacks_;  // rollback commits this reconciler pushed
+  Judge judge_;
+  Applier applier_;
   std::unique_ptr<DriftChecker> drift_;
-  trust::PolicyResolver policies_;
 
-  std::mutex own_rollbacks_mu_;
-  std::set<std::string> own_rollbacks_;  // rollback commits this reconciler pushed
-  std::atomic<bool> rerun_{false};       // a pass pushed a commit to apply at once
+  std::atomic<bool> rerun_{false};  // an apply pushed a commit to apply at once
 
   std::string last_head_;
   bool last_pass_settled_ = false;  // nothing waiting/blocked/errored after the last pass
@@ -225,11 +154,6 @@ class Reconciler {
   // rule 5) were last logged, so each head warns once. RunOnce only.
   std::string warned_ignored_at_;
 };
-
-// Who must approve a rollback under `policy`: `rollback.approval` when set;
-// otherwise, where releases need approval, one member of `on-call` with the
-// same kind of evidence; otherwise nobody (required = 0).
-config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& policy);
 
 // A per-process instance id: "<hostname>-<pid>".
 std::string DefaultInstanceId();

@@ -1,5 +1,6 @@
 #include "gates/gate.h"
 
+#include "core/strings.h"
 #include "gates/custom.h"
 #include "gates/emergency.h"
 #include "gates/freeze.h"
@@ -12,15 +13,6 @@
 namespace sluice::gates {
 namespace {
 
-GateResult NotYetSupported(std::string name, std::string what) {
-  return GateResult{std::move(name),
-                    Verdict::kBlock,
-                    what +
-                        " is configured, but this build of Sluice cannot evaluate it yet; "
-                        "refusing to deploy (fail closed)",
-                    {}};
-}
-
 GateResult DigestGate(const config::Pin& pin) {
   // ParsePin already refused tags and malformed digests; this records it.
   return GateResult{"digest",
@@ -32,7 +24,7 @@ GateResult DigestGate(const config::Pin& pin) {
 GateResult RollbackTargetGate(const config::Gates& g, const Evidence& ev) {
   GateResult r{"rollbackTarget", Verdict::kPass, "", {}};
   if (ev.lkg_commit) {
-    r.reason = "last known good is " + ev.lkg_commit->substr(0, 12);
+    r.reason = "last known good is " + ShortId(*ev.lkg_commit);
     r.evidence["lkg"] = *ev.lkg_commit;
   } else if (g.rollback_allow_first && !ev.ever_deployed) {
     r.reason = "first release: no last known good yet, allowed by allowFirst";
@@ -70,7 +62,7 @@ GateResult SkipForRollback(GateResult result, const RollbackEvidence& rollback) 
     result.evidence["overridden"] = std::string(VerdictName(result.verdict)) + ": " + result.reason;
   }
   result.verdict = Verdict::kPass;
-  result.reason = "skipped: rollback to verified " + rollback.target.substr(0, 12) + " (" +
+  result.reason = "skipped: rollback to verified " + ShortId(rollback.target) + " (" +
                   ShortDigest(rollback.digest) + ")";
   result.evidence["rollback"] = rollback.target;
   return result;
@@ -92,12 +84,17 @@ std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, Ti
     return r;
   };
 
-  if (p.approval && p.approval->required > 0) {
-    // Approval evidence (forge reviews, signatures) is not gathered yet.
-    out.push_back(NotYetSupported(
-        "approval",
-        "approval evidence (" + std::to_string(p.approval->required) + " approver(s) required)"));
+  if (ev.approval) {
+    out.push_back(*ev.approval);
+  } else if (p.approval && p.approval->required > 0) {
+    out.push_back(GateResult{"approval",
+                             Verdict::kBlock,
+                             "approval evidence (" + std::to_string(p.approval->required) +
+                                 " approver(s) required) was not gathered; refusing to deploy "
+                                 "(fail closed)",
+                             {}});
   }
+  if (ev.coverage) out.push_back(*ev.coverage);
   const config::Gates& g = p.gates;
   if (g.upstream_verified) {
     // A rollback restores what this environment verified; what upstream runs

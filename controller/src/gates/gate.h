@@ -117,16 +117,24 @@ struct Evidence {
   std::vector<CalendarEvidence> calendars;     // one per calendar freeze
   std::optional<RollbackEvidence> rollback;    // set when the candidate is a rollback
   std::optional<EmergencyEvidence> emergency;  // set only for an accepted emergency
+  // The approval gate as the approval module judged it (approval/
+  // approval_gate.h: forge reviews, signatures, groups of the settings in
+  // force), and trust rule 2's coverage of every edit of what the deploy
+  // reads since the last apply (trust/coverage.h). Judged outside: they need
+  // history, the forge and the signers.
+  std::optional<GateResult> approval;
+  std::optional<GateResult> coverage;
 };
 
 // Runs every gate the policy configures, in a fixed order, and returns all
 // results (never stops at the first failure). Pure: no I/O, no clock.
-// Order and names: digest, approval, upstreamVerified, soak,
+// Order and names: digest, approval, coverage, upstreamVerified, soak,
 // vulnerabilities, registry, rollbackTarget, noActiveIncident,
 // custom:<name> (in policy order), window, freeze.
 // A gate whose evidence is absent blocks (the engine forgot to gather it:
-// fail closed). A gate the policy configures but this build cannot evaluate
-// (approval, for now) blocks with a reason saying so.
+// fail closed); so does an approval the policy asks for without
+// `ev.approval`. `ev.approval` and `ev.coverage` are placed as given, after
+// the digest, even where only a rollback rule asked for approval.
 // With `ev.emergency` set and allowed by the policy's `emergency` section,
 // window, freeze and soak pass as "skipped: emergency ..." (emergency.h).
 std::vector<GateResult> EvaluateGates(const Candidate& c, const Evidence& ev, TimePoint now);

@@ -1,10 +1,39 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::record {
+
+// How one (env, app) ended a pass. The names (OutcomeName) are what
+// `reconcile --format json`, the logs and sluice_outcomes_total{state} show.
+enum class Outcome {
+  kInSync,         // "in-sync": deployed = desired
+  kApplied,        // "applied": applied, no verification configured
+  kVerified,       // "verified": applied and verified
+  kRolledBack,     // "rolled-back": a rollback applied (and verified, if checks are set)
+  kFailed,         // "failed": the apply or its verification failed
+  kBlocked,        // "blocked": a gate blocks; a person must act
+  kWaiting,        // "waiting": a gate will pass by itself (soak, window)
+  kRemoved,        // "removed": the pin left the repository
+  kError,          // "error": the change could not be judged, applied or recorded
+  kDrift,          // "drift": a drift check found the deployment changed
+  kDriftResolved,  // "drift-resolved": a drift found earlier is gone
+};
+
+std::string_view OutcomeName(Outcome outcome);
+// The outcome named `name` (OutcomeName's inverse), or nullopt.
+std::optional<Outcome> ParseOutcome(std::string_view name);
+
+// Whether `outcome` put a release in place this pass (applied, verified or
+// rolled back).
+inline bool Deployed(Outcome outcome) {
+  return outcome == Outcome::kApplied || outcome == Outcome::kVerified ||
+         outcome == Outcome::kRolledBack;
+}
 
 // What one pass did for one (env, app): the summary that `reconcile --once`
 // prints, the metrics count and the daemon logs. The record itself is the
@@ -14,9 +43,7 @@ struct AppOutcome {
   std::string app;
   std::string commit;  // the candidate commit
   std::string digest;
-  // in-sync | verified | applied | failed | blocked | waiting | removed | error,
-  // and from drift checks: drift | drift-resolved | error
-  std::string state;
+  Outcome state = Outcome::kError;
   std::string reason;
 };
 

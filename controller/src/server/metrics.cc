@@ -131,13 +131,12 @@ void Metrics::ObservePass(const record::PassReport& report, std::chrono::duratio
   ObserveDurationLocked(took.count());
   ++passes_["success"];
   for (const auto& o : report.outcomes) {
-    ++outcomes_[o.state.empty() ? "unknown" : o.state];
+    ++outcomes_[std::string(record::OutcomeName(o.state))];
     const std::string key = o.env + "/" + o.app;
-    if (o.state == "drift") {
+    if (o.state == record::Outcome::kDrift) {
       ++drift_detected_;
       drifted_.insert(key);
-    } else if (o.state == "drift-resolved" || o.state == "applied" || o.state == "verified" ||
-               o.state == "rolled-back") {
+    } else if (o.state == record::Outcome::kDriftResolved || record::Deployed(o.state)) {
       drifted_.erase(key);  // the drift is gone, or a new release replaced what drifted
     }
   }

@@ -156,7 +156,7 @@ class DriftTest : public ::testing::Test {
 
   static const record::AppOutcome* Find(const record::PassReport& p, const std::string& state) {
     for (const auto& o : p.outcomes) {
-      if (o.state == state) return &o;
+      if (record::OutcomeName(o.state) == state) return &o;
     }
     return nullptr;
   }

@@ -61,7 +61,7 @@ class ReconcilerTest : public ::testing::Test {
 
   std::string StateOf(const record::PassReport& p, const std::string& env) {
     for (const auto& o : p.outcomes) {
-      if (o.env == env) return o.state + ": " + o.reason;
+      if (o.env == env) return std::string(record::OutcomeName(o.state)) + ": " + o.reason;
     }
     return "(no outcome)";
   }

@@ -38,8 +38,8 @@ TEST_F(GateFixture, EmptyPolicyPassesWithTheDigestRecorded) {
   EXPECT_EQ(Find(r, "digest")->evidence.at("digest"), pin.artifact.digest);
 }
 
-TEST_F(GateFixture, EveryConfiguredGateThisBuildCannotJudgeBlocks) {
-  // Approval evidence is not gathered by this build yet: it must fail closed.
+TEST_F(GateFixture, ApprovalThePolicyAsksForWithoutEvidenceBlocks) {
+  // The approval module's decision was not handed in: it must fail closed.
   policy.approval = config::ApprovalPolicy{2, {"release-managers"}, config::Evidence::kForge, true};
   auto r = Run();
   EXPECT_EQ(Overall(r), Verdict::kBlock);
@@ -47,6 +47,25 @@ TEST_F(GateFixture, EveryConfiguredGateThisBuildCannotJudgeBlocks) {
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->verdict, Verdict::kBlock);
   EXPECT_NE(g->reason.find("fail closed"), std::string::npos) << g->reason;
+}
+
+TEST_F(GateFixture, ApprovalAndCoverageAreJudgedOutsideAndPlacedAfterTheDigest) {
+  policy.approval = config::ApprovalPolicy{1, {"release-managers"}, config::Evidence::kSigned, true};
+  evidence.approval = GateResult{"approval", Verdict::kPass, "signed by alice", {}};
+  evidence.coverage = GateResult{"coverage", Verdict::kBlock, "c0ffee edited deploy.sh", {}};
+  auto r = Run();
+  ASSERT_GE(r.size(), 3u);
+  EXPECT_EQ(r[0].name, "digest");
+  EXPECT_EQ(r[1].name, "approval");
+  EXPECT_EQ(r[1].verdict, Verdict::kPass);
+  EXPECT_EQ(r[2].name, "coverage");
+  EXPECT_EQ(Overall(r), Verdict::kBlock);
+  // A rollback rule may ask for approval where releases need none.
+  policy.approval.reset();
+  evidence.coverage.reset();
+  r = Run();
+  EXPECT_NE(Find(r, "approval"), nullptr);
+  EXPECT_EQ(Overall(r), Verdict::kPass);
 }
 
 // Configures every gate; `Good()` then fills evidence that passes them all

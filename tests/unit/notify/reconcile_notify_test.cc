@@ -80,7 +80,7 @@ class ReconcileNotifyTest : public ::testing::Test {
     auto report = reconciler_->RunOnce();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
     if (!report.ok() || report->outcomes.empty()) return "(no outcome)";
-    return report->outcomes[0].state + ": " + report->outcomes[0].reason;
+    return std::string(record::OutcomeName(report->outcomes[0].state)) + ": " + report->outcomes[0].reason;
   }
 
   sluice::testing::TempDir tmp_;

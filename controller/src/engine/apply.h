@@ -1,0 +1,66 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "adapters/process.h"
+#include "config/pin.h"
+#include "core/cancel.h"
+#include "core/clock.h"
+#include "engine/drift.h"
+#include "engine/judge.h"
+#include "record/event.h"
+#include "record/pass_report.h"
+#include "record/store.h"
+#include "record/workspace.h"
+#include "verify/verifier.h"
+
+namespace sluice::engine {
+
+// What an apply ended as, and whether it pushed a commit the controller
+// must apply at once (the automatic rollback of onFailure: rollback).
+struct Applied {
+  record::AppOutcome outcome;
+  bool rerun = false;
+};
+
+// Applier runs one approved change through its states (SPEC section 4):
+// `applying` pushed before the adapter starts, the adapter, `applied`,
+// verification, then `verified` (the LKG advances) or `failed` (and, under
+// onFailure: rollback, a rollback commit pushed). Each state is recorded
+// before the next step. Thread-safe for different environments; everything
+// borrowed must outlive it.
+class Applier {
+ public:
+  Applier(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+          verify::Verifier& verifier, const Clock& clock, CancelToken& cancel,
+          OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
+          std::function<void(const std::string& env, const std::string& app)> before_apply);
+
+  // Applies `pin` as announced by `base` (an `applying` event with the gates,
+  // approvers and landing filled in). `resumed_after_crash`: the record has
+  // an `applying` without an outcome for this commit (the caller closed it
+  // as interrupted): the adapter is asked what runs before applying again.
+  Applied Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
+                bool resumed_after_crash);
+
+ private:
+  // After a failed verification under `onFailure: rollback`: commits and
+  // pushes the rollback to the LKG. Returns a line for the record, and
+  // whether the rollback was pushed.
+  std::pair<std::string, bool> CommitAutomaticRollback(const std::string& env,
+                                                       const std::string& app,
+                                                       const std::string& why);
+
+  record::Workspace& ws_;
+  record::RecordStore& record_;
+  adapters::CommandRunner& runner_;
+  verify::Verifier& verifier_;
+  const Clock& clock_;
+  CancelToken& cancel_;
+  OwnRollbacks& own_rollbacks_;
+  AdapterFactory make_adapter_;
+  std::function<void(const std::string& env, const std::string& app)> before_apply_;
+};
+
+}  // namespace sluice::engine
