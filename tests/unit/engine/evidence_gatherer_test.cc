@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <mutex>
 
 #include "core/bounded_cache.h"
 #include "core/time_format.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "support/fake_http.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 
@@ -45,12 +45,9 @@ std::string Sample(const std::string& name) {
   return testing::ReadFile(std::string(SLUICE_TEST_DATA_DIR) + "/scans/" + name);
 }
 
-// Answers every HEAD as the registry would for one present digest.
-class FakeRegistryHttp : public net::HttpClient {
- public:
-  Result<net::HttpResponse> Send(const net::HttpRequest& req) override {
-    std::lock_guard lock(mu);
-    urls.push_back(req.url);
+// Answers every HEAD as the registry would when it holds only `present`.
+testing::FakeHttpClient::Handler RegistryHolding(std::string present) {
+  return [present](const net::HttpRequest& req) -> Result<net::HttpResponse> {
     net::HttpResponse res;
     if (req.url.size() >= present.size() &&
         req.url.compare(req.url.size() - present.size(), present.size(), present) == 0) {
@@ -61,11 +58,8 @@ class FakeRegistryHttp : public net::HttpClient {
       res.status = 404;
     }
     return res;
-  }
-  std::mutex mu;
-  std::vector<std::string> urls;
-  std::string present;
-};
+  };
+}
 
 class EvidenceGathererTest : public ::testing::Test {
  protected:
@@ -151,7 +145,6 @@ class EvidenceGathererTest : public ::testing::Test {
     policy_.freezes = {{"black-friday", "2026-11-26", "2026-12-01", ""},
                        {"", "", "", "calendars/holidays.ics"},
                        {"", "", "", "calendars/missing.ics"}};
-    http_.present = kD1;
   }
 
   void Write(const std::string& rel, const std::string& content) {
@@ -191,7 +184,7 @@ class EvidenceGathererTest : public ::testing::Test {
   std::unique_ptr<record::Workspace> ws_;
   config::Pin pin_;
   config::EnvironmentPolicy policy_;
-  FakeRegistryHttp http_;
+  testing::FakeHttpClient http_{RegistryHolding(kD1)};
   adapters::BoostCommandRunner runner_;
   evidence::RegistryClient registry_{http_};
 };
@@ -222,7 +215,7 @@ TEST_F(EvidenceGathererTest, GathersEveryFactThePolicyNeeds) {
 
   ASSERT_TRUE(ev.registry.has_value());
   EXPECT_TRUE(ev.registry->exists) << ev.registry->error;
-  EXPECT_THAT(http_.urls, ElementsAre("http://127.0.0.1:9/v2/shop/api/manifests/" + kD1));
+  EXPECT_THAT(http_.urls(), ElementsAre("http://127.0.0.1:9/v2/shop/api/manifests/" + kD1));
 
   ASSERT_TRUE(ev.incidents.has_value());
   // Read at the head: INC-3 was declared after the candidate; INC-4 is
@@ -350,7 +343,7 @@ TEST_F(EvidenceGathererTest, NoGatesNoWorkAndNoPolicyOnlyRefs) {
   EXPECT_TRUE(ev.ever_deployed);
   EXPECT_FALSE(ev.upstream || ev.scan || ev.registry || ev.incidents);
   EXPECT_TRUE(ev.custom.empty());
-  EXPECT_TRUE(http_.urls.empty());
+  EXPECT_TRUE(http_.urls().empty());
   EXPECT_FALSE(fs::exists(ws_->ScratchDir()));
 
   gates::Candidate c = Candidate(candidate_commit_);
@@ -476,7 +469,7 @@ TEST_F(EvidenceGathererTest, RegistryAnswerIsSharedAcrossGathers) {
     ASSERT_TRUE(ev.registry.has_value());
     EXPECT_TRUE(ev.registry->exists) << ev.registry->error;
   }
-  EXPECT_EQ(http_.urls.size(), 1u);
+  EXPECT_EQ(http_.urls().size(), 1u);
   EXPECT_EQ(registry_.CacheStatistics().hits, 2u);
 }
 
