@@ -19,6 +19,7 @@
 #include "net/http_client.h"
 #include "support/fake_http.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace sluice::evidence {
 namespace {
@@ -54,10 +55,11 @@ class DockerRegistry {
         return;
       }
       // Poll the port (bounded) until it answers or the child gives up.
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (std::chrono::steady_clock::now() < deadline && child_.running()) {
-        if (testing::WaitForPort(port_, 50)) return;
-      }
+      bool answered = false;
+      testing::PollUntil(
+          [&] { return !child_.running() || (answered = testing::WaitForPort(port_, 50)); },
+          std::chrono::seconds(10));
+      if (answered) return;
       Stop();
     }
     ADD_FAILURE() << "docker-registry did not start: " << testing::ReadFile(dir_.Sub("stderr.log"));
@@ -69,10 +71,7 @@ class DockerRegistry {
     if (!child_.valid()) return;
     if (child_.running(ec)) {
       ::kill(child_.id(), SIGTERM);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (child_.running(ec) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
+      testing::PollUntil([&] { return !child_.running(ec); }, std::chrono::seconds(5));
       if (child_.running(ec)) child_.terminate(ec);
     }
     child_.wait(ec);

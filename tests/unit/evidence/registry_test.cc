@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "support/fake_http.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace sluice::evidence {
 namespace {
@@ -303,9 +304,8 @@ class TokenRegistry {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(2),
+                       "the token registry to accept");
   }
   ~TokenRegistry() {
     server_.stop();

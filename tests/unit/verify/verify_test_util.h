@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "net/http_client.h"
 #include "support/fake_http.h"
+#include "support/wait_until.h"
 
 namespace sluice::verify::testing {
 
@@ -88,11 +89,8 @@ class LoopbackServer {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // Poll (bounded) until the listener thread is accepting.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
+    ::sluice::testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(5),
+                                 "the loopback server to accept");
     ASSERT_TRUE(server_.is_running());
   }
 
