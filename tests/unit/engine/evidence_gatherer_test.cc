@@ -13,6 +13,7 @@
 #include "core/time_format.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "support/env_repo_test.h"
 #include "support/fake_http.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
@@ -61,13 +62,9 @@ testing::FakeHttpClient::Handler RegistryHolding(std::string present) {
   };
 }
 
-class EvidenceGathererTest : public ::testing::Test {
+class EvidenceGathererTest : public testing::EnvRepoTest {
  protected:
   void SetUp() override {
-    bare_ = testing::MakeBareRepo(root_.path(), "env.git");
-    work_ = root_.Sub("work");
-    testing::CloneRepo(bare_, work_);
-
     // 1. staging runs D1, prod runs D0; CI stored scan reports for D1.
     const std::string d1_dir = "artifacts/api/sha256-" + std::string(64, '1') + "/";
     Write("scripts/gate-ok.sh",
@@ -97,7 +94,7 @@ class EvidenceGathererTest : public ::testing::Test {
         work_, {{"incidents/INC-3.yaml", IncidentYaml("INC-3", "open", "")}}, "declare INC-3");
     testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
 
-    auto ws = record::Workspace::Open(root_.Sub("workdir"), bare_, "main");
+    auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
     ASSERT_TRUE(ws.ok()) << ws.status().ToString();
     ws_ = std::move(*ws);
     Status synced = ws_->Sync(false);
@@ -175,9 +172,7 @@ class EvidenceGathererTest : public ::testing::Test {
       "DTSTART;VALUE=DATE:20261224\nDTEND;VALUE=DATE:20261227\nEND:VEVENT\nEND:VCALENDAR\n";
 
   git::LibGit2 libgit2_;
-  testing::TempDir root_;
-  std::string bare_;
-  std::string work_;
+  const std::string work_ = work();
   std::string staging_commit_;
   std::string candidate_commit_;
   std::string head_commit_;
