@@ -13,6 +13,7 @@
 
 #include "integration/env_repo_fixture.h"
 #include "net/http_client.h"
+#include "support/wait_until.h"
 
 namespace sluice::testing {
 namespace {
@@ -77,10 +78,7 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
     auto res = http.Send(req);
     return res.ok() && res->status == 200;
   };
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!ready() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitUntil(ready, std::chrono::seconds(60), "the controller's first pass (/readyz 200)");
   ASSERT_TRUE(ready()) << ReadFile(log);
 
   WriteFile(tmp.Sub("expect.json"), R"([

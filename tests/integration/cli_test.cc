@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "env_repo_fixture.h"
+#include "support/wait_until.h"
 
 namespace sluice::testing {
 namespace {
@@ -120,10 +121,8 @@ TEST(CliTest, ControllerAppliesAPushedPinWithinOneIntervalAndStopsOnSigterm) {
       f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "Pin api");
   auto pushed = std::chrono::steady_clock::now();
   // Poll the remote (bounded) until the deployed ref moves.
-  while (f.RemoteRef("refs/sluice/deployed/dev/api") != commit &&
-         std::chrono::steady_clock::now() - pushed < std::chrono::seconds(30)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitUntil([&] { return f.RemoteRef("refs/sluice/deployed/dev/api") == commit; },
+            std::chrono::seconds(30), "refs/sluice/deployed/dev/api to move to the pushed commit");
   auto elapsed = std::chrono::steady_clock::now() - pushed;
   EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), commit);
   // Within one poll interval (1s, plus up to 10% jitter and the pass itself).
@@ -142,13 +141,10 @@ TEST(CliTest, SecondControllerOnTheSameWorkdirIsRefused) {
                        bp::std_err > bp::null);
   // Poll (bounded) until the controller holds the lock: the lock file then
   // names its pid.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   const std::string lock = f.workdir + "/lock";
   const std::string pid = std::to_string(controller.id()) + "\n";
-  while (!(fs::exists(lock) && ReadFile(lock) == pid) &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return fs::exists(lock) && ReadFile(lock) == pid; }, std::chrono::seconds(20),
+            "the controller's pid in " + lock);
   ASSERT_EQ(ReadFile(lock), pid);
   CommandOutput r = f.Sluice({"reconcile", "--once", "--log-level", "off"});
   EXPECT_EQ(r.exit_code, 1);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "env_repo_fixture.h"
+#include "support/wait_until.h"
 
 namespace sluice::testing {
 namespace {
@@ -205,10 +206,8 @@ TEST(ReconcileTest, KilledMidApplyLeavesApplyingOnRemoteAndNextPassResolvesIt) {
                        "--workdir", f.workdir, "--log-level", "off", bp::std_out > bp::null,
                        bp::std_err > bp::null);
   // Wait (polling, bounded) until the deploy script is running.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!fs::exists(f.state + "/hung.pid") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return fs::exists(f.state + "/hung.pid"); }, std::chrono::seconds(30),
+            "the deploy script to start (hung.pid)");
   ASSERT_TRUE(fs::exists(f.state + "/hung.pid"));
   // The crash: the controller dies without a word; its child is orphaned.
   ::kill(controller.id(), SIGKILL);

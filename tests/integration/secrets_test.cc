@@ -27,6 +27,7 @@
 #include "env_repo_fixture.h"
 #include "net/http_client.h"
 #include "support/http_receiver.h"
+#include "support/wait_until.h"
 
 namespace sluice::testing {
 namespace {
@@ -329,10 +330,8 @@ TEST(SecretsTest, APasswordInTheRepoUrlIsNeverStoredOrShown) {
                        "127.0.0.1:" + std::to_string(port), "--log-level", "debug",
                        bp::std_out > bp::null, bp::std_err > log);
   ASSERT_TRUE(WaitForPort(port, 20000)) << ReadFile(log);
-  auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (Get(port, "/readyz").status != 200 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // bounded poll
-  }
+  WaitUntil([&] { return Get(port, "/readyz").status == 200; }, std::chrono::seconds(30),
+            "the controller's first pass (/readyz 200)");
   net::HttpResponse ready = Get(port, "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body << ReadFile(log) << http.ErrorLog();
   EXPECT_TRUE(fs::exists(tmp.Sub("ran"))) << ReadFile(log);  // the password was used
@@ -402,14 +401,14 @@ TEST(SecretsTest, TheControllerIsNotDumpable) {
   // entries are its own.
   bp::child control(as_nobody[0], as_nobody[1], as_nobody[2], as_nobody[3], as_nobody[4],
                     "/bin/sleep", "30");
-  auto deadline = Clock::now() + std::chrono::seconds(10);
   // Until setpriv has exec'd sleep (between its setresuid and the exec it is
   // not dumpable either).
-  while (ReadFile("/proc/" + std::to_string(control.id()) + "/cmdline").rfind("/bin/sleep", 0) !=
-             0 &&
-         Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bounded poll: exec done
-  }
+  WaitUntil(
+      [&] {
+        return ReadFile("/proc/" + std::to_string(control.id()) + "/cmdline")
+                   .rfind("/bin/sleep", 0) == 0;
+      },
+      std::chrono::seconds(10), "setpriv to exec /bin/sleep");
   EXPECT_EQ(ProcOwner(control.id()), kNobody);
   ::kill(control.id(), SIGKILL);
   control.wait();
@@ -421,11 +420,13 @@ TEST(SecretsTest, TheControllerIsNotDumpable) {
                        bp::env["HOME"] = home,
                        bp::env[std::string("SLUICE_FORGE_TOKEN")] = kEnvForgeToken,
                        bp::std_out > bp::null, bp::std_err > log);
-  deadline = Clock::now() + std::chrono::seconds(30);
-  while (ReadFile(log).find("controller watching") == std::string::npos &&
-         Clock::now() < deadline && controller.running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // bounded poll
-  }
+  // Stops early if the controller exits: the assertion below then says why.
+  WaitUntil(
+      [&] {
+        return ReadFile(log).find("controller watching") != std::string::npos ||
+               !controller.running();
+      },
+      std::chrono::seconds(30), "\"controller watching\" in the log");
   ASSERT_NE(ReadFile(log).find("controller watching"), std::string::npos) << ReadFile(log);
   const pid_t pid = controller.id();
   std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");

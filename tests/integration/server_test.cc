@@ -17,6 +17,7 @@
 #include "env_repo_fixture.h"
 #include "net/http_client.h"
 #include "server/webhooks.h"
+#include "support/wait_until.h"
 
 namespace sluice::testing {
 namespace {
@@ -49,10 +50,8 @@ class ServerTest : public ::testing::Test {
         bp::std_err > log_);
     ASSERT_TRUE(WaitForPort(port_, 20000)) << ReadFile(log_);
     // Ready once the first pass ran (bounded poll).
-    auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (Get("/readyz").status != 200 && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    WaitUntil([&] { return Get("/readyz").status == 200; }, std::chrono::seconds(30),
+              "the controller's first pass (/readyz 200)");
     ASSERT_EQ(Get("/readyz").status, 200) << ReadFile(log_);
   }
 
@@ -88,17 +87,33 @@ class ServerTest : public ::testing::Test {
                    {"X-Hub-Signature-256", "sha256=" + server::HmacSha256Hex(secret, body)}};
     return Send(req);
   }
+  // Reads the status from the API and from a fresh `sluice status`, minus
+  // the pass stamp's age and reason (measured at each read).
+  void ReadStatusBoth(nlohmann::json* from_api, nlohmann::json* from_cli) {
+    auto api = Get("/api/v1/status");
+    ASSERT_EQ(api.status, 200);
+    CommandOutput cli =
+        RunCommand({SLUICE_BINARY, "status", "--repo", f_.url, "--workdir", tmp_.Sub("status-wd"),
+                    "--controller-keys", f_.workdir + "/controller-key.pub", "--format", "json",
+                    "--log-level", "off"});
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    *from_api = nlohmann::json::parse(api.body);
+    *from_cli = nlohmann::json::parse(cli.out);
+    // The pass stamp's age is measured at each read; the rest must agree.
+    for (auto* rows : {from_api, from_cli}) {
+      for (auto& row : *rows) {
+        row["lastPass"].erase("ageSeconds");
+        row["lastPass"].erase("reason");
+      }
+    }
+  }
   double Passes() {
     return SeriesValue(Get("/metrics").body, "sluice_reconcile_passes_total{result=\"success\"}");
   }
   // Polls the remote until refs/sluice/deployed/dev/api is `commit` (bounded).
   bool WaitDeployed(const std::string& commit, std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (f_.RemoteRef("refs/sluice/deployed/dev/api") == commit) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
+    return WaitUntil([&] { return f_.RemoteRef("refs/sluice/deployed/dev/api") == commit; }, limit,
+                     "refs/sluice/deployed/dev/api to move to " + commit);
   }
   // Pins dev/api to `digest`, pushes, sends the signed push webhook and
   // returns the milliseconds from the push to the deployed ref moving (-1 if
@@ -155,29 +170,16 @@ TEST_F(ServerTest, StatusApiMatchesTheStatusCommand) {
   // until the pass has returned, then until the daemon's view and a fresh CLI
   // read agree. The CLI has a workdir of its own, so it never shares the
   // daemon's cache.
-  auto deadline = Clock::now() + std::chrono::seconds(15);
-  while (Passes() <= baseline && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return Passes() > baseline; }, std::chrono::seconds(15),
+            "the pass to return (sluice_reconcile_passes_total)");
   nlohmann::json from_api, from_cli;
-  do {
-    auto api = Get("/api/v1/status");
-    ASSERT_EQ(api.status, 200);
-    CommandOutput cli =
-        RunCommand({SLUICE_BINARY, "status", "--repo", f_.url, "--workdir", tmp_.Sub("status-wd"),
-                    "--controller-keys", f_.workdir + "/controller-key.pub", "--format", "json",
-                    "--log-level", "off"});
-    ASSERT_EQ(cli.exit_code, 0) << cli.err;
-    from_api = nlohmann::json::parse(api.body);
-    from_cli = nlohmann::json::parse(cli.out);
-    // The pass stamp's age is measured at each read; the rest must agree.
-    for (auto* rows : {&from_api, &from_cli}) {
-      for (auto& row : *rows) {
-        row["lastPass"].erase("ageSeconds");
-        row["lastPass"].erase("reason");
-      }
-    }
-  } while (from_api != from_cli && Clock::now() < deadline);
+  WaitUntil(
+      [&] {
+        ReadStatusBoth(&from_api, &from_cli);
+        return HasFatalFailure() || from_api == from_cli;
+      },
+      std::chrono::seconds(15), "the status API and the status command to agree");
+  if (HasFatalFailure()) return;
   EXPECT_EQ(from_api, from_cli) << from_api.dump(2) << "\n---\n" << from_cli.dump(2);
   ASSERT_EQ(from_api.size(), 1u);
   EXPECT_EQ(from_api[0]["state"], "in-sync");
@@ -192,10 +194,8 @@ TEST_F(ServerTest, SignedWebhookTriggersAPassLongBeforeTheInterval) {
   long ms = PushAndHook('b');
   ASSERT_GE(ms, 0) << "no pass within 20s of the webhook (interval 1h)\n" << ReadFile(log_);
   // The metric is updated when the pass returns, just after its pushes.
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (Passes() <= baseline && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return Passes() > baseline; }, std::chrono::seconds(10),
+            "the pass to return (sluice_reconcile_passes_total)");
   EXPECT_GT(Passes(), baseline);
   EXPECT_EQ(f_.Deploys().size(), 1u);
   EXPECT_GE(SeriesValue(Get("/metrics").body,
@@ -212,11 +212,9 @@ TEST_F(ServerTest, BadSignatureIs401AndLoggedWithoutTheSecret) {
   unsigned_req.body = "{}";
   EXPECT_EQ(Send(unsigned_req).status, 401);
   // The warning is logged (bounded poll: the log is written by another process).
-  auto deadline = Clock::now() + std::chrono::seconds(10);
   std::string log;
-  while ((log = ReadFile(log_)).find("rejected") == std::string::npos && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return (log = ReadFile(log_)).find("rejected") != std::string::npos; },
+            std::chrono::seconds(10), "\"rejected\" in the controller's log");
   EXPECT_NE(log.find("webhook github from 127.0.0.1 rejected"), std::string::npos) << log;
   EXPECT_EQ(log.find(kSecret), std::string::npos) << "the secret leaked into the log";
 }
@@ -262,10 +260,8 @@ TEST_F(ServerTest, BurstOfWebhooksCoalescesIntoAFewPasses) {
       std::chrono::duration<double, std::milli>(Clock::now() - burst_start).count();
   EXPECT_EQ(accepted.load(), kHooks);
   // At least one pass follows; then watch a bounded window for any more.
-  auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (Passes() <= before && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return Passes() > before; }, std::chrono::seconds(20),
+            "a pass after the burst (sluice_reconcile_passes_total)");
   auto settle = Clock::now() + std::chrono::seconds(2);
   double after = Passes();
   while (Clock::now() < settle) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/wait_until.h"
+
 namespace bp = boost::process;
 namespace fs = std::filesystem;
 
@@ -20,12 +22,10 @@ constexpr int kStartAttempts = 3;
 
 // Polls until `port` answers or `child` exits (it could not bind, say).
 bool WaitForChildPort(bp::child& child, int port, int timeout_ms = 10000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!child.running()) return false;
-    if (WaitForPort(port, 50)) return child.running();
-  }
-  return false;
+  bool answered = false;
+  PollUntil([&] { return !child.running() || (answered = WaitForPort(port, 50)); },
+            std::chrono::milliseconds(timeout_ms));
+  return answered && child.running();
 }
 
 // SIGTERM, then SIGKILL if it lingers; always reaped.
@@ -36,10 +36,7 @@ void StopChild(bp::child& child) {
     ::kill(child.id(), SIGTERM);
     // Poll rather than child.wait_for(): Boost 1.74's wait_for can sleep out
     // its whole timeout when the child has already exited.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (child.running(ec) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    PollUntil([&] { return !child.running(ec); }, std::chrono::seconds(5));
     if (child.running(ec)) child.terminate(ec);
   }
   child.wait(ec);

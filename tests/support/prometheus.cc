@@ -9,6 +9,7 @@
 
 #include "net/http_client.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 #include "verify/prometheus_check.h"
 
 namespace bp = boost::process;
@@ -17,11 +18,6 @@ namespace sluice::testing {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using std::chrono::steady_clock;
-
-namespace {
-constexpr auto kPollEvery = milliseconds(50);  // polling interval, not synchronisation
-}  // namespace
 
 // ------------------------------------------------------------ exporter
 
@@ -111,14 +107,16 @@ bool PrometheusServer::PollReady() {
   net::HttpRequest req;
   req.url = Url() + "/-/ready";
   req.timeout = seconds(1);
-  auto deadline = steady_clock::now() + seconds(20);
   std::error_code ec;
-  while (steady_clock::now() < deadline && impl_->child.running(ec)) {
-    auto res = impl_->http.Send(req);
-    if (res.ok() && res->status == 200) return true;
-    std::this_thread::sleep_for(kPollEvery);
-  }
-  return false;
+  bool ready = false;
+  PollUntil(
+      [&] {
+        if (!impl_->child.running(ec)) return true;  // gave up: the caller retries
+        auto res = impl_->http.Send(req);
+        return ready = res.ok() && res->status == 200;
+      },
+      seconds(20));
+  return ready;
 }
 
 void PrometheusServer::Stop() {
@@ -126,10 +124,7 @@ void PrometheusServer::Stop() {
   std::error_code ec;
   if (impl_->child.running(ec)) {
     ::kill(impl_->child.id(), SIGTERM);
-    auto deadline = steady_clock::now() + seconds(10);
-    while (impl_->child.running(ec) && steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    PollUntil([&] { return !impl_->child.running(ec); }, seconds(10));
     if (impl_->child.running(ec)) impl_->child.terminate(ec);
   }
   impl_->child.wait(ec);
@@ -153,14 +148,18 @@ std::optional<double> PrometheusServer::QueryValue(const std::string& query,
 
 bool PrometheusServer::WaitForValue(const std::string& query, double want,
                                     milliseconds deadline) const {
-  auto until = steady_clock::now() + deadline;
   std::string last = "(no answer)";
-  while (steady_clock::now() < until) {
-    std::string why;
-    std::optional<double> v = QueryValue(query, &why);
-    if (v && *v == want) return true;
-    last = v ? verify::FormatValue(*v) : why;
-    std::this_thread::sleep_for(kPollEvery);
+  // The failure below names the last answer, so PollUntil, not WaitUntil.
+  if (PollUntil(
+          [&] {
+            std::string why;
+            std::optional<double> v = QueryValue(query, &why);
+            if (v && *v == want) return true;
+            last = v ? verify::FormatValue(*v) : why;
+            return false;
+          },
+          deadline)) {
+    return true;
   }
   ADD_FAILURE() << "Prometheus never answered " << query << " = " << verify::FormatValue(want)
                 << " within " << deadline.count() << " ms; last answer: " << last << "\n"

@@ -62,7 +62,7 @@ class PrometheusServer {
   // in `*why` when given.
   std::optional<double> QueryValue(const std::string& query, std::string* why = nullptr) const;
 
-  // Polls QueryValue (every 50 ms) until it returns `want` or `deadline`
+  // Polls QueryValue (PollUntil) until it returns `want` or `deadline`
   // passes. Returns true when it did; false and ADD_FAILURE naming the last
   // answer otherwise.
   bool WaitForValue(const std::string& query, double want,

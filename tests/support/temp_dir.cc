@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "adapters/process.h"
+#include "support/wait_until.h"
 
 extern char** environ;
 
@@ -121,8 +122,7 @@ int FreePort() {
 }
 
 bool WaitForPort(int port, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
+  auto answers = [port] {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -130,11 +130,9 @@ bool WaitForPort(int port, int timeout_ms) {
     addr.sin_port = htons(port);
     bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
-    if (ok) return true;
-    // Polling a port that is coming up: a short back-off between attempts.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
+    return ok;
+  };
+  return PollUntil(answers, std::chrono::milliseconds(timeout_ms));
 }
 
 }  // namespace sluice::testing

@@ -21,12 +21,15 @@
 
 #include "adapters/adapter.h"
 #include "adapters/process.h"
+#include "support/stub_world.h"
 #include "support/temp_dir.h"
 
 namespace sluice::adapters {
 namespace {
 
 namespace fs = std::filesystem;
+using sluice::testing::Invocation;
+using sluice::testing::StubWorld;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
@@ -79,64 +82,10 @@ void WriteValues(const testing::TempDir& checkout) {
   testing::WriteFile(checkout.Sub("values/prod/api.yaml"), "replicas: 3\n");
 }
 
-// One invocation of a stand-in, as it appended itself to SLUICE_STUB_LOG.
-struct Invocation {
-  std::string program;
-  std::string cwd;
-  std::map<std::string, std::string> env;
-  std::vector<std::string> args;
-};
-
-std::vector<Invocation> ReadInvocations(const std::string& log) {
-  std::vector<Invocation> out;
-  if (!fs::exists(log)) return out;
-  std::string text = testing::ReadFile(log);
-  Invocation* cur = nullptr;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    if (line.rfind("== ", 0) == 0) {
-      out.push_back({line.substr(3), "", {}, {}});
-      cur = &out.back();
-    } else if (line == "==") {
-      cur = nullptr;
-    } else if (cur != nullptr && line.rfind("arg:", 0) == 0) {
-      cur->args.push_back(line.substr(4));
-    } else if (cur != nullptr && line.rfind("cwd:", 0) == 0) {
-      cur->cwd = line.substr(4);
-    } else if (cur != nullptr && line.rfind("env:", 0) == 0) {
-      size_t eq = line.find('=');
-      cur->env[line.substr(4, eq - 4)] = line.substr(eq + 1);
-    } else {
-      ADD_FAILURE() << "unexpected stub log line: " << line;
-    }
-  }
-  return out;
-}
-
-// The stand-ins' state and log, and the base environment that puts
-// tests/stubs first on PATH.
-class StubWorld {
- public:
-  StubWorld() {
-    env_ = {{"PATH", std::string(SLUICE_STUBS_DIR) + ":/usr/bin:/bin"},
-            {"HOME", state_.path()},
-            {"SLUICE_STUB_LOG", log()},
-            {"STUB_STATE_DIR", state_.path()},
-            {"STUB_LOG_ENV", "KUBECONFIG DEPLOY_TOKEN"},
-            {"KUBECONFIG", "/etc/sluice/kubeconfig"}};
-  }
-  std::string log() const { return state_.Sub("stub.log"); }
-  std::map<std::string, std::string>& env() { return env_; }
-  std::vector<Invocation> Invocations() const { return ReadInvocations(log()); }
-  void ClearLog() const { fs::remove(log()); }
-
- private:
-  testing::TempDir state_;
-  std::map<std::string, std::string> env_;
-};
+// What Helm's tests add to the stand-ins' world: KUBECONFIG as an operator
+// sets it, and logged.
+const std::map<std::string, std::string> kHelmEnv = {{"STUB_LOG_ENV", "KUBECONFIG DEPLOY_TOKEN"},
+                                                     {"KUBECONFIG", "/etc/sluice/kubeconfig"}};
 
 // ---------------------------------------------------------------------------
 // Builders
@@ -429,7 +378,7 @@ std::vector<std::string> ExpectedUpgrade(const std::string& checkout) {
 TEST(HelmAdapterTest, InstallsThenUpgradesAndObservesThePin) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   EXPECT_EQ(adapter.Name(), "helm");
@@ -483,7 +432,7 @@ TEST(HelmAdapterTest, InstallsThenUpgradesAndObservesThePin) {
 TEST(HelmAdapterTest, KubeContextIsPassedToEveryCommand) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
@@ -503,7 +452,7 @@ TEST(HelmAdapterTest, KubeContextIsPassedToEveryCommand) {
 TEST(HelmAdapterTest, FailedUpgradeIsRecordedWithItsStderr) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
@@ -541,7 +490,7 @@ TEST(HelmAdapterTest, FailedUpgradeIsRecordedWithItsStderr) {
 TEST(HelmAdapterTest, TimeoutKillsAHungHelm) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   world.env()["STUB_HANG"] = "upgrade";
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
@@ -563,7 +512,7 @@ TEST(HelmAdapterTest, TimeoutKillsAHungHelm) {
 TEST(HelmAdapterTest, CancellationDuringUpgradeKillsHelm) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   world.env()["STUB_HANG"] = "upgrade";
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
@@ -587,7 +536,7 @@ TEST(HelmAdapterTest, SecretsInTheEnvironmentAreRedacted) {
   const std::string token = "tok-4f1c9e2b7a6d";
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   world.env()["DEPLOY_TOKEN"] = token;
   world.env()["STUB_ECHO_ENV"] = "DEPLOY_TOKEN";
   BoostCommandRunner runner;
@@ -623,7 +572,7 @@ TEST(HelmAdapterTest, EscapingValuesAreRejectedBeforeHelmRuns) {
   testing::TempDir elsewhere;
   testing::WriteFile(elsewhere.Sub("x.yaml"), "evil: 1\n");
   fs::create_symlink(elsewhere.Sub("x.yaml"), checkout + "/values/out.yaml");
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   for (const std::string& path :
@@ -642,7 +591,7 @@ TEST(HelmAdapterTest, EscapingValuesAreRejectedBeforeHelmRuns) {
 TEST(HelmAdapterTest, ObserveSeesAMissingReleaseAnotherDigestOrAnUnhealthyRelease) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
@@ -678,7 +627,7 @@ TEST(HelmAdapterTest, ObserveSeesAMissingReleaseAnotherDigestOrAnUnhealthyReleas
 TEST(HelmAdapterTest, PreviewIsADryRunThatChangesNothing) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
@@ -727,7 +676,7 @@ namespace {
 TEST(HelmAdapterTest, InspectNamesTheDigestThatRunsInsteadOfThePin) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
@@ -776,7 +725,7 @@ TEST(HelmAdapterTest, InspectNamesTheDigestThatRunsInsteadOfThePin) {
 
 TEST(HelmAdapterTest, InspectOfAMissingReleaseOrAnUnreachableCluster) {
   testing::TempDir checkout;
-  StubWorld world;
+  StubWorld world(kHelmEnv);
   BoostCommandRunner runner;
   config::Pin pin = MakePin({});
   ApplyRequest req = MakeRequest(pin, checkout.path());

@@ -23,12 +23,15 @@
 
 #include "adapters/adapter.h"
 #include "adapters/process.h"
+#include "support/stub_world.h"
 #include "support/temp_dir.h"
 
 namespace sluice::adapters {
 namespace {
 
 namespace fs = std::filesystem;
+using sluice::testing::Invocation;
+using sluice::testing::StubWorld;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
@@ -76,68 +79,15 @@ void WriteModule(const testing::TempDir& checkout) {
   testing::WriteFile(checkout.Sub("infra/api/main.tf"), "variable \"image_digest\" {}\n");
 }
 
-struct Invocation {
-  std::string program;
-  std::string cwd;
-  std::map<std::string, std::string> env;
-  std::vector<std::string> args;
-};
-
-std::vector<Invocation> ReadInvocations(const std::string& log) {
-  std::vector<Invocation> out;
-  if (!fs::exists(log)) return out;
-  std::string text = testing::ReadFile(log);
-  Invocation* cur = nullptr;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    if (line.rfind("== ", 0) == 0) {
-      out.push_back({line.substr(3), "", {}, {}});
-      cur = &out.back();
-    } else if (line == "==") {
-      cur = nullptr;
-    } else if (cur != nullptr && line.rfind("arg:", 0) == 0) {
-      cur->args.push_back(line.substr(4));
-    } else if (cur != nullptr && line.rfind("cwd:", 0) == 0) {
-      cur->cwd = line.substr(4);
-    } else if (cur != nullptr && line.rfind("env:", 0) == 0) {
-      size_t eq = line.find('=');
-      cur->env[line.substr(4, eq - 4)] = line.substr(eq + 1);
-    } else {
-      ADD_FAILURE() << "unexpected stub log line: " << line;
-    }
-  }
-  return out;
-}
-
-// Stand-in state and log, and the base environment with tests/stubs first
-// on PATH. TF_WORKSPACE and TF_CLI_ARGS_plan are set as an operator might
-// pass them through SLUICE_PASS_ENV: the adapter must drop them.
-class StubWorld {
- public:
-  StubWorld() {
-    env_ = {{"PATH", std::string(SLUICE_STUBS_DIR) + ":/usr/bin:/bin"},
-            {"HOME", state_.path()},
-            {"SLUICE_STUB_LOG", log()},
-            {"STUB_STATE_DIR", state_.path()},
-            {"STUB_LOG_ENV",
-             "TF_IN_AUTOMATION TF_INPUT TF_WORKSPACE TF_CLI_ARGS_plan AWS_PROFILE STATE_TOKEN"},
-            {"AWS_PROFILE", "deploy"},
-            {"TF_WORKSPACE", "staging"},
-            {"TF_CLI_ARGS_plan", "-destroy"}};
-  }
-  std::string log() const { return state_.Sub("stub.log"); }
-  std::string Sub(const std::string& rel) const { return state_.Sub(rel); }
-  std::map<std::string, std::string>& env() { return env_; }
-  std::vector<Invocation> Invocations() const { return ReadInvocations(log()); }
-  void ClearLog() const { fs::remove(log()); }
-
- private:
-  testing::TempDir state_;
-  std::map<std::string, std::string> env_;
-};
+// What Terraform's tests add to the stand-ins' world. TF_WORKSPACE and
+// TF_CLI_ARGS_plan are set as an operator might pass them through
+// SLUICE_PASS_ENV: the adapter must drop them.
+const std::map<std::string, std::string> kTerraformEnv = {
+    {"STUB_LOG_ENV",
+     "TF_IN_AUTOMATION TF_INPUT TF_WORKSPACE TF_CLI_ARGS_plan AWS_PROFILE STATE_TOKEN"},
+    {"AWS_PROFILE", "deploy"},
+    {"TF_WORKSPACE", "staging"},
+    {"TF_CLI_ARGS_plan", "-destroy"}};
 
 std::vector<std::string> Args(const std::vector<Invocation>& calls) {
   std::vector<std::string> out;
@@ -348,7 +298,7 @@ std::vector<std::string> ExpectedPlan(const std::string& plan_file) {
 TEST(TerraformAdapterTest, AppliesExactlyThePlanItShowed) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   EXPECT_EQ(adapter.Name(), "terraform");
@@ -409,7 +359,7 @@ TEST(TerraformAdapterTest, AppliesExactlyThePlanItShowed) {
 TEST(TerraformAdapterTest, NoChangesSkipsShowAndApply) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   world.env()["STUB_TF_PLAN_EXIT"] = "0";
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
@@ -457,7 +407,7 @@ TEST(TerraformAdapterTest, FailingStepsStopTheSequence) {
             "resource \"aws_instance\" \"web\": \\(plan: 1 to add, 1 to change, 1 to destroy "
             "\\(destroys: aws_db_instance.old\\)\\)"}}) {
     SCOPED_TRACE(c.var);
-    StubWorld world;
+    StubWorld world(kTerraformEnv);
     world.env()[c.var] = c.value;
     TerraformAdapter adapter(runner, world.env());
     Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
@@ -473,7 +423,7 @@ TEST(TerraformAdapterTest, FailingStepsStopTheSequence) {
 TEST(TerraformAdapterTest, UnreadablePlanIsNeverApplied) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   testing::WriteFile(world.Sub("plan.json"), R"({"format_version":"2.0"})");
   world.env()["STUB_TF_PLAN_JSON"] = world.Sub("plan.json");
   BoostCommandRunner runner;
@@ -490,7 +440,7 @@ TEST(TerraformAdapterTest, UnreadablePlanIsNeverApplied) {
 TEST(TerraformAdapterTest, ReplacementsAndDestroysAreCalledOut) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   testing::WriteFile(world.Sub("plan.json"), kPlanJson);
   world.env()["STUB_TF_PLAN_JSON"] = world.Sub("plan.json");
   BoostCommandRunner runner;
@@ -507,7 +457,7 @@ TEST(TerraformAdapterTest, ReplacementsAndDestroysAreCalledOut) {
 TEST(TerraformAdapterTest, TofuIsRunWhenThePinSaysSo) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
@@ -523,7 +473,7 @@ TEST(TerraformAdapterTest, TofuIsRunWhenThePinSaysSo) {
 TEST(TerraformAdapterTest, TimeoutBoundsTheWholeSequence) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   world.env()["STUB_HANG"] = "plan";
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
@@ -544,7 +494,7 @@ TEST(TerraformAdapterTest, TimeoutBoundsTheWholeSequence) {
 TEST(TerraformAdapterTest, CancellationDuringApplyKillsIt) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   world.env()["STUB_HANG"] = "apply";
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
@@ -568,7 +518,7 @@ TEST(TerraformAdapterTest, SecretsInTheEnvironmentAreRedacted) {
   const std::string secret = "state-7c1e55aa90b3";
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   world.env()["STATE_TOKEN"] = secret;
   world.env()["STUB_ECHO_ENV"] = "STATE_TOKEN";
   BoostCommandRunner runner;
@@ -601,7 +551,7 @@ TEST(TerraformAdapterTest, EscapingDirOrBadVarsAreRejectedBeforeAnythingRuns) {
   fs::create_directories(checkout);
   testing::TempDir elsewhere;
   fs::create_directory_symlink(elsewhere.path(), checkout + "/infra");
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   for (const std::string& dir : {std::string("../infra"), elsewhere.path(), std::string("infra")}) {
@@ -629,7 +579,7 @@ TEST(TerraformAdapterTest, EscapingDirOrBadVarsAreRejectedBeforeAnythingRuns) {
 TEST(TerraformAdapterTest, ObserveRunsTheDriftPlan) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
@@ -707,7 +657,7 @@ TEST(TerraformPlanCountsTest, ReadsThePlanSummaryLine) {
 TEST(TerraformAdapterTest, InspectReportsThePlanCountsOfADriftPlan) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  StubWorld world;
+  StubWorld world(kTerraformEnv);
   BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());

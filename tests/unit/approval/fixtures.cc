@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "support/wait_until.h"
+
 namespace sluice::approval::testing {
 namespace {
 
@@ -132,10 +134,8 @@ json GitHubReview(long id, const std::string& login, const std::string& state,
 void LoopbackServer::Start() {
   port_ = server_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
-  // Poll (bounded) until the listener thread is accepting.
-  for (int i = 0; i < 2000 && !server_.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  sluice::testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(2),
+                             "the loopback server to accept");
 }
 
 LoopbackServer::~LoopbackServer() {

@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <mutex>
 
-#include "core/time_format.h"
 #include "engine/reconciler.h"
 #include "record/refs.h"
 #include "reports/status_view.h"
+#include "support/engine_fixture.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 #include "verify/verifier.h"
@@ -23,13 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::minutes;
-using testing::CommitFiles;
 using testing::Git;
-using testing::TempDir;
 
 std::string D(char c) { return "sha256:" + std::string(64, c); }
-
-TimePoint At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
 
 // What the fake cluster runs, and every adapter call in order.
 struct FakeCluster {
@@ -78,13 +74,9 @@ adapters::Observation Drifted(std::string detail, int exit_code = 0) {
   return o;
 }
 
-class DriftTest : public ::testing::Test {
+class DriftTest : public testing::EngineFixture {
  protected:
-  DriftTest() : clock_(At("2026-11-24T09:00:00Z")), verifier_(http_, clock_) {
-    fs::create_directories(tmp_.Sub("srv"));
-    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
-    testing::CloneRepo(bare_, tmp_.Sub("work"));
-    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
+  DriftTest() {
     Push({{"sluice.yaml", "pipeline: [dev]\n"}, {"environments/dev/environment.yaml", "{}\n"}});
   }
 
@@ -98,18 +90,10 @@ class DriftTest : public ::testing::Test {
            "\ndeploy:\n  adapter: exec\n  exec: {command: [touch, \"" + tmp_.Sub("ran") + "\"]}\n";
   }
 
-  std::string Push(const std::map<std::string, std::optional<std::string>>& files) {
-    std::string c = CommitFiles(tmp_.Sub("work"), files, "change");
-    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
-    return c;
-  }
-
   // The long-lived reconciler of a daemon: drift checks remember when they ran.
   Reconciler& R(DriftOptions drift = {}) {
     if (!reconciler_) {
-      auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
-      EXPECT_TRUE(ws.ok()) << ws.status().ToString();
-      ws_ = std::move(*ws);
+      ws_ = OpenWorkspace();
       ReconcileOptions opts;
       opts.drift = std::move(drift);
       opts.make_adapter =
@@ -118,8 +102,7 @@ class DriftTest : public ::testing::Test {
         if (kind == config::AdapterKind::kExec) return adapters::MakeAdapter(kind, runner);
         return std::unique_ptr<adapters::Adapter>(std::make_unique<FakeAdapter>(cluster_));
       };
-      reconciler_ = std::make_unique<Reconciler>(*ws_, runner_, verifier_, http_, clock_, cancel_,
-                                                 std::move(opts));
+      reconciler_ = MakeReconciler(*ws_, std::move(opts));
     }
     return *reconciler_;
   }
@@ -161,14 +144,6 @@ class DriftTest : public ::testing::Test {
     return nullptr;
   }
 
-  git::LibGit2 libgit2_;
-  TempDir tmp_;
-  std::string bare_;
-  FakeClock clock_;
-  net::CurlHttpClient http_;
-  verify::CheckVerifier verifier_;
-  adapters::BoostCommandRunner runner_;
-  CancelToken cancel_;
   FakeCluster cluster_;
   std::unique_ptr<record::Workspace> ws_;
   std::unique_ptr<Reconciler> reconciler_;

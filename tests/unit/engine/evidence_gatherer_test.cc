@@ -8,12 +8,13 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <mutex>
 
 #include "core/bounded_cache.h"
 #include "core/time_format.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "support/env_repo_test.h"
+#include "support/fake_http.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 
@@ -45,12 +46,9 @@ std::string Sample(const std::string& name) {
   return testing::ReadFile(std::string(SLUICE_TEST_DATA_DIR) + "/scans/" + name);
 }
 
-// Answers every HEAD as the registry would for one present digest.
-class FakeRegistryHttp : public net::HttpClient {
- public:
-  Result<net::HttpResponse> Send(const net::HttpRequest& req) override {
-    std::lock_guard lock(mu);
-    urls.push_back(req.url);
+// Answers every HEAD as the registry would when it holds only `present`.
+testing::FakeHttpClient::Handler RegistryHolding(std::string present) {
+  return [present](const net::HttpRequest& req) -> Result<net::HttpResponse> {
     net::HttpResponse res;
     if (req.url.size() >= present.size() &&
         req.url.compare(req.url.size() - present.size(), present.size(), present) == 0) {
@@ -61,19 +59,12 @@ class FakeRegistryHttp : public net::HttpClient {
       res.status = 404;
     }
     return res;
-  }
-  std::mutex mu;
-  std::vector<std::string> urls;
-  std::string present;
-};
+  };
+}
 
-class EvidenceGathererTest : public ::testing::Test {
+class EvidenceGathererTest : public testing::EnvRepoTest {
  protected:
   void SetUp() override {
-    bare_ = testing::MakeBareRepo(root_.path(), "env.git");
-    work_ = root_.Sub("work");
-    testing::CloneRepo(bare_, work_);
-
     // 1. staging runs D1, prod runs D0; CI stored scan reports for D1.
     const std::string d1_dir = "artifacts/api/sha256-" + std::string(64, '1') + "/";
     Write("scripts/gate-ok.sh",
@@ -103,7 +94,7 @@ class EvidenceGathererTest : public ::testing::Test {
         work_, {{"incidents/INC-3.yaml", IncidentYaml("INC-3", "open", "")}}, "declare INC-3");
     testing::Git(work_, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
 
-    auto ws = record::Workspace::Open(root_.Sub("workdir"), bare_, "main");
+    auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
     ASSERT_TRUE(ws.ok()) << ws.status().ToString();
     ws_ = std::move(*ws);
     Status synced = ws_->Sync(false);
@@ -151,7 +142,6 @@ class EvidenceGathererTest : public ::testing::Test {
     policy_.freezes = {{"black-friday", "2026-11-26", "2026-12-01", ""},
                        {"", "", "", "calendars/holidays.ics"},
                        {"", "", "", "calendars/missing.ics"}};
-    http_.present = kD1;
   }
 
   void Write(const std::string& rel, const std::string& content) {
@@ -182,16 +172,14 @@ class EvidenceGathererTest : public ::testing::Test {
       "DTSTART;VALUE=DATE:20261224\nDTEND;VALUE=DATE:20261227\nEND:VEVENT\nEND:VCALENDAR\n";
 
   git::LibGit2 libgit2_;
-  testing::TempDir root_;
-  std::string bare_;
-  std::string work_;
+  const std::string work_ = work();
   std::string staging_commit_;
   std::string candidate_commit_;
   std::string head_commit_;
   std::unique_ptr<record::Workspace> ws_;
   config::Pin pin_;
   config::EnvironmentPolicy policy_;
-  FakeRegistryHttp http_;
+  testing::FakeHttpClient http_{RegistryHolding(kD1)};
   adapters::BoostCommandRunner runner_;
   evidence::RegistryClient registry_{http_};
 };
@@ -222,7 +210,7 @@ TEST_F(EvidenceGathererTest, GathersEveryFactThePolicyNeeds) {
 
   ASSERT_TRUE(ev.registry.has_value());
   EXPECT_TRUE(ev.registry->exists) << ev.registry->error;
-  EXPECT_THAT(http_.urls, ElementsAre("http://127.0.0.1:9/v2/shop/api/manifests/" + kD1));
+  EXPECT_THAT(http_.urls(), ElementsAre("http://127.0.0.1:9/v2/shop/api/manifests/" + kD1));
 
   ASSERT_TRUE(ev.incidents.has_value());
   // Read at the head: INC-3 was declared after the candidate; INC-4 is
@@ -350,7 +338,7 @@ TEST_F(EvidenceGathererTest, NoGatesNoWorkAndNoPolicyOnlyRefs) {
   EXPECT_TRUE(ev.ever_deployed);
   EXPECT_FALSE(ev.upstream || ev.scan || ev.registry || ev.incidents);
   EXPECT_TRUE(ev.custom.empty());
-  EXPECT_TRUE(http_.urls.empty());
+  EXPECT_TRUE(http_.urls().empty());
   EXPECT_FALSE(fs::exists(ws_->ScratchDir()));
 
   gates::Candidate c = Candidate(candidate_commit_);
@@ -476,7 +464,7 @@ TEST_F(EvidenceGathererTest, RegistryAnswerIsSharedAcrossGathers) {
     ASSERT_TRUE(ev.registry.has_value());
     EXPECT_TRUE(ev.registry->exists) << ev.registry->error;
   }
-  EXPECT_EQ(http_.urls.size(), 1u);
+  EXPECT_EQ(http_.urls().size(), 1u);
   EXPECT_EQ(registry_.CacheStatistics().hits, 2u);
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/time_format.h"
 #include "record/refs.h"
+#include "support/engine_fixture.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 #include "verify/verifier.h"
@@ -16,33 +17,18 @@ namespace sluice::engine {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::CommitFiles;
 using testing::Git;
-using testing::TempDir;
 
 std::string D(char c) { return "sha256:" + std::string(64, c); }
 
 TimePoint At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
 
-class ReconcilerTest : public ::testing::Test {
+class ReconcilerTest : public testing::EngineFixture {
  protected:
-  ReconcilerTest() : clock_(At("2026-11-24T09:00:00Z")), verifier_(http_, clock_) {
-    fs::create_directories(tmp_.Sub("srv"));
-    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
-    testing::CloneRepo(bare_, tmp_.Sub("work"));
-    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
-  }
-
   std::string Pin(const std::string& digest) {
     return "artifact:\n  image: r.example.com/shop/api\n  digest: " + digest +
            "\ndeploy:\n  adapter: exec\n  exec: {command: [touch, \"" + tmp_.Sub("ran-") +
            "{{env}}-{{digest}}\"]}\n";
-  }
-
-  std::string Push(const std::map<std::string, std::optional<std::string>>& files) {
-    std::string c = CommitFiles(tmp_.Sub("work"), files, "change");
-    Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
-    return c;
   }
 
   bool Ran(const std::string& env, const std::string& digest) {
@@ -53,8 +39,7 @@ class ReconcilerTest : public ::testing::Test {
   record::PassReport Pass() {
     auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
     EXPECT_TRUE(ws.ok()) << ws.status().ToString();
-    Reconciler r(**ws, runner_, verifier_, http_, clock_, cancel_, {});
-    auto report = r.RunOnce();
+    auto report = MakeReconciler(**ws)->RunOnce();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
     return report.ok() ? *report : record::PassReport{};
   }
@@ -65,20 +50,6 @@ class ReconcilerTest : public ::testing::Test {
     }
     return "(no outcome)";
   }
-
-  std::string RemoteRef(const std::string& ref) {
-    auto r = Git(bare_, {"rev-parse", "-q", "--verify", ref}, /*allow_failure=*/true);
-    return r.exit_code == 0 ? r.out.substr(0, 40) : "";
-  }
-
-  git::LibGit2 libgit2_;
-  TempDir tmp_;
-  std::string bare_;
-  FakeClock clock_;
-  net::CurlHttpClient http_;
-  verify::CheckVerifier verifier_;
-  adapters::BoostCommandRunner runner_;
-  CancelToken cancel_;
 };
 
 TEST_F(ReconcilerTest, WaitsForTheWindowThenDeploysWhenTheClockMovesWithoutANewCommit) {

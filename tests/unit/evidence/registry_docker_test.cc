@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <atomic>
 #include <boost/process.hpp>
 #include <chrono>
 #include <filesystem>
@@ -18,7 +17,9 @@
 #include "core/clock.h"
 #include "evidence/registry.h"
 #include "net/http_client.h"
+#include "support/fake_http.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace sluice::evidence {
 namespace {
@@ -54,10 +55,11 @@ class DockerRegistry {
         return;
       }
       // Poll the port (bounded) until it answers or the child gives up.
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (std::chrono::steady_clock::now() < deadline && child_.running()) {
-        if (testing::WaitForPort(port_, 50)) return;
-      }
+      bool answered = false;
+      testing::PollUntil(
+          [&] { return !child_.running() || (answered = testing::WaitForPort(port_, 50)); },
+          std::chrono::seconds(10));
+      if (answered) return;
       Stop();
     }
     ADD_FAILURE() << "docker-registry did not start: " << testing::ReadFile(dir_.Sub("stderr.log"));
@@ -69,10 +71,7 @@ class DockerRegistry {
     if (!child_.valid()) return;
     if (child_.running(ec)) {
       ::kill(child_.id(), SIGTERM);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (child_.running(ec) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
+      testing::PollUntil([&] { return !child_.running(ec); }, std::chrono::seconds(5));
       if (child_.running(ec)) child_.terminate(ec);
     }
     child_.wait(ec);
@@ -247,19 +246,6 @@ TEST_F(RealRegistryTest, LocalhostNameIsSpokenOverHttpToo) {
   EXPECT_TRUE(*exists);
 }
 
-// The real client, counting the requests that reach the network.
-class CountingHttp : public net::HttpClient {
- public:
-  Result<net::HttpResponse> Send(const net::HttpRequest& req) override {
-    ++requests;
-    return inner_.Send(req);
-  }
-  std::atomic<int> requests{0};
-
- private:
-  net::CurlHttpClient inner_;
-};
-
 RegistryOptions CacheFor(std::chrono::milliseconds ttl) {
   RegistryOptions options;
   options.cache_ttl = ttl;
@@ -279,29 +265,30 @@ Status DeleteManifest(const DockerRegistry& registry, const std::string& name,
 }
 
 TEST_F(RealRegistryTest, PresentManifestIsAskedOnceWithinTheTtl) {
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock, CacheFor(std::chrono::minutes(10)));
   const std::string image = registry_->Host() + "/shop/api";
 
   gates::RegistryEvidence first = client.Check(image, image_.manifest);
   ASSERT_TRUE(first.exists) << first.error;
-  EXPECT_EQ(http.requests, 1);
+  EXPECT_EQ(http.request_count(), 1u);
 
   clock.Advance(std::chrono::minutes(9));
   gates::RegistryEvidence second = client.Check(image, image_.manifest);
-  EXPECT_EQ(http.requests, 1);  // no request: answered from the cache
+  EXPECT_EQ(http.request_count(), 1u);  // no request: answered from the cache
   EXPECT_TRUE(second.exists);
   EXPECT_EQ(second.detail, first.detail);  // the record reads the same either way
   Result<ManifestAnswer> answer = client.HeadManifest(image + ":any-tag", image_.manifest);
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   EXPECT_TRUE(answer->cached);
   EXPECT_EQ(answer->media_type, "application/vnd.oci.image.manifest.v1+json");
-  EXPECT_EQ(http.requests, 1);
+  EXPECT_EQ(http.request_count(), 1u);
 
   // Another digest of the same repository is its own entry.
   ASSERT_TRUE(client.Check(image, image_.index).exists);
-  EXPECT_EQ(http.requests, 2);
+  EXPECT_EQ(http.request_count(), 2u);
   CacheStats stats = client.CacheStatistics();
   EXPECT_EQ(stats.hits, 2u);
   EXPECT_EQ(stats.misses, 2u);
@@ -309,31 +296,33 @@ TEST_F(RealRegistryTest, PresentManifestIsAskedOnceWithinTheTtl) {
 }
 
 TEST_F(RealRegistryTest, AbsentManifestIsAskedEveryTime) {
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock, CacheFor(std::chrono::minutes(10)));
   const std::string absent = "sha256:" + std::string(64, 'e');
-  for (int i = 1; i <= 3; ++i) {
+  for (size_t i = 1; i <= 3; ++i) {
     gates::RegistryEvidence ev = client.Check(registry_->Host() + "/shop/api", absent);
     EXPECT_FALSE(ev.exists);
     EXPECT_EQ(ev.error, "");
-    EXPECT_EQ(http.requests, i);
+    EXPECT_EQ(http.request_count(), i);
   }
   // An unknown repository likewise.
   EXPECT_FALSE(client.Check(registry_->Host() + "/shop/nothing", image_.manifest).exists);
   EXPECT_FALSE(client.Check(registry_->Host() + "/shop/nothing", image_.manifest).exists);
-  EXPECT_EQ(http.requests, 5);
+  EXPECT_EQ(http.request_count(), 5u);
   EXPECT_EQ(client.CacheStatistics().entries, 0u);
 }
 
 TEST_F(RealRegistryTest, DeletedManifestIsNoticedOnceTheTtlRunsOut) {
   PushedImage doomed = PushSmallImage(*registry_, "shop/doomed");
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock, CacheFor(std::chrono::minutes(10)));
   const std::string image = registry_->Host() + "/shop/doomed";
   ASSERT_TRUE(client.Check(image, doomed.manifest).exists);
-  ASSERT_EQ(http.requests, 1);
+  ASSERT_EQ(http.request_count(), 1u);
 
   // The operator deletes the manifest: within the TTL the cache still
   // believes it (the documented cost of the cache).
@@ -341,37 +330,39 @@ TEST_F(RealRegistryTest, DeletedManifestIsNoticedOnceTheTtlRunsOut) {
   ASSERT_TRUE(deleted.ok()) << deleted.ToString();
   clock.Advance(std::chrono::minutes(10) - std::chrono::seconds(1));
   EXPECT_TRUE(client.Check(image, doomed.manifest).exists);
-  EXPECT_EQ(http.requests, 1);
+  EXPECT_EQ(http.request_count(), 1u);
 
   // At the TTL the registry is asked again and says 404; that is not cached.
   clock.Advance(std::chrono::seconds(1));
   gates::RegistryEvidence gone = client.Check(image, doomed.manifest);
   EXPECT_FALSE(gone.exists);
   EXPECT_THAT(gone.detail, HasSubstr("404"));
-  EXPECT_EQ(http.requests, 2);
+  EXPECT_EQ(http.request_count(), 2u);
   EXPECT_FALSE(client.Check(image, doomed.manifest).exists);
-  EXPECT_EQ(http.requests, 3);
+  EXPECT_EQ(http.request_count(), 3u);
   EXPECT_EQ(client.CacheStatistics().entries, 0u);
 }
 
 TEST_F(RealRegistryTest, TtlZeroAsksEveryTime) {
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock, CacheFor(std::chrono::milliseconds(0)));
-  for (int i = 1; i <= 3; ++i) {
+  for (size_t i = 1; i <= 3; ++i) {
     Result<ManifestAnswer> answer =
         client.HeadManifest(registry_->Host() + "/shop/api", image_.manifest);
     ASSERT_TRUE(answer.ok()) << answer.status().ToString();
     EXPECT_TRUE(answer->exists);
     EXPECT_FALSE(answer->cached);
-    EXPECT_EQ(http.requests, i);
+    EXPECT_EQ(http.request_count(), i);
   }
   CacheStats stats = client.CacheStatistics();
   EXPECT_EQ(stats.hits + stats.misses + stats.entries, 0u);
 }
 
 TEST_F(RealRegistryTest, CacheKeepsAtMostItsBound) {
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryOptions options = CacheFor(std::chrono::minutes(10));
   options.cache_entries = 1;
@@ -380,7 +371,7 @@ TEST_F(RealRegistryTest, CacheKeepsAtMostItsBound) {
   ASSERT_TRUE(client.Check(image, image_.manifest).exists);
   ASSERT_TRUE(client.Check(image, image_.index).exists);     // pushes the manifest out
   ASSERT_TRUE(client.Check(image, image_.manifest).exists);  // asked again
-  EXPECT_EQ(http.requests, 3);
+  EXPECT_EQ(http.request_count(), 3u);
   CacheStats stats = client.CacheStatistics();
   EXPECT_EQ(stats.entries, 1u);
   EXPECT_EQ(stats.evictions, 2u);
@@ -406,7 +397,8 @@ TEST(StoppedRegistryTest, UnreachableRegistryIsAnErrorNamingIt) {
 TEST(StoppedRegistryTest, ErrorsAreNotCachedAndCachedAnswersOutliveAnOutage) {
   DockerRegistry registry;
   PushedImage image = PushSmallImage(registry, "shop/api");
-  CountingHttp http;
+  net::CurlHttpClient curl;
+  testing::FakeHttpClient http(testing::ForwardTo(curl));  // counts what reaches the network
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock, CacheFor(std::chrono::minutes(10)));
   const std::string repo = registry.Host() + "/shop/api";
@@ -415,13 +407,13 @@ TEST(StoppedRegistryTest, ErrorsAreNotCachedAndCachedAnswersOutliveAnOutage) {
   registry.Stop();
   // Seen within the TTL: still believed while the registry is down.
   EXPECT_TRUE(client.Check(repo, image.manifest).exists);
-  EXPECT_EQ(http.requests, 1);
+  EXPECT_EQ(http.request_count(), 1u);
   // Never seen: an error each time, each time asked.
-  for (int i = 2; i <= 3; ++i) {
+  for (size_t i = 2; i <= 3; ++i) {
     gates::RegistryEvidence ev = client.Check(repo, image.index);
     EXPECT_FALSE(ev.exists);
     EXPECT_THAT(ev.error, HasSubstr("unreachable"));
-    EXPECT_EQ(http.requests, i);
+    EXPECT_EQ(http.request_count(), i);
   }
   // Past the TTL the outage shows for the cached one too.
   clock.Advance(std::chrono::minutes(10));

@@ -21,7 +21,9 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "support/fake_http.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace sluice::evidence {
 namespace {
@@ -187,22 +189,8 @@ TEST(Base64Test, RoundTrips) {
 
 // ------------------------------------------------- requests (recording)
 
-class RecordingHttp : public net::HttpClient {
- public:
-  Result<net::HttpResponse> Send(const net::HttpRequest& req) override {
-    std::lock_guard lock(mu);
-    requests.push_back(req);
-    net::HttpResponse res;
-    res.status = status;
-    return res;
-  }
-  std::mutex mu;
-  std::vector<net::HttpRequest> requests;
-  long status = 404;
-};
-
 TEST(RegistryClientTest, HttpsByDefaultHttpForLoopbackAndInsecure) {
-  RecordingHttp http;
+  testing::FakeHttpClient http;  // answers 404
   RegistryOptions options;
   options.insecure = {"Registry.Internal:5000"};
   options.use_environment = false;
@@ -214,7 +202,7 @@ TEST(RegistryClientTest, HttpsByDefaultHttpForLoopbackAndInsecure) {
     EXPECT_FALSE(*r);
   }
   std::vector<std::string> urls;
-  for (const auto& req : http.requests) {
+  for (const auto& req : http.requests()) {
     EXPECT_EQ(req.method, "HEAD");
     urls.push_back(req.url);
     ASSERT_EQ(req.headers.size(), 1u);
@@ -234,29 +222,29 @@ TEST(RegistryClientTest, HttpsByDefaultHttpForLoopbackAndInsecure) {
 }
 
 TEST(RegistryClientTest, CachedAnswerGoesStaleWhenTheClockStepsBack) {
-  RecordingHttp http;
-  http.status = 200;
+  testing::FakeHttpClient http(
+      [](const net::HttpRequest&) -> Result<net::HttpResponse> { return testing::Response(200); });
   FakeClock clock(std::chrono::system_clock::now());
   RegistryClient client(http, clock);  // the default TTL, 10m
   ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
   clock.Advance(std::chrono::minutes(5));
   ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
-  EXPECT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(http.request_count(), 1u);
   // The wall clock stepped back an hour (NTP): the answer is not trusted for
   // an hour and ten minutes more; it is asked again.
   clock.Advance(-std::chrono::hours(1));
   ASSERT_TRUE(client.Check("127.0.0.1:5000/a", kDigest).exists);
-  EXPECT_EQ(http.requests.size(), 2u);
+  EXPECT_EQ(http.request_count(), 2u);
 }
 
 TEST(RegistryClientTest, BadDigestOrImageNeverAsks) {
-  RecordingHttp http;
+  testing::FakeHttpClient http;  // answers 404
   RegistryClient client(http);
   Result<bool> tag = client.ManifestExists("registry.example.com/a", "latest");
   ASSERT_FALSE(tag.ok());
   EXPECT_EQ(tag.status().code(), Status::Code::kInvalidArgument);
   EXPECT_FALSE(client.ManifestExists("Bad Image", kDigest).ok());
-  EXPECT_TRUE(http.requests.empty());
+  EXPECT_TRUE(http.requests().empty());
   gates::RegistryEvidence ev = client.Check("registry.example.com/a", "latest");
   EXPECT_FALSE(ev.exists);
   EXPECT_THAT(ev.error, HasSubstr("is not sha256"));
@@ -316,9 +304,8 @@ class TokenRegistry {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(2),
+                       "the token registry to accept");
   }
   ~TokenRegistry() {
     server_.stop();

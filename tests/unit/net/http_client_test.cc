@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "support/wait_until.h"
+
 namespace sluice::net {
 namespace {
 
@@ -39,10 +41,8 @@ class LoopbackServer {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // Poll (bounded) until the listener thread is accepting.
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(2),
+                       "the loopback server to accept");
   }
   ~LoopbackServer() {
     {

@@ -11,6 +11,7 @@
 #include "engine/reconciler.h"
 #include "notify/notifier.h"
 #include "notify/repo_sink.h"
+#include "support/engine_fixture.h"
 #include "support/git_servers.h"
 #include "support/http_receiver.h"
 #include "support/temp_dir.h"
@@ -27,25 +28,14 @@ using std::chrono::seconds;
 
 std::string D(char c) { return "sha256:" + std::string(64, c); }
 
-class ReconcileNotifyTest : public ::testing::Test {
+class ReconcileNotifyTest : public sluice::testing::EngineFixture {
  protected:
-  ReconcileNotifyTest()
-      : clock_(*ParseRfc3339("2026-11-24T10:00:00Z")), verifier_(http_, clock_), waiter_(clock_) {
-    fs::create_directories(tmp_.Sub("srv"));
-    bare_ = sluice::testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
-    sluice::testing::CloneRepo(bare_, tmp_.Sub("work"));
-    sluice::testing::Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
-  }
+  ReconcileNotifyTest() : EngineFixture(*ParseRfc3339("2026-11-24T10:00:00Z")), waiter_(clock_) {}
 
   std::string Pin(const std::string& digest, const std::string& version) {
     return "artifact:\n  image: r.example.com/shop/api\n  digest: " + digest +
            "\n  version: " + version + "\ndeploy:\n  adapter: exec\n  exec: {command: [touch, \"" +
            tmp_.Sub("ran-") + "{{env}}\"]}\n";
-  }
-
-  void Push(const std::map<std::string, std::optional<std::string>>& files) {
-    sluice::testing::CommitFiles(tmp_.Sub("work"), files, "change");
-    sluice::testing::Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
   }
 
   std::string Settings(const Receiver& r, const std::string& extra = "") {
@@ -56,9 +46,8 @@ class ReconcileNotifyTest : public ::testing::Test {
   // A controller-like setup: one workspace, notifier and reconciler for
   // several passes.
   void Open() {
-    auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
-    ASSERT_TRUE(ws.ok()) << ws.status().ToString();
-    ws_ = std::move(*ws);
+    ws_ = OpenWorkspace();
+    ASSERT_NE(ws_, nullptr);
     notifier_ = std::make_unique<Notifier>(http_, clock_, waiter_);
     notifier_->Start();
     // The target as the controller's configuration defines it; sluice.yaml
@@ -72,8 +61,7 @@ class ReconcileNotifyTest : public ::testing::Test {
     sink_ = std::make_unique<RepoNotifySink>(*ws_, *notifier_, targets);
     engine::ReconcileOptions o;
     o.on_event = [this](const record::Event& e) { (*sink_)(e); };
-    reconciler_ =
-        std::make_unique<engine::Reconciler>(*ws_, runner_, verifier_, http_, clock_, cancel_, o);
+    reconciler_ = MakeReconciler(*ws_, o);
   }
 
   std::string Pass() {
@@ -83,14 +71,6 @@ class ReconcileNotifyTest : public ::testing::Test {
     return std::string(record::OutcomeName(report->outcomes[0].state)) + ": " + report->outcomes[0].reason;
   }
 
-  sluice::testing::TempDir tmp_;
-  git::LibGit2 libgit2_;
-  std::string bare_;
-  FakeClock clock_;
-  net::CurlHttpClient http_;
-  verify::CheckVerifier verifier_;
-  adapters::BoostCommandRunner runner_;
-  CancelToken cancel_;
   ClockWaiter waiter_;
   std::unique_ptr<record::Workspace> ws_;
   std::unique_ptr<Notifier> notifier_;

@@ -10,8 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "record/store.h"
 #include "record/refs.h"
+#include "record/store.h"
+#include "support/env_repo_test.h"
 #include "support/git_servers.h"
 #include "support/temp_dir.h"
 
@@ -21,15 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::CommitFiles;
 using testing::Git;
-using testing::TempDir;
 
-class WorkspaceTest : public ::testing::Test {
+class WorkspaceTest : public testing::EnvRepoTest {
  protected:
   WorkspaceTest() {
-    fs::create_directories(tmp_.Sub("srv"));
-    bare_ = testing::MakeBareRepo(tmp_.Sub("srv"), "envs.git");
-    testing::CloneRepo(bare_, tmp_.Sub("work"));
-    Git(tmp_.Sub("work"), {"checkout", "-B", "main"});
     c1_ = CommitFiles(tmp_.Sub("work"), {{"sluice.yaml", "pipeline: [prod]\n"}}, "c1");
     c2_ = CommitFiles(tmp_.Sub("work"), {{"a.txt", "2\n"}}, "c2");
     Git(tmp_.Sub("work"), {"push", "-q", "origin", "HEAD:refs/heads/main"});
@@ -51,11 +47,6 @@ class WorkspaceTest : public ::testing::Test {
     return e;
   }
 
-  std::string RemoteRef(const std::string& ref) {
-    auto r = Git(bare_, {"rev-parse", "-q", "--verify", ref}, /*allow_failure=*/true);
-    return r.exit_code == 0 ? r.out.substr(0, 40) : "";
-  }
-
   std::string LocalRef(Workspace& ws, const std::string& ref) {
     auto id = ws.repo().ResolveRef(ref);
     return id.ok() ? *id : "";
@@ -73,9 +64,8 @@ class WorkspaceTest : public ::testing::Test {
     EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), "");
   }
 
-  TempDir tmp_;
   git::LibGit2 libgit2_;
-  std::string bare_, c1_, c2_;
+  std::string c1_, c2_;
 };
 
 TEST_F(WorkspaceTest, ARecordRefLeftUnpushedIsPushedByTheNextSyncOfANewProcess) {

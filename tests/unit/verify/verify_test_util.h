@@ -15,40 +15,14 @@
 
 #include "core/clock.h"
 #include "net/http_client.h"
+#include "support/fake_http.h"
+#include "support/wait_until.h"
 
 namespace sluice::verify::testing {
 
-// An HttpClient that answers every request with `handler` and remembers the
-// URLs asked for. Thread-safe.
-class FakeHttpClient final : public net::HttpClient {
- public:
-  using Handler = std::function<Result<net::HttpResponse>(const net::HttpRequest&)>;
-  explicit FakeHttpClient(Handler handler) : handler_(std::move(handler)) {}
-
-  Result<net::HttpResponse> Send(const net::HttpRequest& request) override {
-    {
-      std::lock_guard lock(mu_);
-      urls_.push_back(request.url);
-    }
-    return handler_(request);
-  }
-  std::vector<std::string> urls() const {
-    std::lock_guard lock(mu_);
-    return urls_;
-  }
-
- private:
-  Handler handler_;
-  mutable std::mutex mu_;
-  std::vector<std::string> urls_;
-};
-
-inline net::HttpResponse Response(long status, std::string body = "") {
-  net::HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
+// The scripted HttpClient and Response() are the shared ones.
+using ::sluice::testing::FakeHttpClient;
+using ::sluice::testing::Response;
 
 // A Prometheus instant-query answer with one series of value `v`.
 inline std::string PromVector(const std::string& v) {
@@ -115,11 +89,8 @@ class LoopbackServer {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // Poll (bounded) until the listener thread is accepting.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
+    ::sluice::testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(5),
+                                 "the loopback server to accept");
     ASSERT_TRUE(server_.is_running());
   }
 
