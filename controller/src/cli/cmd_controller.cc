@@ -6,7 +6,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -15,12 +14,13 @@
 #include "cli/common.h"
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
-#include "cli/pass_output.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "core/duration.h"
 #include "core/strings.h"
 #include "core/version.h"
+#include "core/waiter.h"
+#include "engine/controller.h"
 #include "engine/reconciler.h"
 #include "reports/status_view.h"
 #include "server/http_server.h"
@@ -28,10 +28,6 @@
 
 namespace sluice::cli {
 namespace {
-
-// The shortest time between the starts of two passes when webhooks wake the
-// loop; well under the one-second goal for a rollback to start (SPEC 5).
-constexpr std::chrono::milliseconds kMinPassSpacing{500};
 
 // Waits for SIGTERM/SIGINT on a dedicated thread. The first signal stops the
 // loop after the pass in progress (applies finish and are recorded); a second
@@ -315,41 +311,19 @@ Runner AddControllerCommand(CLI::App& app) {
       }
     }
 
-    std::mt19937 rng(std::random_device{}());
-    while (!stop.cancelled()) {
-      auto started = std::chrono::steady_clock::now();
-      auto report = reconciler.RunOnce();
-      std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-      if (report.ok()) {
-        metrics.ObservePass(*report, took, parts.clock.Now());
-        StampPass(**ws, *report, parts.clock.Now(),
-                  std::chrono::duration_cast<std::chrono::seconds>(settings->interval),
-                  ropts.instance_id);
-      } else {
-        metrics.ObserveFailedPass(report.status(), server::IsFetchError(report.status()), took,
-                                  parts.clock.Now());
-      }
-      if (!report.ok()) {
-        spdlog::error("pass failed: {}", report.status().ToString());
-      } else if (!report->unchanged || !report->outcomes.empty()) {
-        spdlog::info("pass at {}: {} change(s), {} pin(s) read, {} ms", ShortId(report->head),
-                     report->outcomes.size(), report->pins_read, report->duration.count());
-      }
-      // Jitter spreads the fetches of many controllers over the interval.
-      std::uniform_int_distribution<long> jitter(0, settings->interval.count() / 10);
-      if (stop.WaitFor(settings->interval + std::chrono::milliseconds(jitter(rng)))) break;
-      // Woken early (a webhook): keep passes at least kMinPassSpacing apart.
-      // Deliveries arriving meanwhile only re-set the wake flag, so a burst
-      // costs one pass now and at most one more, not one per delivery. An
-      // idle controller (the usual case) starts at once.
-      const auto not_before = started + kMinPassSpacing;
-      bool cancelled = false;
-      for (auto now = std::chrono::steady_clock::now(); now < not_before && !cancelled;
-           now = std::chrono::steady_clock::now()) {
-        cancelled = stop.WaitFor(std::chrono::ceil<std::chrono::milliseconds>(not_before - now));
-      }
-      if (cancelled) break;
-    }
+    engine::ControllerOptions copts;
+    copts.interval = settings->interval;
+    copts.instance_id = ropts.instance_id;
+    copts.on_pass = [&metrics](const record::PassReport& report, std::chrono::duration<double> took,
+                               TimePoint end) { metrics.ObservePass(report, took, end); };
+    copts.on_failed_pass = [&metrics](const Status& error, std::chrono::duration<double> took,
+                                      TimePoint end) {
+      metrics.ObserveFailedPass(error, server::IsFetchError(error), took, end);
+    };
+    ClockWaiter waiter(parts.clock);
+    engine::Controller controller([&reconciler] { return reconciler.RunOnce(); }, **ws, parts.clock,
+                                  waiter, stop, std::move(copts));
+    controller.Run();
     if (http) http->Stop();
     notify.notifier.Shutdown(kNotifyDrain);
     spdlog::info("controller stopped");

@@ -10,6 +10,7 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
+#include "record/pass_stamp.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "engine/reconciler.h"
@@ -121,7 +122,7 @@ Runner AddReconcileCommand(CLI::App& app) {
       PrintError(report.status().message());
       return kExitError;
     }
-    StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id);
+    record::StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id);
     PrintPassReport(std::cout, *report, opts->format);
     return kExitOk;
   };

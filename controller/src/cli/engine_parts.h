@@ -5,11 +5,11 @@
 
 #include "adapters/process.h"
 #include "core/clock.h"
-#include "record/store.h"
-#include "record/workspace.h"
 #include "net/http_client.h"
 #include "notify/notifier.h"
 #include "notify/repo_sink.h"
+#include "record/store.h"
+#include "record/workspace.h"
 #include "verify/verifier.h"
 
 namespace sluice::cli {
@@ -49,7 +49,7 @@ struct NotifyParts {
     return [this](const record::Event& e) { sink(e); };
   }
 
-  notify::ClockWaiter waiter;
+  ClockWaiter waiter;
   notify::Notifier notifier;
   notify::RepoNotifySink sink;
 };

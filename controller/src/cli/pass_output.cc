@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/strings.h"
-#include "core/version.h"
 #include "record/pass_stamp.h"
 
 namespace sluice::cli {
@@ -43,21 +42,4 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
   if (report.drift_checks > 0) out << report.drift_checks << " drift check(s), ";
   out << report.duration.count() << " ms\n";
 }
-
-void StampPass(record::Workspace& ws, const record::PassReport& report, TimePoint now,
-               std::chrono::seconds interval, const std::string& instance_id) {
-  record::PassStamp stamp;
-  stamp.time = now;
-  stamp.head = report.head;
-  stamp.branch = ws.branch();
-  stamp.interval = interval;
-  stamp.controller_id = instance_id;
-  stamp.controller_version = std::string(Version());
-  auto written = record::RecordPass(ws, stamp);
-  if (!written.ok()) {
-    spdlog::warn("could not record the pass stamp (refs/sluice/pass): {}",
-                 written.status().ToString());
-  }
-}
-
 }  // namespace sluice::cli

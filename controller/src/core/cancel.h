@@ -5,6 +5,9 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/clock.h"
+#include "core/waiter.h"
+
 namespace sluice {
 
 // CancelToken lets the controller ask long work (child processes, waits) to
@@ -25,6 +28,19 @@ class CancelToken {
   bool WaitFor(std::chrono::milliseconds d) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, d, [&] { return cancelled_.load() || woken_; });
+    woken_ = false;
+    return cancelled_.load();
+  }
+
+  // Like WaitFor, on an injected clock: waits through `waiter` until `clock`
+  // reads `deadline` or later, or until Cancel() or Wake(). Consumes a
+  // pending Wake() (one returns at once). Returns true if cancelled.
+  // Borrows `clock` and `waiter` for the call only.
+  bool WaitUntil(TimePoint deadline, const Clock& clock, Waiter& waiter) {
+    std::unique_lock lock(mu_);
+    while (!cancelled_.load() && !woken_ && clock.Now() < deadline) {
+      waiter.WaitUntil(cv_, lock, deadline);
+    }
     woken_ = false;
     return cancelled_.load();
   }

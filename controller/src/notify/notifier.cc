@@ -30,17 +30,6 @@ std::string Scrub(std::string message, const Target& target) {
 
 }  // namespace
 
-void ClockWaiter::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                            TimePoint deadline) {
-  if (deadline == TimePoint::max()) {
-    cv.wait(lock);
-    return;
-  }
-  auto left = deadline - clock_.Now();
-  if (left <= TimePoint::duration::zero()) return;
-  cv.wait_for(lock, left);
-}
-
 std::optional<milliseconds> ParseRetryAfter(const std::string& value, TimePoint now) {
   std::string v = value;
   while (!v.empty() && (v.back() == ' ' || v.back() == '\r')) v.pop_back();
@@ -157,8 +146,8 @@ void Notifier::Run() {
         [](const Delivery& a, const Delivery& b) { return a.not_before < b.not_before; });
     // Stopping: done when nothing is left, the drain is over, or nothing left
     // falls due before the drain ends (waiting for it would only delay exit).
-    if (stopping_ && (next == queue_.end() || now >= drain_deadline_ ||
-                      next->not_before > drain_deadline_)) {
+    if (stopping_ &&
+        (next == queue_.end() || now >= drain_deadline_ || next->not_before > drain_deadline_)) {
       break;
     }
     if (next == queue_.end() || next->not_before > now) {

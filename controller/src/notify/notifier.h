@@ -14,35 +14,12 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "record/event.h"
+#include "core/waiter.h"
 #include "net/http_client.h"
 #include "notify/target.h"
+#include "record/event.h"
 
 namespace sluice::notify {
-
-// How the delivery thread waits for a retry to fall due. The seam lets tests
-// move a FakeClock instead of sleeping.
-class Waiter {
- public:
-  virtual ~Waiter() = default;
-  // Called with `lock` held (the mutex `cv` waits with). Blocks until
-  // `deadline` (on the notifier's clock; TimePoint::max() = no deadline) or
-  // until `cv` is notified; may return early, callers re-check.
-  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                         TimePoint deadline) = 0;
-};
-
-// Waits on the condition variable for the time left until `deadline` as
-// `clock` reads it.
-class ClockWaiter final : public Waiter {
- public:
-  explicit ClockWaiter(const Clock& clock) : clock_(clock) {}
-  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                 TimePoint deadline) override;
-
- private:
-  const Clock& clock_;
-};
 
 // Counters since start, for /metrics. `sent` and `failed` are keyed by event
 // kind ("blocked", "verified", ...). A delivery is counted once: sent, or
@@ -87,6 +64,9 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(const std::string& valu
 // max_attempts. The queue is bounded: when full, the oldest delivery is
 // dropped and counted. Secrets (the Slack URL, the HMAC key) never appear in
 // logs or errors; targets are named by Target::name.
+//
+// The delivery thread waits for a retry to fall due through `waiter` (on
+// `clock`), so tests move a FakeClock instead of sleeping.
 //
 // Thread-safe. All dependencies are borrowed and must outlive the notifier.
 class Notifier {

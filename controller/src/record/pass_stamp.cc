@@ -1,10 +1,13 @@
 #include "record/pass_stamp.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
 #include "core/time_format.h"
+#include "core/version.h"
 
 namespace sluice::record {
 
@@ -126,6 +129,22 @@ Freshness JudgeFreshness(const std::optional<PassStamp>& stamp, TimePoint now,
         ": is the controller running?";
   }
   return f;
+}
+
+void StampPass(Workspace& ws, const PassReport& report, TimePoint now,
+               std::chrono::seconds interval, const std::string& instance_id) {
+  PassStamp stamp;
+  stamp.time = now;
+  stamp.head = report.head;
+  stamp.branch = ws.branch();
+  stamp.interval = interval;
+  stamp.controller_id = instance_id;
+  stamp.controller_version = std::string(Version());
+  auto written = RecordPass(ws, stamp);
+  if (!written.ok()) {
+    spdlog::warn("could not record the pass stamp (refs/sluice/pass): {}",
+                 written.status().ToString());
+  }
 }
 
 }  // namespace sluice::record

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "record/pass_report.h"
 #include "record/workspace.h"
 
 namespace sluice::record {
@@ -57,6 +58,12 @@ Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp,
 // The newest stamp of the local refs/sluice/pass and the copy fetched from
 // the remote (a read-only clone's local copy may be older); nullopt when
 // neither exists or parses. Caller holds the workspace mutex.
+// Records a stamp for `report`, the pass of controller `instance_id` that
+// ended at `now` (RecordPass: at most once a minute unless the head moved).
+// A stamp that cannot be written is logged, never an error of the pass.
+void StampPass(Workspace& ws, const PassReport& report, TimePoint now,
+               std::chrono::seconds interval, const std::string& instance_id);
+
 std::optional<PassStamp> ReadPassStamp(const git::Repository& repo);
 
 // Whether the controller's last pass is recent enough to trust `status`.

@@ -1,0 +1,70 @@
+#include "engine/controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "core/strings.h"
+#include "record/pass_stamp.h"
+
+namespace sluice::engine {
+
+Controller::Controller(PassFunction run_pass, record::Workspace& ws, const Clock& clock,
+                       Waiter& waiter, CancelToken& stop, ControllerOptions options)
+    : run_pass_(std::move(run_pass)),
+      ws_(ws),
+      clock_(clock),
+      waiter_(waiter),
+      stop_(stop),
+      options_(std::move(options)),
+      rng_(options_.jitter_seed) {}
+
+void Controller::Run() {
+  while (!stop_.cancelled()) {
+    const TimePoint started = clock_.Now();
+    Result<record::PassReport> report = run_pass_();
+    AfterPass(report, started);
+    if (WaitForNextPass(started)) break;
+  }
+}
+
+void Controller::AfterPass(const Result<record::PassReport>& report, TimePoint started) {
+  const TimePoint end = clock_.Now();
+  // The daemon's clock is the wall clock: a step back must not make a pass
+  // take negative time.
+  const std::chrono::duration<double> took = std::max(end - started, TimePoint::duration::zero());
+  if (report.ok()) {
+    if (options_.on_pass) options_.on_pass(*report, took, end);
+    record::StampPass(ws_, *report, end,
+                      std::chrono::duration_cast<std::chrono::seconds>(options_.interval),
+                      options_.instance_id);
+  } else if (options_.on_failed_pass) {
+    options_.on_failed_pass(report.status(), took, end);
+  }
+  if (!report.ok()) {
+    spdlog::error("pass failed: {}", report.status().ToString());
+  } else if (!report->unchanged || !report->outcomes.empty()) {
+    spdlog::info("pass at {}: {} change(s), {} pin(s) read, {} ms", ShortId(report->head),
+                 report->outcomes.size(), report->pins_read, report->duration.count());
+  }
+}
+
+bool Controller::WaitForNextPass(TimePoint started) {
+  // Jitter spreads the fetches of many controllers over the interval.
+  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
+      0, options_.interval.count() / 10);
+  const TimePoint due = clock_.Now() + options_.interval + std::chrono::milliseconds(jitter(rng_));
+  if (stop_.WaitUntil(due, clock_, waiter_)) return true;
+  // Woken early (a webhook): keep passes at least kMinPassSpacing apart.
+  // Deliveries arriving meanwhile only re-set the wake flag, so a burst
+  // costs one pass now and at most one more, not one per delivery. An idle
+  // controller (the usual case) starts at once.
+  const TimePoint not_before = started + kMinPassSpacing;
+  while (clock_.Now() < not_before) {
+    if (stop_.WaitUntil(not_before, clock_, waiter_)) return true;
+  }
+  return false;
+}
+
+}  // namespace sluice::engine
