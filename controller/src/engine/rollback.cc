@@ -1,5 +1,7 @@
 #include "engine/rollback.h"
 
+#include <spdlog/spdlog.h>
+
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
@@ -107,9 +109,17 @@ Status PushCommit(record::Workspace& ws, const std::string& commit, const std::s
   SLUICE_RETURN_IF_ERROR(repo.SetRef(local, commit, "sluice: push"));
   std::string target = "refs/heads/" + (to_branch.empty() ? ws.branch() : to_branch);
   Status s = repo.Push({local + ":" + target});
-  (void)repo.DeleteRef(local);
+  // The scratch ref and the tracking ref are the cache's own bookkeeping: a
+  // failure there costs a later fetch, never the push, so it is logged.
+  if (Status d = repo.DeleteRef(local); !d.ok()) {
+    spdlog::warn("could not delete {} in the cache: {}", local, d.ToString());
+  }
   if (s.ok() && to_branch.empty()) {
-    (void)repo.SetRef("refs/remotes/origin/" + ws.branch(), commit, "sluice: pushed");
+    if (Status t = repo.SetRef("refs/remotes/origin/" + ws.branch(), commit, "sluice: pushed");
+        !t.ok()) {
+      spdlog::warn("pushed {}, but could not move the cache's tracking ref: {}", ShortId(commit),
+                   t.ToString());
+    }
   }
   return s;
 }

@@ -457,13 +457,17 @@ Status Workspace::PushRecordLocked(const std::vector<std::string>& sluice_refs) 
     last = repo_->Push(specs);
     if (last.ok()) {
       // Remember what the remote now has, so Sync knows nothing is pending.
-      if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) {
-        (void)repo_->SetRef(kRemoteNotesRef, *tip, "sluice: pushed");
-      }
+      // (A copy that cannot be moved costs a later comparison, not the push.)
+      auto remember = [&](const std::string& copy, const std::string& id) {
+        if (Status s = repo_->SetRef(copy, id, "sluice: pushed"); !s.ok()) {
+          spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy,
+                       s.ToString());
+        }
+      };
+      if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) remember(kRemoteNotesRef, *tip);
       for (const auto& r : sluice_refs) {
         if (auto id = repo_->ResolveRef(r); id.ok()) {
-          (void)repo_->SetRef(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)),
-                              *id, "sluice: pushed");
+          remember(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), *id);
         }
       }
       if (auto journal = ReadUnpushedLocked(); journal && !journal->empty()) {
@@ -472,7 +476,13 @@ Status Workspace::PushRecordLocked(const std::vector<std::string>& sluice_refs) 
         for (const auto& n : *journal) {
           if (!pushed.count(n)) still.push_back(n);
         }
-        if (still.size() != journal->size()) (void)WriteUnpushedLocked(still);
+        if (still.size() != journal->size()) {
+          if (Status s = WriteUnpushedLocked(still); !s.ok()) {
+            // The journal then lists refs already pushed: the next Sync
+            // compares them again, nothing is lost.
+            spdlog::warn("could not update the unpushed-refs journal: {}", s.ToString());
+          }
+        }
       }
       return Status::Ok();
     }
