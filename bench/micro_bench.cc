@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "config/policy.h"
 #include "core/clock.h"
@@ -393,7 +393,7 @@ void BM_GatherWaitingPins(benchmark::State& state, bool scan_cached, bool regist
   const bool cached = scan_cached || registry_cached;
   EvidenceFixture& f = EvidenceFixture::Get();
   sluice::net::CurlHttpClient http;
-  sluice::adapters::BoostCommandRunner runner;
+  sluice::process::BoostCommandRunner runner;
   sluice::SystemClock clock;
   sluice::evidence::RegistryOptions ropts;
   if (!registry_cached) ropts.cache_ttl = std::chrono::milliseconds(0);

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates clang-format
   # libraries (the design card's set and the welcome extras)
   libgit2-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
   libcurl4-openssl-dev libboost-dev libboost-filesystem-dev libcli11-dev

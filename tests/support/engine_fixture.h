@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "engine/reconciler.h"
@@ -40,7 +40,7 @@ class EngineFixture : public EnvRepoTest {
   FakeClock clock_;
   net::CurlHttpClient http_;
   verify::CheckVerifier verifier_;
-  adapters::BoostCommandRunner runner_;
+  process::BoostCommandRunner runner_;
   CancelToken cancel_;
 };
 

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "support/wait_until.h"
 
 extern char** environ;
@@ -64,7 +64,7 @@ CommandOutput RunCommand(const std::vector<std::string>& argv, const std::string
                          const std::vector<std::string>& extra_env) {
   // The product's own runner: argv only, explicit environment, always reaped.
   CommandOutput result;
-  adapters::ProcessSpec spec;
+  process::ProcessSpec spec;
   spec.argv = argv;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv(*e);
@@ -78,7 +78,7 @@ CommandOutput RunCommand(const std::vector<std::string>& argv, const std::string
   spec.cwd = cwd.empty() ? fs::current_path().string() : cwd;
   spec.timeout = std::chrono::minutes(5);
   spec.output_cap = 64 * 1024 * 1024;
-  adapters::BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   auto r = runner.Run(spec, nullptr);
   if (!r.ok()) {
     result.err = r.status().ToString();

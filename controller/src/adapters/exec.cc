@@ -77,7 +77,7 @@ Result<std::string> SubstitutePlaceholders(const std::string& text,
   }
 }
 
-Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
+Result<process::ProcessSpec> BuildExecProcess(const ApplyRequest& req,
                                      const std::map<std::string, std::string>& base_env) {
   if (req.pin == nullptr) return Status::InvalidArgument("exec apply without a pin");
   const config::Pin& pin = *req.pin;
@@ -93,7 +93,7 @@ Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
                                    req.checkout_dir + "\"");
   }
 
-  ProcessSpec spec;
+  process::ProcessSpec spec;
   spec.repository_code = true;  // runs as runAs when configured
   const std::string& program = exec.command[0];
   if (program.find('/') != std::string::npos) {
@@ -104,7 +104,7 @@ Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
   } else {
     auto path_it = base_env.find("PATH");
     Result<std::string> found =
-        FindOnPath(program, path_it == base_env.end() ? std::string() : path_it->second);
+        process::FindOnPath(program, path_it == base_env.end() ? std::string() : path_it->second);
     if (!found.ok()) return found.status().WithContext(PinPath(req) + ": deploy.exec.command[0]");
     spec.argv.push_back(*found);
   }
@@ -133,9 +133,9 @@ Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
 }
 
 Result<ApplyResult> ExecAdapter::Apply(const ApplyRequest& req) {
-  Result<ProcessSpec> spec = BuildExecProcess(req, BaseEnvironment());
+  Result<process::ProcessSpec> spec = BuildExecProcess(req, process::BaseEnvironment());
   if (!spec.ok()) return spec.status();
-  Result<ProcessResult> run = runner_.Run(*spec, req.cancel);
+  Result<process::ProcessResult> run = runner_.Run(*spec, req.cancel);
   if (!run.ok()) return run.status().WithContext("exec apply of " + req.env + "/" + req.app);
 
   ApplyResult result;

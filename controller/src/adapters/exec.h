@@ -4,7 +4,7 @@
 #include <string>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
 
@@ -28,18 +28,18 @@ Result<std::string> SubstitutePlaceholders(const std::string& text,
 // up on `base_env`'s PATH. Arguments get placeholder substitution. The
 // environment is `base_env` plus SLUICE_ENV, SLUICE_APP, SLUICE_IMAGE,
 // SLUICE_DIGEST, SLUICE_VERSION, SLUICE_COMMIT; cwd is the checkout.
-Result<ProcessSpec> BuildExecProcess(const ApplyRequest& req,
+Result<process::ProcessSpec> BuildExecProcess(const ApplyRequest& req,
                                      const std::map<std::string, std::string>& base_env);
 
 // The exec adapter (SPEC section 4): exit 0 means applied.
 class ExecAdapter final : public Adapter {
  public:
-  explicit ExecAdapter(CommandRunner& runner) : runner_(runner) {}
+  explicit ExecAdapter(process::CommandRunner& runner) : runner_(runner) {}
   std::string_view Name() const override { return "exec"; }
   Result<ApplyResult> Apply(const ApplyRequest& req) override;
 
  private:
-  CommandRunner& runner_;
+  process::CommandRunner& runner_;
 };
 
 }  // namespace sluice::adapters

@@ -102,7 +102,7 @@ milliseconds UpgradeProcessTimeout(milliseconds helm_timeout) {
 
 Result<std::string> HelmProgram(const std::map<std::string, std::string>& env) {
   auto path = env.find("PATH");
-  return FindOnPath("helm", path == env.end() ? std::string() : path->second);
+  return process::FindOnPath("helm", path == env.end() ? std::string() : path->second);
 }
 
 // The chart argument: a path of the checkout becomes absolute; a path
@@ -335,7 +335,7 @@ Result<ApplyResult> HelmAdapter::Upgrade(const ApplyRequest& req, HelmMode mode)
   if (!program.ok()) return program.status().WithContext(PinPath(req) + ": helm adapter");
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
 
-  ProcessSpec spec;
+  process::ProcessSpec spec;
   spec.repository_code = true;  // runs as runAs when configured
   spec.argv.push_back(*program);
   spec.argv.insert(spec.argv.end(), args->begin(), args->end());
@@ -344,7 +344,7 @@ Result<ApplyResult> HelmAdapter::Upgrade(const ApplyRequest& req, HelmMode mode)
   spec.timeout = UpgradeProcessTimeout(helm.timeout);
   spec.kill_grace = kKillGrace;
   spec.on_line = req.log;
-  Result<ProcessResult> run = runner_.Run(spec, req.cancel);
+  Result<process::ProcessResult> run = runner_.Run(spec, req.cancel);
   if (!run.ok()) {
     return run.status().WithContext("helm upgrade of " + req.env + "/" + req.app);
   }
@@ -382,11 +382,11 @@ Result<ApplyResult> HelmAdapter::Upgrade(const ApplyRequest& req, HelmMode mode)
   return result;
 }
 
-Result<ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<std::string> args) {
+Result<process::ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<std::string> args) {
   Result<std::string> program = HelmProgram(base_env_);
   if (!program.ok()) return program.status().WithContext(PinPath(req) + ": helm adapter");
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
-  ProcessSpec spec;
+  process::ProcessSpec spec;
   spec.repository_code = true;  // runs as runAs when configured
   spec.argv.push_back(*program);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -396,7 +396,7 @@ Result<ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<st
   spec.timeout = helm.timeout;
   spec.output_cap = kQueryOutputCap;
   // Not streamed: the JSON holds the release's values and manifest.
-  Result<ProcessResult> run = runner_.Run(spec, req.cancel);
+  Result<process::ProcessResult> run = runner_.Run(spec, req.cancel);
   std::string cmd =
       "helm " + args[0] + (args[0] == "get" ? " " + args[1] : "") + " " + helm.release;
   if (!run.ok()) return run.status().WithContext(cmd);
@@ -435,7 +435,7 @@ Result<Observation> HelmAdapter::Inspect(const ApplyRequest& req) {
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
   const std::string ns = HelmNamespace(helm);
   Observation o;
-  auto failed = [&](const std::string& cmd, const ProcessResult& run) {
+  auto failed = [&](const std::string& cmd, const process::ProcessResult& run) {
     std::string last = internal::LastLine(run.stderr_tail);
     return Status::IOError(cmd + " " + helm.release + ": exit " + std::to_string(run.exit_code) +
                            (last.empty() ? "" : ": " + last));
@@ -446,7 +446,7 @@ Result<Observation> HelmAdapter::Inspect(const ApplyRequest& req) {
     return o;
   };
 
-  Result<ProcessResult> status = Query(req, BuildHelmStatusArgs(helm));
+  Result<process::ProcessResult> status = Query(req, BuildHelmStatusArgs(helm));
   if (!status.ok()) return status.status();
   o.exit_code = status->exit_code;
   o.duration += status->duration;
@@ -463,7 +463,7 @@ Result<Observation> HelmAdapter::Inspect(const ApplyRequest& req) {
                       : " (" + internal::LastLine(release->description) + ")"));
   }
 
-  Result<ProcessResult> values = Query(req, BuildHelmGetValuesArgs(helm));
+  Result<process::ProcessResult> values = Query(req, BuildHelmGetValuesArgs(helm));
   if (!values.ok()) return values.status();
   o.exit_code = values->exit_code;
   o.duration += values->duration;
@@ -495,7 +495,7 @@ Result<std::vector<HelmRevision>> HelmAdapter::History(const ApplyRequest& req, 
     return Status::InvalidArgument(PinPath(req) + ": deploy.helm is missing");
   }
   const config::HelmDeploy& helm = *req.pin->deploy.helm;
-  Result<ProcessResult> run = Query(req, BuildHelmHistoryArgs(helm, max));
+  Result<process::ProcessResult> run = Query(req, BuildHelmHistoryArgs(helm, max));
   if (!run.ok()) return run.status();
   if (run->exit_code != 0) {
     if (IsHelmReleaseNotFound(run->stderr_tail)) return std::vector<HelmRevision>{};

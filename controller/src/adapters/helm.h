@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
 
@@ -122,8 +122,8 @@ class HelmAdapter final : public Adapter {
  public:
   // `runner` is not owned and must outlive the adapter. `base_env` is every
   // child's environment; "helm" is looked up on its PATH.
-  explicit HelmAdapter(CommandRunner& runner,
-                       std::map<std::string, std::string> base_env = BaseEnvironment())
+  explicit HelmAdapter(process::CommandRunner& runner,
+                       std::map<std::string, std::string> base_env = process::BaseEnvironment())
       : runner_(runner), base_env_(std::move(base_env)) {}
 
   std::string_view Name() const override { return "helm"; }
@@ -157,9 +157,9 @@ class HelmAdapter final : public Adapter {
 
  private:
   Result<ApplyResult> Upgrade(const ApplyRequest& req, HelmMode mode);
-  Result<ProcessResult> Query(const ApplyRequest& req, std::vector<std::string> args);
+  Result<process::ProcessResult> Query(const ApplyRequest& req, std::vector<std::string> args);
 
-  CommandRunner& runner_;
+  process::CommandRunner& runner_;
   const std::map<std::string, std::string> base_env_;
 };
 

@@ -49,7 +49,7 @@ std::map<std::string, std::string> TerraformEnvironment(std::map<std::string, st
   return env;
 }
 
-bool Failed(const ProcessResult& run) {
+bool Failed(const process::ProcessResult& run) {
   return run.exit_code != 0 || run.timed_out || run.cancelled;
 }
 
@@ -57,7 +57,7 @@ bool Failed(const ProcessResult& run) {
 // one deadline.
 class Sequence {
  public:
-  Sequence(CommandRunner& runner, const ApplyRequest& req, std::string program,
+  Sequence(process::CommandRunner& runner, const ApplyRequest& req, std::string program,
            std::map<std::string, std::string> env, std::string cwd, milliseconds timeout)
       : runner_(runner),
         req_(req),
@@ -69,9 +69,9 @@ class Sequence {
 
   // Runs one step. A step that has no time left is not started and comes
   // back timed out. Errors: the runner's (program missing, pipes).
-  Result<ProcessResult> Step(const std::vector<std::string>& args, bool stream,
+  Result<process::ProcessResult> Step(const std::vector<std::string>& args, bool stream,
                              size_t output_cap = 64 * 1024) {
-    ProcessSpec spec;
+    process::ProcessSpec spec;
     spec.repository_code = true;  // runs as runAs when configured
     spec.argv.push_back(program_);
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -83,7 +83,7 @@ class Sequence {
     if (timeout_.count() > 0) {
       auto left = std::chrono::duration_cast<milliseconds>(start_ + timeout_ - steady_clock::now());
       if (left.count() <= 0) {
-        ProcessResult none;
+        process::ProcessResult none;
         none.timed_out = true;
         return none;
       }
@@ -99,7 +99,7 @@ class Sequence {
   }
 
  private:
-  CommandRunner& runner_;
+  process::CommandRunner& runner_;
   const ApplyRequest& req_;
   const std::string program_;
   const std::map<std::string, std::string> env_;
@@ -335,7 +335,7 @@ Result<Prepared> Prepare(const ApplyRequest& req, const std::map<std::string, st
   }
   auto path = env.find("PATH");
   Result<std::string> program =
-      FindOnPath(p.tf->binary, path == env.end() ? std::string() : path->second);
+      process::FindOnPath(p.tf->binary, path == env.end() ? std::string() : path->second);
   if (!program.ok()) return program.status().WithContext(PinPath(req) + ": terraform adapter");
   p.program = *program;
   return p;
@@ -364,7 +364,7 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
   ApplyResult result;
 
   // Fills `result` from the last step run; `ok` only when it succeeded.
-  auto finish = [&](const ProcessResult& run, const std::string& step, bool ok,
+  auto finish = [&](const process::ProcessResult& run, const std::string& step, bool ok,
                     const std::string& success_summary) {
     result.ok = ok;
     result.exit_code = run.exit_code;
@@ -393,20 +393,20 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
     return result;
   };
   auto run_step = [&](const std::vector<std::string>& args, bool stream,
-                      size_t cap = 64 * 1024) -> Result<ProcessResult> {
-    Result<ProcessResult> run = seq.Step(args, stream, cap);
+                      size_t cap = 64 * 1024) -> Result<process::ProcessResult> {
+    Result<process::ProcessResult> run = seq.Step(args, stream, cap);
     if (!run.ok())
       return run.status().WithContext(StepName(p, args) + " in " + req.env + "/" + req.app);
     return run;
   };
 
   std::vector<std::string> init_args = BuildTerraformInitArgs();
-  Result<ProcessResult> init = run_step(init_args, true);
+  Result<process::ProcessResult> init = run_step(init_args, true);
   if (!init.ok()) return init.status();
   if (Failed(*init)) return finish(*init, StepName(p, init_args), false, "");
 
   std::vector<std::string> select_args = BuildTerraformWorkspaceSelectArgs(p.workspace);
-  Result<ProcessResult> select = run_step(select_args, true);
+  Result<process::ProcessResult> select = run_step(select_args, true);
   if (!select.ok()) return select.status();
   if (Failed(*select)) {
     if (select->timed_out || select->cancelled ||
@@ -414,12 +414,12 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
       return finish(*select, StepName(p, select_args), false, "");
     }
     std::vector<std::string> new_args = BuildTerraformWorkspaceNewArgs(p.workspace);
-    Result<ProcessResult> created = run_step(new_args, true);
+    Result<process::ProcessResult> created = run_step(new_args, true);
     if (!created.ok()) return created.status();
     if (Failed(*created)) return finish(*created, StepName(p, new_args), false, "");
   }
 
-  Result<ProcessResult> plan = run_step(*plan_args, true);
+  Result<process::ProcessResult> plan = run_step(*plan_args, true);
   if (!plan.ok()) return plan.status();
   const std::string plan_step = StepName(p, *plan_args);
   if (plan->timed_out || plan->cancelled || (plan->exit_code != 0 && plan->exit_code != 2)) {
@@ -432,7 +432,7 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
   }
 
   std::vector<std::string> show_args = BuildTerraformShowArgs(plan_file);
-  Result<ProcessResult> show = run_step(show_args, false, kShowOutputCap);
+  Result<process::ProcessResult> show = run_step(show_args, false, kShowOutputCap);
   if (!show.ok()) return show.status();
   if (Failed(*show)) return finish(*show, StepName(p, show_args), false, "");
   Result<TerraformPlanSummary> summary =
@@ -451,7 +451,7 @@ Result<ApplyResult> TerraformAdapter::Apply(const ApplyRequest& req) {
   if (req.log) req.log("sluice: plan: " + described, false);
 
   std::vector<std::string> apply_args = BuildTerraformApplyArgs(*p.tf, plan_file);
-  Result<ProcessResult> apply = run_step(apply_args, true);
+  Result<process::ProcessResult> apply = run_step(apply_args, true);
   if (!apply.ok()) return apply.status();
   if (Failed(*apply)) {
     finish(*apply, StepName(p, apply_args), false, "");
@@ -500,7 +500,7 @@ Result<Observation> TerraformAdapter::Inspect(const ApplyRequest& req) {
   Sequence seq(runner_, req, p.program, std::move(env), p.dir, p.tf->timeout);
   Observation o;
 
-  auto error = [&](const std::string& step, const ProcessResult& run) {
+  auto error = [&](const std::string& step, const process::ProcessResult& run) {
     if (run.timed_out) {
       return Status::Timeout(step + " timed out (timeout " + GoDuration(p.tf->timeout) + ")");
     }
@@ -509,7 +509,7 @@ Result<Observation> TerraformAdapter::Inspect(const ApplyRequest& req) {
     return Status::IOError(step + ": exit " + std::to_string(run.exit_code) +
                            (last.empty() ? "" : ": " + last));
   };
-  auto finish = [&](const ProcessResult& run, Observed state, std::string detail) {
+  auto finish = [&](const process::ProcessResult& run, Observed state, std::string detail) {
     o.state = state;
     o.detail = std::move(detail);
     o.exit_code = run.exit_code;
@@ -518,12 +518,12 @@ Result<Observation> TerraformAdapter::Inspect(const ApplyRequest& req) {
   };
 
   std::vector<std::string> init_args = BuildTerraformInitArgs();
-  Result<ProcessResult> init = seq.Step(init_args, true);
+  Result<process::ProcessResult> init = seq.Step(init_args, true);
   if (!init.ok()) return init.status();
   if (Failed(*init)) return error(StepName(p, init_args), *init);
 
   std::vector<std::string> select_args = BuildTerraformWorkspaceSelectArgs(p.workspace);
-  Result<ProcessResult> select = seq.Step(select_args, true);
+  Result<process::ProcessResult> select = seq.Step(select_args, true);
   if (!select.ok()) return select.status();
   if (Failed(*select)) {
     // Nothing was ever applied in a workspace that does not exist; observing
@@ -536,7 +536,7 @@ Result<Observation> TerraformAdapter::Inspect(const ApplyRequest& req) {
     return error(StepName(p, select_args), *select);
   }
 
-  Result<ProcessResult> plan = seq.Step(*plan_args, true);
+  Result<process::ProcessResult> plan = seq.Step(*plan_args, true);
   if (!plan.ok()) return plan.status();
   if (!plan->timed_out && !plan->cancelled) {
     if (plan->exit_code == 0) return finish(*plan, Observed::kPinDeployed, "");

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
 
@@ -117,8 +117,8 @@ class TerraformAdapter final : public Adapter {
  public:
   // `runner` is not owned and must outlive the adapter; the binary is looked
   // up on `base_env`'s PATH.
-  explicit TerraformAdapter(CommandRunner& runner,
-                            std::map<std::string, std::string> base_env = BaseEnvironment())
+  explicit TerraformAdapter(process::CommandRunner& runner,
+                            std::map<std::string, std::string> base_env = process::BaseEnvironment())
       : runner_(runner), base_env_(std::move(base_env)) {}
 
   std::string_view Name() const override { return "terraform"; }
@@ -141,7 +141,7 @@ class TerraformAdapter final : public Adapter {
   Result<Observation> Inspect(const ApplyRequest& req) override;
 
  private:
-  CommandRunner& runner_;
+  process::CommandRunner& runner_;
   const std::map<std::string, std::string> base_env_;
 };
 

@@ -39,7 +39,7 @@ bool WantsSigned(config::Evidence e) { return e != config::Evidence::kForge; }
 // --- gathering ---------------------------------------------------------------
 
 ApprovalChecker::ApprovalChecker(const git::Repository& repo, Forge* forge,
-                                 adapters::CommandRunner& runner,
+                                 process::CommandRunner& runner,
                                  std::vector<std::string> extra_signers, std::mutex* repo_mutex)
     : repo_(repo),
       forge_(forge),

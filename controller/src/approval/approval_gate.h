@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/forge.h"
 #include "config/policy.h"
 #include "config/settings.h"
@@ -56,7 +56,7 @@ class ApprovalChecker {
   // `repo_mutex`, when not null, is locked around every read of `repo` and
   // released across forge HTTP calls and `ssh-keygen` runs, so that other
   // environments can read the repository meanwhile.
-  ApprovalChecker(const git::Repository& repo, Forge* forge, adapters::CommandRunner& runner,
+  ApprovalChecker(const git::Repository& repo, Forge* forge, process::CommandRunner& runner,
                   std::vector<std::string> extra_signers, std::mutex* repo_mutex = nullptr);
 
   // Never fails: a problem is recorded in the evidence's `error` (and the
@@ -89,7 +89,7 @@ class ApprovalChecker {
 
   const git::Repository& repo_;
   Forge* forge_;
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   std::vector<std::string> extra_signers_;
   std::mutex* repo_mutex_;
 };

@@ -129,7 +129,7 @@ Result<CommitSignature> ExtractCommitSignature(const git::Repository& repo,
   return out;
 }
 
-SshSignatureVerifier::SshSignatureVerifier(adapters::CommandRunner& runner, std::string ssh_keygen)
+SshSignatureVerifier::SshSignatureVerifier(process::CommandRunner& runner, std::string ssh_keygen)
     : runner_(runner), ssh_keygen_(std::move(ssh_keygen)) {}
 
 Result<SignatureCheck> SshSignatureVerifier::Verify(
@@ -171,22 +171,22 @@ Result<SignatureCheck> SshSignatureVerifier::Verify(
   const std::string sig_file = dir.path() + "/commit.sig";
 
   auto run = [&](std::vector<std::string> argv,
-                 const std::string& input) -> Result<adapters::ProcessResult> {
-    adapters::ProcessSpec spec;
+                 const std::string& input) -> Result<process::ProcessResult> {
+    process::ProcessSpec spec;
     spec.argv = std::move(argv);
-    spec.env = adapters::BaseEnvironment();
+    spec.env = process::BaseEnvironment();
     spec.cwd = dir.path();
     spec.stdin_data = input;
     spec.timeout = std::chrono::seconds(30);
     spec.kill_grace = std::chrono::seconds(1);
-    Result<adapters::ProcessResult> r = runner_.Run(spec, nullptr);
+    Result<process::ProcessResult> r = runner_.Run(spec, nullptr);
     if (!r.ok()) return Status(r.status()).WithContext("run ssh-keygen");
     if (r->timed_out) return Status::IOError("ssh-keygen timed out");
     return r;
   };
 
   // Which principals hold the signing key? (No cryptographic check yet.)
-  Result<adapters::ProcessResult> found =
+  Result<process::ProcessResult> found =
       run({ssh_keygen_, "-Y", "find-principals", "-f", allowed_file, "-s", sig_file}, "");
   if (!found.ok()) return found.status();
   if (found->exit_code != 0) {
@@ -203,7 +203,7 @@ Result<SignatureCheck> SshSignatureVerifier::Verify(
   for (const std::string& principal : principals) {
     if (principal.find_first_of("*?!,") != std::string::npos) continue;  // a pattern, not a person
     only_patterns = false;
-    Result<adapters::ProcessResult> verified = run({ssh_keygen_, "-Y", "verify", "-f", allowed_file,
+    Result<process::ProcessResult> verified = run({ssh_keygen_, "-Y", "verify", "-f", allowed_file,
                                                     "-I", principal, "-n", "git", "-s", sig_file},
                                                    sig.payload);
     if (!verified.ok()) return verified.status();

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "core/result.h"
 #include "git/repo.h"
 
@@ -52,7 +52,7 @@ struct SignatureCheck {
 // Thread-safe if `runner` is.
 class SshSignatureVerifier {
  public:
-  explicit SshSignatureVerifier(adapters::CommandRunner& runner,
+  explicit SshSignatureVerifier(process::CommandRunner& runner,
                                 std::string ssh_keygen = "ssh-keygen");
 
   // Checks `sig` against `allowed_signers` (allowed_signers(5) lines:
@@ -65,7 +65,7 @@ class SshSignatureVerifier {
                                 const std::vector<std::string>& allowed_signers) const;
 
  private:
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   std::string ssh_keygen_;
 };
 

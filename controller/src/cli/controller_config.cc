@@ -80,16 +80,16 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd) {
   return out;
 }
 
-Result<std::optional<adapters::RunAs>> ResolveRunAs(const ControllerSettings& settings) {
-  if (settings.run_as.empty()) return std::optional<adapters::RunAs>();
-  auto user = adapters::LookUpRunAs(settings.run_as);
+Result<std::optional<process::RunAs>> ResolveRunAs(const ControllerSettings& settings) {
+  if (settings.run_as.empty()) return std::optional<process::RunAs>();
+  auto user = process::LookUpRunAs(settings.run_as);
   if (!user.ok()) return user.status();
   if (::geteuid() != 0) {
     return Status::InvalidArgument("runAs " + settings.run_as +
                                    ": the controller must run as root to start adapters as "
                                    "another user (or drop runAs and run it as that user)");
   }
-  return std::optional<adapters::RunAs>(std::move(*user));
+  return std::optional<process::RunAs>(std::move(*user));
 }
 
 Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,

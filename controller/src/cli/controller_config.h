@@ -3,7 +3,7 @@
 #include <chrono>
 #include <string>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "cli/common.h"
 #include "config/controller_secrets.h"
 #include "core/result.h"
@@ -78,9 +78,9 @@ std::vector<std::string> ExplicitCommonFlags(const CLI::App& cmd);
 Status LoadCommandConfig(const CLI::App& cmd, const std::string& config_path, CommonOptions& opts,
                          ControllerSettings& settings);
 
-// The account of `settings.run_as` (adapters::LookUpRunAs), or nullopt
+// The account of `settings.run_as` (process::LookUpRunAs), or nullopt
 // when none is named. InvalidArgument naming the user.
-Result<std::optional<adapters::RunAs>> ResolveRunAs(const ControllerSettings& settings);
+Result<std::optional<process::RunAs>> ResolveRunAs(const ControllerSettings& settings);
 
 // Reads the file of --config into `settings` (LoadControllerConfig); an
 // empty `path` leaves them as they are. InvalidArgument "path:line:

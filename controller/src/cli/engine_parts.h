@@ -3,7 +3,7 @@
 #include <chrono>
 #include <optional>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "core/clock.h"
 #include "net/http_client.h"
 #include "notify/notifier.h"
@@ -20,9 +20,9 @@ namespace sluice::cli {
 struct EngineParts {
   // `run_as`: the account adapters and custom gates run as (runAs), or the
   // controller's own.
-  explicit EngineParts(std::optional<adapters::RunAs> run_as = std::nullopt)
+  explicit EngineParts(std::optional<process::RunAs> run_as = std::nullopt)
       : runner(std::move(run_as)) {}
-  adapters::BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   net::CurlHttpClient http;
   SystemClock clock;
   verify::CheckVerifier verifier{http, clock};

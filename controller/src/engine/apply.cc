@@ -23,7 +23,7 @@ std::string Tail(const std::string& s, size_t n) {
 }  // namespace
 
 Applier::Applier(record::Workspace& ws, record::RecordStore& record,
-                 adapters::CommandRunner& runner, verify::Verifier& verifier, const Clock& clock,
+                 process::CommandRunner& runner, verify::Verifier& verifier, const Clock& clock,
                  CancelToken& cancel, OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
                  std::function<void(const std::string& env, const std::string& app)> before_apply)
     : ws_(ws),
@@ -79,7 +79,7 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (!exported.ok()) return fail(base, "checkout failed: " + exported.ToString());
   if (auto user = runner_.RepositoryCodeUser()) {
     // runAs: the adapter runs as its own account and owns its checkout.
-    if (Status given = adapters::HandOverTree(checkout, ws_.workdir(), *user); !given.ok()) {
+    if (Status given = process::HandOverTree(checkout, ws_.workdir(), *user); !given.ok()) {
       fs::remove_all(checkout, ec);
       return fail(base, "checkout failed: " + given.ToString());
     }

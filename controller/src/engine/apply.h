@@ -3,7 +3,7 @@
 #include <functional>
 #include <string>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/clock.h"
@@ -32,7 +32,7 @@ struct Applied {
 // borrowed must outlive it.
 class Applier {
  public:
-  Applier(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+  Applier(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
           verify::Verifier& verifier, const Clock& clock, CancelToken& cancel,
           OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
           std::function<void(const std::string& env, const std::string& app)> before_apply);
@@ -54,7 +54,7 @@ class Applier {
 
   record::Workspace& ws_;
   record::RecordStore& record_;
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   verify::Verifier& verifier_;
   const Clock& clock_;
   CancelToken& cancel_;

@@ -51,7 +51,7 @@ std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_dep
   return std::nullopt;
 }
 
-DriftChecker::DriftChecker(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+DriftChecker::DriftChecker(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
                            const Clock& clock, CancelToken& cancel, DriftOptions options,
                            std::string instance_id)
     : ws_(ws),
@@ -172,7 +172,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     exported = ws_.repo().ExportTree(due.deployed, checkout);
   }
   if (auto user = runner_.RepositoryCodeUser(); user && exported.ok()) {
-    exported = adapters::HandOverTree(checkout, ws_.workdir(), *user);  // runAs
+    exported = process::HandOverTree(checkout, ws_.workdir(), *user);  // runAs
   }
   Result<adapters::Observation> observed = Status::Internal("not run");
   if (exported.ok()) {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/clock.h"
@@ -28,7 +28,7 @@ namespace sluice::engine {
 
 // Makes the adapter that observes a pin (adapters::MakeAdapter by default).
 using AdapterFactory = std::function<Result<std::unique_ptr<adapters::Adapter>>(
-    config::AdapterKind, adapters::CommandRunner&)>;
+    config::AdapterKind, process::CommandRunner&)>;
 
 struct DriftOptions {
   // How often each in-sync pin is checked; zero disables periodic checks.
@@ -88,7 +88,7 @@ std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_dep
 // after the pass's applies). Dependencies are borrowed.
 class DriftChecker {
  public:
-  DriftChecker(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+  DriftChecker(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
                const Clock& clock, CancelToken& cancel, DriftOptions options,
                std::string instance_id);
 
@@ -117,7 +117,7 @@ class DriftChecker {
 
   record::Workspace& ws_;
   record::RecordStore& record_;
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   const Clock& clock_;
   CancelToken& cancel_;
   DriftOptions options_;

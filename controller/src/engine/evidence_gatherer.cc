@@ -109,7 +109,7 @@ class ScratchGuard {
 }  // namespace
 
 EvidenceGatherer::EvidenceGatherer(record::Workspace& ws, net::HttpClient& http,
-                                   adapters::CommandRunner& runner,
+                                   process::CommandRunner& runner,
                                    evidence::RegistryClient& registry, size_t scan_cache_entries)
     : ws_(ws), http_(http), runner_(runner), registry_(registry), scan_cache_(scan_cache_entries) {
   (void)http_;  // kept for evidence sources that speak HTTP directly (forges)
@@ -380,7 +380,7 @@ std::vector<gates::CustomGateEvidence> EvidenceGatherer::GatherCustom(
   }
   if (auto user = runner_.RepositoryCodeUser()) {
     // runAs: the gate runs as its own account and owns its checkout.
-    Status given = adapters::HandOverTree(checkout, ws_.workdir(), *user);
+    Status given = process::HandOverTree(checkout, ws_.workdir(), *user);
     if (!given.ok()) return fail_all(given.message());
   }
   evidence::CustomGateRequest req;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "core/bounded_cache.h"
 #include "core/cancel.h"
 #include "record/workspace.h"
@@ -35,7 +35,7 @@ class EvidenceGatherer {
 
   // `scan_cache_entries` bounds the scan cache (least recently used entries
   // are dropped); 0 turns it off.
-  EvidenceGatherer(record::Workspace& ws, net::HttpClient& http, adapters::CommandRunner& runner,
+  EvidenceGatherer(record::Workspace& ws, net::HttpClient& http, process::CommandRunner& runner,
                    evidence::RegistryClient& registry,
                    size_t scan_cache_entries = kDefaultScanCacheEntries);
 
@@ -99,7 +99,7 @@ class EvidenceGatherer {
 
   record::Workspace& ws_;
   net::HttpClient& http_;
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   evidence::RegistryClient& registry_;
   BoundedCache<std::string, gates::ScanEvidence> scan_cache_;
   std::atomic<uint64_t> scan_parses_{0};

@@ -35,7 +35,7 @@ trust::TrustOptions TrustWithCache(trust::TrustOptions t, const std::string& wor
 
 }  // namespace
 
-Judge::Judge(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+Judge::Judge(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
              net::HttpClient& http, const Clock& clock, CancelToken& cancel,
              const OwnRollbacks& own_rollbacks, JudgeOptions options)
     : ws_(ws),

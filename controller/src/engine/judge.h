@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "approval/forge.h"
 #include "config/pin.h"
@@ -91,7 +91,7 @@ struct EvidenceCacheStats {
 // borrowed must outlive the Judge.
 class Judge {
  public:
-  Judge(record::Workspace& ws, record::RecordStore& record, adapters::CommandRunner& runner,
+  Judge(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
         net::HttpClient& http, const Clock& clock, CancelToken& cancel,
         const OwnRollbacks& own_rollbacks, JudgeOptions options);
 
@@ -162,7 +162,7 @@ class Judge {
 
   record::Workspace& ws_;
   record::RecordStore& record_;
-  adapters::CommandRunner& runner_;
+  process::CommandRunner& runner_;
   net::HttpClient& http_;
   const Clock& clock_;
   CancelToken& cancel_;

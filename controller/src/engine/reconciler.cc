@@ -49,7 +49,7 @@ std::string DefaultInstanceId() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
-Reconciler::Reconciler(record::Workspace& ws, adapters::CommandRunner& runner,
+Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
                        verify::Verifier& verifier, net::HttpClient& http, const Clock& clock,
                        CancelToken& cancel, ReconcileOptions options)
     : ws_(ws),

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "config/pin.h"
 #include "config/policy.h"
@@ -90,7 +90,7 @@ struct PlanRow {
 // are borrowed and must outlive the reconciler.
 class Reconciler {
  public:
-  Reconciler(record::Workspace& ws, adapters::CommandRunner& runner, verify::Verifier& verifier,
+  Reconciler(record::Workspace& ws, process::CommandRunner& runner, verify::Verifier& verifier,
              net::HttpClient& http, const Clock& clock, CancelToken& cancel,
              ReconcileOptions options);
 

@@ -62,7 +62,7 @@ std::string CustomGateInput(const config::CustomGate& gate, const CustomGateRequ
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-Result<adapters::ProcessSpec> BuildCustomGateProcess(
+Result<process::ProcessSpec> BuildCustomGateProcess(
     const config::CustomGate& gate, const CustomGateRequest& req,
     const std::map<std::string, std::string>& base_env) {
   const std::string where = GateWhere(gate);
@@ -74,7 +74,7 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
     return Status::InvalidArgument(where + " needs an absolute checkout directory, got \"" +
                                    req.checkout_dir + "\"");
   }
-  adapters::ProcessSpec spec;
+  process::ProcessSpec spec;
   spec.repository_code = true;  // runs as runAs when configured
   const std::string& program = gate.command[0];
   if (program.find('/') != std::string::npos) {
@@ -85,7 +85,7 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
   } else {
     auto path_it = base_env.find("PATH");
     Result<std::string> found =
-        adapters::FindOnPath(program, path_it == base_env.end() ? std::string() : path_it->second);
+        process::FindOnPath(program, path_it == base_env.end() ? std::string() : path_it->second);
     if (!found.ok()) return found.status().WithContext(where + ": command[0]");
     spec.argv.push_back(*found);
   }
@@ -116,11 +116,11 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
 
 gates::CustomGateEvidence RunCustomGate(const config::CustomGate& gate,
                                         const CustomGateRequest& req,
-                                        adapters::CommandRunner& runner, CancelToken* cancel) {
+                                        process::CommandRunner& runner, CancelToken* cancel) {
   gates::CustomGateEvidence ev;
   ev.name = gate.name;
-  Result<adapters::ProcessSpec> spec =
-      BuildCustomGateProcess(gate, req, adapters::BaseEnvironment());
+  Result<process::ProcessSpec> spec =
+      BuildCustomGateProcess(gate, req, process::BaseEnvironment());
   if (!spec.ok()) {
     ev.error = spec.status().message();
     return ev;
@@ -137,7 +137,7 @@ gates::CustomGateEvidence RunCustomGate(const config::CustomGate& gate,
     std::lock_guard lock(first->mu);
     if (first->line.empty()) first->line = TrimLine(line);
   };
-  Result<adapters::ProcessResult> run = runner.Run(*spec, cancel);
+  Result<process::ProcessResult> run = runner.Run(*spec, cancel);
   if (!run.ok()) {
     ev.error = run.status().message();
     return ev;

@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "config/pin.h"
 #include "config/policy.h"
 #include "core/cancel.h"
@@ -38,7 +38,7 @@ std::string CustomGateInput(const config::CustomGate& gate, const CustomGateRequ
 // InvalidArgument for an empty command, an escaping or non-executable path,
 // a missing pin or a relative checkout; NotFound for a program that does
 // not exist.
-Result<adapters::ProcessSpec> BuildCustomGateProcess(
+Result<process::ProcessSpec> BuildCustomGateProcess(
     const config::CustomGate& gate, const CustomGateRequest& req,
     const std::map<std::string, std::string>& base_env);
 
@@ -46,10 +46,10 @@ Result<adapters::ProcessSpec> BuildCustomGateProcess(
 // gates: exit code, timed_out, the first non-empty line of stdout (the
 // reason), or `error` when it could not run (bad path, not found, runner
 // failure, cancelled). The child environment starts from
-// adapters::BaseEnvironment(). Never fails; blocks until the child is
+// process::BaseEnvironment(). Never fails; blocks until the child is
 // reaped.
 gates::CustomGateEvidence RunCustomGate(const config::CustomGate& gate,
                                         const CustomGateRequest& req,
-                                        adapters::CommandRunner& runner, CancelToken* cancel);
+                                        process::CommandRunner& runner, CancelToken* cancel);
 
 }  // namespace sluice::evidence

@@ -90,7 +90,7 @@ std::string NormalizeRegistryKey(std::string_view key) {
 }
 
 // Replaces every occurrence of each secret with "***" (defence in depth:
-// messages are built without secrets). Like adapters::Redact, secrets
+// messages are built without secrets). Like process::Redact, secrets
 // shorter than 4 bytes are left alone rather than mangling every message.
 std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& s : secrets) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "support/temp_dir.h"
 
 namespace sluice::adapters {
@@ -63,14 +63,14 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 // A runner that records the spec and runs nothing.
-class RecordingRunner : public CommandRunner {
+class RecordingRunner : public process::CommandRunner {
  public:
-  Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken*) override {
+  Result<process::ProcessResult> Run(const process::ProcessSpec& spec, CancelToken*) override {
     specs.push_back(spec);
     return result;
   }
-  std::vector<ProcessSpec> specs;
-  ProcessResult result;
+  std::vector<process::ProcessSpec> specs;
+  process::ProcessResult result;
 };
 
 TEST(SubstitutePlaceholdersTest, ReplacesKnownNames) {
@@ -126,7 +126,7 @@ TEST(BuildExecProcessTest, ResolvesRepoScriptAndSubstitutesArguments) {
   config::Pin pin = MakePin({"scripts/deploy.sh", "{{digest}}", "--image={{image}}@{{version}}",
                              "{{env}}/{{app}}", "{{commit}}", "{{source}}", "literal $(x) *"});
   ApplyRequest req = MakeRequest(pin, checkout.path());
-  Result<ProcessSpec> spec = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}, {"HOME", "/h"}});
+  Result<process::ProcessSpec> spec = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}, {"HOME", "/h"}});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   std::string script =
       std::filesystem::weakly_canonical(checkout.Sub("scripts/deploy.sh")).string();
@@ -149,7 +149,7 @@ TEST(BuildExecProcessTest, UnknownPlaceholderIsRejected) {
   testing::TempDir checkout;
   WriteScript(checkout.Sub("deploy.sh"), "exit 0\n");
   config::Pin pin = MakePin({"./deploy.sh", "{{tag}}"});
-  Result<ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
+  Result<process::ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(spec.status().message(), HasSubstr("{{tag}}"));
@@ -159,7 +159,7 @@ TEST(BuildExecProcessTest, UnknownPlaceholderIsRejected) {
 TEST(BuildExecProcessTest, ProgramOnPathIsFound) {
   testing::TempDir checkout;
   config::Pin pin = MakePin({"echo", "{{version}}"});
-  Result<ProcessSpec> spec =
+  Result<process::ProcessSpec> spec =
       BuildExecProcess(MakeRequest(pin, checkout.path()), {{"PATH", "/usr/bin:/bin"}});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_TRUE(spec->argv[0] == "/usr/bin/echo" || spec->argv[0] == "/bin/echo") << spec->argv[0];
@@ -169,7 +169,7 @@ TEST(BuildExecProcessTest, ProgramOnPathIsFound) {
 TEST(BuildExecProcessTest, ProgramMissingFromPathIsNotFound) {
   testing::TempDir checkout;
   config::Pin pin = MakePin({"sluice-no-such-deployer"});
-  Result<ProcessSpec> spec =
+  Result<process::ProcessSpec> spec =
       BuildExecProcess(MakeRequest(pin, checkout.path()), {{"PATH", "/usr/bin:/bin"}});
   ASSERT_FALSE(spec.ok());
   EXPECT_TRUE(spec.status().IsNotFound()) << spec.status().ToString();
@@ -204,7 +204,7 @@ TEST(BuildExecProcessTest, SymlinkPointingOutsideTheCheckoutIsRejected) {
   std::filesystem::create_directories(checkout.Sub("scripts"));
   std::filesystem::create_symlink(elsewhere.Sub("evil.sh"), checkout.Sub("scripts/deploy.sh"));
   config::Pin pin = MakePin({"scripts/deploy.sh"});
-  Result<ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
+  Result<process::ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), Status::Code::kInvalidArgument) << spec.status().ToString();
   EXPECT_THAT(spec.status().message(), HasSubstr("outside"));
@@ -216,7 +216,7 @@ TEST(BuildExecProcessTest, SymlinkedDirectoryPointingOutsideIsRejected) {
   WriteScript(elsewhere.Sub("deploy.sh"), "exit 0\n");
   std::filesystem::create_directory_symlink(elsewhere.path(), checkout.Sub("scripts"));
   config::Pin pin = MakePin({"scripts/deploy.sh"});
-  Result<ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
+  Result<process::ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), Status::Code::kInvalidArgument) << spec.status().ToString();
 }
@@ -226,7 +226,7 @@ TEST(BuildExecProcessTest, SymlinkStayingInsideTheCheckoutIsAllowed) {
   WriteScript(checkout.Sub("scripts/real.sh"), "exit 0\n");
   std::filesystem::create_symlink("real.sh", checkout.Sub("scripts/deploy.sh"));
   config::Pin pin = MakePin({"scripts/deploy.sh"});
-  Result<ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
+  Result<process::ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->argv[0],
             std::filesystem::weakly_canonical(checkout.Sub("scripts/real.sh")).string());
@@ -236,11 +236,11 @@ TEST(BuildExecProcessTest, MissingOrNonRegularScriptIsRejected) {
   testing::TempDir checkout;
   std::filesystem::create_directories(checkout.Sub("scripts/dir.sh"));
   config::Pin missing = MakePin({"scripts/missing.sh"});
-  Result<ProcessSpec> a = BuildExecProcess(MakeRequest(missing, checkout.path()), {});
+  Result<process::ProcessSpec> a = BuildExecProcess(MakeRequest(missing, checkout.path()), {});
   ASSERT_FALSE(a.ok());
   EXPECT_TRUE(a.status().IsNotFound()) << a.status().ToString();
   config::Pin dir = MakePin({"scripts/dir.sh"});
-  Result<ProcessSpec> b = BuildExecProcess(MakeRequest(dir, checkout.path()), {});
+  Result<process::ProcessSpec> b = BuildExecProcess(MakeRequest(dir, checkout.path()), {});
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), Status::Code::kInvalidArgument) << b.status().ToString();
 }
@@ -249,7 +249,7 @@ TEST(BuildExecProcessTest, NonExecutableScriptIsRejectedWithAHint) {
   testing::TempDir checkout;
   testing::WriteFile(checkout.Sub("deploy.sh"), "#!/bin/sh\n");
   config::Pin pin = MakePin({"./deploy.sh"});
-  Result<ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
+  Result<process::ProcessSpec> spec = BuildExecProcess(MakeRequest(pin, checkout.path()), {});
   ASSERT_FALSE(spec.ok());
   EXPECT_THAT(spec.status().message(), HasSubstr("executable"));
 }
@@ -265,13 +265,13 @@ TEST(ExecAdapterTest, RunsRepoScriptInCheckoutWithSluiceVariables) {
   std::vector<std::string> streamed;
   req.log = [&](std::string_view line, bool) { streamed.emplace_back(line); };
   // BaseEnvironment does not carry OUT: add it through a wrapping runner.
-  BoostCommandRunner real;
-  struct AddEnv : CommandRunner {
-    CommandRunner& inner;
+  process::BoostCommandRunner real;
+  struct AddEnv : process::CommandRunner {
+    process::CommandRunner& inner;
     std::string out;
-    AddEnv(CommandRunner& i, std::string o) : inner(i), out(std::move(o)) {}
-    Result<ProcessResult> Run(const ProcessSpec& spec, CancelToken* c) override {
-      ProcessSpec copy = spec;
+    AddEnv(process::CommandRunner& i, std::string o) : inner(i), out(std::move(o)) {}
+    Result<process::ProcessResult> Run(const process::ProcessSpec& spec, CancelToken* c) override {
+      process::ProcessSpec copy = spec;
       copy.env["OUT"] = out;
       return inner.Run(copy, c);
     }
@@ -299,7 +299,7 @@ TEST(ExecAdapterTest, RunsRepoScriptInCheckoutWithSluiceVariables) {
 TEST(ExecAdapterTest, ProgramOnPathRuns) {
   testing::TempDir checkout;
   config::Pin pin = MakePin({"echo", "{{app}}", "{{version}}"});
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   ExecAdapter adapter(runner);
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -314,7 +314,7 @@ TEST(ExecAdapterTest, FailingScriptReportsExitCodeAndStderrTail) {
   body += "echo 'fatal: cluster unreachable' >&2\nexit 3\n";
   WriteScript(checkout.Sub("deploy.sh"), body);
   config::Pin pin = MakePin({"./deploy.sh"});
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   ExecAdapter adapter(runner);
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -334,7 +334,7 @@ TEST(ExecAdapterTest, TimeoutIsAFailedApply) {
   WriteScript(checkout.Sub("deploy.sh"), "echo starting\nsleep 1000\n");
   config::Pin pin = MakePin({"./deploy.sh"});
   pin.deploy.exec->timeout = milliseconds(300);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   ExecAdapter adapter(runner);
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -352,7 +352,7 @@ TEST(ExecAdapterTest, CancelledApplyIsNotOk) {
   token.Cancel();
   ApplyRequest req = MakeRequest(pin, checkout.path());
   req.cancel = &token;
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   ExecAdapter adapter(runner);
   Result<ApplyResult> r = adapter.Apply(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "support/stub_world.h"
 #include "support/temp_dir.h"
 
@@ -379,7 +379,7 @@ TEST(HelmAdapterTest, InstallsThenUpgradesAndObservesThePin) {
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   EXPECT_EQ(adapter.Name(), "helm");
   config::Pin pin = MakePin();
@@ -433,7 +433,7 @@ TEST(HelmAdapterTest, KubeContextIsPassedToEveryCommand) {
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   pin.deploy.helm->kube_context = "prod-eu";
@@ -453,7 +453,7 @@ TEST(HelmAdapterTest, FailedUpgradeIsRecordedWithItsStderr) {
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
   {
@@ -492,7 +492,7 @@ TEST(HelmAdapterTest, TimeoutKillsAHungHelm) {
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
   world.env()["STUB_HANG"] = "upgrade";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   pin.deploy.helm->timeout = milliseconds(100);
@@ -514,7 +514,7 @@ TEST(HelmAdapterTest, CancellationDuringUpgradeKillsHelm) {
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
   world.env()["STUB_HANG"] = "upgrade";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   CancelToken token;
@@ -539,7 +539,7 @@ TEST(HelmAdapterTest, SecretsInTheEnvironmentAreRedacted) {
   StubWorld world(kHelmEnv);
   world.env()["DEPLOY_TOKEN"] = token;
   world.env()["STUB_ECHO_ENV"] = "DEPLOY_TOKEN";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
   std::string streamed;
@@ -573,7 +573,7 @@ TEST(HelmAdapterTest, EscapingValuesAreRejectedBeforeHelmRuns) {
   testing::WriteFile(elsewhere.Sub("x.yaml"), "evil: 1\n");
   fs::create_symlink(elsewhere.Sub("x.yaml"), checkout + "/values/out.yaml");
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   for (const std::string& path :
        {std::string("../x.yaml"), elsewhere.Sub("x.yaml"), std::string("values/out.yaml")}) {
@@ -592,7 +592,7 @@ TEST(HelmAdapterTest, ObserveSeesAMissingReleaseAnotherDigestOrAnUnhealthyReleas
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
   {
@@ -628,7 +628,7 @@ TEST(HelmAdapterTest, PreviewIsADryRunThatChangesNothing) {
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
@@ -645,7 +645,7 @@ TEST(HelmAdapterTest, PreviewIsADryRunThatChangesNothing) {
 TEST(HelmAdapterTest, HelmMissingFromPathIsNotFound) {
   testing::TempDir checkout;
   WriteValues(checkout);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, {{"PATH", "/nonexistent"}});
   config::Pin pin = MakePin();
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
@@ -658,7 +658,7 @@ TEST(HelmAdapterTest, HelmMissingFromPathIsNotFound) {
 }
 
 TEST(HelmAdapterTest, MakeAdapterReturnsTheHelmAdapter) {
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   Result<std::unique_ptr<Adapter>> a = MakeAdapter(config::AdapterKind::kHelm, runner);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ((*a)->Name(), "helm");
@@ -677,7 +677,7 @@ TEST(HelmAdapterTest, InspectNamesTheDigestThatRunsInsteadOfThePin) {
   testing::TempDir checkout;
   WriteValues(checkout);
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   HelmAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
@@ -726,7 +726,7 @@ TEST(HelmAdapterTest, InspectNamesTheDigestThatRunsInsteadOfThePin) {
 TEST(HelmAdapterTest, InspectOfAMissingReleaseOrAnUnreachableCluster) {
   testing::TempDir checkout;
   StubWorld world(kHelmEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin({});
   ApplyRequest req = MakeRequest(pin, checkout.path());
   Result<Observation> missing = HelmAdapter(runner, world.env()).Inspect(req);

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "support/stub_world.h"
 #include "support/temp_dir.h"
 
@@ -299,7 +299,7 @@ TEST(TerraformAdapterTest, AppliesExactlyThePlanItShowed) {
   testing::TempDir checkout;
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   EXPECT_EQ(adapter.Name(), "terraform");
   config::Pin pin = MakePin();
@@ -361,7 +361,7 @@ TEST(TerraformAdapterTest, NoChangesSkipsShowAndApply) {
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
   world.env()["STUB_TF_PLAN_EXIT"] = "0";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   pin.deploy.terraform->workspace = "default";
@@ -381,7 +381,7 @@ TEST(TerraformAdapterTest, NoChangesSkipsShowAndApply) {
 TEST(TerraformAdapterTest, FailingStepsStopTheSequence) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   struct Case {
     const char* var;
@@ -426,7 +426,7 @@ TEST(TerraformAdapterTest, UnreadablePlanIsNeverApplied) {
   StubWorld world(kTerraformEnv);
   testing::WriteFile(world.Sub("plan.json"), R"({"format_version":"2.0"})");
   world.env()["STUB_TF_PLAN_JSON"] = world.Sub("plan.json");
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
@@ -443,7 +443,7 @@ TEST(TerraformAdapterTest, ReplacementsAndDestroysAreCalledOut) {
   StubWorld world(kTerraformEnv);
   testing::WriteFile(world.Sub("plan.json"), kPlanJson);
   world.env()["STUB_TF_PLAN_JSON"] = world.Sub("plan.json");
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   Result<ApplyResult> r = adapter.Apply(MakeRequest(pin, checkout.path()));
@@ -458,7 +458,7 @@ TEST(TerraformAdapterTest, TofuIsRunWhenThePinSaysSo) {
   testing::TempDir checkout;
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   pin.deploy.terraform->binary = "tofu";
@@ -475,7 +475,7 @@ TEST(TerraformAdapterTest, TimeoutBoundsTheWholeSequence) {
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
   world.env()["STUB_HANG"] = "plan";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   // Enough for init and workspace to finish even on a loaded machine.
@@ -496,7 +496,7 @@ TEST(TerraformAdapterTest, CancellationDuringApplyKillsIt) {
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
   world.env()["STUB_HANG"] = "apply";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   config::Pin pin = MakePin();
   CancelToken token;
@@ -521,7 +521,7 @@ TEST(TerraformAdapterTest, SecretsInTheEnvironmentAreRedacted) {
   StubWorld world(kTerraformEnv);
   world.env()["STATE_TOKEN"] = secret;
   world.env()["STUB_ECHO_ENV"] = "STATE_TOKEN";
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
   std::string streamed;
@@ -552,7 +552,7 @@ TEST(TerraformAdapterTest, EscapingDirOrBadVarsAreRejectedBeforeAnythingRuns) {
   testing::TempDir elsewhere;
   fs::create_directory_symlink(elsewhere.path(), checkout + "/infra");
   StubWorld world(kTerraformEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, world.env());
   for (const std::string& dir : {std::string("../infra"), elsewhere.path(), std::string("infra")}) {
     SCOPED_TRACE(dir);
@@ -580,7 +580,7 @@ TEST(TerraformAdapterTest, ObserveRunsTheDriftPlan) {
   testing::TempDir checkout;
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
 
@@ -615,7 +615,7 @@ TEST(TerraformAdapterTest, ObserveRunsTheDriftPlan) {
 TEST(TerraformAdapterTest, BinaryMissingFromPathIsNotFound) {
   testing::TempDir checkout;
   WriteModule(checkout);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   TerraformAdapter adapter(runner, {{"PATH", "/nonexistent"}});
   config::Pin pin = MakePin();
   pin.deploy.terraform->binary = "tofu";
@@ -626,7 +626,7 @@ TEST(TerraformAdapterTest, BinaryMissingFromPathIsNotFound) {
 }
 
 TEST(TerraformAdapterTest, MakeAdapterReturnsTheTerraformAdapter) {
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   Result<std::unique_ptr<Adapter>> a = MakeAdapter(config::AdapterKind::kTerraform, runner);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ((*a)->Name(), "terraform");
@@ -658,7 +658,7 @@ TEST(TerraformAdapterTest, InspectReportsThePlanCountsOfADriftPlan) {
   testing::TempDir checkout;
   WriteModule(checkout);
   StubWorld world(kTerraformEnv);
-  BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::Pin pin = MakePin();
   ApplyRequest req = MakeRequest(pin, checkout.path());
 

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "approval/forge.h"
 #include "config/settings.h"
@@ -63,7 +63,7 @@ class ApprovalTest : public ::testing::Test {
   RepoFixture repo;
   FakeGitHub github;
   net::CurlHttpClient http;
-  adapters::BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   config::RepoSettings settings;
   config::ApprovalPolicy policy;
   std::vector<std::string> extra_signers;

@@ -2,7 +2,7 @@
 // repositories made with the git CLI.
 #include <gtest/gtest.h>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/landing.h"
 #include "approval/signature.h"
 #include "fixtures.h"
@@ -67,7 +67,7 @@ TEST(SignatureTest, ExtractsAndVerifiesAnSshSignedMerge) {
   EXPECT_EQ(sig->type, SignatureType::kSsh);
   EXPECT_EQ(sig->payload.find("gpgsig"), std::string::npos);
 
-  adapters::BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   SshSignatureVerifier verifier(runner);
   auto good = verifier.Verify(*sig, {bob.allowed, alice.allowed});
   ASSERT_TRUE(good.ok()) << good.status().ToString();
@@ -100,7 +100,7 @@ TEST(SignatureTest, UnsignedAndOpenPgpCommitsAreNotVerified) {
   ASSERT_TRUE(sig.ok());
   EXPECT_EQ(sig->type, SignatureType::kNone);
 
-  adapters::BoostCommandRunner runner;
+  process::BoostCommandRunner runner;
   SshSignatureVerifier verifier(runner);
   CommitSignature pgp{SignatureType::kOpenPgp, "-----BEGIN PGP SIGNATURE-----\n...", "payload"};
   auto r = verifier.Verify(pgp, {"alice@example.com ssh-ed25519 AAAA"});

@@ -98,7 +98,7 @@ class DriftTest : public testing::EngineFixture {
       opts.drift = std::move(drift);
       opts.make_adapter =
           [this](config::AdapterKind kind,
-                 adapters::CommandRunner& runner) -> Result<std::unique_ptr<adapters::Adapter>> {
+                 process::CommandRunner& runner) -> Result<std::unique_ptr<adapters::Adapter>> {
         if (kind == config::AdapterKind::kExec) return adapters::MakeAdapter(kind, runner);
         return std::unique_ptr<adapters::Adapter>(std::make_unique<FakeAdapter>(cluster_));
       };

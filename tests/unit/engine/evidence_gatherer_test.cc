@@ -180,7 +180,7 @@ class EvidenceGathererTest : public testing::EnvRepoTest {
   config::Pin pin_;
   config::EnvironmentPolicy policy_;
   testing::FakeHttpClient http_{RegistryHolding(kD1)};
-  adapters::BoostCommandRunner runner_;
+  process::BoostCommandRunner runner_;
   evidence::RegistryClient registry_{http_};
 };
 

@@ -57,7 +57,7 @@ class CustomGateTest : public ::testing::Test {
   testing::TempDir checkout_;
   config::Pin pin_;
   CustomGateRequest req_;
-  adapters::BoostCommandRunner runner_;
+  process::BoostCommandRunner runner_;
 };
 
 TEST_F(CustomGateTest, ExitZeroPassesWithFirstStdoutLine) {

@@ -1,4 +1,4 @@
-#include "adapters/process.h"
+#include "process/runner.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@
 
 #include "core/secrets.h"
 
-namespace sluice::adapters {
+namespace sluice::process {
 
 namespace bp = boost::process;
 namespace asio = boost::asio;
@@ -796,4 +796,4 @@ Result<ProcessResult> BoostCommandRunner::Run(const ProcessSpec& spec, CancelTok
   }
 }
 
-}  // namespace sluice::adapters
+}  // namespace sluice::process

@@ -1,4 +1,4 @@
-#include "adapters/process.h"
+#include "process/runner.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@
 #include "core/secrets.h"
 #include "support/temp_dir.h"
 
-namespace sluice::adapters {
+namespace sluice::process {
 namespace {
 
 using std::chrono::milliseconds;
@@ -603,9 +603,9 @@ TEST(BaseEnvironmentTest, TakesOnlyTheListedVariables) {
 }
 
 }  // namespace
-}  // namespace sluice::adapters
+}  // namespace sluice::process
 
-namespace sluice::adapters {
+namespace sluice::process {
 namespace {
 
 TEST(BaseEnvironmentTest, PassesOnlyTheVariablesNamedInSluicePassEnv) {
@@ -623,4 +623,4 @@ TEST(BaseEnvironmentTest, PassesOnlyTheVariablesNamedInSluicePassEnv) {
 }
 
 }  // namespace
-}  // namespace sluice::adapters
+}  // namespace sluice::process

@@ -13,7 +13,7 @@
 #include "core/cancel.h"
 #include "core/result.h"
 
-namespace sluice::adapters {
+namespace sluice::process {
 
 // Receives each line of a child's output as it arrives (without the
 // newline), already redacted. Called from the runner's thread.
@@ -131,4 +131,4 @@ std::vector<std::string> SecretsFromEnvironment(const std::map<std::string, std:
 // path or NotFound.
 Result<std::string> FindOnPath(const std::string& program, const std::string& path_var);
 
-}  // namespace sluice::adapters
+}  // namespace sluice::process
