@@ -1,10 +1,13 @@
 #include "engine/execute_promotion.h"
 
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/strings.h"
 #include "crypto/ssh_key.h"
 #include "engine/reconciler.h"
 #include "record/refs.h"
@@ -198,9 +201,14 @@ Result<PromotionResult> ExecutePromotion(git::Repository& clone, const Promotion
       }
       return s;
     }
-    // Only the clone's view of the remote: the push itself succeeded.
-    (void)clone.SetRef("refs/remotes/" + request.remote + "/" + plan.branch, result.commit,
-                       "sluice promote");
+    // The clone's view of the remote is bookkeeping: a failure there costs
+    // a later fetch, never the push, so it is logged.
+    if (Status t = clone.SetRef("refs/remotes/" + request.remote + "/" + plan.branch, result.commit,
+                                "sluice promote");
+        !t.ok()) {
+      spdlog::warn("pushed {}, but could not move the clone's tracking ref: {}",
+                   ShortId(result.commit), t.ToString());
+    }
     result.pushed = true;
   }
 
