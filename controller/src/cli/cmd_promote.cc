@@ -1,10 +1,8 @@
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "approval/forge.h"
 #include "cli/app.h"
@@ -16,9 +14,7 @@
 #include "config/settings.h"
 #include "core/strings.h"
 #include "core/time_format.h"
-#include "engine/promotion.h"
-#include "engine/reconciler.h"
-#include "record/refs.h"
+#include "engine/execute_promotion.h"
 
 namespace sluice::cli {
 namespace {
@@ -42,71 +38,6 @@ struct PromoteOptions {
   std::string controller_keys;  // --controller-keys: whose record the preview believes
 };
 
-// The gate table of the promotion as `sluice plan` computes it: the clone
-// (where the promotion branch now exists, beside the mirrored record) is the
-// repository a throw-away controller workspace fetches from, and the branch
-// is its tracked branch. Same Plan/Judge code as the controller; writes
-// nothing but that workspace's cache.
-engine::PromotionPreview Preview(const PromoteOptions& o, const std::string& clone_path,
-                                 const engine::PromotionPlan& plan, const std::string& commit) {
-  engine::PromotionPreview preview;
-  preview.commit = commit;
-  EngineParts parts;
-  preview.at = parts.clock.Now();
-  std::string workdir =
-      o.workdir.empty() ? record::DefaultWorkdir(clone_path) + "-promote" : o.workdir;
-  record::TrustOptions trust;
-  trust.controller_keys_file = o.controller_keys;
-  auto ws = record::Workspace::Open(workdir, clone_path, plan.branch, trust);
-  if (!ws.ok()) {
-    preview.error = ws.status().message();
-    return preview;
-  }
-  CancelToken cancel;
-  engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock, cancel,
-                                {});
-  auto rows = reconciler.Plan(plan.to, plan.app, preview.at);
-  if (!rows.ok()) {
-    preview.error = rows.status().message();
-    return preview;
-  }
-  // Who must approve: the policy in force at the promotion branch's head,
-  // found by the same rule the controller judges with.
-  if (auto head = (*ws)->Head(); head.ok()) {
-    preview.approval = engine::ApprovalRequirement(reconciler.PolicyFor(plan.to, *head), plan.to);
-  } else {
-    preview.approval = "unknown: " + head.status().message();
-  }
-  for (auto& r : *rows) {
-    if (r.env == plan.to && r.app == plan.app) preview.row = std::move(r);
-  }
-  // Judged before any review, the branch commit looks like a direct push;
-  // say instead what the merge will need.
-  if (preview.row) {
-    for (auto& g : preview.row->gates) {
-      if (g.name == "approval" && g.verdict == gates::Verdict::kBlock) {
-        g.reason = "not approved yet: needs " + preview.approval;
-      }
-    }
-  }
-  if (!preview.row)
-    preview.error =
-        "the controller sees no pending change for " + plan.to + "/" + plan.app + " on the branch";
-  return preview;
-}
-
-// Whether `tip` is exactly the commit this promotion would write: one
-// commit on the plan's base changing only the pin, to the same content.
-bool IsSamePromotion(const git::Repository& r, const std::string& tip,
-                     const engine::PromotionPlan& plan) {
-  auto info = r.GetCommit(tip);
-  if (!info.ok() || info->parents != std::vector<std::string>{plan.base}) return false;
-  auto content = r.ReadFile(tip, plan.pin_path);
-  if (!content.ok() || *content != plan.new_content) return false;
-  auto diff = r.DiffTrees(plan.base, tip, "");
-  return diff.ok() && diff->size() == 1 && (*diff)[0].path == plan.pin_path;
-}
-
 void PrintGateTable(const engine::PromotionPreview& p) {
   if (!p.row) {
     std::cout << "gate preview unavailable: " << p.error << "\n";
@@ -120,6 +51,30 @@ void PrintGateTable(const engine::PromotionPreview& p) {
   }
 }
 
+// The forge of --open-pr (nullopt without it), from the controller's
+// configuration file: never from sluice.yaml (SPEC 1.3 rule 5).
+Result<std::optional<engine::ForgeAccess>> ForgeOfOpenPr(const PromoteOptions& o) {
+  if (!o.open_pr) return std::optional<engine::ForgeAccess>();
+  config::SecretSettings settings;
+  if (!o.config_path.empty()) {
+    auto read = ReadSecretSettingsFile(o.config_path);
+    if (!read.ok()) return read.status();
+    settings = std::move(*read);
+    settings.notify.clear();  // promote notifies nobody
+  }
+  if (!settings.forge) {
+    return Status::InvalidArgument(
+        "--open-pr needs a forge: pass --config FILE whose forge: {type: github|gitlab, api: "
+        "URL, repo: owner/name, tokenFile: FILE} names it (the controller's configuration, "
+        "see docs/configuration.md; sluice.yaml cannot), or push with --push and open the pull "
+        "request yourself");
+  }
+  auto secrets = LoadControllerSecrets(settings, o.forge_token_file);
+  if (!secrets.ok()) return secrets.status();
+  return std::optional<engine::ForgeAccess>(
+      engine::ForgeAccess{*secrets->forge, secrets->forge_token});
+}
+
 int Run(const PromoteOptions& o) {
   ConfigureLogging(o.log_level);
   if (o.repo.find("://") != std::string::npos) {
@@ -129,46 +84,23 @@ int Run(const PromoteOptions& o) {
     return kExitUsage;
   }
   std::error_code ec;
-  const std::string clone_path = std::filesystem::absolute(o.repo, ec).lexically_normal().string();
-  auto repo = git::Repository::Open(clone_path);
+  engine::PromotionRequest request;
+  request.app = o.app;
+  request.from = o.from;
+  request.to = o.to;
+  request.clone_path = std::filesystem::absolute(o.repo, ec).lexically_normal().string();
+  request.remote = o.remote;
+  request.branch = o.branch;
+  request.preview_workdir = o.workdir;
+  request.controller_keys_file = o.controller_keys;
+  request.push = o.push;
+  auto repo = git::Repository::Open(request.clone_path);
   if (!repo.ok()) {
     PrintError("--repo " + o.repo + " is not a git clone: " + repo.status().message());
     return kExitError;
   }
-  git::Repository& r = **repo;
 
-  // The record as the controller pushed it: the judgement below is made
-  // from what it recorded, not from anything local.
-  const std::string tracking = "refs/remotes/" + o.remote + "/" + o.branch;
-  if (Status s = r.Fetch({"+refs/heads/" + o.branch + ":" + tracking,
-                          std::string("+") + record::kNotesRef + ":" + record::kNotesRef,
-                          "+refs/sluice/*:refs/sluice/*"},
-                         o.remote);
-      !s.ok()) {
-    PrintError(s.WithContext("fetch the branch and the record from " + o.remote).message());
-    return kExitError;
-  }
-  auto base = r.ResolveRef(tracking);
-  if (!base.ok()) {
-    PrintError("branch " + o.branch + " does not exist on " + o.remote +
-               " (choose the target branch with --branch)");
-    return kExitError;
-  }
-
-  std::optional<std::vector<crypto::PublicKey>> keys;
-  if (!o.controller_keys.empty()) {
-    std::ifstream in(o.controller_keys);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = crypto::ParsePublicKeys(text.str(), o.controller_keys);
-    if (!in || !parsed.ok()) {
-      PrintError(!in ? "cannot read --controller-keys " + o.controller_keys
-                     : parsed.status().message());
-      return kExitError;
-    }
-    keys = std::move(*parsed);
-  }
-  auto plan = engine::PlanPromotion(r, *base, o.app, o.from, o.to, keys ? &*keys : nullptr);
+  auto plan = engine::PreparePromotion(**repo, request);
   if (!plan.ok()) {
     PrintError(plan.status().message());
     return kExitError;
@@ -194,120 +126,22 @@ int Run(const PromoteOptions& o) {
   }
 
   // Everything that can refuse is checked before anything is written.
-  std::optional<ControllerSecrets> forge;
-  if (o.open_pr) {
-    config::SecretSettings settings;
-    if (!o.config_path.empty()) {
-      auto read = ReadSecretSettingsFile(o.config_path);
-      if (!read.ok()) {
-        PrintError(read.status().message());
-        return kExitError;
-      }
-      settings = std::move(*read);
-      settings.notify.clear();  // promote notifies nobody
-    }
-    if (!settings.forge) {
-      PrintError(
-          "--open-pr needs a forge: pass --config FILE whose forge: {type: github|gitlab, api: "
-          "URL, repo: owner/name, tokenFile: FILE} names it (the controller's configuration, "
-          "see docs/configuration.md; sluice.yaml cannot), or push with --push and open the pull "
-          "request yourself");
-      return kExitError;
-    }
-    auto secrets = LoadControllerSecrets(settings, o.forge_token_file);
-    if (!secrets.ok()) {
-      PrintError(secrets.status().message());
-      return kExitError;
-    }
-    forge = std::move(*secrets);
-  }
-  auto who = r.DefaultIdentity();
-  if (!who.ok()) {
-    PrintError(who.status().message());
+  auto forge = ForgeOfOpenPr(o);
+  if (!forge.ok()) {
+    PrintError(forge.status().message());
     return kExitError;
   }
-  auto message = engine::RenderPromotionCommit(
-      engine::PromotionTemplate(r, *base, "promotion-commit.md"), *plan);
-  if (!message.ok()) {
-    PrintError(message.status().message() + " (templates/promotion-commit.md)");
+  EngineParts parts;
+  auto done = engine::ExecutePromotion(**repo, *plan, request, *forge,
+                                       {parts.runner, parts.verifier, parts.http, parts.clock});
+  if (!done.ok()) {
+    PrintError(done.status().message());
     return kExitError;
   }
-  const std::string branch_ref = "refs/heads/" + plan->branch;
-  std::optional<std::string> commit;
-  if (auto existing = r.ResolveRef(branch_ref); existing.ok()) {
-    if (IsSamePromotion(r, *existing, *plan)) {
-      // Run again after a failed push or PR: the same commit, nothing new.
-      commit = *existing;
-    } else {
-      // A branch of an earlier promotion of this digest may be moved only
-      // when everything on it is already on the target branch.
-      auto merged = r.IsAncestor(*existing, *base);
-      if (!merged.ok() || !*merged) {
-        PrintError("branch " + plan->branch + " already exists with commits that are not on " +
-                   o.branch + " (an open promotion of this digest?); finish or delete it first: " +
-                   "git branch -D " + plan->branch);
-        return kExitError;
-      }
-      if (r.CurrentBranch() == plan->branch) {
-        PrintError("branch " + plan->branch + " is checked out; switch to another branch first");
-        return kExitError;
-      }
-    }
-  }
-  if (!commit) {
-    auto created =
-        r.CreateCommit(*base, {{plan->pin_path, plan->new_content}}, *message, *who, *who);
-    if (!created.ok()) {
-      PrintError(created.status().message());
-      return kExitError;
-    }
-    commit = *created;
-    if (Status s = r.SetRef(branch_ref, *commit, "sluice promote"); !s.ok()) {
-      PrintError(s.message());
-      return kExitError;
-    }
-  }
-
-  engine::PromotionPreview preview = Preview(o, clone_path, *plan, *commit);
-
-  bool pushed = false;
-  if (o.push || o.open_pr) {
-    Status s = r.Push({branch_ref + ":" + branch_ref}, o.remote);
-    if (!s.ok()) {
-      PrintError(s.IsConflict()
-                     ? o.remote + " already has a branch " + plan->branch +
-                           " with other commits; delete it there or merge it, then run again (" +
-                           s.message() + ")"
-                     : s.message());
-      return kExitError;
-    }
-    (void)r.SetRef("refs/remotes/" + o.remote + "/" + plan->branch, *commit, "sluice promote");
-    pushed = true;
-  }
-
-  std::optional<approval::OpenedPullRequest> pr;
-  if (o.open_pr) {
-    EngineParts parts;
-    auto client = approval::MakeForge(*forge->forge, parts.http, forge->forge_token, &parts.clock);
-    if (!client.ok()) {
-      PrintError(client.status().message());
-      return kExitError;
-    }
-    auto body = engine::RenderPromotionPr(engine::PromotionTemplate(r, *base, "promotion-pr.md"),
-                                          *plan, preview);
-    if (!body.ok()) {
-      PrintError(body.status().message() + " (templates/promotion-pr.md)");
-      return kExitError;
-    }
-    std::string title = message->substr(0, message->find('\n'));
-    auto opened = (*client)->OpenPullRequest({title, *body, plan->branch, o.branch});
-    if (!opened.ok()) {
-      PrintError("branch " + plan->branch +
-                 " is pushed, but the pull request was not opened: " + opened.status().message());
-      return kExitError;
-    }
-    pr = *opened;
-  }
+  const std::string& commit = done->commit;
+  const bool pushed = done->pushed;
+  const engine::PromotionPreview& preview = done->preview;
+  const std::optional<approval::OpenedPullRequest>& pr = done->pr;
 
   if (o.format == "json") {
     nlohmann::ordered_json out{{"result", "promoted"},
@@ -319,7 +153,7 @@ int Run(const PromoteOptions& o) {
                                {"upstreamCommit", plan->upstream_commit},
                                {"base", plan->base},
                                {"branch", plan->branch},
-                               {"commit", *commit},
+                               {"commit", commit},
                                {"pushed", pushed},
                                {"approval", preview.approval}};
     out["pr"] = pr ? nlohmann::ordered_json{{"number", pr->number}, {"url", pr->url}}
@@ -345,8 +179,8 @@ int Run(const PromoteOptions& o) {
             << ShortId(plan->upstream_commit) << ") to " << plan->to << " (was "
             << (plan->previous_version.empty() ? plan->previous_digest : plan->previous_version)
             << ")\n"
-            << "commit " << ShortId(*commit) << " on branch " << plan->branch << " (on "
-            << o.remote << "/" << o.branch << " at " << ShortId(plan->base) << ")\n\n";
+            << "commit " << ShortId(commit) << " on branch " << plan->branch << " (on " << o.remote
+            << "/" << o.branch << " at " << ShortId(plan->base) << ")\n\n";
   PrintGateTable(preview);
   std::cout << "\n";
   if (pr) {

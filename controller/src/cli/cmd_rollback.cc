@@ -8,7 +8,7 @@
 #include "cli/common.h"
 #include "cli/trust_config.h"
 #include "core/strings.h"
-#include "engine/rollback.h"
+#include "engine/execute_rollback.h"
 
 namespace sluice::cli {
 namespace {
@@ -66,9 +66,10 @@ Runner AddRollbackCommand(CLI::App& app) {
   cmd->add_option("APP", *app_name, "The app")->required();
   cmd->add_option("--to", *to, "A commit where ENV/APP was verified (default: the LKG)");
   cmd->add_option("--incident", *incident, "Incident id for the Sluice-Incident trailer");
-  cmd->add_option("--author", *author,
-                  "\"Name <email>\" of the commit (default: $GIT_AUTHOR_NAME/EMAIL, else git config "
-                  "user.name/user.email)");
+  cmd->add_option(
+      "--author", *author,
+      "\"Name <email>\" of the commit (default: $GIT_AUTHOR_NAME/EMAIL, else git config "
+      "user.name/user.email)");
   cmd->add_flag("--push", *push, "Push the commit to the tracked branch itself");
   AddCommonOptions(*cmd, *opts, /*with_format=*/true);
   AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
@@ -87,44 +88,28 @@ Runner AddRollbackCommand(CLI::App& app) {
       PrintError(ws.status().message());
       return kExitError;
     }
-    git::Person who = given ? *given : DefaultAuthor((*ws)->repo());
-    if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
-      PrintError(s.message());
+    engine::RollbackRequest request{
+        *env, *app_name, *to, *incident, given ? *given : DefaultAuthor((*ws)->repo()), *push};
+    auto done = engine::ExecuteRollback(**ws, request);
+    if (!done.ok()) {
+      PrintError(done.status().message());
       return kExitError;
     }
-    auto plan = engine::PlanRollback(**ws, *env, *app_name, *to);
-    if (!plan.ok()) {
-      PrintError(plan.status().message());
-      return kExitError;
-    }
-    auto commit = engine::WriteRollbackCommit(**ws, *plan, *incident, "", who);
-    if (!commit.ok()) {
-      PrintError(commit.status().message());
-      return kExitError;
-    }
-    std::string branch =
-        *push ? "" : "sluice/rollback-" + *env + "-" + *app_name + "-" + commit->substr(0, 8);
-    if (Status s = engine::PushCommit(**ws, *commit, branch); !s.ok()) {
-      PrintError(s.IsConflict() ? (*ws)->branch() +
-                                      " moved while the rollback was written; run the command "
-                                      "again"
-                                : s.message());
-      return kExitError;
-    }
-    std::string pushed_to = *push ? (*ws)->branch() : branch;
+    const engine::RollbackPlan& plan = done->plan;
+    const std::string& pushed_to = done->pushed_to;
     if (opts->format == "json") {
-      std::cout << nlohmann::json{{"commit", *commit},
-                                  {"target", plan->target},
-                                  {"digest", plan->digest},
-                                  {"version", plan->version},
+      std::cout << nlohmann::json{{"commit", done->commit},
+                                  {"target", plan.target},
+                                  {"digest", plan.digest},
+                                  {"version", plan.version},
                                   {"pushedTo", pushed_to}}
                        .dump()
                 << "\n";
       return kExitOk;
     }
-    std::cout << "rollback commit " << ShortId(*commit) << " restores " << plan->pin_path
-              << " to " << (plan->version.empty() ? plan->digest : plan->version) << " ("
-              << ShortId(plan->target) << ", verified)\n";
+    std::cout << "rollback commit " << ShortId(done->commit) << " restores " << plan.pin_path
+              << " to " << (plan.version.empty() ? plan.digest : plan.version) << " ("
+              << ShortId(plan.target) << ", verified)\n";
     if (*push) {
       std::cout << "pushed to " << pushed_to
                 << "; the controller applies it on its next pass (or at once on a webhook)\n";
