@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "adapters/process.h"
+#include "process/runner.h"
 #include "approval/forge.h"
 #include "config/settings.h"
 #include "core/clock.h"
@@ -42,7 +42,7 @@ struct ForgeAccess {
 // preview's reconciler runs with runner, verifier, http and clock; the
 // forge speaks through http and reads retry times from clock.
 struct PromotionSeams {
-  adapters::CommandRunner& runner;
+  process::CommandRunner& runner;
   verify::Verifier& verifier;
   net::HttpClient& http;
   const Clock& clock;
