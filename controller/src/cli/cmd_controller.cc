@@ -325,6 +325,7 @@ Runner AddControllerCommand(CLI::App& app) {
         metrics.ObserveFailedPass(report.status(), server::IsFetchError(report.status()), took,
                                   parts.clock.Now());
       }
+      metrics.SetRecordPushError((*ws)->RecordPushError());
       if (!report.ok()) {
         spdlog::error("pass failed: {}", report.status().ToString());
       } else if (!report->unchanged || !report->outcomes.empty()) {

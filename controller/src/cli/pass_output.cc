@@ -2,12 +2,30 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "cli/app.h"
 #include "core/version.h"
 #include "engine/pass_stamp.h"
 
 namespace sluice::cli {
+
+bool IsNormalOutcome(std::string_view state) {
+  static constexpr std::string_view kNormal[] = {"in-sync",     "applied", "verified",
+                                                 "rolled-back", "blocked", "waiting",
+                                                 "removed",     "drift",   "drift-resolved"};
+  return std::find(std::begin(kNormal), std::end(kNormal), state) != std::end(kNormal);
+}
+
+int PassExitCode(const engine::PassReport& report) {
+  if (!report.problems.empty()) return kExitError;
+  for (const auto& o : report.outcomes) {
+    if (!IsNormalOutcome(o.state)) return kExitError;
+  }
+  return kExitOk;
+}
 
 void PrintPassReport(std::ostream& out, const engine::PassReport& report,
                      const std::string& format) {

@@ -581,6 +581,10 @@ AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& a
     e.reason = std::move(reason);
     if (Status s = record_.Write(e, {{CandidateRef(env, app), candidate}}); !s.ok()) {
       spdlog::warn("{}/{}: could not record {}: {}", env, app, EventKindName(kind), s.ToString());
+      // A decision nobody else can see is not a normal outcome (SPEC 7).
+      outcome.state = "error";
+      outcome.reason = std::string(EventKindName(kind)) + ", but it could not be recorded (" +
+                       s.ToString() + "); " + outcome.reason;
     }
   };
 
@@ -737,12 +741,14 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   // one push instead of a push of its own (each push lists every record ref
   // of the remote). With checks, `applied` is on the remote while they run.
   const bool verified_at_once = checks.checks.empty();
+  std::string record_error;  // a push of this apply's record that failed
   if (Status s = record_.Write(
           done, {{DeployedRef(env, app), base.commit}, {AppliedRef(env), base.commit}},
           /*push=*/!verified_at_once);
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
                   s.ToString());
+    record_error = s.ToString();
   }
   outcome.state = base.rollback_target.empty() ? "applied" : "rolled-back";
   outcome.reason = done.reason;
@@ -758,7 +764,18 @@ AppOutcome Reconciler::Apply(const Event& base, const config::Pin& pin, const Po
   }
   if (v.ok) {
     verdict.kind = EventKind::kVerified;
-    (void)record_.Write(verdict, {{LkgRef(env, app), base.commit}});
+    if (Status s = record_.Write(verdict, {{LkgRef(env, app), base.commit}}); !s.ok()) {
+      spdlog::error("{}/{}: verified, but the record could not be pushed yet: {}", env, app,
+                    s.ToString());
+      record_error = s.ToString();
+    }
+    if (!record_error.empty()) {
+      // Deployed, but the record is only local until a later Sync pushes it.
+      outcome.state = "error";
+      outcome.reason =
+          "deployed and verified, but the record could not be pushed (" + record_error + ")";
+      return outcome;
+    }
     outcome.state = "verified";
     // A verified rollback says so: on-call reads this line first.
     outcome.reason = base.rollback_target.empty()

@@ -81,6 +81,10 @@ std::string FormatSampleValue(double value) {
 Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
                             std::chrono::milliseconds interval) {
   Readiness r;
+  if (!health.record_push_error.empty()) {
+    r.reason = "records cannot be pushed: " + health.record_push_error;
+    return r;
+  }
   const auto budget = 3 * interval;
   if (!health.last_success) {
     r.reason = "no successful pass yet";
@@ -171,6 +175,11 @@ void Metrics::SetEvidenceCacheSource(std::function<engine::EvidenceCacheStats()>
 void Metrics::SetUntrustedSource(std::function<size_t()> source) {
   std::lock_guard lock(mu_);
   untrusted_ = std::move(source);
+}
+
+void Metrics::SetRecordPushError(const std::string& error) {
+  std::lock_guard lock(mu_);
+  health_.record_push_error = OneLine(error);
 }
 
 PassHealth Metrics::Health() const {
