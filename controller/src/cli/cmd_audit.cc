@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/json_dump.h"
 #include "engine/audit.h"
 #include "engine/audit_reader.h"
 #include "engine/audit_render.h"
@@ -53,7 +54,7 @@ int RunVerify(const CommonOptions& opts) {
                           {"refs", result->refs},
                           {"verified", result->problems.empty()},
                           {"problems", problems}};
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(out, 2) << "\n";
   } else {
     std::cout << "checked " << result->lines << " record lines and " << result->refs
               << " record refs against " << keys->size() << " key(s): "

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/json_dump.h"
 #include "engine/rollback.h"
 
 namespace sluice::cli {
@@ -112,12 +113,11 @@ Runner AddRollbackCommand(CLI::App& app) {
     }
     std::string pushed_to = *push ? (*ws)->branch() : branch;
     if (opts->format == "json") {
-      std::cout << nlohmann::json{{"commit", *commit},
-                                  {"target", plan->target},
-                                  {"digest", plan->digest},
-                                  {"version", plan->version},
-                                  {"pushedTo", pushed_to}}
-                       .dump()
+      std::cout << DumpJson(nlohmann::json{{"commit", *commit},
+                                           {"target", plan->target},
+                                           {"digest", plan->digest},
+                                           {"version", plan->version},
+                                           {"pushedTo", pushed_to}})
                 << "\n";
       return kExitOk;
     }

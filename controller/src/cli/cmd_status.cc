@@ -11,10 +11,11 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
+#include "cli/trust_config.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
-#include "cli/trust_config.h"
 #include "core/duration.h"
+#include "core/text.h"
 #include "engine/reconciler.h"
 #include "engine/status_view.h"
 
@@ -37,9 +38,7 @@ std::string VersionOf(const engine::PinRef& p) {
 // multi-byte sequence) with "..." when cut.
 std::string Fit(const std::string& text, size_t width) {
   if (text.size() <= width) return text;
-  size_t cut = width > 3 ? width - 3 : 0;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "...";
+  return std::string(TruncateUtf8(text, width > 3 ? width - 3 : 0)) + "...";
 }
 
 std::string Join(const std::vector<std::string>& items, const std::string& sep) {
@@ -217,6 +216,7 @@ Runner AddStatusCommand(CLI::App& app) {
       std::cout << engine::RenderStatusJson(*rows) << "\n";
       return kExitOk;
     }
+    std::ostringstream text;
     if (!rows->empty()) {
       const engine::Freshness& f = rows->front().freshness;
       std::string state = f.state == "stale" ? "STALE" : f.state;
@@ -224,9 +224,12 @@ Runner AddStatusCommand(CLI::App& app) {
       if (const auto& p = rows->front().last_pass; p && !p->head.empty()) {
         line += " (head " + Short(p->head) + ")";
       }
-      std::cout << Fit(line, kColumns) << "\n";
+      text << Fit(line, kColumns) << "\n";
     }
-    for (const auto& r : *rows) PrintRow(std::cout, r);
+    for (const auto& r : *rows) PrintRow(text, r);
+    // Reasons and subjects may quote a child's output or a commit: no
+    // terminal escape sequence or control character reaches the terminal.
+    std::cout << StripControl(text.str());
     return kExitOk;
   };
 }

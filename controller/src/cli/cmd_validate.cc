@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
+#include "core/json_dump.h"
 
 namespace sluice::cli {
 namespace fs = std::filesystem;
@@ -98,10 +99,10 @@ Runner AddValidateCommand(CLI::App& app) {
       for (const auto& d : report.problems) {
         problems.push_back({{"path", d.path}, {"line", d.line}, {"message", d.message}});
       }
-      std::cout << nlohmann::json{{"ok", report.problems.empty()},
-                                  {"pins", report.pins.size()},
-                                  {"problems", problems}}
-                       .dump(2)
+      std::cout << DumpJson(nlohmann::json{{"ok", report.problems.empty()},
+                                           {"pins", report.pins.size()},
+                                           {"problems", problems}},
+                            2)
                 << "\n";
     } else {
       for (const auto& d : report.problems) std::cout << d.ToString() << "\n";

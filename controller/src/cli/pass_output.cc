@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/app.h"
+#include "core/json_dump.h"
+#include "core/text.h"
 #include "core/version.h"
 #include "engine/pass_stamp.h"
 
@@ -46,13 +48,15 @@ void PrintPassReport(std::ostream& out, const engine::PassReport& report,
                              {"durationMs", report.duration.count()},
                              {"problems", report.problems},
                              {"outcomes", outcomes}};
-    out << j.dump() << "\n";
+    out << DumpJson(j) << "\n";
     return;
   }
-  for (const auto& p : report.problems) out << "problem: " << p << "\n";
+  // A reason may quote a child's output: no control characters reach the
+  // terminal.
+  for (const auto& p : report.problems) out << "problem: " << StripControl(p) << "\n";
   for (const auto& o : report.outcomes) {
     out << o.env << "/" << o.app << ": " << o.state;
-    if (!o.reason.empty()) out << " — " << o.reason;
+    if (!o.reason.empty()) out << " — " << StripControl(o.reason, /*keep_newlines=*/false);
     out << "\n";
   }
   out << "pass at " << report.head.substr(0, 12) << ": " << report.outcomes.size()

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "engine/markdown_template.h"
 #include "git/repo.h"
@@ -541,7 +542,7 @@ std::string RenderIncidentReportJson(const IncidentReport& r) {
                         {"values", t.values}});
   }
   out["timeline"] = std::move(timeline);
-  return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return DumpJson(out, 2) + "\n";
 }
 
 }  // namespace sluice::engine

@@ -14,6 +14,7 @@
 #include "approval/landing.h"
 #include "config/repository_config.h"
 #include "core/duration.h"
+#include "core/text.h"
 #include "core/time_format.h"
 #include "core/version.h"
 #include "engine/candidate.h"
@@ -33,7 +34,7 @@ std::string FirstLine(const std::string& s) {
 }
 
 std::string Tail(const std::string& s, size_t n) {
-  return s.size() <= n ? s : "…" + s.substr(s.size() - n);
+  return s.size() <= n ? s : "…" + std::string(TailUtf8(s, n));
 }
 
 std::vector<GateRecord> ToRecords(const std::vector<gates::GateResult>& results) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/json_dump.h"
 #include "core/time_format.h"
 
 namespace sluice::notify {
@@ -172,7 +173,7 @@ std::string SlackPayload(const engine::Event& e, const std::string& commit_url) 
   ordered_json j;
   j["text"] = Summary(e);  // the notification and screen-reader fallback
   j["blocks"] = std::move(blocks);
-  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 std::string WebhookPayload(const engine::Event& e, const std::string& commit_url,
@@ -183,7 +184,7 @@ std::string WebhookPayload(const engine::Event& e, const std::string& commit_url
   j["summary"] = Summary(e);
   j["commitUrl"] = commit_url;
   j["event"] = EventJson(e);
-  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 std::string SignatureHeaderValue(std::string_view secret, std::string_view body) {

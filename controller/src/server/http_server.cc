@@ -10,6 +10,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
 #include "server/webhooks.h"
 
 namespace sluice::server {
@@ -166,8 +167,7 @@ void HttpServer::Route() {
     if (!body.ok()) {
       res.status = 503;
       nlohmann::json err = {{"error", body.status().message()}};
-      res.set_content(err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                      "application/json");
+      res.set_content(DumpJson(err), "application/json");
       return;
     }
     res.set_header("Cache-Control", "no-store");

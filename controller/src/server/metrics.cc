@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/text.h"
+
 namespace sluice::server {
 namespace {
 
@@ -23,7 +25,7 @@ void Header(std::ostringstream& out, const char* name, const char* type, const c
 
 std::string OneLine(const std::string& s) {
   std::string out = s.substr(0, s.find('\n'));
-  return out.size() > 300 ? out.substr(0, 300) + "..." : out;
+  return out.size() > 300 ? std::string(TruncateUtf8(out, 300)) + "..." : out;
 }
 
 std::string HumanDuration(std::chrono::seconds d) {
