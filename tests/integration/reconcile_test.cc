@@ -188,6 +188,39 @@ TEST(ReconcileTest, RefusedRecordPushExitsOneAndAppliesNothing) {
   EXPECT_EQ(Kinds(f.RemoteEvents(commit), "api").front(), "applying");
 }
 
+TEST(ReconcileTest, StaleLockFilesOfAKilledPassAreRemovedAndThePassSucceeds) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/a2.yaml", f.PinYaml(Digest('a'))}}, "Pin a2");
+  f.Reconcile();
+  // What a pass killed with SIGKILL inside libgit2 leaves behind (issue 18:
+  // every later pass failed on the first of these).
+  const std::string cache = f.workdir + "/cache.git";
+  const std::vector<std::string> stale = {"refs/sluice-remote/sluice/lkg/dev/a2.lock",
+                                          "refs/notes/sluice.lock",
+                                          "index.lock",
+                                          "packed-refs.lock",
+                                          "config.lock",
+                                          "objects/pack/tmp_pack_q8Zr1x",
+                                          "objects/pack/pack_git2_4d1c0f"};
+  for (const auto& s : stale) WriteFile(cache + "/" + s, "");
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/a2.yaml", f.PinYaml(Digest('b'))}}, "Pin a2 b");
+
+  CommandOutput r = f.Sluice({"reconcile", "--once", "--format", "json", "--log-level", "warn"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto pass = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(pass.is_discarded()) << r.out;
+  const nlohmann::json* a2 = Outcome(pass, "dev", "a2");
+  ASSERT_NE(a2, nullptr) << r.out;
+  EXPECT_EQ((*a2)["state"], "verified") << r.out;
+  EXPECT_EQ(f.RemoteRef("refs/sluice/lkg/dev/a2"), commit);
+  for (const auto& s : stale) {
+    EXPECT_FALSE(std::filesystem::exists(cache + "/" + s)) << s;
+    // Said at warn, by name.
+    EXPECT_NE(r.err.find("cache.git/" + s), std::string::npos) << s << "\n" << r.err;
+  }
+}
+
 TEST(ReconcileTest, ProdChangeWithoutApprovalEvidenceIsBlockedNeverApplied) {
   EnvRepoFixture f;
   // prod requires one approval by forge evidence, and the repository names

@@ -226,14 +226,21 @@ Runner AddControllerCommand(CLI::App& app) {
     CancelToken stop, cancel;
     SignalWatcher signals(stop, cancel);
 
+    // The lock first: it clears what a killed process left in the cache
+    // before the workspace opens it.
+    auto workdir = WorkdirOf(settings->common);
+    if (!workdir.ok()) {
+      PrintError(workdir.status().message());
+      return kExitError;
+    }
+    auto lock = WorkdirLock::Acquire(*workdir);
+    if (!lock.ok()) {
+      PrintError(lock.status().message());
+      return kExitError;
+    }
     auto ws = OpenWorkspace(settings->common);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire((*ws)->workdir());
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
       return kExitError;
     }
     auto repository_user = ResolveRunAs(*settings);

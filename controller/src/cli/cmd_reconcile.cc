@@ -80,14 +80,21 @@ Runner AddReconcileCommand(CLI::App& app) {
     if (!secrets->target_problems.empty()) {
       spdlog::error("notifications: {}", secrets->target_problems);
     }
+    // The lock first: it clears what a killed process left in the cache
+    // before the workspace opens it.
+    auto workdir = WorkdirOf(*opts);
+    if (!workdir.ok()) {
+      PrintError(workdir.status().message());
+      return kExitError;
+    }
+    auto lock = WorkdirLock::Acquire(*workdir);
+    if (!lock.ok()) {
+      PrintError(lock.status().message());
+      return kExitError;
+    }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire((*ws)->workdir());
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
       return kExitError;
     }
     auto repository_user = ResolveRunAs(settings);
