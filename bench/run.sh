@@ -216,7 +216,7 @@ lat_median=$(median <"$work/lat"); lat_p95=$(p95 <"$work/lat")
 # LKG's digest.
 rollback_latency() {
   local f="environments/e00/apps/app-00001.yaml" rstamps="$work/tmp/sluice-bench-rollback-stamps"
-  local good bad i t stamp
+  local good bad i t stamp rc
   printf '#!/bin/sh\n# Records when the adapter started and what (rollback latency benchmark).\necho "$(date +%%s.%%N) $SLUICE_DIGEST" >> "${TMPDIR:-/tmp}/sluice-bench-rollback-stamps"\n' \
     >"$work/author/scripts/rollback-stamp.sh"
   chmod +x "$work/author/scripts/rollback-stamp.sh"
@@ -234,7 +234,10 @@ rollback_latency() {
     git -C "$work/author" commit -q --amend --no-edit -a
     bad=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$work/author/$f")
     git -C "$work/author" push -q origin main
-    TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/rb.json"
+    # A pass in which a release fails exits 1 (SPEC 7).
+    rc=0
+    TMPDIR="$work/tmp" run_sluice "$work/wd" "$url" "$work/rb.json" || rc=$?
+    [ "$rc" = 1 ] || { echo "run.sh: the pass with a failing release exited $rc, not 1" >&2; exit 1; }
     grep -q '"state":"failed"' "$work/rb.json" || { echo "run.sh: the bad release did not fail verification: $(cat "$work/rb.json")" >&2; exit 1; }
     "$sluice" rollback e00 app-00001 --push --repo "$url" --workdir "$work/wd-oncall" \
       --format json >"$work/rb.commit.json" 2>>"$work/sluice.log" \

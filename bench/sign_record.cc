@@ -1,5 +1,5 @@
 // Signs the record events of a `git fast-import` stream as a controller
-// would (engine::RecordKeys::SignLine), for bench/generate.sh: every
+// would (record::RecordKeys::SignLine), for bench/generate.sh: every
 // `data <n>` payload whose non-empty lines are all sluice event objects
 // ({"v":...}) has each line signed and its length rewritten; everything else
 // passes through unchanged.

@@ -82,6 +82,12 @@ trap '[ "${KEEP:-0}" = 1 ] || kill "$(cat "$demo/daemon.pid")" 2>/dev/null || tr
 S=("$sluice")
 common=(--repo "$repo" --workdir "$demo/controller")
 pass() { run "${S[@]}" reconcile --once "${common[@]}" --log-level warn; }
+# A pass in which a change fails exits 1 (SPEC section 7): expect exactly that.
+pass_failing() {
+  local rc=0
+  pass || rc=$?
+  [ "$rc" = 1 ] || { echo "expected the pass to exit 1 (a change failed), got $rc" >&2; exit 1; }
+}
 push() { git -C "$demo/work" push -q origin HEAD:main; }
 pin() { # pin ENV APP DIGEST VERSION [extra yaml]
   f="$demo/work/environments/$1/apps/$2.yaml"
@@ -136,7 +142,7 @@ pin dev api "sha256:$(printf 'api 2.6.1' | sha256sum | cut -d' ' -f1)" 2.6.1 \
   checks:
     - http: { url: "http://127.0.0.1:9/health/ready", expect: 200, retries: 0 }'
 git -C "$demo/work" commit -q -am "dev: api 2.6.1" && push
-pass
+pass_failing
 
 say "8. On-call rolls back with one command; the controller applies it on the fast path"
 run "${S[@]}" rollback dev api --incident INC-42 --push "${common[@]}" --log-level warn \

@@ -11,7 +11,7 @@ PACKAGES=(
   libgit2-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
   libcurl4-openssl-dev libboost-dev libboost-filesystem-dev libcli11-dev
   libcpp-httplib-dev libhowardhinnant-date-dev libkainjow-mustache-dev
-  libical-dev libssl-dev tzdata
+  libical-dev libssl-dev libmicrohttpd-dev tzdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   # real servers the integration tests start on loopback

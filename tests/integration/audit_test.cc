@@ -54,7 +54,7 @@ class AuditCliTest : public ::testing::Test {
     WriteFile(f.state + "/fail-d", "");
     bad = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('d'), "1.0.0")}},
                           "Pin a bad build of api");
-    f.Reconcile();
+    f.Reconcile(/*expected_exit=*/1);  // the apply fails
     good = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0.1")}},
                            "Pin a good build of api");
     f.Reconcile();

@@ -87,13 +87,14 @@ class DriftTest : public ::testing::Test {
            "\n    version: 1.8.0\n    namespace: shop\n    timeout: 2m\n";
   }
 
-  // `sluice reconcile --once [--drift] --format json`, parsed.
-  nlohmann::json Pass(bool drift = true) {
+  // `sluice reconcile --once [--drift] --format json`, parsed; it must exit
+  // `expected_exit` (1 when a drift check errs).
+  nlohmann::json Pass(bool drift = true, int expected_exit = 0) {
     std::vector<std::string> args = {"reconcile", "--once",      "--format",
                                      "json",      "--log-level", "warn"};
     if (drift) args.push_back("--drift");
     CommandOutput r = f_.Sluice(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+    EXPECT_EQ(r.exit_code, expected_exit) << r.err << r.out;
     nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out;
     return j;
@@ -241,9 +242,9 @@ TEST_F(DriftTest, TerraformPlanExit2IsDriftAndExit1IsAnError) {
     EXPECT_NE(call.args.at(0), "show") << call.Line();
   }
 
-  // A plan that fails is an error to report, not drift, and not recorded.
+  // A plan that fails is an error to report (exit 1), not drift, and not recorded.
   WriteFile(cluster_ + "/tf-plan-exit", "1");
-  nlohmann::json broken = Pass();
+  nlohmann::json broken = Pass(/*drift=*/true, /*expected_exit=*/1);
   const nlohmann::json* error = Outcome(broken, "api");
   ASSERT_NE(error, nullptr) << broken.dump();
   EXPECT_EQ((*error)["state"], "error");

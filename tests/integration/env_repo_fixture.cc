@@ -92,12 +92,31 @@ CommandOutput EnvRepoFixture::Sluice(std::vector<std::string> args, bool with_re
   return RunCommand(argv, "", extra_env);
 }
 
-nlohmann::json EnvRepoFixture::Reconcile() const {
+nlohmann::json EnvRepoFixture::Reconcile(int expected_exit, std::source_location where) const {
   CommandOutput r = Sluice({"reconcile", "--once", "--format", "json", "--log-level", "warn"});
-  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.exit_code, expected_exit)
+      << "reconcile at " << where.file_name() << ":" << where.line() << "\n"
+      << r.err << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
+}
+
+void EnvRepoFixture::RefuseRecordPushes(bool refuse) const {
+  const std::string hook = bare + "/hooks/pre-receive";
+  if (!refuse) {
+    std::filesystem::remove(hook);
+    return;
+  }
+  WriteFile(hook,
+            "#!/bin/sh\n"
+            "while read old new ref; do\n"
+            "  case \"$ref\" in refs/notes/*|refs/sluice/*)\n"
+            "    echo \"record pushes are refused here\" >&2; exit 1;;\n"
+            "  esac\n"
+            "done\n");
+  std::filesystem::permissions(hook, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
 }
 
 std::vector<std::string> EnvRepoFixture::Deploys() const {

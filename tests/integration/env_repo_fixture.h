@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -66,9 +67,16 @@ class EnvRepoFixture {
   // `with_repo`), returning its output.
   CommandOutput Sluice(std::vector<std::string> args, bool with_repo = true) const;
 
-  // `sluice reconcile --once --format json`, parsed; fails the test on a
-  // non-zero exit.
-  nlohmann::json Reconcile() const;
+  // `sluice reconcile --once --format json`, parsed; fails the test when
+  // the exit code is not `expected_exit` (0: every outcome was normal).
+  nlohmann::json Reconcile(int expected_exit = 0,
+                           std::source_location where = std::source_location::current()) const;
+
+  // With `refuse`, the bare repository's pre-receive hook rejects every
+  // push of the record (refs/notes/*, refs/sluice/*) as a remote would that
+  // lost its permissions; pushes of branches still go through. Without, the
+  // hook is removed.
+  void RefuseRecordPushes(bool refuse) const;
 
   // The lines of <state>/deploys.log.
   std::vector<std::string> Deploys() const;

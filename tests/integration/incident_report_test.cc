@@ -42,7 +42,7 @@ TEST(IncidentReportCliTest, ControllersOwnRollbackIsReportedWithTheFailingValues
   f.Reconcile();
   std::string bad = f.CommitAndPush(
       {{"environments/dev/apps/api.yaml", FailingPin(f, Digest('b'))}}, "api 2.0.0");
-  f.Reconcile();  // fails verification, pushes the rollback and applies it
+  f.Reconcile(/*expected_exit=*/1);  // fails verification, pushes the rollback and applies it
   std::string rollback = f.RemoteRef("refs/heads/main");
   ASSERT_NE(rollback, bad);
 
@@ -80,7 +80,7 @@ TEST(IncidentReportCliTest, PersonsRollbackIsFoundByItsIncidentId) {
                   "api 1.0.0");
   f.Reconcile();
   f.CommitAndPush({{"environments/dev/apps/api.yaml", FailingPin(f, Digest('b'))}}, "api 2.0.0");
-  f.Reconcile();
+  f.Reconcile(/*expected_exit=*/1);  // fails verification
   CommandOutput r =
       f.Sluice({"rollback", "dev", "api", "--incident", "INC-7", "--push", "--log-level", "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

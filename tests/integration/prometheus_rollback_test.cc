@@ -168,12 +168,13 @@ class PrometheusRollbackTest : public ::testing::Test {
            "\"" + f_.state + "\"]\n    timeout: 1m\n";
   }
 
-  // Pushes a pin of `digest` and runs one controller pass.
-  nlohmann::json Release(const std::string& digest, const std::string& version,
-                         std::string* commit) {
+  // Pushes a pin of `digest` and runs one controller pass, which exits
+  // `expected_exit` (1 when the release fails verification).
+  nlohmann::json Release(const std::string& digest, const std::string& version, std::string* commit,
+                         int expected_exit = 0) {
     *commit = f_.CommitAndPush({{"environments/dev/apps/api.yaml", Pin(digest, version)}},
                                "api " + version);
-    return f_.Reconcile();
+    return f_.Reconcile(expected_exit);
   }
 
   std::string DeployedDigest() const {
@@ -268,7 +269,7 @@ TEST_F(PrometheusRollbackTest, ErrorRatioOverMaxIsRolledBackToTheLkg) {
   ASSERT_NO_FATAL_FAILURE(ExpectVerifiedLkg(pass, good, Digest('a')));
 
   std::string bad;
-  pass = Release(Digest('b'), "1.1.0", &bad);
+  pass = Release(Digest('b'), "1.1.0", &bad, /*expected_exit=*/1);
   ASSERT_NO_FATAL_FAILURE(ExpectRolledBackTo(pass, bad, good, Digest('a'), "0.2 > max 0.05"));
 
   // Monitoring agrees: the service is back to the LKG's error ratio.
@@ -292,7 +293,7 @@ TEST_F(PrometheusRollbackTest, LatencyOverTheBaselineRatioIsRolledBack) {
   EXPECT_NE(measured.find("0.15 (within 2 x baseline 0.1"), std::string::npos) << verified.dump();
 
   std::string bad;
-  pass = Release(Digest('c'), "1.2.0", &bad);
+  pass = Release(Digest('c'), "1.2.0", &bad, /*expected_exit=*/1);
   ASSERT_NO_FATAL_FAILURE(
       ExpectRolledBackTo(pass, bad, good, Digest('d'), "0.5 > 2 x baseline 0.15"));
   EXPECT_TRUE(prometheus_.WaitForValue(kLatencyQuery, 0.15));

@@ -102,7 +102,8 @@ TEST(ReconcileTest, FailingExecIsRecordedAsFailedWithExitCodeAndNotRetried) {
   WriteFile(f.state + "/fail-d", "");
   std::string commit = f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('d'))}},
                                        "Pin a bad build");
-  nlohmann::json pass = f.Reconcile();
+  // A failed apply is not a normal outcome: exit 1 (SPEC 7), so cron can tell.
+  nlohmann::json pass = f.Reconcile(/*expected_exit=*/1);
   const nlohmann::json* api = Outcome(pass, "dev", "api");
   ASSERT_NE(api, nullptr);
   EXPECT_EQ((*api)["state"], "failed");
@@ -115,8 +116,9 @@ TEST(ReconcileTest, FailingExecIsRecordedAsFailedWithExitCodeAndNotRetried) {
   EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), "");
   EXPECT_EQ(f.RemoteRef("refs/sluice/lkg/dev/api"), "");
 
-  // A failed apply waits for a new commit; the next pass does not run it again.
-  f.Reconcile();
+  // A failed apply waits for a new commit; the next pass does not run it
+  // again, and still says it failed.
+  f.Reconcile(/*expected_exit=*/1);
   EXPECT_EQ(f.Deploys().size(), 1u);
   EXPECT_EQ(f.RemoteEvents(commit).size(), 2u);
 
@@ -156,12 +158,77 @@ TEST(ReconcileTest, MalformedPinBlocksOnlyItsOwnAppWithPathAndLine) {
   EXPECT_EQ(Kinds(f.RemoteEvents(commit), "web"), (std::vector<std::string>{"blocked"}));
 }
 
+TEST(ReconcileTest, RefusedRecordPushExitsOneAndAppliesNothing) {
+  EnvRepoFixture f;
+  f.RefuseRecordPushes(true);
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "Pin api");
+  CommandOutput r = f.Sluice({"reconcile", "--once", "--format", "json", "--log-level", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
+  auto pass = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(pass.is_discarded()) << r.out;
+  const nlohmann::json* api = Outcome(pass, "dev", "api");
+  ASSERT_NE(api, nullptr) << r.out;
+  EXPECT_EQ((*api)["state"], "error");
+  EXPECT_NE((*api)["reason"].get<std::string>().find("not applying"), std::string::npos) << r.out;
+  EXPECT_TRUE(f.Deploys().empty());
+  EXPECT_TRUE(f.RemoteEvents(commit).empty());
+
+  // While the remote refuses, every pass fails: the local record cannot leave.
+  EXPECT_EQ(f.Sluice({"reconcile", "--once", "--log-level", "off"}).exit_code, 1);
+  EXPECT_TRUE(f.Deploys().empty());
+
+  // Once the remote accepts again, the pass applies and exits 0.
+  f.RefuseRecordPushes(false);
+  pass = f.Reconcile();
+  api = Outcome(pass, "dev", "api");
+  ASSERT_NE(api, nullptr) << pass.dump();
+  EXPECT_EQ((*api)["state"], "verified") << pass.dump();
+  EXPECT_EQ(f.Deploys().size(), 1u);
+  EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), commit);
+  EXPECT_EQ(Kinds(f.RemoteEvents(commit), "api").front(), "applying");
+}
+
+TEST(ReconcileTest, StaleLockFilesOfAKilledPassAreRemovedAndThePassSucceeds) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/a2.yaml", f.PinYaml(Digest('a'))}}, "Pin a2");
+  f.Reconcile();
+  // What a pass killed with SIGKILL inside libgit2 leaves behind (issue 18:
+  // every later pass failed on the first of these).
+  const std::string cache = f.workdir + "/cache.git";
+  const std::vector<std::string> stale = {"refs/sluice-remote/sluice/lkg/dev/a2.lock",
+                                          "refs/notes/sluice.lock",
+                                          "index.lock",
+                                          "packed-refs.lock",
+                                          "config.lock",
+                                          "objects/pack/tmp_pack_q8Zr1x",
+                                          "objects/pack/pack_git2_4d1c0f"};
+  for (const auto& s : stale) WriteFile(cache + "/" + s, "");
+  std::string commit =
+      f.CommitAndPush({{"environments/dev/apps/a2.yaml", f.PinYaml(Digest('b'))}}, "Pin a2 b");
+
+  CommandOutput r = f.Sluice({"reconcile", "--once", "--format", "json", "--log-level", "warn"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto pass = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(pass.is_discarded()) << r.out;
+  const nlohmann::json* a2 = Outcome(pass, "dev", "a2");
+  ASSERT_NE(a2, nullptr) << r.out;
+  EXPECT_EQ((*a2)["state"], "verified") << r.out;
+  EXPECT_EQ(f.RemoteRef("refs/sluice/lkg/dev/a2"), commit);
+  for (const auto& s : stale) {
+    EXPECT_FALSE(std::filesystem::exists(cache + "/" + s)) << s;
+    // Said at warn, by name.
+    EXPECT_NE(r.err.find("cache.git/" + s), std::string::npos) << s << "\n" << r.err;
+  }
+}
+
 TEST(ReconcileTest, ProdChangeWithoutApprovalEvidenceIsBlockedNeverApplied) {
   EnvRepoFixture f;
   // prod requires one approval by forge evidence, and the repository names
   // no forge: the change must be blocked, never applied.
   std::string commit = f.CommitAndPush(
       {{"environments/prod/apps/api.yaml", f.PinYaml(Digest('e'))}}, "Pin api in prod");
+  // Blocked is a normal outcome: Reconcile() expects exit 0.
   nlohmann::json pass = f.Reconcile();
   const nlohmann::json* api = Outcome(pass, "prod", "api");
   ASSERT_NE(api, nullptr) << pass.dump();

@@ -31,7 +31,7 @@ class RollbackTest : public ::testing::Test {
     ASSERT_NE(Outcome(f_.Reconcile(), "verified"), nullptr);
     bad_ = f_.CommitAndPush({{"environments/dev/apps/api.yaml", FailingPin(f_, Digest('b'))}},
                             "api 2.0.0");
-    nlohmann::json pass = f_.Reconcile();
+    nlohmann::json pass = f_.Reconcile(/*expected_exit=*/1);
     ASSERT_NE(Outcome(pass, "failed"), nullptr) << pass.dump();
     ASSERT_EQ(f_.RemoteRef("refs/sluice/lkg/dev/api"), good_);
   }
@@ -108,7 +108,7 @@ TEST_F(RollbackTest, ToACommitThatWasNeverVerifiedIsRefused) {
 TEST(RollbackRefusalTest, NothingVerifiedMeansNothingToRollBackTo) {
   EnvRepoFixture f;
   f.CommitAndPush({{"environments/dev/apps/api.yaml", FailingPin(f, Digest('c'))}}, "api");
-  f.Reconcile();
+  f.Reconcile(/*expected_exit=*/1);  // fails verification
   CommandOutput r = f.Sluice({"rollback", "dev", "api", "--push", "--log-level", "off"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no last-known-good"), std::string::npos) << r.err;
@@ -124,7 +124,7 @@ TEST(OnFailureRollbackTest, ControllerCommitsAndAppliesTheRollbackItself) {
   std::string bad = f.CommitAndPush(
       {{"environments/dev/apps/api.yaml", FailingPin(f, Digest('b'))}}, "api 2.0.0");
 
-  nlohmann::json pass = f.Reconcile();
+  nlohmann::json pass = f.Reconcile(/*expected_exit=*/1);
   // One pass: the bad release fails verification, the controller pushes the
   // rollback commit and applies it.
   ASSERT_NE(Outcome(pass, "failed"), nullptr) << pass.dump();

@@ -302,6 +302,34 @@ TEST_F(ServerTest, PushToDeployedLatencyWithWebhook) {
 namespace sluice::testing {
 namespace {
 
+TEST_F(ServerTest, ReadyzIsFalseWhileRecordsCannotBePushed) {
+  f_.RefuseRecordPushes(true);
+  std::string commit =
+      f_.CommitAndPush({{"environments/dev/apps/api.yaml", f_.PinYaml(Digest('a'))}}, "Pin api");
+  const std::string hook = R"({"ref":"refs/heads/main","after":")" + commit + R"("})";
+  ASSERT_EQ(GitHubHook(hook).status, 202);
+  // Bounded polls: the pass the hook woke refuses to apply, and says why.
+  auto poll_readyz = [&](int want) {
+    net::HttpResponse r;
+    for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
+      r = Get("/readyz");
+      if (r.status == want) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return r;
+  };
+  auto r = poll_readyz(503);
+  ASSERT_EQ(r.status, 503) << r.body << ReadFile(log_);
+  EXPECT_NE(r.body.find("records cannot be pushed"), std::string::npos) << r.body;
+  EXPECT_TRUE(f_.Deploys().empty());
+
+  f_.RefuseRecordPushes(false);
+  ASSERT_EQ(GitHubHook(hook).status, 202);
+  r = poll_readyz(200);
+  EXPECT_EQ(r.status, 200) << r.body << ReadFile(log_);
+  EXPECT_TRUE(WaitDeployed(commit, std::chrono::seconds(20))) << ReadFile(log_);
+}
+
 TEST(ServerStartupTest, MissingSecretFileIsAClearStartupError) {
   TempDir tmp;
   CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--repo", "git://127.0.0.1:1/x",

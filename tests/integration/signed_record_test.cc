@@ -125,7 +125,7 @@ TEST(SignedRecordTest, ForgedLkgRefIsIgnoredBySluiceRollback) {
   ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
   std::string bad =
       f.CommitAndPush({{"environments/dev/apps/api.yaml", FailingPin(f, Digest('b'))}}, "api 2");
-  ASSERT_NE(Outcome(f.Reconcile(), "dev", "failed"), nullptr);
+  ASSERT_NE(Outcome(f.Reconcile(/*expected_exit=*/1), "dev", "failed"), nullptr);
 
   // A reader with its own workdir that lists the controller's key.
   TempDir reader;
@@ -221,7 +221,7 @@ TEST(SignedRecordTest, ForgedVerifiedNoteDoesNotSatisfyUpstreamVerifiedOrSoak) {
        "upstream: dev\ngates:\n  upstreamVerified: true\n  soak: 1h\n"}});
   std::string dev = f.CommitAndPush(
       {{"environments/dev/apps/api.yaml", FailingPin(f, Digest('c'))}}, "api c in dev");
-  ASSERT_NE(Outcome(f.Reconcile(), "dev", "failed"), nullptr);
+  ASSERT_NE(Outcome(f.Reconcile(/*expected_exit=*/1), "dev", "failed"), nullptr);
 
   ForgeNoteLine(f, dev, ForgedVerified("dev", "api", Digest('c'), dev, std::chrono::hours(3)));
   ForgeRef(f, "refs/sluice/lkg/dev/api", dev);

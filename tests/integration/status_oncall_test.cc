@@ -74,7 +74,7 @@ TEST(StatusOnCallTest, AfterARollbackChangedNamesTheReleaseRolledBack) {
             "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/ready\", "
             "retries: 0}\n"}},
       "api 2.0.0");
-  f.Reconcile();  // applied, then fails verification
+  f.Reconcile(/*expected_exit=*/1);  // applied, then fails verification
   ASSERT_EQ(f.Sluice({"rollback", "dev", "api", "--push", "--log-level", "off"}).exit_code, 0);
   f.Reconcile();
   auto rows = nlohmann::json::parse(

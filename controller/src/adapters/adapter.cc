@@ -14,6 +14,7 @@
 #include "adapters/terraform.h"
 #include "core/duration.h"
 #include "core/strings.h"
+#include "core/text.h"
 
 namespace sluice::adapters {
 
@@ -165,7 +166,7 @@ std::string LastLine(std::string_view text) {
   for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
     std::string_view line = Trim(*it);
     if (line.empty()) continue;
-    if (line.size() > kLineMax) return std::string(line.substr(0, kLineMax)) + "...";
+    if (line.size() > kLineMax) return std::string(TruncateUtf8(line, kLineMax)) + "...";
     return std::string(line);
   }
   return "";

@@ -7,6 +7,8 @@
 #include <system_error>
 
 #include "adapters/exec.h"
+#include "core/json_dump.h"
+#include "core/text.h"
 
 namespace sluice::adapters {
 
@@ -254,7 +256,7 @@ Result<TerraformPlanSummary> ParseTerraformPlanJson(std::string_view text) {
     }
     bool create = false, destroy = false;
     for (const json& a : *actions) {
-      std::string action = a.is_string() ? a.get<std::string>() : a.dump();
+      std::string action = a.is_string() ? a.get<std::string>() : DumpJson(a);
       if (action == "create") {
         create = true;
       } else if (action == "delete") {
@@ -475,7 +477,7 @@ std::string TerraformPlanCounts(std::string_view plan_output) {
     if (line.substr(0, kPrefix.size()) == kPrefix) {
       line.remove_prefix(kPrefix.size());
       if (!line.empty() && line.back() == '.') line.remove_suffix(1);
-      found = std::string(line.substr(0, 200));
+      found = std::string(TruncateUtf8(line, 200));
     } else if (found.empty() && line == "Changes to Outputs:") {
       found = "changes to outputs only";
     }

@@ -26,8 +26,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
 #include "core/secrets.h"
 #include "core/strings.h"
+#include "core/text.h"
 #include "core/time_format.h"
 
 namespace sluice::approval {
@@ -223,7 +225,7 @@ class RestClient {
   Status PostObject(const std::string& url, const json& body, json* out) {
     net::HttpRequest req = Request(url);
     req.method = "POST";
-    req.body = body.dump();
+    req.body = DumpJson(body);
     req.headers.push_back({"Content-Type", "application/json"});
     Result<net::HttpResponse> res = http_.Send(req);
     if (!res.ok()) return Status(res.status()).WithContext("forge");
@@ -313,7 +315,7 @@ class RestClient {
     for (char& c : detail) {
       if (c == '\n' || c == '\r') c = ' ';
     }
-    if (detail.size() > 200) detail = detail.substr(0, 200) + "...";
+    if (detail.size() > 200) detail = std::string(TruncateUtf8(detail, 200)) + "...";
     return detail;
   }
 

@@ -1,10 +1,12 @@
 #include "cli/app.h"
 
+#include <exception>
 #include <iostream>
 #include <map>
 
 #include "cli/commands.h"
 #include "cli/process_secrets.h"
+#include "core/text.h"
 #include "git/repo.h"
 
 namespace sluice::cli {
@@ -53,7 +55,18 @@ int Main(int argc, char** argv) {
   }
   git::LibGit2 libgit2;
   for (auto& [cmd, run] : runners) {
-    if (cmd->parsed()) return run();
+    if (!cmd->parsed()) continue;
+    // The last edge: a library that throws (nlohmann_json, yaml-cpp,
+    // Boost.Process, std::) where no module caught it is an error with exit
+    // code 1, never std::terminate and an abort after half the work.
+    try {
+      return run();
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << StripControl(e.what()) << "\n";
+    } catch (...) {
+      std::cerr << "error: an unknown exception escaped the command\n";
+    }
+    return kExitError;
   }
   return kExitUsage;
 }

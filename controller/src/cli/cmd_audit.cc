@@ -13,6 +13,7 @@
 #include "reports/audit_reader.h"
 #include "reports/audit_render.h"
 #include "record/verify.h"
+#include "core/json_dump.h"
 
 namespace sluice::cli {
 
@@ -54,7 +55,7 @@ int RunVerify(const CommonOptions& opts) {
                           {"refs", result->refs},
                           {"verified", result->problems.empty()},
                           {"problems", problems}};
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(out, 2) << "\n";
   } else {
     std::cout << "checked " << result->lines << " record lines and " << result->refs
               << " record refs against " << keys->size() << " key(s): "

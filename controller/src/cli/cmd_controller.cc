@@ -223,14 +223,21 @@ Runner AddControllerCommand(CLI::App& app) {
     CancelToken stop, cancel;
     SignalWatcher signals(stop, cancel);
 
+    // The lock first: it clears what a killed process left in the cache
+    // before the workspace opens it.
+    auto workdir = WorkdirOf(settings->common);
+    if (!workdir.ok()) {
+      PrintError(workdir.status().message());
+      return kExitError;
+    }
+    auto lock = WorkdirLock::Acquire(*workdir);
+    if (!lock.ok()) {
+      PrintError(lock.status().message());
+      return kExitError;
+    }
     auto ws = OpenWorkspace(settings->common);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire((*ws)->workdir());
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
       return kExitError;
     }
     auto repository_user = ResolveRunAs(*settings);
@@ -314,11 +321,18 @@ Runner AddControllerCommand(CLI::App& app) {
     engine::ControllerOptions copts;
     copts.interval = settings->interval;
     copts.instance_id = ropts.instance_id;
-    copts.on_pass = [&metrics](const record::PassReport& report, std::chrono::duration<double> took,
-                               TimePoint end) { metrics.ObservePass(report, took, end); };
-    copts.on_failed_pass = [&metrics](const Status& error, std::chrono::duration<double> took,
-                                      TimePoint end) {
+    // /readyz turns false while records cannot be pushed (SPEC 7).
+    record::Workspace& workspace = **ws;
+    copts.on_pass = [&metrics, &workspace](const record::PassReport& report,
+                                           std::chrono::duration<double> took, TimePoint end) {
+      metrics.ObservePass(report, took, end);
+      metrics.SetRecordPushError(workspace.RecordPushError());
+    };
+    copts.on_failed_pass = [&metrics, &workspace](const Status& error,
+                                                  std::chrono::duration<double> took,
+                                                  TimePoint end) {
       metrics.ObserveFailedPass(error, server::IsFetchError(error), took, end);
+      metrics.SetRecordPushError(workspace.RecordPushError());
     };
     ClockWaiter waiter(parts.clock);
     engine::Controller controller([&reconciler] { return reconciler.RunOnce(); }, **ws, parts.clock,

@@ -10,6 +10,7 @@
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 
@@ -112,7 +113,7 @@ Runner AddPlanCommand(CLI::App& app) {
                        {"gates", gates},
                        {"policyNotes", r.policy_notes}});
       }
-      std::cout << out.dump(2) << "\n";
+      std::cout << DumpJson(out, 2) << "\n";
     } else {
       std::cout << "plan as of " << FormatRfc3339(when) << "\n";
       if (rows->empty()) std::cout << "nothing pending: every pin is in sync\n";

@@ -13,6 +13,7 @@
 #include "config/repository_config.h"
 #include "config/settings.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "engine/execute_promotion.h"
 
@@ -112,12 +113,11 @@ int Run(const PromoteOptions& o) {
   }
   if (plan->outcome == Outcome::kNothingToPromote) {
     if (o.format == "json") {
-      std::cout << nlohmann::ordered_json{{"result", "nothing-to-promote"},
-                                          {"app", o.app},
-                                          {"from", o.from},
-                                          {"to", o.to},
-                                          {"digest", plan->digest}}
-                       .dump()
+      std::cout << DumpJson(nlohmann::ordered_json{{"result", "nothing-to-promote"},
+                                                   {"app", o.app},
+                                                   {"from", o.from},
+                                                   {"to", o.to},
+                                                   {"digest", plan->digest}})
                 << "\n";
     } else {
       std::cout << plan->reason << "\n";
@@ -170,7 +170,7 @@ int Run(const PromoteOptions& o) {
     } else {
       out["preview"] = {{"error", preview.error}};
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << DumpJson(out, 2) << "\n";
     return kExitOk;
   }
 

@@ -31,8 +31,10 @@ Runner AddReconcileCommand(CLI::App& app) {
       "(helm status + helm get values; terraform init + plan -detailed-exitcode) and records "
       "a `drift` event where it differs; it never applies anything because of drift.\n"
       "  sluice reconcile --once --drift --repo ... --workdir ...\n"
-      "Exit codes: 0 the pass ran (blocked and waiting changes and drift are normal "
-      "outcomes), 1 it could not run.");
+      "Exit codes: 0 every change reached a normal outcome (in sync, applied, verified, "
+      "rolled back, blocked, waiting; drift too); 1 the pass could not run, or a change "
+      "errored (could not be judged, applied or recorded) or failed (apply or "
+      "verification). `sluice plan` reports blocked and waiting as 3 and 4.");
   auto opts = std::make_shared<CommonOptions>();
   auto once = std::make_shared<bool>(false);
   auto parallelism = std::make_shared<size_t>(4);
@@ -79,14 +81,21 @@ Runner AddReconcileCommand(CLI::App& app) {
     if (!secrets->target_problems.empty()) {
       spdlog::error("notifications: {}", secrets->target_problems);
     }
+    // The lock first: it clears what a killed process left in the cache
+    // before the workspace opens it.
+    auto workdir = WorkdirOf(*opts);
+    if (!workdir.ok()) {
+      PrintError(workdir.status().message());
+      return kExitError;
+    }
+    auto lock = WorkdirLock::Acquire(*workdir);
+    if (!lock.ok()) {
+      PrintError(lock.status().message());
+      return kExitError;
+    }
     auto ws = OpenWorkspace(*opts);
     if (!ws.ok()) {
       PrintError(ws.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire((*ws)->workdir());
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
       return kExitError;
     }
     auto repository_user = ResolveRunAs(settings);
@@ -124,7 +133,7 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     record::StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id);
     PrintPassReport(std::cout, *report, opts->format);
-    return kExitOk;
+    return PassExitCode(*report);
   };
 }
 

@@ -9,6 +9,8 @@
 #include "cli/trust_config.h"
 #include "core/strings.h"
 #include "engine/execute_rollback.h"
+#include "core/json_dump.h"
+#include "engine/rollback.h"
 
 namespace sluice::cli {
 namespace {
@@ -98,12 +100,11 @@ Runner AddRollbackCommand(CLI::App& app) {
     const engine::RollbackPlan& plan = done->plan;
     const std::string& pushed_to = done->pushed_to;
     if (opts->format == "json") {
-      std::cout << nlohmann::json{{"commit", done->commit},
-                                  {"target", plan.target},
-                                  {"digest", plan.digest},
-                                  {"version", plan.version},
-                                  {"pushedTo", pushed_to}}
-                       .dump()
+      std::cout << DumpJson(nlohmann::json{{"commit", done->commit},
+                                           {"target", plan.target},
+                                           {"digest", plan.digest},
+                                           {"version", plan.version},
+                                           {"pushedTo", pushed_to}})
                 << "\n";
       return kExitOk;
     }

@@ -11,11 +11,12 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
+#include "cli/trust_config.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
-#include "cli/trust_config.h"
 #include "core/duration.h"
 #include "core/strings.h"
+#include "core/text.h"
 #include "engine/reconciler.h"
 #include "reports/status_view.h"
 
@@ -36,9 +37,7 @@ std::string VersionOf(const reports::PinRef& p) {
 // multi-byte sequence) with "..." when cut.
 std::string Fit(const std::string& text, size_t width) {
   if (text.size() <= width) return text;
-  size_t cut = width > 3 ? width - 3 : 0;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "...";
+  return std::string(TruncateUtf8(text, width > 3 ? width - 3 : 0)) + "...";
 }
 
 // Trust rule 1: an edit of an environment's policy files that was not
@@ -210,6 +209,7 @@ Runner AddStatusCommand(CLI::App& app) {
       std::cout << reports::RenderStatusJson(*rows) << "\n";
       return kExitOk;
     }
+    std::ostringstream text;
     if (!rows->empty()) {
       const record::Freshness& f = rows->front().freshness;
       std::string state = f.state == "stale" ? "STALE" : f.state;
@@ -217,9 +217,12 @@ Runner AddStatusCommand(CLI::App& app) {
       if (const auto& p = rows->front().last_pass; p && !p->head.empty()) {
         line += " (head " + ShortId(p->head) + ")";
       }
-      std::cout << Fit(line, kColumns) << "\n";
+      text << Fit(line, kColumns) << "\n";
     }
-    for (const auto& r : *rows) PrintRow(std::cout, r);
+    for (const auto& r : *rows) PrintRow(text, r);
+    // Reasons and subjects may quote a child's output or a commit: no
+    // terminal escape sequence or control character reaches the terminal.
+    std::cout << StripControl(text.str());
     return kExitOk;
   };
 }

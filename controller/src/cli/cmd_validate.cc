@@ -8,6 +8,7 @@
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 
 namespace sluice::cli {
 namespace fs = std::filesystem;
@@ -99,10 +100,10 @@ Runner AddValidateCommand(CLI::App& app) {
       for (const auto& d : report.problems) {
         problems.push_back({{"path", d.path}, {"line", d.line}, {"message", d.message}});
       }
-      std::cout << nlohmann::json{{"ok", report.problems.empty()},
-                                  {"pins", report.pins.size()},
-                                  {"problems", problems}}
-                       .dump(2)
+      std::cout << DumpJson(nlohmann::json{{"ok", report.problems.empty()},
+                                           {"pins", report.pins.size()},
+                                           {"problems", problems}},
+                            2)
                 << "\n";
     } else {
       for (const auto& d : report.problems) std::cout << d.ToString() << "\n";

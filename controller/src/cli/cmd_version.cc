@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "core/json_dump.h"
 #include "core/version.h"
 
 namespace sluice::cli {
@@ -19,7 +20,8 @@ Runner AddVersionCommand(CLI::App& app) {
     std::string libgit2 =
         std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(rev);
     if (*format == "json") {
-      std::cout << nlohmann::json{{"version", std::string(Version())}, {"libgit2", libgit2}}.dump()
+      std::cout << DumpJson(
+                       nlohmann::json{{"version", std::string(Version())}, {"libgit2", libgit2}})
                 << "\n";
     } else {
       std::cout << "sluice " << Version() << " (libgit2 " << libgit2 << ")\n";

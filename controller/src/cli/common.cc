@@ -13,6 +13,7 @@
 
 #include "reports/audit.h"
 #include "reports/markdown_template.h"
+#include "git/stale_files.h"
 
 namespace sluice::cli {
 
@@ -41,13 +42,18 @@ void ConfigureLogging(const std::string& level) {
 }
 
 Result<std::unique_ptr<record::Workspace>> OpenWorkspace(const CommonOptions& opts) {
+  auto workdir = WorkdirOf(opts);
+  if (!workdir.ok()) return workdir.status();
+  return record::Workspace::Open(*workdir, opts.repo, opts.branch, opts.trust);
+}
+
+Result<std::string> WorkdirOf(const CommonOptions& opts) {
   if (opts.repo.empty()) {
     return Status::InvalidArgument(
         "--repo is required: the environments repository URL or path (e.g. --repo "
         "git://git.example.com/environments or --repo ./environments)");
   }
-  std::string workdir = opts.workdir.empty() ? record::DefaultWorkdir(opts.repo) : opts.workdir;
-  return record::Workspace::Open(workdir, opts.repo, opts.branch, opts.trust);
+  return opts.workdir.empty() ? record::DefaultWorkdir(opts.repo) : opts.workdir;
 }
 
 Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {
@@ -77,6 +83,9 @@ Result<std::string> ReadTemplateFile(const std::string& path) {
 }
 
 Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& workdir) {
+  std::error_code ec;
+  std::filesystem::create_directories(workdir, ec);
+  if (ec) return Status::IOError("cannot create workdir " + workdir + ": " + ec.message());
   std::string path = workdir + "/lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot open " + path);
@@ -88,7 +97,19 @@ Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& wor
   }
   std::string pid = std::to_string(getpid()) + "\n";
   if (ftruncate(fd, 0) == 0) (void)!write(fd, pid.data(), pid.size());
-  return std::unique_ptr<WorkdirLock>(new WorkdirLock(fd));
+  auto lock = std::unique_ptr<WorkdirLock>(new WorkdirLock(fd));
+  // A process of ours killed mid-fetch or mid-push (kill -9, OOM, power)
+  // leaves lock files that would fail every later pass; we hold the lock, so
+  // nothing of ours is writing them now.
+  for (const char* repo : {"cache.git", "negotiate.git"}) {
+    auto removed = git::RemoveStaleFiles(workdir + "/" + repo);
+    if (!removed.ok()) return removed.status();
+    for (const auto& f : *removed) {
+      spdlog::warn("removed {}/{}/{}, left by a sluice process that did not finish", workdir, repo,
+                   f);
+    }
+  }
+  return lock;
 }
 
 WorkdirLock::~WorkdirLock() { ::close(fd_); }

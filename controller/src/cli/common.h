@@ -39,7 +39,7 @@ Result<std::unique_ptr<record::Workspace>> OpenWorkspace(const CommonOptions& op
 // report) starts from.
 Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts);
 
-// Parses --since/--until (engine::ParseAuditTime: RFC 3339, or YYYY-MM-DD) into
+// Parses --since/--until (reports::ParseAuditTime: RFC 3339, or YYYY-MM-DD) into
 // the slots; an empty text leaves its slot unset. InvalidArgument naming the
 // bad value (a usage error).
 Status ParseTimeRange(const std::string& since, const std::string& until,
@@ -49,8 +49,18 @@ Status ParseTimeRange(const std::string& since, const std::string& until,
 // naming the file when it cannot be read.
 Result<std::string> ReadTemplateFile(const std::string& path);
 
+// The workdir a command uses: --workdir, or DefaultWorkdir(--repo);
+// InvalidArgument when --repo is missing.
+Result<std::string> WorkdirOf(const CommonOptions& opts);
+
 // An exclusive lock on <workdir>/lock held for the object's lifetime, so that
-// two controllers never reconcile from one workdir at once.
+// two controllers never reconcile from one workdir at once. Acquire creates
+// the workdir if needed. Once it holds the lock, no other process of ours
+// writes the workdir's repositories: it removes what a killed one left in
+// them (git::RemoveStaleFiles on cache.git and negotiate.git: lock files,
+// half-written packs) and logs each at warn. Take it before the workspace is
+// opened. Errors: FailedPrecondition when another process holds the lock;
+// IOError when the workdir cannot be created or a stale file not removed.
 class WorkdirLock {
  public:
   static Result<std::unique_ptr<WorkdirLock>> Acquire(const std::string& workdir);

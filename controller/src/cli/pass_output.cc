@@ -2,12 +2,43 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "cli/app.h"
+#include "core/json_dump.h"
 #include "core/strings.h"
-#include "record/pass_stamp.h"
+#include "core/text.h"
 
 namespace sluice::cli {
+
+bool IsNormalOutcome(record::Outcome state) {
+  switch (state) {
+    case record::Outcome::kInSync:
+    case record::Outcome::kApplied:
+    case record::Outcome::kVerified:
+    case record::Outcome::kRolledBack:
+    case record::Outcome::kBlocked:
+    case record::Outcome::kWaiting:
+    case record::Outcome::kRemoved:
+    case record::Outcome::kDrift:
+    case record::Outcome::kDriftResolved:
+      return true;
+    case record::Outcome::kFailed:
+    case record::Outcome::kError:
+      return false;
+  }
+  return false;
+}
+
+int PassExitCode(const record::PassReport& report) {
+  if (!report.problems.empty()) return kExitError;
+  for (const auto& o : report.outcomes) {
+    if (!IsNormalOutcome(o.state)) return kExitError;
+  }
+  return kExitOk;
+}
 
 void PrintPassReport(std::ostream& out, const record::PassReport& report,
                      const std::string& format) {
@@ -28,13 +59,15 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
                              {"durationMs", report.duration.count()},
                              {"problems", report.problems},
                              {"outcomes", outcomes}};
-    out << j.dump() << "\n";
+    out << DumpJson(j) << "\n";
     return;
   }
-  for (const auto& p : report.problems) out << "problem: " << p << "\n";
+  // A reason may quote a child's output: no control characters reach the
+  // terminal.
+  for (const auto& p : report.problems) out << "problem: " << StripControl(p) << "\n";
   for (const auto& o : report.outcomes) {
     out << o.env << "/" << o.app << ": " << record::OutcomeName(o.state);
-    if (!o.reason.empty()) out << " — " << o.reason;
+    if (!o.reason.empty()) out << " — " << StripControl(o.reason, /*keep_newlines=*/false);
     out << "\n";
   }
   out << "pass at " << ShortId(report.head) << ": " << report.outcomes.size()

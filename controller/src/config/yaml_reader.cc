@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/duration.h"
+#include "core/text.h"
 
 namespace sluice::config::internal {
 namespace {
@@ -135,8 +136,9 @@ int LineOf(const YAML::Node& node) {
 std::string Quote(std::string_view text) {
   constexpr size_t kMax = 60;
   std::string out;
-  for (size_t i = 0; i < text.size() && i < kMax; ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
+  const std::string_view head = TruncateUtf8(text, kMax);  // never half a character
+  for (size_t i = 0; i < head.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(head[i]);
     if (c < 0x20 || c == 0x7f) {
       static const char kHex[] = "0123456789abcdef";
       out += "\\x";

@@ -6,6 +6,7 @@
 
 #include "adapters/adapter.h"
 #include "core/strings.h"
+#include "core/text.h"
 #include "engine/rollback.h"
 #include "record/refs.h"
 
@@ -17,7 +18,7 @@ namespace {
 constexpr size_t kRecordedOutputBytes = 2048;
 
 std::string Tail(const std::string& s, size_t n) {
-  return s.size() <= n ? s : "…" + s.substr(s.size() - n);
+  return s.size() <= n ? s : "…" + std::string(TailUtf8(s, n));
 }
 
 }  // namespace
@@ -147,12 +148,14 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   // one push instead of a push of its own (each push lists every record ref
   // of the remote). With checks, `applied` is on the remote while they run.
   const bool verified_at_once = checks.checks.empty();
+  std::string record_error;  // a push of this apply's record that failed
   if (Status s = record_.Write(
           done, {{record::DeployedRef(env, app), base.commit}, {record::AppliedRef(env), base.commit}},
           /*push=*/!verified_at_once);
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
                   s.ToString());
+    record_error = s.ToString();
   }
   outcome.state = base.rollback_target.empty() ? record::Outcome::kApplied : record::Outcome::kRolledBack;
   outcome.reason = done.reason;
@@ -169,10 +172,17 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (v.ok) {
     verdict.kind = record::EventKind::kVerified;
     if (Status s = record_.Write(verdict, {{record::LkgRef(env, app), base.commit}}); !s.ok()) {
-      // The next pass finds the verdict missing and the LKG where it was;
-      // the release runs, verified: say so loudly, lose nothing else.
-      spdlog::error("{}/{}: verified, but the record (and the LKG) could not be pushed yet: {}",
-                    env, app, s.ToString());
+      spdlog::error("{}/{}: verified, but the record could not be pushed yet: {}", env, app,
+                    s.ToString());
+      record_error = s.ToString();
+    }
+    if (!record_error.empty()) {
+      // Deployed, but the record is only local until a later Sync pushes it:
+      // not a normal outcome (SPEC 7).
+      outcome.state = record::Outcome::kError;
+      outcome.reason =
+          "deployed and verified, but the record could not be pushed (" + record_error + ")";
+      return applied;
     }
     outcome.state = record::Outcome::kVerified;
     // A verified rollback says so: on-call reads this line first.

@@ -10,6 +10,7 @@
 #include "adapters/adapter.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
+#include "core/duration.h"
 #include "core/time_format.h"
 #include "core/version.h"
 #include "engine/change_set.h"
@@ -289,7 +290,12 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
     e.gates = std::move(gates);
     e.reason = std::move(reason);
     if (Status s = record_.Write(e, {{record::CandidateRef(env, app), candidate}}); !s.ok()) {
-      spdlog::warn("{}/{}: could not record {}: {}", env, app, record::EventKindName(kind), s.ToString());
+      spdlog::warn("{}/{}: could not record {}: {}", env, app, record::EventKindName(kind),
+                   s.ToString());
+      // A decision nobody else can see is not a normal outcome (SPEC 7).
+      outcome.state = record::Outcome::kError;
+      outcome.reason = std::string(record::EventKindName(kind)) +
+                       ", but it could not be recorded (" + s.ToString() + "); " + outcome.reason;
     }
   };
 
@@ -378,5 +384,6 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
   }
   return rows;
 }
+
 
 }  // namespace sluice::engine

@@ -12,6 +12,8 @@
 
 #include "adapters/adapter.h"
 #include "adapters/exec.h"
+#include "core/json_dump.h"
+#include "core/text.h"
 
 namespace sluice::evidence {
 
@@ -28,7 +30,7 @@ std::string TrimLine(std::string_view line) {
   if (b == std::string_view::npos) return "";
   size_t e = line.find_last_not_of(" \t\r");
   std::string out(line.substr(b, e - b + 1));
-  if (out.size() > kFirstLineMax) out = out.substr(0, kFirstLineMax);
+  if (out.size() > kFirstLineMax) out = std::string(TruncateUtf8(out, kFirstLineMax));
   return out;
 }
 
@@ -59,7 +61,7 @@ std::string CustomGateInput(const config::CustomGate& gate, const CustomGateRequ
   j["version"] = a.version;
   j["source"] = a.source;
   // Invalid UTF-8 in a pin is replaced rather than thrown on.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return DumpJson(j) + "\n";
 }
 
 Result<process::ProcessSpec> BuildCustomGateProcess(

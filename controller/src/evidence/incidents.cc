@@ -6,6 +6,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/text.h"
 #include "core/time_format.h"
 
 namespace sluice::evidence {
@@ -22,8 +23,9 @@ const std::vector<std::string>& KnownKeys() {
 
 std::string Quote(std::string_view s) {
   std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < 60; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  const std::string_view head = TruncateUtf8(s, 60);  // never half a character
+  for (size_t i = 0; i < head.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(head[i]);
     out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
   }
   if (s.size() > 60) out += "...";

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "config/pin.h"
+#include "core/text.h"
 
 namespace sluice::evidence {
 
@@ -205,7 +206,7 @@ std::optional<std::string> Base64Decode(std::string_view text) {
 // ------------------------------------------------------------ pure helpers
 
 Result<ImageReference> ParseImageReference(std::string_view image) {
-  const std::string quoted = "image \"" + std::string(image.substr(0, 200)) + "\"";
+  const std::string quoted = "image \"" + std::string(TruncateUtf8(image, 200)) + "\"";
   std::string name = Trim(image);
   if (name.empty()) return Status::InvalidArgument("image name is empty");
   if (name.find("://") != std::string::npos) {
@@ -544,7 +545,7 @@ Result<ManifestAnswer> RegistryClient::HeadManifest(const std::string& image,
   Result<ImageReference> ref = ParseImageReference(image);
   if (!ref.ok()) return ref.status();
   if (!config::IsValidDigest(digest)) {
-    return Status::InvalidArgument("digest \"" + digest.substr(0, 140) +
+    return Status::InvalidArgument("digest \"" + std::string(TruncateUtf8(digest, 140)) +
                                    "\" is not sha256:<64 hex> or sha512:<128 hex>");
   }
   if (options_.cache_ttl.count() <= 0) return AskRegistry(*ref, digest);
@@ -644,8 +645,8 @@ Result<ManifestAnswer> RegistryClient::AskRegistry(const ImageReference& ref,
     case 200: {
       std::string got = res->Header("Docker-Content-Digest");
       if (!got.empty() && got != digest) {
-        return fail(
-            Status::IOError(who + " answered digest " + got.substr(0, 140) + " for " + answer.url));
+        return fail(Status::IOError(who + " answered digest " +
+                                    std::string(TruncateUtf8(got, 140)) + " for " + answer.url));
       }
       answer.exists = true;
       answer.media_type = res->Header("Content-Type");

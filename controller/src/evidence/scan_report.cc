@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/text.h"
+
 namespace sluice::evidence {
 
 using nlohmann::json;
@@ -23,8 +25,9 @@ std::string Lower(std::string_view s) {
 // At most 60 bytes of `s` for a message, control bytes escaped.
 std::string Quoted(std::string_view s) {
   std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < 60; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  const std::string_view head = TruncateUtf8(s, 60);  // never half a character
+  for (size_t i = 0; i < head.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(head[i]);
     if (c < 0x20 || c == 0x7f) {
       static const char kHex[] = "0123456789abcdef";
       out += "\\x";

@@ -1,5 +1,6 @@
 #include "gates/custom.h"
 
+#include "core/text.h"
 #include "gates/time_zone.h"
 
 namespace sluice::gates {
@@ -17,7 +18,7 @@ std::string Clean(const std::string& line) {
   while (!out.empty() && out.back() == ' ') out.pop_back();
   size_t first = out.find_first_not_of(' ');
   out = first == std::string::npos ? "" : out.substr(first);
-  if (out.size() > 200) out = out.substr(0, 200) + "…";
+  if (out.size() > 200) out = std::string(TruncateUtf8(out, 200)) + "…";
   return out;
 }
 

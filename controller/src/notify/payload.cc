@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 
 namespace sluice::notify {
@@ -173,7 +174,7 @@ std::string SlackPayload(const record::Event& e, const std::string& commit_url) 
   ordered_json j;
   j["text"] = Summary(e);  // the notification and screen-reader fallback
   j["blocks"] = std::move(blocks);
-  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 std::string WebhookPayload(const record::Event& e, const std::string& commit_url,
@@ -184,7 +185,7 @@ std::string WebhookPayload(const record::Event& e, const std::string& commit_url
   j["summary"] = Summary(e);
   j["commitUrl"] = commit_url;
   j["event"] = EventJson(e);
-  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 std::string SignatureHeaderValue(std::string_view secret, std::string_view body) {

@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "core/secrets.h"
+#include "core/text.h"
 
 namespace sluice::process {
 
@@ -147,7 +148,7 @@ class LineCollector {
 
   std::string TakeTail(bool* truncated) {
     if (tail_.size() > cap_) {
-      tail_.erase(0, tail_.size() - cap_);
+      tail_.erase(0, tail_.size() - TailUtf8(tail_, cap_).size());
       truncated_ = true;
     }
     *truncated = truncated_;

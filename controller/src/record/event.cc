@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
 #include "core/time_format.h"
 
 namespace sluice::record {
@@ -52,7 +53,7 @@ std::string EventToJsonLine(const Event& e) {
   if (e.resolved) j["resolved"] = true;
   j["controller"] = {{"id", e.controller_id}, {"version", e.controller_version}};
   // Replace invalid UTF-8 from a child's output instead of throwing.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 Result<Event> ParseEventLine(std::string_view line) {

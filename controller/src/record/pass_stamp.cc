@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "core/version.h"
 
@@ -19,7 +20,7 @@ std::string PassStampMessage(const PassStamp& s) {
   j["branch"] = s.branch;
   j["intervalSeconds"] = s.interval.count();
   j["controller"] = {{"id", s.controller_id}, {"version", s.controller_version}};
-  return "sluice pass " + FormatRfc3339(s.time) + " by " + s.controller_id + "\n\n" + j.dump() +
+  return "sluice pass " + FormatRfc3339(s.time) + " by " + s.controller_id + "\n\n" + DumpJson(j) +
          "\n";
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "crypto/sshsig.h"
 
 namespace sluice::record {
@@ -213,7 +214,7 @@ std::string UntrustedEntry::ToJson() const {
   if (!env.empty()) j["env"] = env;
   if (!app.empty()) j["app"] = app;
   j["reason"] = reason;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return DumpJson(j);
 }
 
 Result<UntrustedEntry> UntrustedEntry::FromJson(std::string_view line) {

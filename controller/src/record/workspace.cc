@@ -445,7 +445,18 @@ Status Workspace::Sync(bool push) {
   return PushRecordLocked(local_ahead);
 }
 
+std::string Workspace::RecordPushError() {
+  std::lock_guard lock(mu_);
+  return record_push_error_;
+}
+
 Status Workspace::PushRecordLocked(const std::vector<std::string>& sluice_refs) {
+  Status s = PushRecordOnceLocked(sluice_refs);
+  record_push_error_ = s.ok() ? "" : s.ToString();
+  return s;
+}
+
+Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_refs) {
   std::vector<std::string> specs;
   if (repo_->ResolveRef(kNotesRef).ok()) {
     specs.push_back(std::string(kNotesRef) + ":" + kNotesRef);

@@ -67,6 +67,11 @@ class Workspace {
   // Caller must hold mutex().
   Status PushRecordLocked(const std::vector<std::string>& sluice_refs);
 
+  // Why the last push of the record failed, or "" when it succeeded (or none
+  // was tried yet): while it is set, records cannot be pushed and the daemon
+  // is not ready. Thread-safe (takes mutex(); do not call while holding it).
+  std::string RecordPushError();
+
   // The trusted events in the note on `commit`: every event line except
   // those Sync found untrusted (a line this workdir wrote itself is
   // trusted). What every decision reads (deployed, LKG, upstream verified,
@@ -119,6 +124,8 @@ class Workspace {
   void KeepLocalLocked(const std::string& lname);
   std::string UntrustedPath() const { return workdir_ + "/record-untrusted"; }
   Status FetchRecordLocked(std::vector<std::string>* moved);
+  // PushRecordLocked without remembering its result.
+  Status PushRecordOnceLocked(const std::vector<std::string>& sluice_refs);
   // Merges the fetched record into the local one. `moved` lists the remote
   // record refs the fetch moved; when the workdir's journal of unpushed refs
   // exists, only those and the journalled refs are compared (a no-change
@@ -155,6 +162,8 @@ class Workspace {
   // Record refs written as loose files since the cache's refs were last
   // packed (see Sync); guarded by mu_.
   size_t loose_refs_ = 0;
+  // The error of the last PushRecordLocked, "" after a success; guarded by mu_.
+  std::string record_push_error_;
 };
 
 // The default --workdir for a repository URL:

@@ -8,6 +8,7 @@
 
 #include "core/duration.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 
 namespace sluice::reports {
@@ -255,7 +256,7 @@ std::string RenderAuditJson(const AuditReport& r) {
         {"failures", d.failures},
         {"unrestored", d.unrestored}}},
   };
-  return out.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return DumpJson(out, 2) + "\n";
 }
 
 std::string CsvField(const std::string& value) {

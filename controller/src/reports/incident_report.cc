@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "reports/markdown_template.h"
 #include "git/repo.h"
@@ -534,7 +535,7 @@ std::string RenderIncidentReportJson(const IncidentReport& r) {
                         {"values", t.values}});
   }
   out["timeline"] = std::move(timeline);
-  return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return DumpJson(out, 2) + "\n";
 }
 
 }  // namespace sluice::reports

@@ -1,7 +1,6 @@
 #include "reports/status_view.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -10,6 +9,7 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "core/time_format.h"
 #include "record/candidate.h"
 #include "record/event.h"
@@ -165,8 +165,10 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"recent", RecentJson(r.recent)},
                    {"untrusted", r.untrusted}});
   }
-  // Replace invalid UTF-8 (a reason quoting a bad file) instead of throwing.
-  return out.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  // A reason may quote a child's output: no terminal escapes reach the
+  // dashboard or a terminal; invalid UTF-8 is replaced instead of throwing.
+  StripControlInStrings(out);
+  return DumpJson(out, indent);
 }
 
 Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::string& env_filter,

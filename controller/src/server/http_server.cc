@@ -1,15 +1,19 @@
 #include "server/http_server.h"
 
-#include <httplib.h>
+#include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
 #include "server/webhooks.h"
 
 namespace sluice::server {
@@ -39,28 +43,93 @@ const char* ResultName(HookVerdict v) {
   return "unknown";
 }
 
-// httplib binds with SO_REUSEPORT, which lets a second process share a port
-// that is already served. Probe with SO_REUSEADDR alone first, so a busy
-// address is an error (a socket in TIME_WAIT still binds).
-bool AddressInUse(const std::string& host, int port) {
+// A listening socket on host:port with SO_REUSEADDR only (never
+// SO_REUSEPORT: a busy address is an error; a socket in TIME_WAIT still
+// binds). Returns the fd and sets *port to the bound port, or an IOError.
+Result<int> Listen(const std::string& host, int* port) {
+  const std::string where = host + ":" + std::to_string(*port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
   addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return false;
-  bool in_use = false;
-  for (addrinfo* ai = res; ai != nullptr && !in_use; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
+  if (getaddrinfo(host.c_str(), std::to_string(*port).c_str(), &hints, &res) != 0) {
+    return Status::IOError("cannot listen on " + where + ": not a numeric address");
+  }
+  int err = 0;
+  int fd = -1;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
     int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE) in_use = true;
-    ::close(fd);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
+      err = errno;
+      ::close(fd);
+      fd = -1;
+    }
   }
   freeaddrinfo(res);
-  return in_use;
+  if (fd < 0) {
+    return Status::IOError(
+        "cannot listen on " + where + ": " +
+        (err == EADDRINUSE ? std::string("the address is already in use") : std::strerror(err)));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
+    *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  return fd;
 }
+
+// The client's address, numeric ("127.0.0.1"), for logs.
+std::string RemoteAddress(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "?";
+  char host[NI_MAXHOST];
+  const socklen_t len =
+      info->client_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (getnameinfo(info->client_addr, len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) {
+    return "?";
+  }
+  return host;
+}
+
+int SocketOf(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return info == nullptr ? -1 : info->connect_fd;
+}
+
+// One response, queued on `c`; the body is copied. False when it could not
+// be queued (libmicrohttpd then closes the connection).
+bool Reply(MHD_Connection* c, unsigned status, const std::string& body, const char* content_type,
+           std::initializer_list<std::pair<const char*, const char*>> headers = {}) {
+  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                    MHD_RESPMEM_MUST_COPY);
+  if (r == nullptr) return false;
+  if (content_type != nullptr) MHD_add_response_header(r, "Content-Type", content_type);
+  for (const auto& [name, value] : headers) MHD_add_response_header(r, name, value);
+  MHD_Result queued = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return queued == MHD_YES;
+}
+
+// What one request keeps between the calls of the access handler.
+struct RequestState {
+  bool headers_seen = false;
+  std::string body;
+  bool answered = false;  // a 413 was written on the socket mid-body
+  size_t drained = 0;     // body bytes discarded since
+};
+
+// After an early 413, at most this much more of the body is read (and
+// discarded) before the connection is closed.
+constexpr size_t kDrainAfterAnswer = 1024 * 1024;
 
 }  // namespace
 
@@ -104,169 +173,261 @@ HttpServer::HttpServer(ServerOptions options, Metrics& metrics, StatusSource sta
       status_(std::move(status)),
       wake_(std::move(wake)),
       clock_(clock),
-      server_(std::make_unique<httplib::Server>()) {}
+      daemon_(nullptr, [](MHD_Daemon* d) { MHD_stop_daemon(d); }) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Route() {
-  httplib::Server& s = *server_;
-  // httplib's own cap (it reads and discards a larger body, then answers
-  // 413) sits one byte above ours; the hook handler enforces the exact limit.
-  s.set_payload_max_length(options_.max_body_bytes + 1);
-  s.set_read_timeout(10, 0);
-  s.set_write_timeout(10, 0);
-  s.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("http: {} {} failed: {}", req.method, req.path, what);
-        res.status = 500;
-        res.set_content("internal error\n", kText);
-      });
-  // Count and log oversized deliveries before httplib rejects them (its
-  // logger runs only after the 413 was sent). Other 413s (a chunked body, a
-  // form-encoded body over httplib's 8 KiB form limit) are counted by the
-  // logger.
-  auto declared_too_large = [this](const httplib::Request& req) {
-    if (!req.has_header("Content-Length")) return false;
-    uint64_t len = 0;
-    const std::string v = req.get_header_value("Content-Length");
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), len);
-    return ec != std::errc() || len > options_.max_body_bytes;
-  };
-  s.set_pre_routing_handler(
-      [this, declared_too_large](const httplib::Request& req, httplib::Response&) {
-        auto source = SourceFromPath(req.path);
-        if (source && declared_too_large(req)) TooLarge(static_cast<int>(*source), req);
-        return httplib::Server::HandlerResponse::Unhandled;
-      });
-  s.set_logger(
-      [this, declared_too_large](const httplib::Request& req, const httplib::Response& res) {
-        if (res.status != 413 || declared_too_large(req)) return;
-        if (auto source = SourceFromPath(req.path)) TooLarge(static_cast<int>(*source), req);
-      });
+struct HttpServer::Callbacks {
+  // MHD_AccessHandlerCallback: called once the headers are in (upload_data
+  // null), then for each piece of the body, then once more at its end.
+  static MHD_Result Access(void* cls, MHD_Connection* c, const char* url, const char* method,
+                           const char* /*version*/, const char* upload_data,
+                           size_t* upload_data_size, void** con_cls) {
+    auto* self = static_cast<HttpServer*>(cls);
+    try {
+      return self->Handle(c, url, method, upload_data, upload_data_size, con_cls) ? MHD_YES
+                                                                                  : MHD_NO;
+    } catch (const std::exception& e) {
+      // A handler never throws out of the server.
+      spdlog::error("http: {} {} failed: {}", method, url, e.what());
+      return Reply(c, 500, "internal error\n", kText) ? MHD_YES : MHD_NO;
+    }
+  }
 
-  s.Get("/healthz",
-        [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", kText); });
-  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    Readiness r = EvaluateReadiness(metrics_.Health(), clock_.Now(), options_.interval);
-    res.status = r.ready ? 200 : 503;
-    res.set_content((r.ready ? "ready: " : "not ready: ") + r.reason + "\n", kText);
-  });
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    Result<std::string> body = status_();
-    if (!body.ok()) {
-      res.status = 503;
-      nlohmann::json err = {{"error", body.status().message()}};
-      res.set_content(err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                      "application/json");
-      return;
+  // MHD_RequestCompletedCallback: frees the request's state; a keep-alive
+  // connection starts reading its next request's headers now.
+  static void Completed(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode) {
+    std::unique_ptr<RequestState> state(static_cast<RequestState*>(*con_cls));
+    *con_cls = nullptr;
+    auto* self = static_cast<HttpServer*>(cls);
+    if (int fd = SocketOf(c); fd >= 0) {
+      std::lock_guard lock(self->watch_mu_);
+      self->reading_headers_[fd] = std::chrono::steady_clock::now();
     }
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(*body, "application/json");
-  });
-  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Content-Security-Policy",
-                   "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
-                   "style-src 'unsafe-inline'");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_content(std::string(DashboardHtml()), "text/html; charset=utf-8");
-  });
-  s.Post(R"(/hooks/(github|gitlab|generic))", [this](const httplib::Request& req,
-                                                     httplib::Response& res) {
-    HookSource source = *SourceFromPath(req.path);
-    const char* name = HookSourceName(source);
-    if (req.body.size() > options_.max_body_bytes) {
-      if (!req.has_header("Content-Length")) TooLarge(static_cast<int>(source), req);
-      res.status = 413;
-      res.set_content("body over " + std::to_string(options_.max_body_bytes) + " bytes\n", kText);
-      return;
+  }
+
+  // MHD_NotifyConnectionCallback: the header deadline starts with the
+  // connection and ends with it.
+  static void Connection(void* cls, MHD_Connection* c, void**,
+                         MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<HttpServer*>(cls);
+    int fd = SocketOf(c);
+    if (fd < 0) return;
+    std::lock_guard lock(self->watch_mu_);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      self->reading_headers_[fd] = std::chrono::steady_clock::now();
+    } else {
+      self->reading_headers_.erase(fd);
     }
-    if (options_.webhook_secret.empty()) {
-      metrics_.ObserveWebhook(name, "disabled");
-      res.status = 403;
-      res.set_content(kHooksDisabled, kText);
-      return;
+  }
+};
+
+bool HttpServer::Handle(MHD_Connection* c, const char* url_c, const char* method_c,
+                        const char* upload_data, size_t* upload_data_size, void** con_cls) {
+  const std::string url = url_c;
+  const std::string method = method_c;
+  auto* state = static_cast<RequestState*>(*con_cls);
+  if (state == nullptr) {
+    state = std::make_unique<RequestState>().release();  // owned by Completed
+    *con_cls = state;
+    if (int fd = SocketOf(c); fd >= 0) {
+      std::lock_guard lock(watch_mu_);
+      reading_headers_.erase(fd);  // the headers are in
     }
-    HookDecision d = EvaluateHook(
-        source, options_.webhook_secret, options_.branch,
-        [&req](const std::string& h) { return req.get_header_value(h.c_str()); }, req.body);
-    metrics_.ObserveWebhook(name, ResultName(d.verdict));
-    switch (d.verdict) {
-      case HookVerdict::kWake:
-        spdlog::info("webhook {}: {}; waking the controller", name, d.reason);
-        wake_();
-        res.status = 202;
-        res.set_content("accepted: " + d.reason + "\n", kText);
-        return;
-      case HookVerdict::kIgnore:
-        spdlog::debug("webhook {}: ignored: {}", name, d.reason);
-        res.status = 204;
-        return;
-      case HookVerdict::kUnauthorized:
-        spdlog::warn("webhook {} from {} rejected: {}", name, req.remote_addr, d.reason);
-        res.status = 401;
-        res.set_content("unauthorized: " + d.reason + "\n", kText);
-        return;
-      case HookVerdict::kBadRequest:
-        spdlog::warn("webhook {} from {}: {}", name, req.remote_addr, d.reason);
-        res.status = 400;
-        res.set_content("bad request: " + d.reason + "\n", kText);
-        return;
+  }
+  auto source = SourceFromPath(url);
+  if (!source || method != "POST") {
+    // Everything but a hook is answered from the headers; a body sent along
+    // is never read (libmicrohttpd closes the connection after the reply).
+    return Route(c, url, method);
+  }
+  // A webhook: read the body, but never more than max_body_bytes.
+  const std::string too_large = "body over " + std::to_string(options_.max_body_bytes) + " bytes\n";
+  if (!state->headers_seen) {
+    state->headers_seen = true;
+    const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (length != nullptr) {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(length, length + std::strlen(length), n);
+      if (ec != std::errc() || n > options_.max_body_bytes) {
+        TooLarge(static_cast<int>(*source), RemoteAddress(c));
+        return Reply(c, 413, too_large, kText);
+      }
     }
-  });
+    return true;
+  }
+  if (state->answered) {
+    // Drain a little of what was in flight so the client reads the 413
+    // instead of a reset, then close: never the whole body.
+    state->drained += *upload_data_size;
+    *upload_data_size = 0;
+    return state->drained <= kDrainAfterAnswer;
+  }
+  if (*upload_data_size > 0) {
+    if (state->body.size() + *upload_data_size > options_.max_body_bytes) {
+      // A chunked body (no Content-Length) over the cap. libmicrohttpd
+      // 0.9.75 queues no response while a body is being read, so the 413
+      // goes out on the socket directly (this is the connection's own
+      // thread, and nothing else is being written on it), then the
+      // connection closes.
+      *upload_data_size = 0;
+      TooLarge(static_cast<int>(*source), RemoteAddress(c));
+      state->body.clear();
+      state->body.shrink_to_fit();
+      state->answered = true;
+      const std::string answer =
+          "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n"
+          "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+          std::to_string(too_large.size()) + "\r\n\r\n" + too_large;
+      if (int fd = SocketOf(c); fd >= 0) {
+        size_t sent = 0;
+        for (int tries = 0; sent < answer.size() && tries < 100; ++tries) {
+          ssize_t n = ::send(fd, answer.data() + sent, answer.size() - sent, MSG_NOSIGNAL);
+          if (n > 0) sent += static_cast<size_t>(n);
+          if (n < 0 && errno != EAGAIN && errno != EINTR) break;
+        }
+        ::shutdown(fd, SHUT_WR);
+      }
+      return true;
+    }
+    state->body.append(upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return true;
+  }
+  if (state->answered) return false;  // the 413 went out; close
+  return Hook(c, static_cast<int>(*source), state->body);
 }
 
-void HttpServer::TooLarge(int source, const httplib::Request& req) {
+bool HttpServer::Route(MHD_Connection* c, const std::string& url, const std::string& method) {
+  // Only GET (and HEAD) of the paths below; anything else is not found.
+  if (method != "GET" && method != "HEAD") return Reply(c, 404, "not found\n", kText);
+  if (url == "/healthz") return Reply(c, 200, "ok", kText);
+  if (url == "/readyz") {
+    Readiness r = EvaluateReadiness(metrics_.Health(), clock_.Now(), options_.interval);
+    return Reply(c, r.ready ? 200 : 503, (r.ready ? "ready: " : "not ready: ") + r.reason + "\n",
+                 kText);
+  }
+  if (url == "/metrics") {
+    return Reply(c, 200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+  if (url == "/api/v1/status") {
+    Result<std::string> body = status_();
+    if (!body.ok()) {
+      nlohmann::json err = {{"error", body.status().message()}};
+      return Reply(c, 503, DumpJson(err), "application/json");
+    }
+    return Reply(c, 200, *body, "application/json", {{"Cache-Control", "no-store"}});
+  }
+  if (url != "/") return Reply(c, 404, "not found\n", kText);
+  return Reply(c, 200, std::string(DashboardHtml()), "text/html; charset=utf-8",
+               {{"Content-Security-Policy",
+                 "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
+                 "style-src 'unsafe-inline'"},
+                {"X-Content-Type-Options", "nosniff"}});
+}
+
+bool HttpServer::Hook(MHD_Connection* c, int source_int, const std::string& body) {
+  const HookSource source = static_cast<HookSource>(source_int);
+  const char* name = HookSourceName(source);
+  if (options_.webhook_secret.empty()) {
+    metrics_.ObserveWebhook(name, "disabled");
+    return Reply(c, 403, kHooksDisabled, kText);
+  }
+  HookDecision d = EvaluateHook(
+      source, options_.webhook_secret, options_.branch,
+      [c](const std::string& h) {
+        const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, h.c_str());
+        return std::string(v == nullptr ? "" : v);
+      },
+      body);
+  metrics_.ObserveWebhook(name, ResultName(d.verdict));
+  switch (d.verdict) {
+    case HookVerdict::kWake:
+      spdlog::info("webhook {}: {}; waking the controller", name, d.reason);
+      wake_();
+      return Reply(c, 202, "accepted: " + d.reason + "\n", kText);
+    case HookVerdict::kIgnore:
+      spdlog::debug("webhook {}: ignored: {}", name, d.reason);
+      return Reply(c, 204, "", nullptr);
+    case HookVerdict::kUnauthorized:
+      spdlog::warn("webhook {} from {} rejected: {}", name, RemoteAddress(c), d.reason);
+      return Reply(c, 401, "unauthorized: " + d.reason + "\n", kText);
+    case HookVerdict::kBadRequest:
+      spdlog::warn("webhook {} from {}: {}", name, RemoteAddress(c), d.reason);
+      return Reply(c, 400, "bad request: " + d.reason + "\n", kText);
+  }
+  return Reply(c, 500, "internal error\n", kText);
+}
+
+void HttpServer::TooLarge(int source, const std::string& remote) {
   const char* name = HookSourceName(static_cast<HookSource>(source));
   metrics_.ObserveWebhook(name, "too_large");
-  spdlog::warn("webhook {} from {} rejected: body over {} bytes", name, req.remote_addr,
+  spdlog::warn("webhook {} from {} rejected: body over {} bytes", name, remote,
                options_.max_body_bytes);
 }
 
+void HttpServer::WatchHeaderDeadlines() {
+  std::unique_lock lock(watch_mu_);
+  while (!stopping_) {
+    watch_cv_.wait_for(lock, std::chrono::milliseconds(250));
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = reading_headers_.begin(); it != reading_headers_.end();) {
+      if (now - it->second < options_.header_deadline) {
+        ++it;
+        continue;
+      }
+      // Headers trickling in (one byte a second never trips the idle
+      // timeout): end the connection. shutdown(), not close(): the socket
+      // stays libmicrohttpd's, whose next read sees the end and closes it.
+      ::shutdown(it->first, SHUT_RDWR);
+      it = reading_headers_.erase(it);
+    }
+  }
+}
+
 Status HttpServer::Start() {
-  Route();
-  const std::string where = options_.listen.host + ":" + std::to_string(options_.listen.port);
-  if (options_.listen.port == 0) {
-    port_ = server_->bind_to_any_port(options_.listen.host);
-    if (port_ <= 0) return Status::IOError("cannot listen on " + where);
-  } else {
-    if (AddressInUse(options_.listen.host, options_.listen.port)) {
-      return Status::IOError("cannot listen on " + where + ": the address is already in use");
-    }
-    if (!server_->bind_to_port(options_.listen.host, options_.listen.port)) {
-      return Status::IOError("cannot listen on " + where +
-                             ": the address is in use or not available on this host");
-    }
-    port_ = options_.listen.port;
+  int port = options_.listen.port;
+  auto fd = Listen(options_.listen.host, &port);
+  if (!fd.ok()) return fd.status();
+  port_ = port;
+  const unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+  MHD_Daemon* d = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &Callbacks::Access, this,  //
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(*fd), MHD_OPTION_CONNECTION_LIMIT,
+      options_.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, options_.max_connections_per_ip,
+      MHD_OPTION_CONNECTION_TIMEOUT, options_.idle_timeout_seconds,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, options_.max_header_bytes, MHD_OPTION_THREAD_STACK_SIZE,
+      static_cast<size_t>(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &Callbacks::Completed, this,
+      MHD_OPTION_NOTIFY_CONNECTION, &Callbacks::Connection, this,  //
+      MHD_OPTION_END);
+  if (d == nullptr) {
+    ::close(*fd);
+    return Status::IOError("cannot listen on " + options_.listen.host + ":" +
+                           std::to_string(options_.listen.port) +
+                           ": the HTTP server (libmicrohttpd) did not start");
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() is a no-op until the accept loop runs, so wait for it (bounded);
-  // the socket is already bound, so connections queue meanwhile.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  daemon_.reset(d);
+  {
+    std::lock_guard lock(watch_mu_);
+    stopping_ = false;
   }
-  if (!server_->is_running()) {
-    Stop();
-    return Status::IOError("HTTP server on " + where + " did not start");
-  }
+  watchdog_ = std::thread([this] { WatchHeaderDeadlines(); });
   spdlog::info("serving HTTP on {}:{}", options_.listen.host, port_);
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
+  if (!daemon_) return;
+  {
+    std::lock_guard lock(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  daemon_.reset();  // MHD_stop_daemon: closes the listen socket and every connection, joins
+  std::lock_guard lock(watch_mu_);
+  reading_headers_.clear();
 }
 
 }  // namespace sluice::server

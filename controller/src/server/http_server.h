@@ -1,8 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -11,10 +14,8 @@
 #include "core/result.h"
 #include "server/metrics.h"
 
-namespace httplib {
-class Server;
-struct Request;
-}  // namespace httplib
+struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace sluice::server {
 
@@ -35,6 +36,18 @@ struct ServerOptions {
   std::string branch = "main";  // pushes to refs/heads/<branch> wake the loop
   std::chrono::milliseconds interval{std::chrono::minutes(1)};  // for /readyz
   size_t max_body_bytes = 1024 * 1024;                          // larger requests get 413
+  // Bounds on what clients may hold (libmicrohttpd options): connections at
+  // once, per client address, idle seconds before a connection is closed,
+  // bytes of request line + headers (more: 414 or 431), and seconds from a
+  // connection's (or a keep-alive request's) first byte to the end of its
+  // headers, however slowly they trickle in.
+  unsigned max_connections = 256;
+  // A forge delivers bursts from few addresses (50 webhooks at once from one
+  // address must all be answered), so a quarter of the connections each.
+  unsigned max_connections_per_ip = 64;
+  unsigned idle_timeout_seconds = 10;
+  size_t max_header_bytes = 32 * 1024;
+  std::chrono::seconds header_deadline{10};
 };
 
 // Produces the body of GET /api/v1/status (the JSON of `sluice status
@@ -45,11 +58,17 @@ using StatusSource = std::function<Result<std::string>()>;
 // nothing fetched from elsewhere) that polls /api/v1/status every 5 s.
 std::string_view DashboardHtml();
 
-// HttpServer is the daemon's HTTP endpoint (SPEC section 4), on cpp-httplib,
-// served from its own threads:
+// HttpServer is the daemon's HTTP endpoint (SPEC section 4), on
+// libmicrohttpd (a library built for hostile networks): one thread per
+// connection under a connection cap and a per-address cap, so a slow handler
+// or a slow client never holds up /healthz; every read is bounded (request
+// line and headers by max_header_bytes, bodies by max_body_bytes, chunked
+// ones too, answered 413 without reading the rest; idle connections and
+// headers slower than header_deadline are closed). Endpoints:
 //
 //   GET  /healthz        200 "ok" while the process serves
-//   GET  /readyz         200 when the last pass succeeded within 3 x interval, else 503 + reason
+//   GET  /readyz         200 when records can be pushed and the last pass succeeded within
+//                        3 x interval, else 503 + reason
 //   GET  /metrics        Prometheus text format 0.0.4 (Metrics::Render)
 //   GET  /api/v1/status  JSON from the StatusSource
 //   POST /hooks/github|gitlab|generic
@@ -69,28 +88,47 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds the address and starts serving on a background thread; returns
+  // Binds the address and starts serving on background threads; returns
   // once requests are accepted. IOError "cannot listen on HOST:PORT" when the
   // address cannot be bound.
   Status Start();
-  // Stops accepting, finishes requests in flight and joins. Idempotent.
+  // Stops accepting, closes every connection and joins the threads.
+  // Idempotent.
   void Stop();
   // The bound port (the real one when options.listen.port was 0).
   int port() const { return port_; }
 
  private:
-  void Route();
+  // The libmicrohttpd callbacks (http_server.cc).
+  struct Callbacks;
+  // One call of the access handler (see MHD_AccessHandlerCallback); false
+  // closes the connection.
+  bool Handle(MHD_Connection* c, const char* url, const char* method, const char* upload_data,
+              size_t* upload_data_size, void** con_cls);
+  // Answers everything but a webhook delivery, from the headers alone.
+  bool Route(MHD_Connection* c, const std::string& url, const std::string& method);
+  // Answers a webhook delivery; `source` is a HookSource.
+  bool Hook(MHD_Connection* c, int source, const std::string& body);
+  // Closes connections whose headers did not arrive within
+  // options_.header_deadline; runs until Stop.
+  void WatchHeaderDeadlines();
   // Counts and logs a webhook body over the limit; `source` is a HookSource.
-  void TooLarge(int source, const httplib::Request& req);
+  void TooLarge(int source, const std::string& remote);
 
   ServerOptions options_;
   Metrics& metrics_;
   StatusSource status_;
   std::function<void()> wake_;
   const Clock& clock_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<MHD_Daemon, void (*)(MHD_Daemon*)> daemon_;
   int port_ = 0;
+  // Connections still reading a request's headers: socket -> when the
+  // request started. Guarded by watch_mu_.
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::map<int, std::chrono::steady_clock::time_point> reading_headers_;
+  std::thread watchdog_;
 };
 
 }  // namespace sluice::server

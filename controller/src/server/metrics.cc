@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/text.h"
+
 namespace sluice::server {
 namespace {
 
@@ -25,7 +27,7 @@ void Header(std::ostringstream& out, const char* name, const char* type, const c
 
 std::string OneLine(const std::string& s) {
   std::string out = s.substr(0, s.find('\n'));
-  return out.size() > 300 ? out.substr(0, 300) + "..." : out;
+  return out.size() > 300 ? std::string(TruncateUtf8(out, 300)) + "..." : out;
 }
 
 std::string HumanDuration(std::chrono::seconds d) {
@@ -83,6 +85,10 @@ std::string FormatSampleValue(double value) {
 Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
                             std::chrono::milliseconds interval) {
   Readiness r;
+  if (!health.record_push_error.empty()) {
+    r.reason = "records cannot be pushed: " + health.record_push_error;
+    return r;
+  }
   const auto budget = 3 * interval;
   if (!health.last_success) {
     r.reason = "no successful pass yet";
@@ -172,6 +178,11 @@ void Metrics::SetEvidenceCacheSource(std::function<CacheSeries()> source) {
 void Metrics::SetUntrustedSource(std::function<size_t()> source) {
   std::lock_guard lock(mu_);
   untrusted_ = std::move(source);
+}
+
+void Metrics::SetRecordPushError(const std::string& error) {
+  std::lock_guard lock(mu_);
+  health_.record_push_error = OneLine(error);
 }
 
 PassHealth Metrics::Health() const {

@@ -34,11 +34,15 @@ struct PassHealth {
   std::optional<TimePoint> last_success;  // end of the last pass that ran
   std::optional<TimePoint> last_failure;  // end of the last pass that could not run
   std::string last_error;                 // its error, one line
+  // Why the last push of the record failed, one line; "" when records are
+  // being pushed. While set the controller is not ready: it would decide
+  // without being able to announce or record anything.
+  std::string record_push_error;
 };
 
-// Readiness verdict: ready when the last successful pass ended within
-// 3 x `interval` of `now`; otherwise not ready with a reason in plain words
-// (no pass yet, the last error, how long ago the last success was).
+// Readiness verdict: ready when records can be pushed and the last
+// successful pass ended within 3 x `interval` of `now`; otherwise not ready with a reason in plain
+// words (no pass yet, the last error, how long ago the last success was).
 struct Readiness {
   bool ready = false;
   std::string reason;
@@ -99,6 +103,9 @@ class Metrics {
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
+  // After each pass (ran or not): the workspace's RecordPushError(), "" when
+  // the record was pushed (Workspace::RecordPushError).
+  void SetRecordPushError(const std::string& error);
   // Pass timestamps and the last error, for readiness.
   PassHealth Health() const;
 

@@ -12,6 +12,7 @@
 #include "config/diagnostic.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
+#include "core/json_dump.h"
 #include "git/history.h"
 
 namespace sluice::trust {
@@ -264,7 +265,7 @@ void PolicyResolver::Save(const std::string& env, const Cached& c) const {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << "\n";
+    out << DumpJson(j) << "\n";
     if (!out) {
       spdlog::debug("trust: cannot write {}", tmp);
       std::remove(tmp.c_str());

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
+#include "core/text.h"
+
 namespace sluice::verify {
 namespace {
 
@@ -28,12 +31,12 @@ std::optional<double> ParseSampleValue(std::string_view s) {
 Result<double> ParsePair(const json& pair, const std::string& where) {
   if (!pair.is_array() || pair.size() != 2) {
     return Status::InvalidArgument(where + " must be [<unix_time>, \"<value>\"], got " +
-                                   pair.dump());
+                                   DumpJson(pair));
   }
   const json& v = pair[1];
   if (v.is_number()) return v.get<double>();  // tolerated: the API documents a string
   if (!v.is_string()) {
-    return Status::InvalidArgument(where + " value must be a string, got " + v.dump());
+    return Status::InvalidArgument(where + " value must be a string, got " + DumpJson(v));
   }
   std::string s = v.get<std::string>();
   std::optional<double> d = ParseSampleValue(s);
@@ -63,7 +66,7 @@ std::string ApiUrl(std::string base, const std::string& query) {
 Result<PromInstantResult> ParsePrometheusInstantQuery(std::string_view text) {
   json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
-    std::string head(text.substr(0, 80));
+    std::string head(TruncateUtf8(text, 80));
     return Status::InvalidArgument("the Prometheus response is not JSON: \"" + head +
                                    (text.size() > 80 ? "...\"" : "\""));
   }

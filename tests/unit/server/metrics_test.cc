@@ -262,5 +262,26 @@ TEST(MetricsTest, DriftIsCountedWhenFoundAndTheGaugeFollowsThePins) {
   EXPECT_NE(m.Render().find("\nsluice_drifted_pins 0\n"), std::string::npos);
 }
 
+TEST(ReadinessTest, NotReadyWhileRecordsCannotBePushedEvenAfterARecentPass) {
+  PassHealth h;
+  h.last_success = At(1000);
+  h.record_push_error = "push the record to git://h/r: pre-receive hook declined";
+  Readiness r = EvaluateReadiness(h, At(1001), seconds(60));
+  EXPECT_FALSE(r.ready);
+  EXPECT_NE(r.reason.find("records cannot be pushed: push the record to git://h/r"),
+            std::string::npos)
+      << r.reason;
+  h.record_push_error.clear();
+  EXPECT_TRUE(EvaluateReadiness(h, At(1001), seconds(60)).ready);
+}
+
+TEST(ReadinessTest, MetricsKeepTheRecordPushErrorOnOneLine) {
+  Metrics m("test");
+  m.SetRecordPushError("push refused\nremote: denied");
+  EXPECT_EQ(m.Health().record_push_error.find('\n'), std::string::npos);
+  m.SetRecordPushError("");
+  EXPECT_TRUE(m.Health().record_push_error.empty());
+}
+
 }  // namespace
 }  // namespace sluice::server
