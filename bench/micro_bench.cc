@@ -19,28 +19,28 @@
 #include <thread>
 #include <vector>
 
-#include "process/runner.h"
 #include "config/pin.h"
 #include "config/policy.h"
 #include "core/clock.h"
 #include "crypto/ssh_key.h"
-#include "record/event.h"
 #include "engine/evidence_gatherer.h"
-#include "record/trust.h"
-#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "git/repo.h"
 #include "net/http_client.h"
+#include "process/runner.h"
+#include "record/event.h"
+#include "record/trust.h"
+#include "record/workspace.h"
 
 namespace {
 
 using sluice::config::Diagnostics;
 using sluice::config::ParsePin;
-using sluice::record::Event;
-using sluice::record::EventKind;
 using sluice::git::FileChanges;
 using sluice::git::Person;
 using sluice::git::Repository;
+using sluice::record::Event;
+using sluice::record::EventKind;
 
 constexpr int kApps = 10000;
 
@@ -63,8 +63,9 @@ std::string AppName(int i) {
 
 // The pin bench/generate.sh writes.
 std::string PinText(int app, int version) {
-  return "artifact:\n  image: registry.example.com/bench/" + AppName(app) + "\n  digest: " +
-         Digest(app * 100003 + version) + "\n  version: 1.0." + std::to_string(version) +
+  return "artifact:\n  image: registry.example.com/bench/" + AppName(app) +
+         "\n  digest: " + Digest(app * 100003 + version) + "\n  version: 1.0." +
+         std::to_string(version) +
          "\ndeploy:\n  adapter: exec\n  exec: { command: [true], timeout: 1m }\n";
 }
 
@@ -109,7 +110,8 @@ BENCHMARK(BM_EventToJsonLine);
 // writes one line per distinct verdict).
 void BM_ParseNote(benchmark::State& state) {
   std::string note;
-  for (int i = 0; i < state.range(0); ++i) note += sluice::record::EventToJsonLine(SampleEvent(i)) + "\n";
+  for (int i = 0; i < state.range(0); ++i)
+    note += sluice::record::EventToJsonLine(SampleEvent(i)) + "\n";
   for (auto _ : state) benchmark::DoNotOptimize(sluice::record::ParseNote(note));
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(note.size()));

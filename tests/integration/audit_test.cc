@@ -2,8 +2,8 @@
 // one, then `sluice audit` reads them back from the record in Git.
 #include <gtest/gtest.h>
 
-#include "record/trust.h"
 #include "env_repo_fixture.h"
+#include "record/trust.h"
 
 namespace sluice::testing {
 namespace {
@@ -103,9 +103,9 @@ TEST_F(AuditCliTest, JsonListsTheFailedAndTheVerifiedChange) {
 // commit with the change's events, and an older record without it is read by
 // walking first parents instead, with the same answer.
 TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNot) {
-  std::string pin = CommitFiles(f.work, {{"environments/dev/apps/web.yaml",
-                                          f.PinYaml(Digest('b'), "3.0.0")}},
-                                "Pin web 3.0.0");
+  std::string pin =
+      CommitFiles(f.work, {{"environments/dev/apps/web.yaml", f.PinYaml(Digest('b'), "3.0.0")}},
+                  "Pin web 3.0.0");
   Git(f.work, {"commit", "-q", "--allow-empty", "--author", "Other Person <other@example.com>",
                "-m", "Unrelated change on top"});
   std::string head = Git(f.work, {"rev-parse", "HEAD"}).out.substr(0, 40);
@@ -118,14 +118,16 @@ TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNo
   std::vector<nlohmann::json> events = f.RemoteEvents(head);
   ASSERT_FALSE(events.empty());
   for (const auto& e : events) {
-    if (e["app"] == "web") EXPECT_EQ(e.value("landing", ""), pin) << e.dump();
+    if (e["app"] == "web") {
+      EXPECT_EQ(e.value("landing", ""), pin) << e.dump();
+    }
   }
 
   auto web_change = [&](const std::string& workdir) {
-    CommandOutput out = f.Sluice({"audit", "--format", "json", "--app", "web", "--log-level",
-                                  "off", "--repo", f.url, "--workdir", workdir,
-                                  "--controller-keys", f.workdir + "/controller-key.pub"},
-                                 /*with_repo=*/false);
+    CommandOutput out = f.Sluice(
+        {"audit", "--format", "json", "--app", "web", "--log-level", "off", "--repo", f.url,
+         "--workdir", workdir, "--controller-keys", f.workdir + "/controller-key.pub"},
+        /*with_repo=*/false);
     EXPECT_EQ(out.exit_code, 0) << out.err;
     nlohmann::json report = nlohmann::json::parse(out.out, nullptr, false);
     if (!report.is_object() || report["changes"].size() != 1u) {

@@ -148,13 +148,21 @@ class PrometheusRollbackTest : public ::testing::Test {
                        "  interval: 250ms\n"
                        "  checks:\n"
                        "    - prometheus:\n"
-                       "        url: " + prom + "\n"
-                       "        query: '" + kErrorQuery + "'\n"
-                       "        max: 0.05\n"
-                       "    - prometheus:\n"
-                       "        url: " + prom + "\n"
-                       "        query: '" + kLatencyQuery + "'\n"
-                       "        maxRatioToBaseline: 2\n"}},
+                       "        url: " +
+                           prom +
+                           "\n"
+                           "        query: '" +
+                           kErrorQuery +
+                           "'\n"
+                           "        max: 0.05\n"
+                           "    - prometheus:\n"
+                           "        url: " +
+                           prom +
+                           "\n"
+                           "        query: '" +
+                           kLatencyQuery +
+                           "'\n"
+                           "        maxRatioToBaseline: 2\n"}},
                      "dev: verify with Prometheus, roll back by itself");
     // Before anything runs the service reports no errors at 100 ms; the
     // first sample of a fresh Prometheus takes ~5-6 s.
@@ -165,7 +173,8 @@ class PrometheusRollbackTest : public ::testing::Test {
     return "artifact:\n  image: registry.example.com/shop/api\n  digest: " + digest +
            "\n  version: " + version +
            "\ndeploy:\n  adapter: exec\n  exec:\n    command: [scripts/rollout.sh, \"{{digest}}\", "
-           "\"" + f_.state + "\"]\n    timeout: 1m\n";
+           "\"" +
+           f_.state + "\"]\n    timeout: 1m\n";
   }
 
   // Pushes a pin of `digest` and runs one controller pass, which exits
@@ -282,8 +291,8 @@ TEST_F(PrometheusRollbackTest, LatencyOverTheBaselineRatioIsRolledBack) {
   service_.Set(Digest('c'), {0.001, 0.5});   // over 2 x 0.15, errors fine
 
   std::string first;
-  ASSERT_NO_FATAL_FAILURE(ExpectVerifiedLkg(Release(Digest('a'), "1.0.0", &first), first,
-                                            Digest('a')));
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectVerifiedLkg(Release(Digest('a'), "1.0.0", &first), first, Digest('a')));
   std::string good;
   nlohmann::json pass = Release(Digest('d'), "1.1.0", &good);
   ASSERT_NO_FATAL_FAILURE(ExpectVerifiedLkg(pass, good, Digest('d')));

@@ -66,8 +66,9 @@ TEST_F(RollbackTest, RollbackCommandRestoresTheLkgPinAndTheControllerAppliesIt) 
   const nlohmann::json* verified = Outcome(pass, "verified");
   ASSERT_NE(verified, nullptr) << pass.dump();
   // The pass report says it was a rollback, not just "verified".
-  EXPECT_EQ((*verified)["reason"].get<std::string>().rfind("rolled back to " + good_.substr(0, 12), 0),
-            0u)
+  EXPECT_EQ(
+      (*verified)["reason"].get<std::string>().rfind("rolled back to " + good_.substr(0, 12), 0),
+      0u)
       << pass.dump();
   std::vector<std::string> kinds;
   for (const auto& e : f_.RemoteEvents(commit)) kinds.push_back(e["event"]);

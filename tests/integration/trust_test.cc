@@ -50,12 +50,11 @@ class TrustTest : public ::testing::Test {
   // An approved change: prod gets a custom gate `smoke` running
   // scripts/gate.sh, which leaves `marker` behind when it runs.
   void AddSmokeGate(const std::string& marker) {
-    Merge(
-        {{"scripts/gate.sh", MarkerScript(marker)},
-         {"environments/prod/environment.yaml",
-          std::string(kProtected) +
-              "gates:\n  custom: [{ name: smoke, command: [sh, scripts/gate.sh], timeout: 30s }]\n"}},
-        "Add a smoke gate", true);
+    Merge({{"scripts/gate.sh", MarkerScript(marker)},
+           {"environments/prod/environment.yaml",
+            std::string(kProtected) + "gates:\n  custom: [{ name: smoke, command: [sh, "
+                                      "scripts/gate.sh], timeout: 30s }]\n"}},
+          "Add a smoke gate", true);
   }
 
   std::string Head() { return Git(f_.work, {"rev-parse", "HEAD"}).out.substr(0, 40); }

@@ -7,12 +7,12 @@
 
 #include <memory>
 
-#include "process/runner.h"
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "engine/reconciler.h"
 #include "git/repo.h"
 #include "net/http_client.h"
+#include "process/runner.h"
 #include "record/workspace.h"
 #include "support/env_repo_test.h"
 #include "verify/verifier.h"

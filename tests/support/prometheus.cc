@@ -28,10 +28,10 @@ struct MetricsExporter::Impl {
 
 MetricsExporter::MetricsExporter(std::function<std::string()> render)
     : impl_(std::make_unique<Impl>()) {
-  impl_->server.Get("/metrics", [render = std::move(render)](const httplib::Request&,
-                                                             httplib::Response& res) {
-    res.set_content(render(), "text/plain; version=0.0.4");
-  });
+  impl_->server.Get("/metrics",
+                    [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
+                      res.set_content(render(), "text/plain; version=0.0.4");
+                    });
   port_ = impl_->server.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) {
     ADD_FAILURE() << "metrics exporter: cannot bind a loopback port";
@@ -85,8 +85,7 @@ PrometheusServer::PrometheusServer(const std::vector<std::string>& targets,
           exe,
           bp::args({"--config.file=" + impl_->dir.Sub("prometheus.yml"),
                     "--storage.tsdb.path=" + impl_->dir.Sub("data-" + std::to_string(attempt)),
-                    "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                    "--log.level=warn"}),
+                    "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"}),
           bp::std_in.close(), bp::std_out > impl_->dir.Sub("prometheus.out"),
           bp::std_err > impl_->dir.Sub("prometheus.err"));
     } catch (const std::exception& e) {

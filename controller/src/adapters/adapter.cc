@@ -62,7 +62,8 @@ Result<Observation> Adapter::Inspect(const ApplyRequest& req) {
   return o;
 }
 
-Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, process::CommandRunner& runner) {
+Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind,
+                                             process::CommandRunner& runner) {
   switch (kind) {
     case config::AdapterKind::kExec:
       return std::unique_ptr<Adapter>(std::make_unique<ExecAdapter>(runner));

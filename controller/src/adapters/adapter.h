@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/result.h"
+#include "process/runner.h"
 
 namespace sluice::adapters {
 
@@ -19,7 +19,7 @@ struct ApplyRequest {
   std::string commit;  // 40 hex: the environments-repo commit applied
   const config::Pin* pin = nullptr;
   std::string checkout_dir;  // absolute path of the exported commit tree
-  process::LineSink log;              // streamed, redacted output (may be empty)
+  process::LineSink log;     // streamed, redacted output (may be empty)
   CancelToken* cancel = nullptr;
 };
 
@@ -78,7 +78,8 @@ class Adapter {
 // (not owned; must outlive the adapter). The helm and terraform adapters
 // start their children from BaseEnvironment() and look their program up on
 // its PATH. InvalidArgument for an unknown kind.
-Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind, process::CommandRunner& runner);
+Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind,
+                                             process::CommandRunner& runner);
 
 // ---------------------------------------------------------------------------
 // Helpers shared by the adapters. Pure apart from ResolveCheckoutPath, which

@@ -78,7 +78,7 @@ Result<std::string> SubstitutePlaceholders(const std::string& text,
 }
 
 Result<process::ProcessSpec> BuildExecProcess(const ApplyRequest& req,
-                                     const std::map<std::string, std::string>& base_env) {
+                                              const std::map<std::string, std::string>& base_env) {
   if (req.pin == nullptr) return Status::InvalidArgument("exec apply without a pin");
   const config::Pin& pin = *req.pin;
   if (!pin.deploy.exec.has_value()) {

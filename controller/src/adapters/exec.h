@@ -4,9 +4,9 @@
 #include <string>
 
 #include "adapters/adapter.h"
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
+#include "process/runner.h"
 
 namespace sluice::adapters {
 
@@ -29,7 +29,7 @@ Result<std::string> SubstitutePlaceholders(const std::string& text,
 // environment is `base_env` plus SLUICE_ENV, SLUICE_APP, SLUICE_IMAGE,
 // SLUICE_DIGEST, SLUICE_VERSION, SLUICE_COMMIT; cwd is the checkout.
 Result<process::ProcessSpec> BuildExecProcess(const ApplyRequest& req,
-                                     const std::map<std::string, std::string>& base_env);
+                                              const std::map<std::string, std::string>& base_env);
 
 // The exec adapter (SPEC section 4): exit 0 means applied.
 class ExecAdapter final : public Adapter {

@@ -382,7 +382,8 @@ Result<ApplyResult> HelmAdapter::Upgrade(const ApplyRequest& req, HelmMode mode)
   return result;
 }
 
-Result<process::ProcessResult> HelmAdapter::Query(const ApplyRequest& req, std::vector<std::string> args) {
+Result<process::ProcessResult> HelmAdapter::Query(const ApplyRequest& req,
+                                                  std::vector<std::string> args) {
   Result<std::string> program = HelmProgram(base_env_);
   if (!program.ok()) return program.status().WithContext(PinPath(req) + ": helm adapter");
   const config::HelmDeploy& helm = *req.pin->deploy.helm;

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
+#include "process/runner.h"
 
 namespace sluice::adapters {
 

@@ -72,7 +72,7 @@ class Sequence {
   // Runs one step. A step that has no time left is not started and comes
   // back timed out. Errors: the runner's (program missing, pipes).
   Result<process::ProcessResult> Step(const std::vector<std::string>& args, bool stream,
-                             size_t output_cap = 64 * 1024) {
+                                      size_t output_cap = 64 * 1024) {
     process::ProcessSpec spec;
     spec.repository_code = true;  // runs as runAs when configured
     spec.argv.push_back(program_);

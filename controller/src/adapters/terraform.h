@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/result.h"
+#include "process/runner.h"
 
 namespace sluice::adapters {
 
@@ -117,8 +117,9 @@ class TerraformAdapter final : public Adapter {
  public:
   // `runner` is not owned and must outlive the adapter; the binary is looked
   // up on `base_env`'s PATH.
-  explicit TerraformAdapter(process::CommandRunner& runner,
-                            std::map<std::string, std::string> base_env = process::BaseEnvironment())
+  explicit TerraformAdapter(
+      process::CommandRunner& runner,
+      std::map<std::string, std::string> base_env = process::BaseEnvironment())
       : runner_(runner), base_env_(std::move(base_env)) {}
 
   std::string_view Name() const override { return "terraform"; }

@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "process/runner.h"
 #include "approval/forge.h"
 #include "config/policy.h"
 #include "config/settings.h"
 #include "gates/gate.h"
 #include "git/repo.h"
+#include "process/runner.h"
 
 namespace sluice::approval {
 

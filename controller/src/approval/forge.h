@@ -61,8 +61,8 @@ struct OpenedPullRequest {
 };
 
 // Forge is the seam through which Sluice asks a code-hosting forge who
-// approved a merge, and opens the pull request of a promotion. Implementations speak the forge's REST API through an
-// HttpClient; tests run them against a loopback server.
+// approved a merge, and opens the pull request of a promotion. Implementations speak the forge's
+// REST API through an HttpClient; tests run them against a loopback server.
 //
 // Errors: IOError/Timeout for transport failures, FailedPrecondition for an
 // answer that is not what the API documents (status, JSON shape), with the

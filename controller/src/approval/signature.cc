@@ -204,8 +204,8 @@ Result<SignatureCheck> SshSignatureVerifier::Verify(
     if (principal.find_first_of("*?!,") != std::string::npos) continue;  // a pattern, not a person
     only_patterns = false;
     Result<process::ProcessResult> verified = run({ssh_keygen_, "-Y", "verify", "-f", allowed_file,
-                                                    "-I", principal, "-n", "git", "-s", sig_file},
-                                                   sig.payload);
+                                                   "-I", principal, "-n", "git", "-s", sig_file},
+                                                  sig.payload);
     if (!verified.ok()) return verified.status();
     if (verified->exit_code == 0) {
       check.verified = true;

@@ -4,9 +4,9 @@
 #include <string_view>
 #include <vector>
 
-#include "process/runner.h"
 #include "core/result.h"
 #include "git/repo.h"
+#include "process/runner.h"
 
 namespace sluice::approval {
 

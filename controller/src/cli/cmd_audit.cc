@@ -8,12 +8,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/json_dump.h"
 #include "core/strings.h"
+#include "record/verify.h"
 #include "reports/audit.h"
 #include "reports/audit_reader.h"
 #include "reports/audit_render.h"
-#include "record/verify.h"
-#include "core/json_dump.h"
 
 namespace sluice::cli {
 

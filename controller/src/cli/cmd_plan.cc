@@ -9,8 +9,8 @@
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "engine/reconciler.h"
 

@@ -12,8 +12,8 @@
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
 #include "config/settings.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "engine/execute_promotion.h"
 

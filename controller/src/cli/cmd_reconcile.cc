@@ -10,10 +10,10 @@
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
 #include "cli/pass_output.h"
-#include "record/pass_stamp.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "engine/reconciler.h"
+#include "record/pass_stamp.h"
 
 namespace sluice::cli {
 

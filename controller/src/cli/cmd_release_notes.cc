@@ -8,9 +8,9 @@
 #include "cli/trust_config.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "record/refs.h"
 #include "reports/audit_reader.h"
 #include "reports/markdown_template.h"
-#include "record/refs.h"
 #include "reports/release_notes.h"
 
 namespace sluice::cli {

@@ -7,9 +7,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/trust_config.h"
+#include "core/json_dump.h"
 #include "core/strings.h"
 #include "engine/execute_rollback.h"
-#include "core/json_dump.h"
 #include "engine/rollback.h"
 
 namespace sluice::cli {

@@ -7,8 +7,8 @@
 #include "cli/common.h"
 #include "cli/process_secrets.h"
 #include "config/repository_config.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 
 namespace sluice::cli {
 namespace fs = std::filesystem;

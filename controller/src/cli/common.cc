@@ -11,9 +11,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "git/stale_files.h"
 #include "reports/audit.h"
 #include "reports/markdown_template.h"
-#include "git/stale_files.h"
 
 namespace sluice::cli {
 

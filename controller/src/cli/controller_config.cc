@@ -39,8 +39,8 @@ Status LoadTrustSection(const std::string& path, const YAML::Node& node,
     return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
   };
   if (!node.IsMap()) {
-    return Status::InvalidArgument(where(node) +
-                                   "trust must be a mapping (bootstrap, signingKey, controllerKeys)");
+    return Status::InvalidArgument(
+        where(node) + "trust must be a mapping (bootstrap, signingKey, controllerKeys)");
   }
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>("");

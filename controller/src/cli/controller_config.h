@@ -3,10 +3,10 @@
 #include <chrono>
 #include <string>
 
-#include "process/runner.h"
 #include "cli/common.h"
 #include "config/controller_secrets.h"
 #include "core/result.h"
+#include "process/runner.h"
 
 namespace sluice::cli {
 

@@ -3,11 +3,11 @@
 #include <chrono>
 #include <optional>
 
-#include "process/runner.h"
 #include "core/clock.h"
 #include "net/http_client.h"
 #include "notify/notifier.h"
 #include "notify/repo_sink.h"
+#include "process/runner.h"
 #include "record/store.h"
 #include "record/workspace.h"
 #include "verify/verifier.h"

@@ -18,8 +18,8 @@ struct Artifact {
   std::string image;
   std::string digest;
   std::string version;
-  std::string source;          // commit sha of the app's source
-  std::string promoted_from;   // `promotedFrom:` set by `sluice promote`; informative
+  std::string source;         // commit sha of the app's source
+  std::string promoted_from;  // `promotedFrom:` set by `sluice promote`; informative
 };
 
 enum class AdapterKind { kHelm, kTerraform, kExec };
@@ -32,11 +32,11 @@ struct HelmDeploy {
   std::string chart;
   std::string version;
   std::string namespace_;
-  std::vector<std::string> values;        // repo-relative paths, contained in the repo
+  std::vector<std::string> values;  // repo-relative paths, contained in the repo
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   std::string digest_key = "image.digest";          // `digestKey:`
   std::string repository_key = "image.repository";  // `repositoryKey:`
-  std::string kube_context;                          // `kubeContext:`
+  std::string kube_context;                         // `kubeContext:`
 };
 
 struct TerraformDeploy {

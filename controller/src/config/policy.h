@@ -14,8 +14,8 @@ namespace sluice::config {
 enum class Evidence { kForge, kSigned, kForgeAndSigned };
 
 struct ApprovalPolicy {
-  int required = 0;                 // distinct approvers; 0 = no approval needed
-  std::vector<std::string> from;    // group names from sluice.yaml
+  int required = 0;               // distinct approvers; 0 = no approval needed
+  std::vector<std::string> from;  // group names from sluice.yaml
   Evidence evidence = Evidence::kForge;
   bool separate_author = true;
 };
@@ -36,9 +36,9 @@ struct Gates {
   bool upstream_verified = false;
   std::optional<std::chrono::milliseconds> soak;
   std::optional<VulnerabilityLimits> vulnerabilities;
-  bool registry_verify_digest = false;   // registry: { verifyDigest: true }
-  bool rollback_target_required = false; // rollbackTarget: required
-  bool rollback_allow_first = false;     // rollbackTarget: { required: true, allowFirst: true }
+  bool registry_verify_digest = false;    // registry: { verifyDigest: true }
+  bool rollback_target_required = false;  // rollbackTarget: required
+  bool rollback_allow_first = false;      // rollbackTarget: { required: true, allowFirst: true }
   bool no_active_incident = false;
   std::vector<CustomGate> custom;
 };

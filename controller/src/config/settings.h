@@ -15,9 +15,9 @@ namespace sluice::config {
 // from the repository (SPEC 1.3 rule 5): whoever can edit sluice.yaml must
 // not choose the API, the repository whose reviews count, or the token.
 struct ForgeSettings {
-  std::string type;  // github | gitlab
-  std::string api;   // base URL
-  std::string repo;  // owner/name or group/project
+  std::string type;        // github | gitlab
+  std::string api;         // base URL
+  std::string repo;        // owner/name or group/project
   std::string token_file;  // `tokenFile:`; or SLUICE_FORGE_TOKEN in the environment
 };
 
@@ -43,10 +43,10 @@ struct NotifyRef {
 
 // sluice.yaml at the repository root. Only `pipeline` is required.
 struct RepoSettings {
-  std::vector<std::string> pipeline;  // promotion order; env names
+  std::vector<std::string> pipeline;                       // promotion order; env names
   std::map<std::string, std::vector<std::string>> groups;  // logins and/or emails
-  std::vector<std::string> signers;   // allowed_signers lines
-  std::vector<NotifyRef> notify;      // targets to notify, by name
+  std::vector<std::string> signers;                        // allowed_signers lines
+  std::vector<NotifyRef> notify;                           // targets to notify, by name
   // Values the repository may not set because they name a secret, a file or
   // the forge (`forge:`, `notify: [{slack: {webhookFile}}]`, ...): they have
   // no effect, and each entry says so with the fix. Not parse errors: the
@@ -63,7 +63,7 @@ bool IsValidName(std::string_view name);
 // diagnostics on error: missing or empty pipeline, duplicate or invalid env
 // names, unknown keys, wrong types. Secret-bearing keys are not errors: they
 // land in RepoSettings::ignored.
-std::optional<RepoSettings> ParseRepoSettings(std::string_view yaml_text,
-                                              const std::string& path, Diagnostics& diags);
+std::optional<RepoSettings> ParseRepoSettings(std::string_view yaml_text, const std::string& path,
+                                              Diagnostics& diags);
 
 }  // namespace sluice::config

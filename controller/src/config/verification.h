@@ -26,7 +26,7 @@ struct PrometheusCheck {
 };
 
 struct VerificationCheck {
-  std::optional<HttpCheck> http;              // exactly one of these is set
+  std::optional<HttpCheck> http;  // exactly one of these is set
   std::optional<PrometheusCheck> prometheus;
 };
 

@@ -16,8 +16,8 @@ std::string FormatRfc3339(TimePoint t) {
 }
 
 std::string FormatRfc3339Millis(TimePoint t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   if (ms < 0) ms += 1000;
   std::string out = FormatRfc3339(t);
   if (ms == 0) return out;

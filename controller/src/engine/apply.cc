@@ -23,9 +23,9 @@ std::string Tail(const std::string& s, size_t n) {
 
 }  // namespace
 
-Applier::Applier(record::Workspace& ws, record::RecordStore& record,
-                 process::CommandRunner& runner, verify::Verifier& verifier, const Clock& clock,
-                 CancelToken& cancel, OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
+Applier::Applier(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
+                 verify::Verifier& verifier, const Clock& clock, CancelToken& cancel,
+                 OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
                  std::function<void(const std::string& env, const std::string& app)> before_apply)
     : ws_(ws),
       record_(record),
@@ -128,7 +128,7 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   done.time = clock_.Now();
   if (!result.ok()) return fail(done, result.status().message());
   done.adapter = record::AdapterRecord{std::string((*adapter)->Name()), result->exit_code,
-                               static_cast<std::int64_t>(result->duration.count())};
+                                       static_cast<std::int64_t>(result->duration.count())};
   if (!result->ok) {
     done.output = Tail(result->output_tail, kRecordedOutputBytes);
     done.interrupted = result->cancelled;
@@ -137,7 +137,8 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
                           : result->summary);
   }
 
-  done.kind = base.rollback_target.empty() ? record::EventKind::kApplied : record::EventKind::kRolledBack;
+  done.kind =
+      base.rollback_target.empty() ? record::EventKind::kApplied : record::EventKind::kRolledBack;
   // What ran before, so `sluice status` can say what changed with this apply.
   if (auto prev = record_.Ref(record::DeployedRef(env, app)); prev && *prev != base.commit) {
     done.previous = *prev;
@@ -150,14 +151,16 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   const bool verified_at_once = checks.checks.empty();
   std::string record_error;  // a push of this apply's record that failed
   if (Status s = record_.Write(
-          done, {{record::DeployedRef(env, app), base.commit}, {record::AppliedRef(env), base.commit}},
+          done,
+          {{record::DeployedRef(env, app), base.commit}, {record::AppliedRef(env), base.commit}},
           /*push=*/!verified_at_once);
       !s.ok()) {
     spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
                   s.ToString());
     record_error = s.ToString();
   }
-  outcome.state = base.rollback_target.empty() ? record::Outcome::kApplied : record::Outcome::kRolledBack;
+  outcome.state =
+      base.rollback_target.empty() ? record::Outcome::kApplied : record::Outcome::kRolledBack;
   outcome.reason = done.reason;
 
   verify::VerificationResult v = verifier_.Verify(checks, baseline, &cancel_);
@@ -204,14 +207,15 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
 }
 
 std::pair<std::string, bool> Applier::CommitAutomaticRollback(const std::string& env,
-                                                             const std::string& app,
-                                                             const std::string& why) {
+                                                              const std::string& app,
+                                                              const std::string& why) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto plan = PlanRollback(ws_, env, app, "");
     if (!plan.ok()) return {"onFailure: rollback not possible: " + plan.status().message(), false};
-    auto commit =
-        WriteRollbackCommit(ws_, *plan, "", "Verification failed: " + why, record::Workspace::Identity());
-    if (!commit.ok()) return {"onFailure: rollback commit failed: " + commit.status().ToString(), false};
+    auto commit = WriteRollbackCommit(ws_, *plan, "", "Verification failed: " + why,
+                                      record::Workspace::Identity());
+    if (!commit.ok())
+      return {"onFailure: rollback commit failed: " + commit.status().ToString(), false};
     own_rollbacks_.Add(*commit);
     Status pushed = PushCommit(ws_, *commit, "");
     if (pushed.ok()) {
@@ -219,7 +223,8 @@ std::pair<std::string, bool> Applier::CommitAutomaticRollback(const std::string&
                    ShortId(*commit), ShortId(plan->target));
       return {"rolled back by " + ShortId(*commit) + " restoring " + ShortId(plan->target), true};
     }
-    if (!pushed.IsConflict()) return {"onFailure: rollback push failed: " + pushed.ToString(), false};
+    if (!pushed.IsConflict())
+      return {"onFailure: rollback push failed: " + pushed.ToString(), false};
     // The branch moved: take the new head and build the rollback on it.
     if (Status synced = ws_.Sync(/*push=*/false); !synced.ok()) {
       return {"onFailure: rollback not pushed: " + synced.ToString(), false};

@@ -3,12 +3,12 @@
 #include <functional>
 #include <string>
 
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "engine/drift.h"
 #include "engine/judge.h"
+#include "process/runner.h"
 #include "record/event.h"
 #include "record/pass_report.h"
 #include "record/store.h"

@@ -32,8 +32,8 @@ Environments ListEnvironments(record::Workspace& ws, const std::string& head) {
     for (const auto& d : settings->ignored) out.ignored_keys.push_back(d.ToString());
     return out;
   }
-  out.problem = text.ok() ? config::FormatDiagnostics(diags)
-                          : "sluice.yaml: " + text.status().message();
+  out.problem =
+      text.ok() ? config::FormatDiagnostics(diags) : "sluice.yaml: " + text.status().message();
   out.error = text.ok() ? Status::InvalidArgument(out.problem)
                         : text.status().WithContext("read sluice.yaml at " + ShortId(head));
   // Keep serving: the environments that exist on disk.
@@ -70,9 +70,9 @@ Result<std::vector<std::string>> ChangedApps(record::Workspace& ws, const std::s
     by_commit[commit].insert(app);
     if (!apps.count(app)) {
       removed.push_back({env, app, head, "", record::Outcome::kRemoved,
-                     "pin file " + config::PinPath(env, app) +
-                         " was removed; Sluice does not uninstall: remove the release by hand "
-                         "or restore the pin"});
+                         "pin file " + config::PinPath(env, app) +
+                             " was removed; Sluice does not uninstall: remove the release by hand "
+                             "or restore the pin"});
     }
   }
   std::vector<std::string> changed;

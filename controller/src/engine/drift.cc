@@ -24,9 +24,11 @@ bool IsInSyncForDrift(const std::string& head_blob, const std::string& deployed_
 }
 
 std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_deployed,
-                                        const adapters::Observation& observed, record::Event base) {
+                                                const adapters::Observation& observed,
+                                                record::Event base) {
   const bool drifting = last_on_deployed != nullptr &&
-                        last_on_deployed->kind == record::EventKind::kDrift && !last_on_deployed->resolved;
+                        last_on_deployed->kind == record::EventKind::kDrift &&
+                        !last_on_deployed->resolved;
   base.kind = record::EventKind::kDrift;
   switch (observed.state) {
     case adapters::Observed::kOtherDeployed: {
@@ -51,9 +53,9 @@ std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_dep
   return std::nullopt;
 }
 
-DriftChecker::DriftChecker(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
-                           const Clock& clock, CancelToken& cancel, DriftOptions options,
-                           std::string instance_id)
+DriftChecker::DriftChecker(record::Workspace& ws, record::RecordStore& record,
+                           process::CommandRunner& runner, const Clock& clock, CancelToken& cancel,
+                           DriftOptions options, std::string instance_id)
     : ws_(ws),
       record_(record),
       runner_(runner),
@@ -208,7 +210,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
   base.digest = pin->artifact.digest;
   base.version = pin->artifact.version;
   base.adapter = record::AdapterRecord{std::string((*adapter)->Name()), observed->exit_code,
-                               static_cast<std::int64_t>(observed->duration.count())};
+                                       static_cast<std::int64_t>(observed->duration.count())};
   base.controller_id = instance_id_;
   base.controller_version = std::string(Version());
   std::optional<record::Event> event = DriftEventToRecord(&*last, *observed, std::move(base));

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "process/runner.h"
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "process/runner.h"
 #include "record/event.h"
 #include "record/store.h"
 #include "record/workspace.h"
@@ -78,7 +78,8 @@ bool IsInSyncForDrift(const std::string& head_blob, const std::string& deployed_
 // resolving `drift` event when an unresolved drift is gone; nothing
 // otherwise. nullopt: write nothing.
 std::optional<record::Event> DriftEventToRecord(const record::Event* last_on_deployed,
-                                        const adapters::Observation& observed, record::Event base);
+                                                const adapters::Observation& observed,
+                                                record::Event base);
 
 // DriftChecker runs the drift checks of a controller pass. It remembers when
 // it last checked each (env, app) (in memory: a restarted controller checks

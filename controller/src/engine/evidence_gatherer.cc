@@ -15,11 +15,11 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
-#include "record/event.h"
-#include "record/refs.h"
 #include "evidence/custom_gate.h"
 #include "evidence/incidents.h"
 #include "evidence/scan_report.h"
+#include "record/event.h"
+#include "record/refs.h"
 
 namespace sluice::engine {
 

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <string>
 
-#include "process/runner.h"
 #include "core/bounded_cache.h"
 #include "core/cancel.h"
-#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
+#include "process/runner.h"
+#include "record/workspace.h"
 
 namespace sluice::engine {
 

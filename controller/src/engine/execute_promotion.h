@@ -3,7 +3,6 @@
 #include <optional>
 #include <string>
 
-#include "process/runner.h"
 #include "approval/forge.h"
 #include "config/settings.h"
 #include "core/clock.h"
@@ -11,6 +10,7 @@
 #include "engine/promotion.h"
 #include "git/repo.h"
 #include "net/http_client.h"
+#include "process/runner.h"
 #include "verify/verifier.h"
 
 namespace sluice::engine {

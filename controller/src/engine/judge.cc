@@ -68,9 +68,8 @@ PolicyInForce Judge::PolicyFor(const std::string& env, const std::string& head) 
 }
 
 Judgement Judge::Evaluate(const std::string& env, const std::string& app,
-                                        const std::string& candidate, const std::string& head,
-                                        const std::string& text, const PolicyInForce& pif,
-                                        TimePoint now) {
+                          const std::string& candidate, const std::string& head,
+                          const std::string& text, const PolicyInForce& pif, TimePoint now) {
   Judgement j;
   const std::string path = config::PinPath(env, app);
   config::Diagnostics diags;
@@ -134,8 +133,8 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
   // Trust rule 3: custom gates run repository code, so only once approval
   // (and its coverage) passed, and from the commit of the policy in force.
   if (!pif.policy->gates.custom.empty()) {
-    if (approved && (!j.evidence.coverage ||
-                     j.evidence.coverage->verdict == gates::Verdict::kPass)) {
+    if (approved &&
+        (!j.evidence.coverage || j.evidence.coverage->verdict == gates::Verdict::kPass)) {
       j.evidence.custom = gatherer_.RunCustomGates(c, pif.commit, &cancel_);
     } else {
       for (const config::CustomGate& gate : pif.policy->gates.custom) {
@@ -153,18 +152,17 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
 }
 
 gates::GateResult Judge::CheckCoverage(const std::string& env, const config::Pin& pin,
-                                      const std::string& pin_path,
-                                      const config::ApprovalPolicy& rule,
-                                      const config::RepoSettings& settings,
-                                      const std::string& base, const std::string& candidate,
-                                      bool own_rollback, const std::string& approved_landing) {
+                                       const std::string& pin_path,
+                                       const config::ApprovalPolicy& rule,
+                                       const config::RepoSettings& settings,
+                                       const std::string& base, const std::string& candidate,
+                                       bool own_rollback, const std::string& approved_landing) {
   trust::CoverageResult cov = trust::CheckCoverage(
       ws_.mutex(), ws_.repo(), rule, settings, base, candidate,
       trust::DeployReadPaths(pin, pin_path, config::PolicyPath(env)),
       [this](const config::ApprovalPolicy& r, const config::RepoSettings& s,
-             const std::string& commit, const std::vector<std::string>& paths) {
-        return ApproveCommit(r, s, commit, paths);
-      },
+             const std::string& commit,
+             const std::vector<std::string>& paths) { return ApproveCommit(r, s, commit, paths); },
       [&](const std::string& commit) {
         // Approved already: this controller's own rollback, or the landing
         // commit whose approval the approval gate just judged.
@@ -172,12 +170,14 @@ gates::GateResult Judge::CheckCoverage(const std::string& env, const config::Pin
                (!approved_landing.empty() && commit == approved_landing);
       },
       options_.trust.max_depth);
-  return gates::GateResult{"coverage", cov.ok ? gates::Verdict::kPass : gates::Verdict::kBlock,
-                           cov.reason, {{"since", base}}};
+  return gates::GateResult{"coverage",
+                           cov.ok ? gates::Verdict::kPass : gates::Verdict::kBlock,
+                           cov.reason,
+                           {{"since", base}}};
 }
 
 std::string Judge::LandingOf(const std::string& candidate, const std::string& pin_path,
-                                  const std::string& deployed) {
+                             const std::string& deployed) {
   std::lock_guard lock(ws_.mutex());
   auto found = approval::FindLandingCommit(ws_.repo(), candidate, pin_path, deployed);
   return found.ok() ? *found : std::string();
@@ -196,11 +196,11 @@ std::unique_ptr<approval::Forge> Judge::ForgeFor(std::string* error) {
 }
 
 approval::ApprovalDecision Judge::CheckApproval(const config::ApprovalPolicy& policy,
-                                                     const config::RepoSettings& settings,
-                                                     const std::string& candidate,
-                                                     const std::string& pin_path,
-                                                     const std::string& stop_at,
-                                                     std::string* landing_commit) {
+                                                const config::RepoSettings& settings,
+                                                const std::string& candidate,
+                                                const std::string& pin_path,
+                                                const std::string& stop_at,
+                                                std::string* landing_commit) {
   std::string forge_error;
   std::unique_ptr<approval::Forge> forge = ForgeFor(&forge_error);
   // The checker takes the repository lock for its reads only, never across
@@ -216,9 +216,8 @@ approval::ApprovalDecision Judge::CheckApproval(const config::ApprovalPolicy& po
 }
 
 std::string Judge::ApproveCommit(const config::ApprovalPolicy& rule,
-                                      const config::RepoSettings& settings,
-                                      const std::string& commit,
-                                      const std::vector<std::string>& paths) {
+                                 const config::RepoSettings& settings, const std::string& commit,
+                                 const std::vector<std::string>& paths) {
   if (rule.required <= 0) return "";
   if (own_rollbacks_.Contains(commit)) return "";
   std::string forge_error;
@@ -282,10 +281,10 @@ config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& pol
 }
 
 std::optional<gates::RollbackEvidence> Judge::DetectRollback(const std::string& env,
-                                                                  const std::string& app,
-                                                                  const std::string& candidate,
-                                                                  const std::string& pin_path,
-                                                                  const config::Pin& pin) {
+                                                             const std::string& app,
+                                                             const std::string& candidate,
+                                                             const std::string& pin_path,
+                                                             const config::Pin& pin) {
   std::lock_guard lock(ws_.mutex());
   git::Repository& repo = ws_.repo();
   auto blob = repo.BlobId(candidate, pin_path);

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "approval/forge.h"
 #include "config/pin.h"
@@ -20,6 +19,7 @@
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
+#include "process/runner.h"
 #include "record/store.h"
 #include "record/workspace.h"
 #include "trust/policy_in_force.h"

@@ -8,13 +8,13 @@
 #include "config/pin_edit.h"
 #include "config/policy.h"
 #include "config/repository_config.h"
-#include "core/lines.h"
 #include "config/settings.h"
+#include "core/lines.h"
 #include "core/strings.h"
 #include "core/time_format.h"
 #include "record/event.h"
-#include "record/trust.h"
 #include "record/refs.h"
+#include "record/trust.h"
 
 namespace sluice::engine {
 namespace {
@@ -173,7 +173,8 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
   auto lkg = repo.ResolveRef(record::LkgRef(from, app));
   if (!lkg.ok()) {
     if (!lkg.status().IsNotFound()) return lkg.status();
-    return Refuse(plan, from + " has nothing verified for " + app + " (no " + record::LkgRef(from, app) +
+    return Refuse(plan, from + " has nothing verified for " + app + " (no " +
+                            record::LkgRef(from, app) +
                             " in the record): let the controller deploy and verify it in " + from +
                             " first (`sluice status --env " + from + "` tells where it is)");
   }

@@ -9,8 +9,8 @@
 
 #include "adapters/adapter.h"
 #include "config/repository_config.h"
-#include "core/strings.h"
 #include "core/duration.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "core/version.h"
 #include "engine/change_set.h"
@@ -61,8 +61,8 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
       judge_(ws, record_, runner, http, clock, cancel, own_rollbacks_,
              JudgeOptions{options_.forge, options_.forge_token, options_.extra_signers,
                           options_.registry, options_.scan_cache_entries, options_.trust}),
-      applier_(ws, record_, runner, verifier, clock, cancel, own_rollbacks_,
-               options_.make_adapter, options_.before_apply) {
+      applier_(ws, record_, runner, verifier, clock, cancel, own_rollbacks_, options_.make_adapter,
+               options_.before_apply) {
   if (!options_.drift.make_adapter) options_.drift.make_adapter = options_.make_adapter;
   if (!options_.drift.ignores_drift) {
     options_.drift.ignores_drift = [this](const std::string& env, const std::string& head) {
@@ -75,7 +75,7 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
 }
 
 record::Event Reconciler::NewEvent(const std::string& env, const std::string& app,
-                           const std::string& commit, record::EventKind kind) const {
+                                   const std::string& commit, record::EventKind kind) const {
   record::Event e;
   e.time = clock_.Now();
   e.env = env;
@@ -114,8 +114,7 @@ void Reconciler::AddDriftChecks(record::PassReport& report) {
   DriftReport drift = drift_->Run(report.head);
   report.drift_checks = drift.checks;
   for (auto& f : drift.findings) {
-    report.outcomes.push_back({f.env, f.app, f.commit, f.digest,
-                               DriftOutcome(f.state), f.reason});
+    report.outcomes.push_back({f.env, f.app, f.commit, f.digest, DriftOutcome(f.state), f.reason});
   }
   report.duration += std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
@@ -183,7 +182,8 @@ Result<record::PassReport> Reconciler::RunPass() {
 void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
                               std::vector<record::AppOutcome>& out, size_t& pins_read) {
   if (!config::IsValidName(env)) {
-    out.push_back({env, "", head, "", record::Outcome::kError, "'" + env + "' is not a valid environment name"});
+    out.push_back({env, "", head, "", record::Outcome::kError,
+                   "'" + env + "' is not a valid environment name"});
     return;
   }
   auto changed = ChangedApps(ws_, env, head, out);
@@ -202,14 +202,15 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   for (const auto& app : *changed) {
     if (cancel_.cancelled()) break;
     record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
-    spdlog::info("{}/{}: {}{}{}", env, app, record::OutcomeName(o.state), o.reason.empty() ? "" : " — ", o.reason);
+    spdlog::info("{}/{}: {}{}{}", env, app, record::OutcomeName(o.state),
+                 o.reason.empty() ? "" : " — ", o.reason);
     out.push_back(std::move(o));
   }
 }
 
 record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
-                                    const std::string& head, const PolicyInForce& pif,
-                                    size_t& pins_read) {
+                                            const std::string& head, const PolicyInForce& pif,
+                                            size_t& pins_read) {
   const std::string path = config::PinPath(env, app);
   record::AppOutcome outcome{env, app, head, "", record::Outcome::kError, ""};
 
@@ -272,12 +273,13 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
   std::string landing_commit = j.landing;
   auto landing = [&]() -> const std::string& {
     if (landing_commit.empty()) {
-      landing_commit = judge_.LandingOf(candidate, path, record_.Ref(record::DeployedRef(env, app)).value_or(""));
+      landing_commit = judge_.LandingOf(candidate, path,
+                                        record_.Ref(record::DeployedRef(env, app)).value_or(""));
     }
     return landing_commit;
   };
-  auto record_decision = [&](record::EventKind kind, std::vector<record::GateRecord> gates, std::string reason,
-                             std::string digest) {
+  auto record_decision = [&](record::EventKind kind, std::vector<record::GateRecord> gates,
+                             std::string reason, std::string digest) {
     outcome.state =
         kind == record::EventKind::kBlocked ? record::Outcome::kBlocked : record::Outcome::kWaiting;
     outcome.reason = reason;
@@ -301,7 +303,8 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
 
   if (j.pin) outcome.digest = j.pin->artifact.digest;
   if (j.verdict != gates::Verdict::kPass) {
-    record_decision(j.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked : record::EventKind::kWaiting,
+    record_decision(j.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked
+                                                        : record::EventKind::kWaiting,
                     ToRecords(j.results), j.reason, outcome.digest);
     return outcome;
   }
@@ -384,6 +387,5 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
   }
   return rows;
 }
-
 
 }  // namespace sluice::engine

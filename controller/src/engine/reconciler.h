@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "config/pin.h"
 #include "config/policy.h"
@@ -18,17 +17,18 @@
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/result.h"
-#include "engine/drift.h"
-#include "record/event.h"
-#include "record/pass_report.h"
 #include "engine/apply.h"
+#include "engine/drift.h"
 #include "engine/evidence_gatherer.h"
 #include "engine/judge.h"
-#include "record/store.h"
-#include "record/workspace.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
+#include "process/runner.h"
+#include "record/event.h"
+#include "record/pass_report.h"
+#include "record/store.h"
+#include "record/workspace.h"
 #include "trust/policy_in_force.h"
 #include "verify/verifier.h"
 

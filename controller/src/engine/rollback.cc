@@ -27,8 +27,8 @@ bool WasVerified(record::Workspace& ws, const std::string& commit, const std::st
   return VerifiedLocked(ws, commit, env, app);
 }
 
-Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env, const std::string& app,
-                                  const std::string& to) {
+Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
+                                  const std::string& app, const std::string& to) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
   RollbackPlan plan;
@@ -56,15 +56,13 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
     plan.target = resolved->id;
     if (!VerifiedLocked(ws, plan.target, env, app)) {
       return Status::FailedPrecondition(
-          "--to " + to + ": " + env + "/" + app + " was never verified at " +
-          ShortId(plan.target) +
+          "--to " + to + ": " + env + "/" + app + " was never verified at " + ShortId(plan.target) +
           "; roll back only to a verified release (see `sluice status` for the LKG)");
     }
   }
   auto content = repo.ReadFile(plan.target, plan.pin_path);
   if (!content.ok()) {
-    return Status::FailedPrecondition(plan.pin_path + " does not exist at " +
-                                      ShortId(plan.target));
+    return Status::FailedPrecondition(plan.pin_path + " does not exist at " + ShortId(plan.target));
   }
   plan.pin_content = *content;
   config::Diagnostics diags;

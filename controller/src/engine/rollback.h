@@ -28,8 +28,8 @@ struct RollbackPlan {
 // there is nothing verified to go back to, when `to` was never verified
 // there, or when the head already pins that content. Takes the workspace
 // mutex; call Workspace::Sync first.
-Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env, const std::string& app,
-                                  const std::string& to);
+Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
+                                  const std::string& app, const std::string& to);
 
 // Writes the rollback commit on top of plan.head (no working tree touched):
 // the pin file restored, message "Roll back <env>/<app> to <version>" with

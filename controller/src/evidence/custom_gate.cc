@@ -121,8 +121,7 @@ gates::CustomGateEvidence RunCustomGate(const config::CustomGate& gate,
                                         process::CommandRunner& runner, CancelToken* cancel) {
   gates::CustomGateEvidence ev;
   ev.name = gate.name;
-  Result<process::ProcessSpec> spec =
-      BuildCustomGateProcess(gate, req, process::BaseEnvironment());
+  Result<process::ProcessSpec> spec = BuildCustomGateProcess(gate, req, process::BaseEnvironment());
   if (!spec.ok()) {
     ev.error = spec.status().message();
     return ev;

@@ -3,12 +3,12 @@
 #include <map>
 #include <string>
 
-#include "process/runner.h"
 #include "config/pin.h"
 #include "config/policy.h"
 #include "core/cancel.h"
 #include "core/result.h"
 #include "gates/gate.h"
+#include "process/runner.h"
 
 namespace sluice::evidence {
 

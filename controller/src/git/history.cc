@@ -74,8 +74,8 @@ Result<PathHistory> FirstParentPathHistory(const Repository& repo, const std::st
       if (*state != absent) newest_first.push_back({id, "", absent, *state});
       if (!stop.empty()) {
         return Status::FailedPrecondition(ShortId(stop) +
-                                          " is not in the first-parent history of " +
-                                          ShortId(tip) + " (was the branch rewritten?)");
+                                          " is not in the first-parent history of " + ShortId(tip) +
+                                          " (was the branch rewritten?)");
       }
       h.base = absent;
       break;

@@ -19,16 +19,16 @@ namespace sluice::git {
 // `notes_ref`, in the order the pack files store the annotated commits
 // (close to history order, not notes-tree order: see pack_order.h), reading
 // one note blob at a time so memory stays flat however large the record is
-// (the list of note ids, 56 bytes each, is held). `text` is valid only during the call; `fn` returns false to stop early.
-// Ok without a call when the ref does not exist; an error when the notes
-// tree or a note blob cannot be read.
+// (the list of note ids, 56 bytes each, is held). `text` is valid only during the call; `fn`
+// returns false to stop early. Ok without a call when the ref does not exist; an error when the
+// notes tree or a note blob cannot be read.
 Status ForEachNote(
     const Repository& repo, const std::string& notes_ref,
     const std::function<bool(const std::string& commit_id, std::string_view text)>& fn);
 
-// Repository::Fetch (through the remote `remote_name`), which also appends to `updated` (when not null) the
-// local names of the references the fetch created or moved; a reference the
-// fetch found unchanged is not listed.
+// Repository::Fetch (through the remote `remote_name`), which also appends to `updated` (when not
+// null) the local names of the references the fetch created or moved; a reference the fetch found
+// unchanged is not listed.
 Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& refspecs,
                            std::vector<std::string>* updated,
                            const std::string& remote_name = "origin");

@@ -15,10 +15,10 @@ namespace sluice::git {
 namespace {
 
 constexpr unsigned char kMagic[4] = {0xff, 't', 'O', 'c'};
-constexpr size_t kHeader = 8;             // magic, version
-constexpr size_t kFanout = 256 * 4;       // cumulative counts by first byte
-constexpr size_t kName = GIT_OID_RAWSZ;   // 20: libgit2 1.5 reads SHA-1 repositories only
-constexpr size_t kTrailer = 2 * kName;    // pack checksum, index checksum
+constexpr size_t kHeader = 8;            // magic, version
+constexpr size_t kFanout = 256 * 4;      // cumulative counts by first byte
+constexpr size_t kName = GIT_OID_RAWSZ;  // 20: libgit2 1.5 reads SHA-1 repositories only
+constexpr size_t kTrailer = 2 * kName;   // pack checksum, index checksum
 
 uint32_t Be32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};

@@ -239,12 +239,11 @@ bool LinkOrCopy(const fs::path& src, const fs::path& dst) {
 // history in process and reuses no deltas: 527 s and 1.7 GB of memory for
 // 100,000 commits (bench/generate.sh, full size), where `git clone
 // --mirror` of the same path takes 0.4 s (it links) and 37 s with
-// --no-local (a pack built by git upload-pack). Objects never change once written, and a link keeps the file
-// when the source repacks, so sharing them is safe. The fetch that follows
-// finds every tip it wants already present and only sets the refs; whatever
-// seeding missed (an object behind the source's alternates, a failed copy)
-// that fetch still downloads. git_clone's local mode links the same way but
-// wants an empty directory and a remote it creates itself.
+// --no-local (a pack built by git upload-pack). Objects never change once written, and a link keeps
+// the file when the source repacks, so sharing them is safe. The fetch that follows finds every tip
+// it wants already present and only sets the refs; whatever seeding missed (an object behind the
+// source's alternates, a failed copy) that fetch still downloads. git_clone's local mode links the
+// same way but wants an empty directory and a remote it creates itself.
 void SeedFromLocalSource(const std::string& source, const std::string& cache_dir) {
   git_repository* raw = nullptr;
   if (git_repository_open_ext(&raw, source.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0) {

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::notify {

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "record/event.h"
-#include "record/workspace.h"
 #include "notify/notifier.h"
 #include "notify/target.h"
+#include "record/event.h"
+#include "record/workspace.h"
 
 namespace sluice::notify {
 

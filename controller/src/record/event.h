@@ -72,7 +72,7 @@ struct Event {
   // A `drift` event saying that an earlier drift is gone: what runs is the
   // deployed pin again ("resolved": true in JSON).
   bool resolved = false;
-  std::string controller_id;    // instance id
+  std::string controller_id;  // instance id
   std::string controller_version;
 
   bool operator==(const Event&) const = default;

@@ -55,8 +55,7 @@ class RecordStore {
 
  private:
   // The local write (note and refs); sets *written once the note is written.
-  Status WriteLocked(const Event& e, const std::vector<RefUpdate>& refs, bool push,
-                     bool* written);
+  Status WriteLocked(const Event& e, const std::vector<RefUpdate>& refs, bool push, bool* written);
 
   Workspace& ws_;
   std::vector<std::string> unpushed_refs_;  // from Writes with push=false; guarded by ws_.mutex()

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "crypto/sshsig.h"
 
 namespace sluice::record {
@@ -145,8 +145,7 @@ LineVerdict VerifyEventLine(std::string_view line, std::string_view commit,
     return v;
   }
   if (event->commit != commit) {
-    v.reason = "signed for commit " + ShortId(event->commit) + ", found on " +
-               ShortId(commit);
+    v.reason = "signed for commit " + ShortId(event->commit) + ", found on " + ShortId(commit);
     return v;
   }
   const crypto::PublicKey& key = keys[*signer];

@@ -4,8 +4,8 @@
 
 #include "core/lines.h"
 #include "core/strings.h"
-#include "record/refs.h"
 #include "git/incremental.h"
+#include "record/refs.h"
 
 namespace sluice::record {
 

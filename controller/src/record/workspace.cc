@@ -14,9 +14,9 @@
 
 #include "core/lines.h"
 #include "core/strings.h"
-#include "record/refs.h"
 #include "git/credentials.h"
 #include "git/incremental.h"
+#include "record/refs.h"
 
 namespace sluice::record {
 namespace fs = std::filesystem;
@@ -33,8 +33,8 @@ constexpr size_t kPackRefsAfter = 256;
 size_t CountLooseRefs(const std::string& git_dir) {
   size_t n = 0;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(fs::path(git_dir) / "refs", ec), end;
-       !ec && it != end; it.increment(ec)) {
+  for (fs::recursive_directory_iterator it(fs::path(git_dir) / "refs", ec), end; !ec && it != end;
+       it.increment(ec)) {
     if (it->is_regular_file(ec)) ++n;
   }
   return n;

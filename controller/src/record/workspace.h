@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "git/repo.h"
 #include "record/event.h"
 #include "record/trust.h"
-#include "git/repo.h"
 
 namespace sluice::record {
 

@@ -107,7 +107,8 @@ void Summarise(Change& c) {
     }
     if (e.kind != record::EventKind::kDrift) last_lifecycle = &e;
   }
-  const record::Event* gates_from = applying ? applying : (c.events.empty() ? nullptr : &c.events.back());
+  const record::Event* gates_from =
+      applying ? applying : (c.events.empty() ? nullptr : &c.events.back());
   if (gates_from) c.gates = gates_from->gates;
   // The approval gate that let the change through; else the latest verdict.
   for (const auto& g : c.gates) {
@@ -303,7 +304,7 @@ std::string QuotedNeedle(std::string_view name) {
 }  // namespace
 
 std::vector<record::Event> ParseNoteFor(std::string_view note_text, std::string_view env,
-                                std::string_view app) {
+                                        std::string_view app) {
   if (env.empty() && app.empty()) return record::ParseNote(note_text);
   const std::string env_needle = QuotedNeedle(env);
   const std::string app_needle = QuotedNeedle(app);

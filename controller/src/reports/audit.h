@@ -54,10 +54,10 @@ struct Change {
   std::string digest;
   std::string version;
   ChangeSource source;
-  std::vector<std::string> approvers;  // union over its events, in order
-  std::string approval_method;         // forge | signed | forge+signed | not-required | ""
-  std::string approval_reason;         // the `approval` gate's reason
-  std::vector<record::GateRecord> gates;       // of the `applying` event, else of the last event
+  std::vector<std::string> approvers;     // union over its events, in order
+  std::string approval_method;            // forge | signed | forge+signed | not-required | ""
+  std::string approval_reason;            // the `approval` gate's reason
+  std::vector<record::GateRecord> gates;  // of the `applying` event, else of the last event
   std::optional<TimePoint> first_event;
   std::optional<TimePoint> applying;     // first `applying`
   std::optional<TimePoint> applied;      // first `applied`
@@ -70,10 +70,10 @@ struct Change {
   // verified | failed | rolled-back | applied | applying | interrupted |
   // blocked | waiting | drift
   std::string outcome;
-  std::string reason;          // of the last event
-  std::string rolls_back;      // commit of the change this one rolled back
-  std::string rolled_back_by;  // commit of the change that rolled this one back
-  std::vector<record::Event> events;   // in record order
+  std::string reason;                 // of the last event
+  std::string rolls_back;             // commit of the change this one rolled back
+  std::string rolled_back_by;         // commit of the change that rolled this one back
+  std::vector<record::Event> events;  // in record order
 };
 
 // An applied change the policy should not have let through.
@@ -152,7 +152,7 @@ CollectResult CollectChanges(const std::vector<AnnotatedCommit>& notes, const Au
 // substring search per line, not a JSON parse; names with characters a JSON
 // writer might escape are checked after parsing only.
 std::vector<record::Event> ParseNoteFor(std::string_view note_text, std::string_view env,
-                                std::string_view app);
+                                        std::string_view app);
 
 // The time a change is placed at: its first `applying`, else its first event.
 std::optional<TimePoint> ChangeTime(const Change& c);

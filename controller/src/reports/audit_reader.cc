@@ -5,8 +5,8 @@
 
 #include "approval/landing.h"
 #include "config/repository_config.h"
-#include "record/refs.h"
 #include "git/incremental.h"
+#include "record/refs.h"
 
 namespace sluice::reports {
 namespace {
@@ -64,8 +64,8 @@ Result<AuditReport> ReadAudit(record::Workspace& ws, const AuditOptions& options
   // costs a substring search per line elsewhere, and memory follows the
   // selection, not the record.
   std::vector<AnnotatedCommit> annotated;
-  Status listed =
-      git::ForEachNote(repo, record::kNotesRef, [&](const std::string& commit, std::string_view text) {
+  Status listed = git::ForEachNote(
+      repo, record::kNotesRef, [&](const std::string& commit, std::string_view text) {
         // Untrusted lines (rare) are cut out first: the history holds only
         // what the controllers signed.
         std::string kept;
@@ -79,7 +79,8 @@ Result<AuditReport> ReadAudit(record::Workspace& ws, const AuditOptions& options
           }
           text = kept;
         }
-        std::vector<record::Event> events = ParseNoteFor(text, options.filter.env, options.filter.app);
+        std::vector<record::Event> events =
+            ParseNoteFor(text, options.filter.env, options.filter.app);
         if (!events.empty()) annotated.push_back({commit, std::move(events)});
         return true;
       });

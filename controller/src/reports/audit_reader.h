@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/result.h"
-#include "reports/audit.h"
 #include "record/workspace.h"
+#include "reports/audit.h"
 
 namespace sluice::reports {
 

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "core/duration.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace sluice::reports {

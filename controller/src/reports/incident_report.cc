@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
-#include "reports/markdown_template.h"
 #include "git/repo.h"
+#include "reports/markdown_template.h"
 
 namespace sluice::reports {
 namespace {
@@ -181,7 +181,8 @@ std::optional<IncidentFailure> FailureOf(const Change& c, const std::vector<Chan
     // Only the controller's own rollback (onFailure: rollback) names itself
     // in the failed event; `sluice rollback` may well be authored "Sluice
     // controller" too, so the author does not tell.
-    f.automatic = f.failed_reason.find("rolled back by " + ShortId(rb->commit)) != std::string::npos;
+    f.automatic =
+        f.failed_reason.find("rolled back by " + ShortId(rb->commit)) != std::string::npos;
     AddUnique(f.incidents, IncidentsOf(rb->source));
   }
   if (restore) {
@@ -290,7 +291,9 @@ std::vector<TimelineEntry> BuildTimeline(const std::vector<Change>& changes,
   return out;
 }
 
-std::string TimeOrDash(const std::optional<TimePoint>& t) { return t ? FormatRfc3339Millis(*t) : "-"; }
+std::string TimeOrDash(const std::optional<TimePoint>& t) {
+  return t ? FormatRfc3339Millis(*t) : "-";
+}
 
 nlohmann::ordered_json TimeJson(const std::optional<TimePoint>& t) {
   if (!t) return nullptr;

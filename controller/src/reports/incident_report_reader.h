@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/result.h"
-#include "reports/incident_report.h"
 #include "record/workspace.h"
+#include "reports/incident_report.h"
 
 namespace sluice::reports {
 

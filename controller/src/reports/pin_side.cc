@@ -43,7 +43,8 @@ std::string SourceRange(const std::string& from, const std::string& to) {
   if (fa != std::string::npos && ta != std::string::npos && from.compare(0, fa, to, 0, ta) == 0) {
     std::string f = from.substr(fa + 1);
     std::string t = to.substr(ta + 1);
-    if (IsCommitId(f) && IsCommitId(t)) return from.substr(0, fa + 1) + ShortId(f) + ".." + ShortId(t);
+    if (IsCommitId(f) && IsCommitId(t))
+      return from.substr(0, fa + 1) + ShortId(f) + ".." + ShortId(t);
     return from.substr(0, fa + 1) + f + ".." + t;
   }
   return from + " → " + to;

@@ -8,13 +8,13 @@
 
 #include "config/pin.h"
 #include "config/repository_config.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "record/candidate.h"
 #include "record/event.h"
-#include "reports/pin_side.h"
 #include "record/refs.h"
+#include "reports/pin_side.h"
 
 namespace sluice::reports {
 namespace {
@@ -91,8 +91,9 @@ std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string&
   // Within a note the later line is the newer event: reversed first, so that
   // events of the same millisecond stay newest first after the stable sort.
   std::reverse(events.begin(), events.end());
-  std::stable_sort(events.begin(), events.end(),
-                   [](const record::Event* a, const record::Event* b) { return a->time > b->time; });
+  std::stable_sort(
+      events.begin(), events.end(),
+      [](const record::Event* a, const record::Event* b) { return a->time > b->time; });
   if (events.size() > kRecentEvents) events.resize(kRecentEvents);
   std::vector<TimelineEntry> out;
   for (const record::Event* e : events) {
@@ -255,7 +256,8 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
 
       if (in_sync) {
         row.state = "in-sync";
-        if (last && (last->kind == record::EventKind::kApplied || last->kind == record::EventKind::kRolledBack)) {
+        if (last && (last->kind == record::EventKind::kApplied ||
+                     last->kind == record::EventKind::kRolledBack)) {
           row.state = "verifying";
         } else if (last && last->kind == record::EventKind::kFailed) {
           row.state = "failed";

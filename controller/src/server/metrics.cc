@@ -287,16 +287,19 @@ std::string Metrics::Render() const {
          "Gate evidence answered from the controller's cache: registry (a manifest known to "
          "exist, within --registry-cache-ttl) or scan (reports already parsed, same git tree).");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_hits_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.hits << "\n";
+    out << "sluice_evidence_cache_hits_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.hits
+        << "\n";
   }
   Header(out, "sluice_evidence_cache_misses_total", "counter",
          "Gate evidence looked up for real (registry request, scan reports read and parsed).");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_misses_total{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.misses << "\n";
+    out << "sluice_evidence_cache_misses_total{kind=\"" << EscapeLabelValue(kind) << "\"} "
+        << st.misses << "\n";
   }
   Header(out, "sluice_evidence_cache_entries", "gauge", "Entries held in the evidence caches now.");
   for (const auto& [kind, st] : caches) {
-    out << "sluice_evidence_cache_entries{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.entries << "\n";
+    out << "sluice_evidence_cache_entries{kind=\"" << EscapeLabelValue(kind) << "\"} " << st.entries
+        << "\n";
   }
   Header(out, "sluice_record_untrusted_total", "counter",
          "Record entries (note lines, record refs) found unsigned or signed by no key of "

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/clock.h"
 #include "core/bounded_cache.h"
-#include "record/pass_report.h"
+#include "core/clock.h"
 #include "notify/notifier.h"
+#include "record/pass_report.h"
 
 namespace sluice::server {
 

@@ -68,7 +68,8 @@ CoverageResult CheckCoverage(std::mutex& repo_mutex, const git::Repository& repo
     return git::FirstParentPathHistory(repo, candidate, base, paths, max_depth);
   }();
   if (!history.ok()) {
-    r.reason = "cannot tell what changed since " + ShortId(base) + ": " + history.status().message();
+    r.reason =
+        "cannot tell what changed since " + ShortId(base) + ": " + history.status().message();
     return r;
   }
   std::map<std::string, std::string> verdicts;  // commit -> "" or why not

@@ -1,8 +1,8 @@
 #include "trust/custody.h"
 
-#include "core/strings.h"
-
 #include <optional>
+
+#include "core/strings.h"
 
 namespace sluice::trust {
 

@@ -11,8 +11,8 @@
 
 #include "config/diagnostic.h"
 #include "config/repository_config.h"
-#include "core/strings.h"
 #include "core/json_dump.h"
+#include "core/strings.h"
 #include "git/history.h"
 
 namespace sluice::trust {
@@ -86,8 +86,7 @@ std::string PrefetchKey(const std::string& env, const std::string& head, const s
 }
 }  // namespace
 
-Result<git::PathHistory> PolicyResolver::HistoryFor(const std::string& env,
-                                                    const std::string& head,
+Result<git::PathHistory> PolicyResolver::HistoryFor(const std::string& env, const std::string& head,
                                                     const std::string& stop,
                                                     const std::vector<std::string>& paths) {
   {
@@ -140,8 +139,8 @@ void PolicyResolver::Prefetch(const std::vector<std::string>& envs, const std::s
       mine.commits_walked = h->commits_walked;
       for (const git::PathEdit& e : h->edits) {
         if (e.before[0] == e.after[0] && e.before[at] == e.after[at]) continue;
-        mine.edits.push_back({e.commit, e.parent, {e.before[0], e.before[at]},
-                              {e.after[0], e.after[at]}});
+        mine.edits.push_back(
+            {e.commit, e.parent, {e.before[0], e.before[at]}, {e.after[0], e.after[at]}});
       }
       prefetched_[PrefetchKey(group[i], head, stop)] = std::move(mine);
     }
@@ -173,10 +172,10 @@ PolicyResolver::Cached PolicyResolver::Walk(const std::string& env, const std::s
     // No usable cache (first walk, a rewritten branch): from the start.
     history = HistoryFor(env, head, options_.bootstrap, paths);
     if (!history.ok()) {
-      out.error =
-          options_.bootstrap.empty()
-              ? "cannot walk the history of the policy files: " + history.status().message()
-              : "trust.bootstrap " + ShortId(options_.bootstrap) + ": " + history.status().message();
+      out.error = options_.bootstrap.empty()
+                      ? "cannot walk the history of the policy files: " + history.status().message()
+                      : "trust.bootstrap " + ShortId(options_.bootstrap) + ": " +
+                            history.status().message();
       return out;
     }
     custody = StartCustody(history->base);

@@ -126,7 +126,8 @@ TEST(BuildExecProcessTest, ResolvesRepoScriptAndSubstitutesArguments) {
   config::Pin pin = MakePin({"scripts/deploy.sh", "{{digest}}", "--image={{image}}@{{version}}",
                              "{{env}}/{{app}}", "{{commit}}", "{{source}}", "literal $(x) *"});
   ApplyRequest req = MakeRequest(pin, checkout.path());
-  Result<process::ProcessSpec> spec = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}, {"HOME", "/h"}});
+  Result<process::ProcessSpec> spec =
+      BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}, {"HOME", "/h"}});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   std::string script =
       std::filesystem::weakly_canonical(checkout.Sub("scripts/deploy.sh")).string();

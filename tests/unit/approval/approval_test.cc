@@ -6,7 +6,6 @@
 
 #include <memory>
 
-#include "process/runner.h"
 #include "approval/approval_gate.h"
 #include "approval/forge.h"
 #include "config/settings.h"
@@ -14,6 +13,7 @@
 #include "fixtures.h"
 #include "git/repo.h"
 #include "net/http_client.h"
+#include "process/runner.h"
 
 namespace sluice::approval {
 namespace {

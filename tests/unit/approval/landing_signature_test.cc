@@ -2,11 +2,11 @@
 // repositories made with the git CLI.
 #include <gtest/gtest.h>
 
-#include "process/runner.h"
 #include "approval/landing.h"
 #include "approval/signature.h"
 #include "fixtures.h"
 #include "git/repo.h"
+#include "process/runner.h"
 
 namespace sluice::approval {
 namespace {

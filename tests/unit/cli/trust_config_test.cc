@@ -23,9 +23,9 @@ TEST(TrustConfigTest, KeysAreReadUnlessGivenAsFlags) {
 
   ControllerSettings flags;
   flags.common.trust.signing_key_file = "flag-key";
-  ASSERT_TRUE(LoadControllerConfig("c.yaml", "trust: {signingKey: file-key}\n", flags,
-                                   {"--signing-key"})
-                  .ok());
+  ASSERT_TRUE(
+      LoadControllerConfig("c.yaml", "trust: {signingKey: file-key}\n", flags, {"--signing-key"})
+          .ok());
   EXPECT_EQ(flags.common.trust.signing_key_file, "flag-key");
 }
 

@@ -94,8 +94,8 @@ struct FakePass {
 record::PassReport Changed(const std::string& head) {
   record::PassReport r;
   r.head = head;
-  r.outcomes.push_back({"prod", "api", head, "sha256:" + std::string(64, 'c'),
-                          record::Outcome::kVerified, ""});
+  r.outcomes.push_back(
+      {"prod", "api", head, "sha256:" + std::string(64, 'c'), record::Outcome::kVerified, ""});
   r.pins_read = 3;
   r.duration = milliseconds(5);
   return r;

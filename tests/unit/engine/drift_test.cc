@@ -400,8 +400,9 @@ TEST(IsInSyncForDriftTest, OnlyAVerifiedOrDriftingDeployedPinIsChecked) {
   EXPECT_FALSE(IsInSyncForDrift("b2", "b1", &verified));  // a change is pending
   EXPECT_FALSE(IsInSyncForDrift("", "", &verified));
   EXPECT_FALSE(IsInSyncForDrift("b1", "b1", nullptr));
-  for (record::EventKind k : {record::EventKind::kApplying, record::EventKind::kApplied, record::EventKind::kFailed,
-                      record::EventKind::kRolledBack, record::EventKind::kWaiting, record::EventKind::kBlocked}) {
+  for (record::EventKind k :
+       {record::EventKind::kApplying, record::EventKind::kApplied, record::EventKind::kFailed,
+        record::EventKind::kRolledBack, record::EventKind::kWaiting, record::EventKind::kBlocked}) {
     record::Event e = WithKind(k);
     EXPECT_FALSE(IsInSyncForDrift("b1", "b1", &e)) << record::EventKindName(k);
   }

@@ -120,7 +120,8 @@ class EvidenceGathererTest : public testing::EnvRepoTest {
     other_app.app = "web";
     other_app.time = *ParseRfc3339("2026-11-21T00:00:00Z");
     ASSERT_TRUE(repo.WriteNote(record::kNotesRef, staging_commit_,
-                               record::EventToJsonLine(applied) + "\n" + record::EventToJsonLine(verified) + "\n" +
+                               record::EventToJsonLine(applied) + "\n" +
+                                   record::EventToJsonLine(verified) + "\n" +
                                    record::EventToJsonLine(other_app) + "\n",
                                record::Workspace::Identity())
                     .ok());
@@ -308,10 +309,10 @@ TEST_F(EvidenceGathererTest, UpstreamVerifiedNeedsTheDigestAtTheLkg) {
   verified.kind = record::EventKind::kVerified;
   verified.digest = kD0;
   verified.commit = d0_commit;
-  ASSERT_TRUE(
-      ws_->repo()
-          .WriteNote(record::kNotesRef, d0_commit, record::EventToJsonLine(verified) + "\n", record::Workspace::Identity())
-          .ok());
+  ASSERT_TRUE(ws_->repo()
+                  .WriteNote(record::kNotesRef, d0_commit, record::EventToJsonLine(verified) + "\n",
+                             record::Workspace::Identity())
+                  .ok());
   policy_.gates = {};
   policy_.gates.soak = std::chrono::minutes(30);
   gates::Evidence ev = Gather(Candidate(candidate_commit_), head_commit_);

@@ -50,7 +50,8 @@ TEST_F(GateFixture, ApprovalThePolicyAsksForWithoutEvidenceBlocks) {
 }
 
 TEST_F(GateFixture, ApprovalAndCoverageAreJudgedOutsideAndPlacedAfterTheDigest) {
-  policy.approval = config::ApprovalPolicy{1, {"release-managers"}, config::Evidence::kSigned, true};
+  policy.approval =
+      config::ApprovalPolicy{1, {"release-managers"}, config::Evidence::kSigned, true};
   evidence.approval = GateResult{"approval", Verdict::kPass, "signed by alice", {}};
   evidence.coverage = GateResult{"coverage", Verdict::kBlock, "c0ffee edited deploy.sh", {}};
   auto r = Run();

@@ -68,7 +68,8 @@ class ReconcileNotifyTest : public sluice::testing::EngineFixture {
     auto report = reconciler_->RunOnce();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
     if (!report.ok() || report->outcomes.empty()) return "(no outcome)";
-    return std::string(record::OutcomeName(report->outcomes[0].state)) + ": " + report->outcomes[0].reason;
+    return std::string(record::OutcomeName(report->outcomes[0].state)) + ": " +
+           report->outcomes[0].reason;
   }
 
   ClockWaiter waiter_;
