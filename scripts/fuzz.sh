@@ -54,7 +54,7 @@ for t in "${targets[@]}"; do
   "$BUILD/fuzz/fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 \
     -artifact_prefix="$run/artifacts/" -timeout=10 -rss_limit_mb=2048 \
     "$run/corpus" >"$run/log" 2>&1 || status=$?
-  grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec' "$run/log" || true
+  grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' "$run/log" || true
   crashes=$(find "$run/artifacts" -type f | sort)
   if [ "$status" -ne 0 ] || [ -n "$crashes" ]; then
     failed=1
