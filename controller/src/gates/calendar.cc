@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "core/time_format.h"
 #include "gates/time_zone.h"
 
 namespace sluice::gates {
@@ -23,11 +24,8 @@ using std::chrono::seconds;
 // every-minute rule started years ago) is refused rather than expanded.
 constexpr int kMaxRecurrenceSteps = 200000;
 
-// The wall times a calendar may name: TimePoint counts nanoseconds in 64 bits
-// (the years 1678 to 2262), so a date outside these years (a typo such as
-// 10130101) would overflow it. The margin covers any zone offset.
-constexpr int kMinYear = 1900;
-constexpr int kMaxYear = 2199;
+// The wall times a calendar may name (kMinYear to kMaxYear): outside them
+// (a typo such as 10130101) a TimePoint would overflow.
 const date::local_seconds kMinWall{date::local_days{date::year{kMinYear} / 1 / 1}};
 const date::local_seconds kMaxWall{date::local_days{date::year{kMaxYear + 1} / 1 / 1}};
 const std::string kYearRange = std::to_string(kMinYear) + " to " + std::to_string(kMaxYear);

@@ -306,7 +306,7 @@ TEST(IcsFreezeTest, RecurrenceBeyondTheLastYearEndsTheExpansion) {
       Ics("BEGIN:VEVENT\nUID:s\nSUMMARY:sparse\nDTSTART;VALUE=DATE:20260704\n"
           "RRULE:FREQ=YEARLY;INTERVAL=500\nEND:VEVENT\n");
   auto periods =
-      ParseIcsCalendar(text, berlin, Utc("2026-01-01T00:00:00Z"), Utc("2262-01-01T00:00:00Z"));
+      ParseIcsCalendar(text, berlin, Utc("2026-01-01T00:00:00Z"), Utc("2199-01-01T00:00:00Z"));
   ASSERT_TRUE(periods.ok()) << periods.status().ToString();
   ASSERT_EQ(periods->size(), 1u);
   EXPECT_EQ((*periods)[0].start, Utc("2026-07-03T22:00:00Z"));
