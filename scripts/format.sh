@@ -12,7 +12,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
   exit 2
 fi
 
-mapfile -t files < <(find controller tests bench -type f \( -name '*.cc' -o -name '*.h' \) \
+mapfile -t files < <(find controller tests bench fuzz -type f \( -name '*.cc' -o -name '*.h' \) \
                        -not -path '*/node_modules/*' | sort)
 
 if [ "${1:-}" = "--check" ]; then

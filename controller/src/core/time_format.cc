@@ -50,6 +50,11 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
     }
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  if (y < kMinYear || y > kMaxYear) {
+    return Status::InvalidArgument("invalid time \"" + std::string(text) +
+                                   "\": the year is not in " + std::to_string(kMinYear) + " to " +
+                                   std::to_string(kMaxYear));
+  }
   size_t i = 19;
   long millis = 0;
   if (i < s.size() && s[i] == '.') {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "core/time_format.h"
 #include "gates/time_zone.h"
 
 namespace sluice::gates {
@@ -22,6 +23,14 @@ using std::chrono::seconds;
 // A recurrence that needs more steps than this to cross the horizon (an
 // every-minute rule started years ago) is refused rather than expanded.
 constexpr int kMaxRecurrenceSteps = 200000;
+
+// The wall times a calendar may name (kMinYear to kMaxYear): outside them
+// (a typo such as 10130101) a TimePoint would overflow.
+const date::local_seconds kMinWall{date::local_days{date::year{kMinYear} / 1 / 1}};
+const date::local_seconds kMaxWall{date::local_days{date::year{kMaxYear + 1} / 1 / 1}};
+const std::string kYearRange = std::to_string(kMinYear) + " to " + std::to_string(kMaxYear);
+
+bool InRange(date::local_seconds w) { return w >= kMinWall && w < kMaxWall; }
 
 struct ComponentFree {
   void operator()(icalcomponent* c) const noexcept { icalcomponent_free(c); }
@@ -48,7 +57,7 @@ std::optional<date::local_days> ParseDay(const std::string& s) {
   date::year_month_day ymd{date::year{std::stoi(s.substr(0, 4))},
                            date::month{static_cast<unsigned>(std::stoi(s.substr(5, 2)))},
                            date::day{static_cast<unsigned>(std::stoi(s.substr(8, 2)))}};
-  if (!ymd.ok()) return std::nullopt;
+  if (!ymd.ok() || !InRange(date::local_days{ymd})) return std::nullopt;
   return date::local_days{ymd};
 }
 
@@ -219,6 +228,9 @@ Status ExpandEvent(icalcomponent* ev, const Exclusions& overridden, const date::
   if (icaltime_is_null_time(start) || !icaltime_is_valid_time(start)) {
     return Status::InvalidArgument(where + " has an invalid DTSTART");
   }
+  if (!InRange(WallTime(start))) {
+    return Status::InvalidArgument(where + " has a DTSTART outside the years " + kYearRange);
+  }
   Result<Frame> sf = FrameOf(start_prop, start, ev, zone);
   if (!sf.ok()) return sf.status().WithContext(where);
 
@@ -231,6 +243,9 @@ Status ExpandEvent(icalcomponent* ev, const Exclusions& overridden, const date::
     const icaltimetype end = icalproperty_get_dtend(end_prop);
     if (icaltime_is_null_time(end) || !icaltime_is_valid_time(end)) {
       return Status::InvalidArgument(where + " has an invalid DTEND");
+    }
+    if (!InRange(WallTime(end))) {
+      return Status::InvalidArgument(where + " has a DTEND outside the years " + kYearRange);
     }
     Result<Frame> ef = FrameOf(end_prop, end, ev, zone);
     if (!ef.ok()) return ef.status().WithContext(where);
@@ -255,13 +270,19 @@ Status ExpandEvent(icalcomponent* ev, const Exclusions& overridden, const date::
   }
 
   std::set<date::local_seconds> seen;
+  const Status out_of_range = Status::InvalidArgument(
+      where + " has an occurrence that starts or ends outside the years " + kYearRange);
+  // False for an occurrence outside the years a TimePoint can hold.
   auto add = [&](date::local_seconds w) {
-    if (excluded.Contains(w) || !seen.insert(w).second) return;
+    if (!InRange(w) || !InRange(w + length)) return false;
+    if (excluded.Contains(w) || !seen.insert(w).second) return true;
     TimePoint s = ToSys(*sf, w);
     TimePoint e = exact ? s + length : ToSys(*sf, w + length);
     if (e > from && s < to) out.push_back(FreezePeriod{name, s, e});
+    return true;
   };
-  add(WallTime(start));  // DTSTART is always the first occurrence (RFC 5545)
+  // DTSTART is always the first occurrence (RFC 5545).
+  if (!add(WallTime(start))) return out_of_range;
   for (icalproperty* p = icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY); p != nullptr;
        p = icalcomponent_get_next_property(ev, ICAL_RRULE_PROPERTY)) {
     RecurPtr it(icalrecur_iterator_new(icalproperty_get_rrule(p), start));
@@ -270,12 +291,13 @@ Status ExpandEvent(icalcomponent* ev, const Exclusions& overridden, const date::
       icaltimetype t = icalrecur_iterator_next(it.get());
       if (icaltime_is_null_time(t)) break;
       date::local_seconds w = WallTime(t);
-      if (ToSys(*sf, w) >= to) break;
+      // Past the last year a TimePoint holds is past any horizon.
+      if (!InRange(w) || ToSys(*sf, w) >= to) break;
       if (steps >= kMaxRecurrenceSteps) {
         return Status::InvalidArgument(where + " recurs too often to expand (more than " +
                                        std::to_string(kMaxRecurrenceSteps) + " occurrences)");
       }
-      add(w);
+      if (!add(w)) return out_of_range;
     }
   }
   for (icalproperty* p = icalcomponent_get_first_property(ev, ICAL_RDATE_PROPERTY); p != nullptr;
@@ -283,7 +305,7 @@ Status ExpandEvent(icalcomponent* ev, const Exclusions& overridden, const date::
     icaldatetimeperiodtype dp = icalproperty_get_rdate(p);
     icaltimetype t = icaltime_is_null_time(dp.time) ? dp.period.start : dp.time;
     if (icaltime_is_null_time(t)) continue;
-    add(WallTime(t));
+    if (!add(WallTime(t))) return out_of_range;
   }
   return Status::Ok();
 }
@@ -295,7 +317,8 @@ Result<FreezePeriod> DateRangeFreeze(const config::Freeze& freeze, const date::t
   std::optional<date::local_days> to = ParseDay(freeze.to);
   if (!from || !to) {
     return Status::InvalidArgument("freeze '" + freeze.name + "' has a bad date ('" + freeze.from +
-                                   "' to '" + freeze.to + "'); use YYYY-MM-DD");
+                                   "' to '" + freeze.to + "'); use YYYY-MM-DD, years " +
+                                   kYearRange);
   }
   if (*from > *to) {
     return Status::InvalidArgument("freeze '" + freeze.name + "' starts " + freeze.from +

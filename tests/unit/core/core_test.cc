@@ -41,6 +41,20 @@ TEST(TimeFormatTest, HonoursOffsetsAndFractions) {
   EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-11-22T05:00:00.123-05:00")), "2026-11-22T10:00:00Z");
 }
 
+// Found by fuzz/event_fuzz.cc: a record event dated 4052 overflowed the
+// nanosecond TimePoint (undefined behaviour) instead of failing to parse.
+TEST(TimeFormatTest, RejectsYearsATimePointCannotHold) {
+  for (const char* far : {"4052-11-22T10:05:00.250Z", "1013-01-01T00:00:00Z",
+                          "9999-12-31T23:59:59Z", "1899-12-31T23:59:59Z", "2200-01-01T00:00:00Z"}) {
+    auto t = ParseRfc3339(far);
+    ASSERT_FALSE(t.ok()) << far;
+    EXPECT_NE(t.status().ToString().find("the year is not in 1900 to 2199"), std::string::npos)
+        << t.status().ToString();
+  }
+  EXPECT_TRUE(ParseRfc3339("1900-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseRfc3339("2199-12-31T23:59:59Z").ok());
+}
+
 TEST(TimeFormatTest, RejectsNonRfc3339) {
   for (const char* bad :
        {"2026-11-22", "2026-11-22T10:00:00", "22/11/2026 10:00", "2026-13-01T00:00:00Z"}) {

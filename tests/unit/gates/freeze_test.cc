@@ -278,10 +278,39 @@ INSTANTIATE_TEST_SUITE_P(
                     "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\n"
                     "DTSTART:20000101T000000Z\nDURATION:PT1S\n"
                     "RRULE:FREQ=MINUTELY\nEND:VEVENT\nEND:VCALENDAR\n",
-                    "recurs too often"}),
+                    "recurs too often"},
+        // Found by fuzz/calendar_fuzz.cc: years a TimePoint cannot hold
+        // overflowed it (undefined behaviour) instead of blocking.
+        BadCalendar{"year 1013",
+                    "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\n"
+                    "DTSTART;TZID=Europe/Berlin:10130101T090000\nDURATION:PT2H\n"
+                    "END:VEVENT\nEND:VCALENDAR\n",
+                    "event 'x' has a DTSTART outside the years 1900 to 2199"},
+        BadCalendar{"year 2500 end",
+                    "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\n"
+                    "DTSTART:20261225T100000Z\nDTEND:25001225T100000Z\n"
+                    "END:VEVENT\nEND:VCALENDAR\n",
+                    "event 'x' has a DTEND outside the years 1900 to 2199"},
+        BadCalendar{"ends after 2199",
+                    "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\n"
+                    "DTSTART;VALUE=DATE:21991225\nDURATION:P30D\n"
+                    "END:VEVENT\nEND:VCALENDAR\n",
+                    "event 'x' has an occurrence that starts or ends outside the years"}),
     [](const ::testing::TestParamInfo<BadCalendar>& info) {
       return "Case" + std::to_string(info.index);
     });
+
+TEST(IcsFreezeTest, RecurrenceBeyondTheLastYearEndsTheExpansion) {
+  const auto* berlin = *LocateTimeZone(kBerlin);
+  std::string text =
+      Ics("BEGIN:VEVENT\nUID:s\nSUMMARY:sparse\nDTSTART;VALUE=DATE:20260704\n"
+          "RRULE:FREQ=YEARLY;INTERVAL=500\nEND:VEVENT\n");
+  auto periods =
+      ParseIcsCalendar(text, berlin, Utc("2026-01-01T00:00:00Z"), Utc("2199-01-01T00:00:00Z"));
+  ASSERT_TRUE(periods.ok()) << periods.status().ToString();
+  ASSERT_EQ(periods->size(), 1u);
+  EXPECT_EQ((*periods)[0].start, Utc("2026-07-03T22:00:00Z"));
+}
 
 TEST(CalendarEvidenceTest, UnreadableCalendarBlocksNamingIt) {
   std::vector<Freeze> f{{"", "", "", "calendars/holidays.ics"}};
@@ -325,7 +354,8 @@ TEST(YamlCalendarTest, MalformedYamlCalendarBlocksWithTheLine) {
   for (const char* text :
        {"- { name: x, from: 2026-02-30, to: 2026-03-01 }\n", "- { name: x, from: 2026-01-01 }\n",
         "- { name: x, from: 2026-01-01, to: 2026-01-02, form: 1 }\n", "- [unclosed\n",
-        "just a string\n"}) {
+        "just a string\n", "- { name: x, from: 0001-01-01, to: 2026-01-01 }\n",
+        "- { name: x, from: 2026-01-01, to: 9999-12-31 }\n"}) {
     std::vector<CalendarEvidence> cal{{"calendars/freezes.yaml", text, ""}};
     GateResult r = Judge(f, cal, kBerlin, "2026-06-01T12:00:00Z");
     EXPECT_EQ(r.verdict, Verdict::kBlock) << text;
