@@ -225,12 +225,7 @@ Runner AddControllerCommand(CLI::App& app) {
 
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
-    auto workdir = WorkdirOf(settings->common);
-    if (!workdir.ok()) {
-      PrintError(workdir.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire(*workdir);
+    auto lock = WorkdirLock::Acquire(settings->common);
     if (!lock.ok()) {
       PrintError(lock.status().message());
       return kExitError;

@@ -83,12 +83,7 @@ Runner AddReconcileCommand(CLI::App& app) {
     }
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
-    auto workdir = WorkdirOf(*opts);
-    if (!workdir.ok()) {
-      PrintError(workdir.status().message());
-      return kExitError;
-    }
-    auto lock = WorkdirLock::Acquire(*workdir);
+    auto lock = WorkdirLock::Acquire(*opts);
     if (!lock.ok()) {
       PrintError(lock.status().message());
       return kExitError;

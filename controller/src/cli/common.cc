@@ -82,6 +82,12 @@ Result<std::string> ReadTemplateFile(const std::string& path) {
   return text.str();
 }
 
+Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const CommonOptions& opts) {
+  auto workdir = WorkdirOf(opts);
+  if (!workdir.ok()) return workdir.status();
+  return Acquire(*workdir);
+}
+
 Result<std::unique_ptr<WorkdirLock>> WorkdirLock::Acquire(const std::string& workdir) {
   std::error_code ec;
   std::filesystem::create_directories(workdir, ec);

@@ -64,6 +64,8 @@ Result<std::string> WorkdirOf(const CommonOptions& opts);
 class WorkdirLock {
  public:
   static Result<std::unique_ptr<WorkdirLock>> Acquire(const std::string& workdir);
+  // Acquire on the workdir of `opts` (WorkdirOf).
+  static Result<std::unique_ptr<WorkdirLock>> Acquire(const CommonOptions& opts);
   ~WorkdirLock();
   WorkdirLock(const WorkdirLock&) = delete;
   WorkdirLock& operator=(const WorkdirLock&) = delete;
