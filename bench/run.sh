@@ -17,6 +17,9 @@
 #                         then is stopped and its rate measured so far (default 300)
 #   --full-apps M         apps per environment in the first-full-pass repository
 #                         (default: --apps)
+#   --fleet-pins N        pins of one environment that ONE commit changes after the
+#                         first full pass (a base-image fix across the fleet), applied
+#                         in one pass (default: 1000, at most --full-apps)
 #   --sluice PATH         the binary (default build/controller/sluice)
 #   --signer PATH         bench/sign_record.cc's binary, which signs the generated
 #                         record (default build/bench/sluice_sign_record)
@@ -29,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-envs=10 apps=1000 commits=100000 repeat=5 latency_runs=20 budget=300 smoke=0 full_apps=""
+envs=10 apps=1000 commits=100000 repeat=5 latency_runs=20 budget=300 smoke=0 full_apps="" fleet_pins=1000
 sluice="$root/build/controller/sluice" json="" work=""
 signer="$root/build/bench/sluice_sign_record"
 while [ $# -gt 0 ]; do
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --latency-runs) latency_runs="$2"; shift 2 ;;
     --full-pass-budget) budget="$2"; shift 2 ;;
     --full-apps) full_apps="$2"; shift 2 ;;
+    --fleet-pins) fleet_pins="$2"; shift 2 ;;
     --sluice) sluice="$2"; shift 2 ;;
     --signer) signer="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
@@ -328,6 +332,49 @@ fi
 full_rate=$(awk -v n="$applied" -v ms="$full_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
 full_rss=$(peak_rss_mb "$work/full.time" || true)
 
+# ------------------------------------------------- one commit, many pins
+# A fix pinned across the fleet in ONE commit (SPEC 8, issue 16): the
+# history shape the per-pin benchmarks above do not have. Then the remote's
+# growth per recorded event: the record of the first full pass and of this
+# pass, all written by the controller (a record that started empty).
+fleet_ms=null fleet_rate=null fleet_rss=null fleet_n=0
+[ "$fleet_pins" -le "$full_apps" ] || fleet_pins=$full_apps
+if [ "$full_complete" = true ] && [ "$fleet_pins" -gt 0 ]; then
+  log "one commit changing $fleet_pins pins of e00"
+  git clone -q --branch main "$furl" "$work/fleet-author"
+  for f in $(ls "$work/fleet-author/environments/e00/apps" | head -n "$fleet_pins"); do
+    d=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    sed -i "s/digest: sha256:[0-9a-f]*/digest: sha256:$d/" "$work/fleet-author/environments/e00/apps/$f"
+  done
+  git -C "$work/fleet-author" commit -q -am "bench: $fleet_pins pins in one commit"
+  git -C "$work/fleet-author" push -q origin main
+  t=$(now_ns)
+  /usr/bin/time -v -o "$work/fleet.time" "$sluice" reconcile --once --repo "$furl" \
+    --workdir "$work/wd-full" --format json >"$work/fleet.json" 2>>"$work/sluice.log" \
+    || { echo "run.sh: the one-commit pass failed; see $work/sluice.log" >&2; exit 1; }
+  fleet_ms=$(ms_since "$t")
+  fleet_n=$(grep -o '"state":"verified"' "$work/fleet.json" | wc -l)
+  [ "$fleet_n" = "$fleet_pins" ] || { echo "run.sh: the one-commit pass verified $fleet_n of $fleet_pins pins" >&2; exit 1; }
+  fleet_rate=$(awk -v n="$fleet_n" -v ms="$fleet_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
+  fleet_rss=$(peak_rss_mb "$work/fleet.time")
+fi
+# Remote growth: every object the record added to fresh.git (its branch is
+# subtracted: the size of a copy without the record), per event line, as
+# pushed (loose objects and packs) and after `git gc`.
+events=0
+for blob in $(git --git-dir="$work/srv/fresh.git" notes --ref=sluice list | cut -d' ' -f1); do
+  events=$((events + $(git --git-dir="$work/srv/fresh.git" cat-file -p "$blob" | grep -c .)))
+done
+pushed_bytes=$(du -sb "$work/srv/fresh.git/objects" | cut -f1)
+rm -rf "$work/gc.git" "$work/gc-base.git"
+cp -r "$work/srv/fresh.git" "$work/gc.git"; git -C "$work/gc.git" gc -q
+git clone -q --bare --single-branch --branch main "$work/srv/fresh.git" "$work/gc-base.git"
+git -C "$work/gc-base.git" gc -q
+base_bytes=$(du -sb "$work/gc-base.git/objects" | cut -f1)
+gc_bytes=$(du -sb "$work/gc.git/objects" | cut -f1)
+growth_pushed=$(awk -v a="$pushed_bytes" -v b="$base_bytes" -v n="$events" 'BEGIN { if (n > 0) printf "%d", (a - b) / n; else print "null" }')
+growth_gc=$(awk -v a="$gc_bytes" -v b="$base_bytes" -v n="$events" 'BEGIN { if (n > 0) printf "%d", (a - b) / n; else print "null" }')
+
 # ------------------------------------------------- sluice plan over every pin
 # A repository whose every pin is pending (never deployed) under local gates
 # only (window, freeze, incidents, rollback target: no registry, no network),
@@ -425,6 +472,11 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "peak RSS: 1 pin changed" "$one_rss MB" "" ""
   row "peak RSS: cold start" "$cold_rss MB" "" ""
   row "peak RSS: first full pass" "${full_rss:-?} MB" "" ""
+  row "one commit, $fleet_pins pins, one pass" "$fleet_ms ms" "" ""
+  row "  rate" "$fleet_rate applies/s" "" ""
+  row "peak RSS: one commit, $fleet_pins pins" "$fleet_rss MB" "" ""
+  row "remote growth per event ($events events), pushed" "$growth_pushed B" "" ""
+  row "remote growth per event, after git gc" "$growth_gc B" "" ""
   row "sluice plan, $pins pending pins, local gates" "$plan_sluice ms" "$plan_git ms" "$(ratio "$plan_sluice" "$plan_git")x"
   row "peak RSS: sluice plan" "$plan_rss MB" "" ""
   row "read the record: git log --notes=sluice" "" "$log_git ms" ""
@@ -448,6 +500,8 @@ cat >"$json" <<EOF
     "webhookToAdapterStart": {"medianMs": $hook_median, "p95Ms": $hook_p95, "runs": [$(paste -sd, "$work/hook.lat")]},
     "rollbackToAdapterStart": {"medianMs": $rb_median, "p95Ms": $rb_p95, "runs": [$(paste -sd, "$work/rb.lat")]},
     "firstFullPass": {"ms": $full_ms, "pinsApplied": $applied, "pins": $full_pins, "complete": $full_complete, "pinsPerSecond": $full_rate, "peakRssMB": ${full_rss:-null}},
+    "oneCommitManyPins": {"pins": $fleet_pins, "verified": $fleet_n, "ms": $fleet_ms, "appliesPerSecond": $fleet_rate, "peakRssMB": $fleet_rss},
+    "remoteGrowthPerEvent": {"events": $events, "pushedBytes": $growth_pushed, "afterGcBytes": $growth_gc},
     "plan": {"pins": $pins, "sluiceMs": $plan_sluice, "gitMs": $plan_git, "ratio": $(ratio "$plan_sluice" "$plan_git"), "runs": {"sluice": [$(paste -sd, "$work/plan.sluice")], "git": [$(paste -sd, "$work/plan.git")]}, "sluicePeakRssMB": $plan_rss},
     "gitLogNotes": {"gitMs": $log_git},
     "sluiceAudit": {"env": "$audit_env", "sluiceMs": $audit_ms, "ratioToGitLog": $(ratio "$audit_ms" "$log_git")},

@@ -139,6 +139,26 @@ std::string PinPath(const std::string& env, const std::string& app) {
   return AppsDir(env) + "/" + app + ".yaml";
 }
 
+bool IsOtherAppsPin(std::string_view path, const std::string& env, const std::string& app) {
+  // environments/<e>/apps/<a>.yaml, exactly four segments.
+  constexpr std::string_view kRoot = "environments/";
+  if (path.substr(0, kRoot.size()) != kRoot) return false;
+  std::string_view rest = path.substr(kRoot.size());
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view e = rest.substr(0, slash);
+  rest = rest.substr(slash + 1);
+  constexpr std::string_view kApps = "apps/";
+  if (rest.substr(0, kApps.size()) != kApps) return false;
+  std::string_view file = rest.substr(kApps.size());
+  constexpr std::string_view kYaml = ".yaml";
+  if (file.find('/') != std::string_view::npos || file.size() <= kYaml.size() ||
+      file.substr(file.size() - kYaml.size()) != kYaml) {
+    return false;
+  }
+  return !(e == env && file.substr(0, file.size() - kYaml.size()) == app);
+}
+
 FileReader WorkTreeReader(const std::string& root) {
   return [root](const std::string& path) -> Result<std::string> {
     fs::path full;

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostic.h"
@@ -57,5 +58,10 @@ std::string SettingsPath();                      // "sluice.yaml"
 std::string PolicyPath(const std::string& env);  // environments/<env>/environment.yaml
 std::string AppsDir(const std::string& env);     // environments/<env>/apps
 std::string PinPath(const std::string& env, const std::string& app);  // .../apps/<app>.yaml
+// Whether `path` (relative to the repository root) is the pin of an app
+// other than `app` in `env`, or of any app in another environment: what an
+// adapter's checkout leaves out (docs/adapters.md), so that its cost follows
+// what the app reads rather than the size of the fleet.
+bool IsOtherAppsPin(std::string_view path, const std::string& env, const std::string& app);
 
 }  // namespace sluice::config

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "adapters/adapter.h"
+#include "config/repository_config.h"
 #include "core/strings.h"
 #include "core/text.h"
 #include "engine/rollback.h"
@@ -75,7 +76,10 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   Status exported;
   {
     std::lock_guard lock(ws_.mutex());
-    exported = ws_.repo().ExportTree(base.commit, checkout);
+    exported =
+        ws_.repo().ExportTree(base.commit, checkout, [&](std::string_view path, bool is_directory) {
+          return !is_directory && config::IsOtherAppsPin(path, env, app);
+        });
   }
   if (!exported.ok()) return fail(base, "checkout failed: " + exported.ToString());
   if (auto user = runner_.RepositoryCodeUser()) {
@@ -145,17 +149,11 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   }
   done.reason =
       base.rollback_target.empty() ? result->summary : base.reason + "; " + result->summary;
-  // Without checks the verdict follows at once: `applied` travels with it in
-  // one push instead of a push of its own (each push lists every record ref
-  // of the remote). With checks, `applied` is on the remote while they run.
-  const bool verified_at_once = checks.checks.empty();
-  std::string record_error;  // a push of this apply's record that failed
-  if (Status s = record_.Write(
-          done,
-          {{record::DeployedRef(env, app), base.commit}, {record::AppliedRef(env), base.commit}},
-          /*push=*/!verified_at_once);
+  std::string record_error;  // this apply's record could not be written
+  if (Status s = record_.Write(done, {{record::DeployedRef(env, app), base.commit},
+                                      {record::AppliedRef(env), base.commit}});
       !s.ok()) {
-    spdlog::error("{}/{}: applied, but the record could not be pushed yet: {}", env, app,
+    spdlog::error("{}/{}: applied, but the record could not be written: {}", env, app,
                   s.ToString());
     record_error = s.ToString();
   }
@@ -175,16 +173,15 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (v.ok) {
     verdict.kind = record::EventKind::kVerified;
     if (Status s = record_.Write(verdict, {{record::LkgRef(env, app), base.commit}}); !s.ok()) {
-      spdlog::error("{}/{}: verified, but the record could not be pushed yet: {}", env, app,
+      spdlog::error("{}/{}: verified, but the record could not be written: {}", env, app,
                     s.ToString());
       record_error = s.ToString();
     }
     if (!record_error.empty()) {
-      // Deployed, but the record is only local until a later Sync pushes it:
-      // not a normal outcome (SPEC 7).
+      // Deployed, but not recorded: not a normal outcome (SPEC 7).
       outcome.state = record::Outcome::kError;
       outcome.reason =
-          "deployed and verified, but the record could not be pushed (" + record_error + ")";
+          "deployed and verified, but the record could not be written (" + record_error + ")";
       return applied;
     }
     outcome.state = record::Outcome::kVerified;

@@ -140,7 +140,7 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
     auto head_blob = repo.BlobId(head, path);
     auto deployed_blob = repo.BlobId(due.deployed, path);
     if (!head_blob.ok() || !deployed_blob.ok()) return false;
-    std::vector<record::Event> events = ws_.TrustedEventsLocked(due.deployed);
+    std::vector<record::Event> events = ws_.TrustedEventsForLocked(due.deployed, due.env, due.app);
     const record::Event* found = record::LastEventFor(events, due.env, due.app);
     if (!IsInSyncForDrift(*head_blob, *deployed_blob, found)) return false;
     last = *found;
@@ -171,7 +171,10 @@ bool DriftChecker::CheckOne(const Due& due, const std::string& head, DriftReport
   Status exported;
   {
     std::lock_guard lock(ws_.mutex());
-    exported = ws_.repo().ExportTree(due.deployed, checkout);
+    exported = ws_.repo().ExportTree(
+        due.deployed, checkout, [&](std::string_view path, bool is_directory) {
+          return !is_directory && config::IsOtherAppsPin(path, due.env, due.app);
+        });
   }
   if (auto user = runner_.RepositoryCodeUser(); user && exported.ok()) {
     exported = process::HandOverTree(checkout, ws_.workdir(), *user);  // runAs

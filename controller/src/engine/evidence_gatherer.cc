@@ -218,7 +218,7 @@ gates::UpstreamEvidence EvidenceGatherer::GatherUpstream(const gates::Candidate&
     if (lkg) {
       u.digest_verified = PinnedDigestLocked(repo, *lkg, u.env, c.app) == digest;
       if (u.digest_verified) {
-        events = ws_.TrustedEventsLocked(*lkg);
+        events = ws_.TrustedEventsForLocked(*lkg, u.env, c.app);
       }
     }
   }

@@ -310,7 +310,7 @@ std::optional<gates::RollbackEvidence> Judge::DetectRollback(const std::string& 
   for (const auto& target : info->Trailer("Sluice-Rollback")) {
     auto t = repo.GetCommit(target);
     if (!t.ok() || !same_pin(t->id)) continue;
-    for (const auto& e : ws_.TrustedEventsLocked(t->id)) {
+    for (const auto& e : ws_.TrustedEventsForLocked(t->id, env, app)) {
       if (e.env == env && e.app == app && e.kind == record::EventKind::kVerified) {
         return gates::RollbackEvidence{t->id, pin.artifact.digest};
       }

@@ -101,6 +101,13 @@ Result<record::PassReport> Reconciler::RunOnce() {
   }
   // Drift checks come last, so that they never delay an apply of this pass.
   if (report.ok() && !cancel_.cancelled()) AddDriftChecks(*report);
+  // The pass ends once its record is on the remote (the flusher pushes it
+  // while the pass runs; this waits for the last batch).
+  if (Status flushed = record_.Flush(); !flushed.ok() && report.ok()) {
+    report->problems.push_back("the record of this pass is not on the remote yet (kept in " +
+                               ws_.workdir() +
+                               "/record-journal; pushed by the next pass): " + flushed.ToString());
+  }
   return report;
 }
 
@@ -233,7 +240,7 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
   outcome.commit = candidate;
   ++pins_read;
 
-  std::vector<record::Event> history = record_.EventsOn(candidate);
+  std::vector<record::Event> history = record_.EventsFor(candidate, env, app);
   const record::Event* last = record::LastEventFor(history, env, app);
   bool resumed_after_crash = false;
   if (last && last->kind == record::EventKind::kFailed && !last->interrupted) {
@@ -263,7 +270,7 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
       candidate = head;
       outcome.commit = head;
       j = std::move(at_head);
-      history = record_.EventsOn(candidate);
+      history = record_.EventsFor(candidate, env, app);
       last = record::LastEventFor(history, env, app);
       resumed_after_crash = last && last->kind == record::EventKind::kApplying;
     }

@@ -13,7 +13,7 @@ namespace {
 
 bool VerifiedLocked(record::Workspace& ws, const std::string& commit, const std::string& env,
                     const std::string& app) {
-  for (const auto& e : ws.TrustedEventsLocked(commit)) {
+  for (const auto& e : ws.TrustedEventsForLocked(commit, env, app)) {
     if (e.env == env && e.app == app && e.kind == record::EventKind::kVerified) return true;
   }
   return false;

@@ -157,6 +157,186 @@ Status Repository::WriteNote(const std::string& notes_ref, const std::string& co
   return Status::Ok();
 }
 
+namespace {
+
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The text of blob `id`, or "".
+Result<std::string> BlobText(git_repository* repo, const git_oid& id, const std::string& what) {
+  git_blob* raw = nullptr;
+  int rc = git_blob_lookup(&raw, repo, &id);
+  if (rc != 0) return GitError(rc, "read " + what);
+  BlobPtr blob(raw);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
+Result<TreePtr> ReadTree(git_repository* repo, const git_oid& id, const std::string& what) {
+  git_tree* raw = nullptr;
+  int rc = git_tree_lookup(&raw, repo, &id);
+  if (rc != 0) return GitError(rc, "read the notes tree " + what);
+  return TreePtr(raw);
+}
+
+Result<TreeBuilderPtr> NewTreeBuilder(git_repository* repo, const git_tree* from) {
+  git_treebuilder* raw = nullptr;
+  int rc = git_treebuilder_new(&raw, repo, from);
+  if (rc != 0) return GitError(rc, "build a notes tree");
+  return TreeBuilderPtr(raw);
+}
+
+}  // namespace
+
+Result<std::string> Repository::AppendToNotes(
+    const std::string& notes_ref,
+    const std::map<std::string, std::vector<std::string>>& lines_by_commit, const Person& author,
+    const std::string& message) {
+  git_repository* repo = repo_.get();
+  bool exists = false;
+  Result<git_oid> tip_id = RefTarget(repo, notes_ref, &exists);
+  if (!tip_id.ok()) return tip_id.status();
+  CommitPtr tip;
+  TreePtr root;
+  if (exists) {
+    Result<CommitPtr> c = internal::LookupCommit(repo, OidToString(*tip_id));
+    if (!c.ok()) return c.status();
+    tip = std::move(*c);
+    git_tree* raw = nullptr;
+    int rc = git_commit_tree(&raw, tip.get());
+    if (rc != 0) return GitError(rc, "read the tree of " + notes_ref);
+    root.reset(raw);
+  }
+  Result<TreeBuilderPtr> top = NewTreeBuilder(repo, root.get());
+  if (!top.ok()) return top.status();
+
+  // Fanned out already (any "ab/" subtree), or about to be.
+  bool fanned = false;
+  size_t count = root ? git_tree_entrycount(root.get()) : 0;
+  for (size_t i = 0; i < count && !fanned; ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(root.get(), i);
+    std::string_view name = git_tree_entry_name(e);
+    fanned = git_tree_entry_filemode(e) == GIT_FILEMODE_TREE && name.size() == 2 && IsHex(name);
+  }
+  // Subtree builders by two-hex-digit prefix, loaded on first use.
+  std::map<std::string, TreeBuilderPtr> subtrees;
+  auto subtree = [&](const std::string& prefix) -> Result<git_treebuilder*> {
+    auto it = subtrees.find(prefix);
+    if (it != subtrees.end()) return it->second.get();
+    TreePtr existing;
+    if (const git_tree_entry* e = git_treebuilder_get(top->get(), prefix.c_str());
+        e && git_tree_entry_filemode(e) == GIT_FILEMODE_TREE) {
+      Result<TreePtr> t = ReadTree(repo, *git_tree_entry_id(e), prefix);
+      if (!t.ok()) return t.status();
+      existing = std::move(*t);
+    }
+    Result<TreeBuilderPtr> b = NewTreeBuilder(repo, existing.get());
+    if (!b.ok()) return b.status();
+    return subtrees.emplace(prefix, std::move(*b)).first->second.get();
+  };
+  if (!fanned && count + lines_by_commit.size() > kNotesFanoutAfter) {
+    // The one-time move: every flat note into its "ab/" subtree.
+    fanned = true;
+    for (size_t i = 0; i < count; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(root.get(), i);
+      std::string name = git_tree_entry_name(e);
+      if (name.size() != 40 || !IsHex(name) || git_tree_entry_filemode(e) == GIT_FILEMODE_TREE) {
+        continue;
+      }
+      Result<git_treebuilder*> sub = subtree(name.substr(0, 2));
+      if (!sub.ok()) return sub.status();
+      int rc = git_treebuilder_insert(nullptr, *sub, name.c_str() + 2, git_tree_entry_id(e),
+                                      git_tree_entry_filemode(e));
+      if (rc == 0) rc = git_treebuilder_remove(top->get(), name.c_str());
+      if (rc != 0) return GitError(rc, "fan out " + notes_ref);
+    }
+  }
+
+  bool added = false;
+  for (const auto& [commit, lines] : lines_by_commit) {
+    if (commit.size() != 40 || !IsHex(commit)) {
+      return Status::InvalidArgument("append to " + notes_ref + ": \"" + commit +
+                                     "\" is not a commit id");
+    }
+    // Where the note is now: "ab/cdef..." or flat (a mixed tree is valid git).
+    std::string existing;
+    const git_tree_entry* flat = git_treebuilder_get(top->get(), commit.c_str());
+    git_treebuilder* sub_builder = nullptr;
+    const git_tree_entry* nested = nullptr;
+    if (fanned) {
+      Result<git_treebuilder*> sub = subtree(commit.substr(0, 2));
+      if (!sub.ok()) return sub.status();
+      sub_builder = *sub;
+      nested = git_treebuilder_get(sub_builder, commit.c_str() + 2);
+    }
+    if (const git_tree_entry* at = nested ? nested : flat) {
+      Result<std::string> text = BlobText(repo, *git_tree_entry_id(at), "the note on " + commit);
+      if (!text.ok()) return text.status();
+      existing = std::move(*text);
+    }
+    std::vector<std::string_view> have_lines = SplitLines(existing);
+    std::set<std::string_view> have(have_lines.begin(), have_lines.end());
+    std::string text = existing;
+    bool grew = false;
+    for (const auto& line : lines) {
+      if (line.empty() || !have.insert(line).second) continue;
+      if (!text.empty() && text.back() != '\n') text += '\n';
+      text.append(line).append("\n");
+      grew = true;
+    }
+    if (!grew) continue;
+    added = true;
+    git_oid blob;
+    int rc = git_blob_create_from_buffer(&blob, repo, text.data(), text.size());
+    if (rc != 0) return GitError(rc, "write the note on " + commit);
+    if (fanned) {
+      rc = git_treebuilder_insert(nullptr, sub_builder, commit.c_str() + 2, &blob,
+                                  GIT_FILEMODE_BLOB);
+      if (rc == 0 && flat) rc = git_treebuilder_remove(top->get(), commit.c_str());
+    } else {
+      rc = git_treebuilder_insert(nullptr, top->get(), commit.c_str(), &blob, GIT_FILEMODE_BLOB);
+    }
+    if (rc != 0) return GitError(rc, "write the note on " + commit);
+  }
+  if (!added && subtrees.empty()) return exists ? OidToString(*tip_id) : std::string();
+  if (!added && !exists) return std::string();
+
+  for (auto& [prefix, builder] : subtrees) {
+    git_oid id;
+    int rc = git_treebuilder_write(&id, builder.get());
+    if (rc == 0)
+      rc = git_treebuilder_insert(nullptr, top->get(), prefix.c_str(), &id, GIT_FILEMODE_TREE);
+    if (rc != 0) return GitError(rc, "write the notes tree " + prefix);
+  }
+  git_oid tree_id;
+  int rc = git_treebuilder_write(&tree_id, top->get());
+  if (rc != 0) return GitError(rc, "write the notes tree");
+  Result<TreePtr> tree = ReadTree(repo, tree_id, "");
+  if (!tree.ok()) return tree.status();
+  Result<SignaturePtr> sig = internal::MakeSignature(author);
+  if (!sig.ok()) return sig.status();
+  std::string text = message.empty() || message.back() != '\n' ? message + "\n" : message;
+  const git_commit* parents[1] = {tip.get()};
+  git_oid commit_id;
+  rc = git_commit_create(&commit_id, repo, nullptr, sig->get(), sig->get(), nullptr, text.c_str(),
+                         tree->get(), tip ? 1 : 0, tip ? parents : nullptr);
+  if (rc != 0) return GitError(rc, "commit " + notes_ref);
+  git_reference* raw_ref = nullptr;
+  rc = exists ? git_reference_create_matching(&raw_ref, repo, notes_ref.c_str(), &commit_id,
+                                              /*force=*/1, &*tip_id, text.c_str())
+              : git_reference_create(&raw_ref, repo, notes_ref.c_str(), &commit_id,
+                                     /*force=*/0, text.c_str());
+  if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+    git_error_clear();
+    return Status::Conflict(notes_ref + " moved while notes were appended; try again");
+  }
+  if (rc != 0) return GitError(rc, "update " + notes_ref);
+  ReferencePtr ref(raw_ref);
+  return OidToString(commit_id);
+}
+
 Result<std::map<std::string, std::string>> Repository::ListNotes(
     const std::string& notes_ref) const {
   bool exists = false;

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -160,8 +162,12 @@ class Repository {
                                              const std::string& prefix) const;
 
   // Writes the files of `commit_id`'s tree under `target_dir` (created; must
-  // not exist or be empty). No .git directory is written.
-  Status ExportTree(const std::string& commit_id, const std::string& target_dir) const;
+  // not exist or be empty). No .git directory is written. A path (relative,
+  // '/'-separated; a directory or a file) for which `skip` returns true is
+  // left out with everything under it, and its subtree is never read.
+  using ExportSkip = std::function<bool(std::string_view path, bool is_directory)>;
+  Status ExportTree(const std::string& commit_id, const std::string& target_dir,
+                    const ExportSkip& skip = {}) const;
 
   // Commits `changes` on top of `parent_commit` ("" for a root commit)
   // without touching any working tree, and returns the new commit id. Does
@@ -180,6 +186,21 @@ class Repository {
   // Replaces the note on `commit_id` with `text` (one commit on notes_ref).
   Status WriteNote(const std::string& notes_ref, const std::string& commit_id,
                    const std::string& text, const Person& author);
+
+  // Appends lines to the notes of many commits in ONE commit on `notes_ref`:
+  // for each annotated commit id -> lines (each without '\n'), the lines its
+  // note lacks are added at its end (a line already there is not repeated).
+  // The notes tree fans out the way `git notes` does once it holds more
+  // than kNotesFanoutAfter notes (a one-time move of every note to
+  // "ab/cdef..."; later notes go to their "ab/" subtree), so a new notes
+  // commit writes two small trees, not one tree listing every note. Moves
+  // `notes_ref` only if nobody else moved it meanwhile (Conflict otherwise).
+  // Returns the new tip (the old one when nothing was added).
+  static constexpr size_t kNotesFanoutAfter = 256;
+  Result<std::string> AppendToNotes(
+      const std::string& notes_ref,
+      const std::map<std::string, std::vector<std::string>>& lines_by_commit, const Person& author,
+      const std::string& message);
 
   // All notes under `notes_ref` as annotated commit id -> text. Empty if the
   // ref does not exist.

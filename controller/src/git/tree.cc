@@ -189,7 +189,8 @@ Status WriteWholeFile(const std::string& path, const void* data, size_t size, mo
 
 class Exporter {
  public:
-  Exporter(git_repository* repo, fs::path root) : repo_(repo), root_(std::move(root)) {}
+  Exporter(git_repository* repo, fs::path root, const Repository::ExportSkip& skip)
+      : repo_(repo), root_(std::move(root)), skip_(skip) {}
 
   Status Walk(const git_tree* tree, const std::string& rel) {
     size_t n = git_tree_entrycount(tree);
@@ -201,8 +202,9 @@ class Exporter {
         skipped_.push_back("\"" + child + "\" (unsafe name)");
         continue;
       }
-      fs::path target = root_ / child;
       git_filemode_t mode = git_tree_entry_filemode(e);
+      if (skip_ && skip_(child, mode == GIT_FILEMODE_TREE)) continue;
+      fs::path target = root_ / child;
       switch (mode) {
         case GIT_FILEMODE_TREE: {
           if (::mkdir(target.c_str(), 0755) != 0) {
@@ -310,6 +312,7 @@ class Exporter {
 
   git_repository* repo_;
   fs::path root_;
+  const Repository::ExportSkip& skip_;
   std::vector<std::string> links_;
   std::vector<std::string> skipped_;
 };
@@ -525,7 +528,8 @@ Result<std::vector<ChangedPath>> Repository::DiffTrees(const std::string& old_co
   return differ.Take();
 }
 
-Status Repository::ExportTree(const std::string& commit_id, const std::string& target_dir) const {
+Status Repository::ExportTree(const std::string& commit_id, const std::string& target_dir,
+                              const ExportSkip& skip) const {
   Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
   if (!tree.ok()) return tree.status();
   std::error_code ec;
@@ -537,7 +541,7 @@ Status Repository::ExportTree(const std::string& commit_id, const std::string& t
   } else if (!fs::create_directories(target_dir, ec) && ec) {
     return Status::IOError("export " + commit_id + ": create " + target_dir + ": " + ec.message());
   }
-  Exporter exporter(repo_.get(), fs::absolute(target_dir, ec));
+  Exporter exporter(repo_.get(), fs::absolute(target_dir, ec), skip);
   Status s = exporter.Walk(tree->get(), "");
   if (!s.ok()) return s.WithContext("export " + commit_id + " to " + target_dir);
   exporter.RecheckLinks();

@@ -1,14 +1,17 @@
 #include "record/workspace.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <set>
 #include <unordered_map>
 
@@ -64,6 +67,22 @@ Workspace::Workspace(std::string workdir, std::string url, std::string branch,
     untrusted_.push_back(std::move(e));
   }
   untrusted_count_ = untrusted_.size();
+  // What an earlier process journalled and may not have folded or pushed:
+  // visible now, folded (without repeats) by the next RecordStore flush.
+  std::ifstream journal(JournalPath(), std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(journal)), std::istreambuf_iterator<char>());
+  size_t end = text.rfind('\n');
+  end = end == std::string::npos ? 0 : end + 1;  // a torn last line is not an event
+  journal_size_ = end;
+  ForEachLine(std::string_view(text).substr(0, end), [&](std::string_view entry) {
+    size_t space = entry.find(' ');
+    if (space != 40) return;  // "<commit> <signed line>"
+    unfolded_[std::string(entry.substr(0, 40))].emplace_back(entry.substr(41));
+  });
+}
+
+Workspace::~Workspace() {
+  if (journal_fd_ >= 0) ::close(journal_fd_);
 }
 
 Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& workdir,
@@ -144,23 +163,170 @@ Status Workspace::WriteUnpushedLocked(const std::vector<std::string>& names) {
 
 Status Workspace::NoteUnpushedLocked(const std::vector<std::string>& names) {
   if (names.empty()) return Status::Ok();
-  auto journal = ReadUnpushedLocked();
-  if (!journal) return Status::Ok();  // no journal yet: the next Sync compares everything
-  for (const auto& n : names) journal->push_back(n);
-  return WriteUnpushedLocked(*journal);
+  std::error_code ec;
+  if (!fs::exists(UnpushedPath(), ec)) {
+    return Status::Ok();  // no journal yet: the next Sync compares everything
+  }
+  // Appended, not rewritten: a fleet-wide pass notes thousands of names
+  // before its next push (ReadUnpushedLocked drops repeats; a push rewrites
+  // the list without what it pushed).
+  std::string text;
+  for (const auto& n : names) text.append(n).append("\n");
+  std::ofstream out(UnpushedPath(), std::ios::app);
+  out << text;
+  if (!out.flush()) {
+    return Status::IOError("cannot write " + UnpushedPath() + " (is the workdir writable?)");
+  }
+  return Status::Ok();
+}
+
+void Workspace::CommitEvents::Add(Event e) {
+  by_app[e.env + "/" + e.app].push_back(events.size());
+  events.push_back(std::move(e));
+}
+
+const Workspace::CommitEvents& Workspace::CommitEventsLocked(const std::string& commit) {
+  // One ref read: the cache holds while the notes are where it was built
+  // (this workspace's own folds move events_tip_ along; anything else, a
+  // merge of the remote's notes, starts it again).
+  auto tip = repo_->ResolveRef(kNotesRef);
+  std::string now = tip.ok() ? *tip : "";
+  if (now != events_tip_) {
+    events_.clear();
+    events_tip_ = now;
+  }
+  auto it = events_.find(commit);
+  if (it != events_.end()) return it->second;
+  // Bounded: a report over a long history touches each commit once.
+  constexpr size_t kMaxCommits = 4096;
+  if (events_.size() >= kMaxCommits) events_.clear();
+  CommitEvents& parsed = events_[commit];
+  std::set<std::string> in_note;
+  if (auto note = repo_->ReadNote(kNotesRef, commit); note.ok()) {
+    auto bad = untrusted_lines_.find(commit);
+    ForEachLine(*note, [&](std::string_view line) {
+      if (line.empty()) return;
+      if (bad != untrusted_lines_.end() && bad->second.count(std::string(line))) return;
+      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(std::move(*e));
+      if (unfolded_.count(commit)) in_note.emplace(line);
+    });
+  }
+  if (auto pending = unfolded_.find(commit); pending != unfolded_.end()) {
+    for (const auto& line : pending->second) {
+      if (in_note.count(line)) continue;  // folded before a crash, journalled still
+      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(std::move(*e));
+    }
+  }
+  return parsed;
 }
 
 std::vector<Event> Workspace::TrustedEventsLocked(const std::string& commit) {
-  auto note = repo_->ReadNote(kNotesRef, commit);
-  if (!note.ok()) return {};
-  auto bad = untrusted_lines_.find(commit);
-  if (bad == untrusted_lines_.end()) return ParseNote(*note);
+  return CommitEventsLocked(commit).events;
+}
+
+std::vector<Event> Workspace::TrustedEventsForLocked(const std::string& commit,
+                                                     const std::string& env,
+                                                     const std::string& app) {
+  const CommitEvents& all = CommitEventsLocked(commit);
+  auto it = all.by_app.find(env + "/" + app);
+  if (it == all.by_app.end()) return {};
   std::vector<Event> out;
-  ForEachLine(*note, [&](std::string_view line) {
-    if (line.empty() || bad->second.count(std::string(line))) return;
-    if (auto e = ParseEventLine(line); e.ok()) out.push_back(std::move(*e));
-  });
+  out.reserve(it->second.size());
+  for (size_t i : it->second) out.push_back(all.events[i]);
   return out;
+}
+
+Status Workspace::OpenJournal() {
+  if (journal_fd_ >= 0) return Status::Ok();
+  int fd = ::open(JournalPath().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot open " + JournalPath() + ": " + std::strerror(errno) +
+                           " (is the workdir writable?)");
+  }
+  // Cut a torn last line (a crash mid-write) before appending after it.
+  if (::ftruncate(fd, static_cast<off_t>(journal_size_)) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::IOError("cannot repair " + JournalPath() + ": " + std::strerror(err));
+  }
+  journal_fd_ = fd;
+  return Status::Ok();
+}
+
+Status Workspace::JournalEventLocked(const Event& e, const std::string& line, bool sync) {
+  if (e.commit.size() != 40 || line.find('\n') != std::string::npos) {
+    return Status::InvalidArgument("cannot journal an event on \"" + e.commit + "\"");
+  }
+  SLUICE_RETURN_IF_ERROR(OpenJournal());
+  std::string entry = e.commit + " " + line + "\n";
+  for (size_t done = 0; done < entry.size();) {
+    ssize_t n = ::write(journal_fd_, entry.data() + done, entry.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Status::IOError("cannot write " + JournalPath() + ": " + std::strerror(errno) +
+                             " (is the disk full?)");
+    }
+    done += static_cast<size_t>(n);
+  }
+  journal_size_ += entry.size();
+  if (sync && ::fdatasync(journal_fd_) != 0) {
+    return Status::IOError("cannot sync " + JournalPath() + ": " + std::strerror(errno));
+  }
+  unfolded_[e.commit].push_back(line);
+  // Visible at once to readers that parsed the commit already.
+  if (auto it = events_.find(e.commit); it != events_.end()) it->second.Add(e);
+  return Status::Ok();
+}
+
+Result<uint64_t> Workspace::FoldJournalLocked() {
+  if (unfolded_.empty()) return journal_size_;
+  size_t lines = 0;
+  for (const auto& [commit, l] : unfolded_) lines += l.size();
+  const bool cache_current = [&] {
+    auto tip = repo_->ResolveRef(kNotesRef);
+    return (tip.ok() ? *tip : "") == events_tip_;
+  }();
+  auto folded =
+      repo_->AppendToNotes(kNotesRef, unfolded_, Identity(),
+                           "Notes added by Sluice: " + std::to_string(lines) + " event(s) on " +
+                               std::to_string(unfolded_.size()) + " commit(s)");
+  if (!folded.ok())
+    return folded.status().WithContext("record events in " + std::string(kNotesRef));
+  unfolded_.clear();
+  // The cache held the journalled events already: it stays right.
+  if (cache_current) events_tip_ = *folded;
+  return journal_size_;
+}
+
+Status Workspace::TrimJournalLocked(uint64_t covered) {
+  if (covered == 0) return Status::Ok();
+  if (covered >= journal_size_) {
+    SLUICE_RETURN_IF_ERROR(OpenJournal());
+    if (::ftruncate(journal_fd_, 0) != 0) {
+      return Status::IOError("cannot trim " + JournalPath() + ": " + std::strerror(errno));
+    }
+    journal_size_ = 0;
+    return Status::Ok();
+  }
+  // Keep the tail written since: aside, then renamed over (a crash leaves
+  // the old journal or the new one, and folding repeats nothing).
+  std::ifstream in(JournalPath(), std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(covered));
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  tail.resize(std::min<uint64_t>(tail.size(), journal_size_ - covered));
+  const std::string tmp = JournalPath() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << tail;
+    if (!out.flush()) return Status::IOError("cannot write " + tmp + " (is the disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, JournalPath(), ec);
+  if (ec) return Status::IOError("cannot replace " + JournalPath() + ": " + ec.message());
+  ::close(journal_fd_);
+  journal_fd_ = -1;
+  journal_size_ = tail.size();
+  return OpenJournal();
 }
 
 std::vector<UntrustedEntry> Workspace::UntrustedEntries() {
@@ -438,11 +604,21 @@ Status Workspace::Sync(bool push) {
     loose_refs_ = 0;
   }
   if (!push) return Status::Ok();
+  // Events a process journalled and did not fold (it died first) go with
+  // this push; the journal forgets them once they are on the remote.
+  uint64_t covered = 0;
+  if (!unfolded_.empty()) {
+    auto folded = FoldJournalLocked();
+    if (!folded.ok()) return folded.status();
+    covered = *folded;
+  }
   auto local_notes = repo_->ResolveRef(kNotesRef);
   auto remote_notes = repo_->ResolveRef(kRemoteNotesRef);
   bool notes_ahead = local_notes.ok() && (!remote_notes.ok() || *local_notes != *remote_notes);
-  if (!notes_ahead && local_ahead.empty()) return Status::Ok();
-  return PushRecordLocked(local_ahead);
+  if (notes_ahead || !local_ahead.empty()) {
+    SLUICE_RETURN_IF_ERROR(PushRecordLocked(local_ahead));
+  }
+  return TrimJournalLocked(covered);
 }
 
 std::string Workspace::RecordPushError() {
@@ -465,36 +641,15 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
   if (specs.empty()) return Status::Ok();
   Status last;
   for (int attempt = 0; attempt < kPushAttempts; ++attempt) {
+    std::string notes_tip;
+    if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) notes_tip = *tip;
+    std::map<std::string, std::string> pushed;
+    for (const auto& r : sluice_refs) {
+      if (auto id = repo_->ResolveRef(r); id.ok()) pushed[r] = *id;
+    }
     last = repo_->Push(specs);
     if (last.ok()) {
-      // Remember what the remote now has, so Sync knows nothing is pending.
-      // (A copy that cannot be moved costs a later comparison, not the push.)
-      auto remember = [&](const std::string& copy, const std::string& id) {
-        if (Status s = repo_->SetRef(copy, id, "sluice: pushed"); !s.ok()) {
-          spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy,
-                       s.ToString());
-        }
-      };
-      if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) remember(kRemoteNotesRef, *tip);
-      for (const auto& r : sluice_refs) {
-        if (auto id = repo_->ResolveRef(r); id.ok()) {
-          remember(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), *id);
-        }
-      }
-      if (auto journal = ReadUnpushedLocked(); journal && !journal->empty()) {
-        std::set<std::string> pushed(sluice_refs.begin(), sluice_refs.end());
-        std::vector<std::string> still;
-        for (const auto& n : *journal) {
-          if (!pushed.count(n)) still.push_back(n);
-        }
-        if (still.size() != journal->size()) {
-          if (Status s = WriteUnpushedLocked(still); !s.ok()) {
-            // The journal then lists refs already pushed: the next Sync
-            // compares them again, nothing is lost.
-            spdlog::warn("could not update the unpushed-refs journal: {}", s.ToString());
-          }
-        }
-      }
+      RememberPushedLocked(notes_tip, pushed);
       return Status::Ok();
     }
     if (!last.IsConflict()) return last.WithContext("push the record to " + url_);
@@ -505,6 +660,101 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
   }
   return last.WithContext("push the record to " + url_ + " after " + std::to_string(kPushAttempts) +
                           " attempts");
+}
+
+void Workspace::RememberPushedLocked(const std::string& notes_tip,
+                                     const std::map<std::string, std::string>& pushed) {
+  // Remember what the remote now has, so Sync knows nothing is pending.
+  // (A copy that cannot be moved costs a later comparison, not the push.)
+  auto remember = [&](const std::string& copy, const std::string& id) {
+    if (Status s = repo_->SetRef(copy, id, "sluice: pushed"); !s.ok()) {
+      spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy,
+                   s.ToString());
+    }
+  };
+  if (!notes_tip.empty()) remember(kRemoteNotesRef, notes_tip);
+  for (const auto& [r, id] : pushed) {
+    remember(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id);
+  }
+  ForgetUnpushedLocked(pushed);
+}
+
+void Workspace::ForgetUnpushedLocked(const std::map<std::string, std::string>& pushed) {
+  if (auto journal = ReadUnpushedLocked(); journal && !journal->empty()) {
+    std::vector<std::string> still;
+    for (const auto& n : *journal) {
+      if (!pushed.count(n)) still.push_back(n);
+    }
+    if (still.size() != journal->size()) {
+      if (Status s = WriteUnpushedLocked(still); !s.ok()) {
+        // The journal then lists refs already pushed: the next Sync
+        // compares them again, nothing is lost.
+        spdlog::warn("could not update the unpushed-refs journal: {}", s.ToString());
+      }
+    }
+  }
+}
+
+Status Workspace::PushRecordThrough(git::Repository& handle,
+                                    const std::vector<std::string>& sluice_refs) {
+  Status last;
+  for (int attempt = 0; attempt < kPushAttempts; ++attempt) {
+    std::vector<std::string> specs;
+    std::string notes_tip;
+    std::map<std::string, std::string> pushed;
+    {
+      std::lock_guard lock(mu_);
+      if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) {
+        notes_tip = *tip;
+        auto remote = repo_->ResolveRef(kRemoteNotesRef);
+        if (!remote.ok() || *remote != notes_tip) {
+          specs.push_back(std::string(kNotesRef) + ":" + kNotesRef);
+        }
+      }
+      for (const auto& r : sluice_refs) {
+        if (auto id = repo_->ResolveRef(r); id.ok()) {
+          pushed[r] = *id;
+          specs.push_back("+" + r + ":" + r);
+        }
+      }
+    }
+    if (specs.empty()) return Status::Ok();  // the remote has it all
+    last = handle.Push(specs);
+    if (last.ok()) {
+      // The remote-tracking copies through the flusher's own handle, outside
+      // the mutex: thousands of ref files after a fleet-wide batch must not
+      // hold up the applies (a copy another writer holds locked just costs
+      // the next Sync a comparison).
+      if (!notes_tip.empty()) (void)handle.SetRef(kRemoteNotesRef, notes_tip, "sluice: pushed");
+      for (const auto& [r, id] : pushed) {
+        (void)handle.SetRef(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id,
+                            "sluice: pushed");
+      }
+      std::lock_guard lock(mu_);
+      record_push_error_.clear();
+      ForgetUnpushedLocked(pushed);
+      return Status::Ok();
+    }
+    std::lock_guard lock(mu_);
+    if (!last.IsConflict()) {
+      last = last.WithContext("push the record to " + url_);
+      record_push_error_ = last.ToString();
+      return last;
+    }
+    // Another writer pushed notes first: take theirs, merge ours in, retry.
+    std::vector<std::string> moved;
+    Status merged = FetchRecordLocked(&moved);
+    if (merged.ok()) merged = MergeRemoteRecordLocked(&moved, nullptr);
+    if (!merged.ok()) {
+      record_push_error_ = merged.ToString();
+      return merged;
+    }
+  }
+  last = last.WithContext("push the record to " + url_ + " after " + std::to_string(kPushAttempts) +
+                          " attempts");
+  std::lock_guard lock(mu_);
+  record_push_error_ = last.ToString();
+  return last;
 }
 
 std::string DefaultWorkdir(const std::string& url) {

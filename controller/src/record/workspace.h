@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@ class Workspace {
   // in `url` is kept in memory only (git::AdoptUrlCredentials): url() and
   // cache.git/config hold the URL without it. Errors name the key file that
   // cannot be read or parsed.
+  ~Workspace();
   static Result<std::unique_ptr<Workspace>> Open(const std::string& workdir, const std::string& url,
                                                  const std::string& branch,
                                                  const TrustOptions& trust = {});
@@ -67,16 +69,48 @@ class Workspace {
   // Caller must hold mutex().
   Status PushRecordLocked(const std::vector<std::string>& sluice_refs);
 
+  // PushRecordLocked through another handle on the cache (RecordStore's
+  // flusher), holding mutex() only to read the values pushed, to remember
+  // them, and to merge the remote's notes after a rejection, never across
+  // the network. Call without holding mutex().
+  Status PushRecordThrough(git::Repository& handle, const std::vector<std::string>& sluice_refs);
+
   // Why the last push of the record failed, or "" when it succeeded (or none
   // was tried yet): while it is set, records cannot be pushed and the daemon
   // is not ready. Thread-safe (takes mutex(); do not call while holding it).
   std::string RecordPushError();
+  // The same; caller must hold mutex().
+  const std::string& RecordPushErrorLocked() const { return record_push_error_; }
 
   // The trusted events in the note on `commit`: every event line except
   // those Sync found untrusted (a line this workdir wrote itself is
-  // trusted). What every decision reads (deployed, LKG, upstream verified,
-  // soak, rollback detection, crash recovery). Caller must hold mutex().
+  // trusted), then the journalled events not folded into the note yet.
+  // What every decision reads (deployed, LKG, upstream verified, soak,
+  // rollback detection, crash recovery). Parsed once per commit and kept
+  // while the notes only change by this workspace's own writes (a commit
+  // whose note holds thousands of events, one release across a fleet, is
+  // not parsed again for each app). Caller must hold mutex().
   std::vector<Event> TrustedEventsLocked(const std::string& commit);
+  // The same, only those of `env`/`app` (in order). Caller must hold mutex().
+  std::vector<Event> TrustedEventsForLocked(const std::string& commit, const std::string& env,
+                                            const std::string& app);
+
+  // --- The write path (RecordStore) ---
+  // Makes the signed event line `line` of `e` durable and visible: appended
+  // to <workdir>/record-journal (fsync'd when `sync`), and at once part of
+  // TrustedEventsLocked(e.commit). FoldJournalLocked adds it to the notes
+  // later; a process that dies first finds it in the journal at its next
+  // Open. Caller must hold mutex().
+  Status JournalEventLocked(const Event& e, const std::string& line, bool sync);
+  // Adds every journalled line the notes lack to them, in one notes commit
+  // (Repository::AppendToNotes). Returns the journal length it covered: once
+  // the notes are on the remote, TrimJournalLocked(that) forgets them.
+  // Caller must hold mutex().
+  Result<uint64_t> FoldJournalLocked();
+  // Drops the first `covered` bytes of the journal. Caller must hold mutex().
+  Status TrimJournalLocked(uint64_t covered);
+  // Whether journalled lines wait to be folded. Caller must hold mutex().
+  bool HasUnfoldedLocked() const { return !unfolded_.empty(); }
 
   // The record entries Sync found untrusted, oldest first (persisted in
   // <workdir>/record-untrusted). Takes the mutex.
@@ -126,6 +160,13 @@ class Workspace {
   Status FetchRecordLocked(std::vector<std::string>* moved);
   // PushRecordLocked without remembering its result.
   Status PushRecordOnceLocked(const std::vector<std::string>& sluice_refs);
+  // After a successful push of the notes at `notes_tip` ("" if none) and of
+  // `pushed` (name -> value): the remote-tracking copies, and the journal of
+  // unpushed refs. Caller must hold mutex().
+  void RememberPushedLocked(const std::string& notes_tip,
+                            const std::map<std::string, std::string>& pushed);
+  // Drops the names of `pushed` from the journal of unpushed refs.
+  void ForgetUnpushedLocked(const std::map<std::string, std::string>& pushed);
   // Merges the fetched record into the local one. `moved` lists the remote
   // record refs the fetch moved; when the workdir's journal of unpushed refs
   // exists, only those and the journalled refs are compared (a no-change
@@ -139,6 +180,18 @@ class Workspace {
   Status MergeOneRecordRefLocked(const std::string& remote_name,
                                  std::vector<std::string>* local_ahead);
   std::string UnpushedPath() const { return workdir_ + "/record-unpushed"; }
+  std::string JournalPath() const { return workdir_ + "/record-journal"; }
+  // Opens the journal, keeping what an earlier process left unpushed (a
+  // torn last line, from a crash mid-write, is cut: its Write never
+  // returned, so nothing acted on it).
+  Status OpenJournal();
+  // The parsed events of `commit` (see TrustedEventsLocked), cached.
+  struct CommitEvents {
+    std::vector<Event> events;
+    std::unordered_map<std::string, std::vector<size_t>> by_app;  // "env/app" -> indexes
+    void Add(Event e);
+  };
+  const CommitEvents& CommitEventsLocked(const std::string& commit);
   // The side repository the branch is fetched through (refs only; objects
   // in cache.git).
   std::string NegotiationDir() const { return workdir_ + "/negotiate.git"; }
@@ -164,6 +217,15 @@ class Workspace {
   size_t loose_refs_ = 0;
   // The error of the last PushRecordLocked, "" after a success; guarded by mu_.
   std::string record_push_error_;
+  // The journal (guarded by mu_): its descriptor, its length, and the lines
+  // not yet folded into the notes, by commit.
+  int journal_fd_ = -1;
+  uint64_t journal_size_ = 0;
+  std::map<std::string, std::vector<std::string>> unfolded_;
+  // Parsed events by commit, valid while refs/notes/sluice is at
+  // events_tip_ (guarded by mu_).
+  std::unordered_map<std::string, CommitEvents> events_;
+  std::string events_tip_;
 };
 
 // The default --workdir for a repository URL:

@@ -300,5 +300,19 @@ TEST(WorkTreeTest, ShippedRepositoriesValidate) {
   }
 }
 
+// What an adapter's checkout leaves out (docs/adapters.md): the pins of the
+// other apps, so a checkout costs what the app reads, not the fleet's size.
+TEST(RepositoryLayoutTest, IsOtherAppsPinNamesOnlyTheOtherPins) {
+  EXPECT_FALSE(IsOtherAppsPin("environments/prod/apps/api.yaml", "prod", "api"));
+  EXPECT_TRUE(IsOtherAppsPin("environments/prod/apps/web.yaml", "prod", "api"));
+  EXPECT_TRUE(IsOtherAppsPin("environments/dev/apps/api.yaml", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("environments/prod/environment.yaml", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("environments/prod/apps/values/api.yaml", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("environments/prod/apps/notes.txt", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("values/prod/web.yaml", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("scripts/deploy.sh", "prod", "api"));
+  EXPECT_FALSE(IsOtherAppsPin("environments/prod/apps/.yaml", "prod", "api"));
+}
+
 }  // namespace
 }  // namespace sluice::config

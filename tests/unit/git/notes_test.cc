@@ -216,5 +216,60 @@ TEST_F(NotesRemoteTest, ConcurrentWritersMergeAndNeitherLineIsLost) {
   ASSERT_OK(a->Push({"refs/notes/sluice:refs/notes/sluice"}));
 }
 
+// The record's write path (RecordStore) appends a batch of events to the
+// notes of many commits in one notes commit.
+TEST_F(NotesTest, AppendToNotesAddsOnlyNewLinesInOneCommit) {
+  ASSERT_OK(repo_->WriteNote(kNotes, c1_, "a\nb\n", Bot()));
+  ASSERT_OK_AND_ASSIGN(before, repo_->ResolveRef(kNotes));
+  ASSERT_OK_AND_ASSIGN(tip, repo_->AppendToNotes(kNotes, {{c1_, {"b", "c", "c"}}, {c2_, {"x"}}},
+                                                 Bot(), "two notes"));
+  EXPECT_NE(tip, before);
+  ASSERT_OK_AND_ASSIGN(one, repo_->ReadNote(kNotes, c1_));
+  EXPECT_EQ(one, "a\nb\nc\n");
+  ASSERT_OK_AND_ASSIGN(two, repo_->ReadNote(kNotes, c2_));
+  EXPECT_EQ(two, "x\n");
+  // One commit for both notes, on top of the previous one.
+  EXPECT_EQ(Git(work_, {"rev-list", "--count", before + ".." + tip}).out, "1\n");
+  EXPECT_EQ(Git(work_, {"notes", "--ref=sluice", "show", c2_}).out, "x\n");
+  // Nothing new: no commit.
+  ASSERT_OK_AND_ASSIGN(same, repo_->AppendToNotes(kNotes, {{c1_, {"a", "c"}}}, Bot(), "again"));
+  EXPECT_EQ(same, tip);
+}
+
+TEST_F(NotesTest, AppendToNotesFansOutOnceLargeAndGitStillReadsEveryNote) {
+  std::map<std::string, std::vector<std::string>> batch;
+  for (int i = 0; i < 300; ++i) {
+    char id[41];
+    snprintf(id, sizeof id, "%02x%038d", i % 256, i);
+    batch[id] = {"event " + std::to_string(i)};
+  }
+  batch[c1_] = {"on c1"};
+  ASSERT_OK(repo_->AppendToNotes(kNotes, batch, Bot(), "many").status());
+  // Two levels, as `git notes` writes a large notes tree: "ab/cdef...".
+  std::string top = Git(work_, {"ls-tree", kNotes}).out;
+  EXPECT_EQ(top.find(c1_), std::string::npos) << top;
+  EXPECT_NE(top.find("\t" + c1_.substr(0, 2) + "\n"), std::string::npos) << top;
+  EXPECT_NE(
+      Git(work_, {"ls-tree", std::string(kNotes) + ":" + c1_.substr(0, 2)}).out.find(c1_.substr(2)),
+      std::string::npos);
+  // Every reader finds them: the git CLI, libgit2, and later appends.
+  EXPECT_EQ(Git(work_, {"log", "-1", "--notes=sluice", "--format=%N", c1_}).out, "on c1\n\n");
+  EXPECT_EQ(Git(work_, {"notes", "--ref=sluice", "list"}).out.size(), 301u * 82u);
+  ASSERT_OK(
+      repo_->AppendToNotes(kNotes, {{c1_, {"more"}}, {c2_, {"first"}}}, Bot(), "more").status());
+  ASSERT_OK_AND_ASSIGN(c1_note, repo_->ReadNote(kNotes, c1_));
+  EXPECT_EQ(c1_note, "on c1\nmore\n");
+  EXPECT_EQ(Git(work_, {"notes", "--ref=sluice", "show", c2_}).out, "first\n");
+  ASSERT_OK_AND_ASSIGN(all, repo_->ListNotes(kNotes));
+  EXPECT_EQ(all.size(), 302u);
+}
+
+TEST_F(NotesTest, AppendToNotesRefusesAnIdThatIsNotACommitId) {
+  Status s = repo_->AppendToNotes(kNotes, {{"../../etc", {"x"}}}, Bot(), "bad").status();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not a commit id"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(repo_->ReadNote(kNotes, c1_).status().IsNotFound());
+}
+
 }  // namespace
 }  // namespace sluice::git

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 #include "git/repo.h"
 #include "unit/git/git_test_util.h"
@@ -186,6 +188,23 @@ TEST_F(TreeTest, ExportTreeWritesFilesModesAndNoGitDir) {
   ASSERT_OK(repo_->ExportTree(c2_, tmp_.Sub("empty")));
   EXPECT_FALSE(fs::exists(tmp_.Sub("empty/environments/prod/apps/web.yaml")));
   EXPECT_TRUE(fs::exists(tmp_.Sub("empty/environments/prod/apps/new.yaml")));
+}
+
+// An adapter's checkout leaves out what the skip predicate names (the other
+// apps' pins): neither written nor its subtree read.
+TEST_F(TreeTest, ExportTreeLeavesOutWhatSkipNames) {
+  std::string out = tmp_.Sub("export");
+  std::vector<std::string> asked;
+  ASSERT_OK(repo_->ExportTree(c1_, out, [&](std::string_view path, bool is_directory) {
+    asked.emplace_back(path);
+    return (is_directory && path == "scripts") || path == "environments/prod/apps/web.yaml";
+  }));
+  EXPECT_FALSE(fs::exists(out + "/environments/prod/apps/web.yaml"));
+  EXPECT_FALSE(fs::exists(out + "/scripts"));
+  EXPECT_EQ(testing::ReadFile(out + "/README.md"), "readme\n");
+  EXPECT_TRUE(fs::is_directory(out + "/environments/prod/apps"));
+  // Nothing under a skipped directory is even looked at.
+  for (const auto& p : asked) EXPECT_NE(p.rfind("scripts/", 0), 0u) << p;
 }
 
 TEST_F(TreeTest, ExportTreeSkipsSymlinksLeavingTheTree) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -53,11 +54,15 @@ class WorkspaceTest : public testing::EnvRepoTest {
   }
 
   // Writes a record ref while the remote cannot be reached: the write keeps
-  // it locally and reports the failed push.
+  // it locally and the flush reports the failed push.
   void WriteWhileUnreachable(Workspace& ws, const std::string& commit) {
     fs::rename(bare_, bare_ + ".away");
-    RecordStore record(ws);
-    Status s = record.Write(At(commit), {{DeployedRef("prod", "api"), commit}});
+    Status s;
+    {
+      RecordStore record(ws);
+      EXPECT_TRUE(record.Write(At(commit), {{DeployedRef("prod", "api"), commit}}).ok());
+      s = record.Flush();
+    }
     fs::rename(bare_ + ".away", bare_);
     EXPECT_FALSE(s.ok()) << "the push should have failed with the remote away";
     EXPECT_EQ(LocalRef(ws, DeployedRef("prod", "api")), commit);
@@ -105,10 +110,12 @@ TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
   ASSERT_TRUE(reader->Sync(true).ok());
   RecordStore record(*writer);
   ASSERT_TRUE(record.Write(At(c1_), {{DeployedRef("prod", "api"), c1_}}).ok());
+  ASSERT_TRUE(record.Flush().ok());
   ASSERT_TRUE(reader->Sync(true).ok());
   EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c1_);
   // The ref moves forward on the remote: the reader follows.
   ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+  ASSERT_TRUE(record.Flush().ok());
   ASSERT_TRUE(reader->Sync(true).ok());
   EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
   // Nothing moved: a Sync changes nothing and pushes nothing older.
@@ -151,6 +158,7 @@ TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
   // A packed ref still moves.
   RecordStore record(*ws);
   ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "app7"), c2_}}).ok());
+  ASSERT_TRUE(record.Flush().ok());
   EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
   EXPECT_EQ(RemoteRef(DeployedRef("prod", "app7")), c2_);
 
@@ -200,6 +208,94 @@ TEST_F(WorkspaceTest, ANewBranchCommitBringsOnlyItsOwnObjectsWhenTheRecordIsNewe
   EXPECT_EQ(LocalRef(*ws, "refs/remotes/origin/main"), RemoteRef("main"));
   EXPECT_LE(testing::CountObjects(cache) - before, 2)
       << "the fetch sent the branch's history again";
+}
+
+// ---------------------------------------------------------------- the write path
+// (RecordStore: a journal, then one notes commit and one push per batch)
+
+size_t NotesCommits(const std::string& repo) {
+  return std::stoul(Git(repo, {"rev-list", "--count", kNotesRef}).out);
+}
+
+TEST_F(WorkspaceTest, WrittenEventsAreReadAtOnceAndPushedInOneBatch) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  {
+    // Journalled together, before any fold: visible to this process at once.
+    std::lock_guard lock(ws->mutex());
+    for (int i = 0; i < 50; ++i) {
+      Event e = At(c2_);
+      e.app = "app" + std::to_string(i);
+      ASSERT_TRUE(ws->JournalEventLocked(e, ws->keys().SignLine(EventToJsonLine(e)), false).ok());
+    }
+    EXPECT_EQ(ws->TrustedEventsLocked(c2_).size(), 50u);
+    EXPECT_EQ(ws->TrustedEventsForLocked(c2_, "prod", "app7").size(), 1u);
+    EXPECT_TRUE(ws->TrustedEventsForLocked(c2_, "prod", "nope").empty());
+  }
+  // Sync folds what is journalled into ONE notes commit and pushes it.
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  EXPECT_EQ(NotesCommits(bare_), 1u);
+  std::string note = Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out;
+  EXPECT_EQ(std::count(note.begin(), note.end(), '\n'), 50);
+  // The journal forgot what the remote holds.
+  EXPECT_EQ(fs::file_size(tmp_.Sub("workdir") + "/record-journal"), 0u);
+
+  // Through RecordStore: many writes, then one Flush; far fewer notes
+  // commits than events (the flusher batches what arrives meanwhile).
+  {
+    RecordStore record(*ws);
+    for (int i = 0; i < 40; ++i) {
+      Event e = At(c1_);
+      e.app = "app" + std::to_string(i);
+      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), c1_}}).ok());
+      EXPECT_EQ(record.EventsFor(c1_, "prod", e.app).size(), 1u);
+    }
+    ASSERT_TRUE(record.Flush().ok());
+  }
+  note = Git(bare_, {"notes", "--ref=sluice", "show", c1_}).out;
+  EXPECT_EQ(std::count(note.begin(), note.end(), '\n'), 40);
+  EXPECT_LT(NotesCommits(bare_), 1u + 40u);
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "app39")), c1_);
+}
+
+// kill -9 after an event was journalled and before it reached the notes or
+// the remote: the next process reads it, and its first pushing Sync pushes
+// it. A torn last line (the crash came mid-write) is cut: that Write never
+// returned, so nothing acted on it.
+TEST_F(WorkspaceTest, AJournalLeftByACrashIsReadAndPushedByTheNextProcess) {
+  {
+    auto ws = Open("workdir");
+    ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+    std::lock_guard lock(ws->mutex());
+    Event e = At(c2_);
+    e.kind = EventKind::kApplying;
+    ASSERT_TRUE(ws->JournalEventLocked(e, ws->keys().SignLine(EventToJsonLine(e)), true).ok());
+    // ...and the process dies here: no fold, no push.
+  }
+  {
+    std::ofstream torn(tmp_.Sub("workdir") + "/record-journal", std::ios::app);
+    torn << c2_ << " {\"v\":1,\"event\":\"appl";
+  }
+  EXPECT_EQ(Git(bare_, {"notes", "--ref=sluice", "list"}).out, "");
+  auto again = Open("workdir");
+  {
+    std::lock_guard lock(again->mutex());
+    auto events = again->TrustedEventsLocked(c2_);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, EventKind::kApplying);
+  }
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  std::string note = Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out;
+  EXPECT_NE(note.find("\"event\":\"applying\""), std::string::npos) << note;
+  EXPECT_EQ(std::count(note.begin(), note.end(), '\n'), 1);
+  // The journal continues cleanly after the cut line.
+  {
+    RecordStore record(*again);
+    ASSERT_TRUE(record.Write(At(c2_)).ok());
+    ASSERT_TRUE(record.Flush().ok());
+  }
+  note = Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out;
+  EXPECT_EQ(std::count(note.begin(), note.end(), '\n'), 2) << note;
 }
 
 }  // namespace
