@@ -279,7 +279,7 @@ Status Workspace::JournalEventLocked(const Event& e, const std::string& line, bo
 }
 
 Result<uint64_t> Workspace::FoldJournalLocked() {
-  if (unfolded_.empty()) return journal_size_;
+  if (unfolded_.empty()) return journal_base_ + journal_size_;
   size_t lines = 0;
   for (const auto& [commit, l] : unfolded_) lines += l.size();
   const bool cache_current = [&] {
@@ -295,16 +295,21 @@ Result<uint64_t> Workspace::FoldJournalLocked() {
   unfolded_.clear();
   // The cache held the journalled events already: it stays right.
   if (cache_current) events_tip_ = *folded;
-  return journal_size_;
+  return journal_base_ + journal_size_;
 }
 
-Status Workspace::TrimJournalLocked(uint64_t covered) {
-  if (covered == 0) return Status::Ok();
+Status Workspace::TrimJournalLocked(uint64_t covered_end) {
+  // Offsets count every byte ever journalled by this process, so a trim
+  // that comes after another (the flusher's after a Sync's) drops nothing
+  // written since.
+  if (covered_end <= journal_base_) return Status::Ok();
+  const uint64_t covered = covered_end - journal_base_;
   if (covered >= journal_size_) {
     SLUICE_RETURN_IF_ERROR(OpenJournal());
     if (::ftruncate(journal_fd_, 0) != 0) {
       return Status::IOError("cannot trim " + JournalPath() + ": " + std::strerror(errno));
     }
+    journal_base_ += journal_size_;
     journal_size_ = 0;
     return Status::Ok();
   }
@@ -325,6 +330,7 @@ Status Workspace::TrimJournalLocked(uint64_t covered) {
   if (ec) return Status::IOError("cannot replace " + JournalPath() + ": " + ec.message());
   ::close(journal_fd_);
   journal_fd_ = -1;
+  journal_base_ += covered;
   journal_size_ = tail.size();
   return OpenJournal();
 }

@@ -103,12 +103,14 @@ class Workspace {
   // Open. Caller must hold mutex().
   Status JournalEventLocked(const Event& e, const std::string& line, bool sync);
   // Adds every journalled line the notes lack to them, in one notes commit
-  // (Repository::AppendToNotes). Returns the journal length it covered: once
-  // the notes are on the remote, TrimJournalLocked(that) forgets them.
+  // (Repository::AppendToNotes). Returns where in the journal it stopped
+  // (an offset that only grows): once the notes are on the remote,
+  // TrimJournalLocked(that) forgets what came before.
   // Caller must hold mutex().
   Result<uint64_t> FoldJournalLocked();
-  // Drops the first `covered` bytes of the journal. Caller must hold mutex().
-  Status TrimJournalLocked(uint64_t covered);
+  // Drops what the journal held before `covered_end` (FoldJournalLocked's
+  // result). Caller must hold mutex().
+  Status TrimJournalLocked(uint64_t covered_end);
   // Whether journalled lines wait to be folded. Caller must hold mutex().
   bool HasUnfoldedLocked() const { return !unfolded_.empty(); }
 
@@ -220,6 +222,7 @@ class Workspace {
   // The journal (guarded by mu_): its descriptor, its length, and the lines
   // not yet folded into the notes, by commit.
   int journal_fd_ = -1;
+  uint64_t journal_base_ = 0;  // journalled bytes trimmed away before the file's start
   uint64_t journal_size_ = 0;
   std::map<std::string, std::vector<std::string>> unfolded_;
   // Parsed events by commit, valid while refs/notes/sluice is at
