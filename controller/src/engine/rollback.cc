@@ -87,7 +87,7 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
 
 Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPlan& plan,
                                         const std::string& incident, const std::string& why,
-                                        const git::Person& author) {
+                                        const git::Person& author, const git::CommitSigner& sign) {
   std::string message = "Roll back " + plan.env + "/" + plan.app + " to " +
                         (plan.version.empty() ? plan.digest : plan.version) + "\n\n";
   message += "Restores " + plan.pin_path + " as verified at " + ShortId(plan.target) +
@@ -97,7 +97,70 @@ Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPla
   if (!incident.empty()) message += "Sluice-Incident: " + incident + "\n";
   std::lock_guard lock(ws.mutex());
   return ws.repo().CreateCommit(plan.head, {{plan.pin_path, plan.pin_content}}, message, author,
-                                author);
+                                author, sign);
+}
+
+namespace {
+
+// "on-call (carol@example.com, dave)" for each group of the rule.
+std::string GroupsWithMembers(const config::ApprovalPolicy& rule,
+                              const config::RepoSettings& settings) {
+  std::vector<std::string> groups;
+  for (const std::string& g : rule.from) {
+    auto it = settings.groups.find(g);
+    groups.push_back(g + " (" +
+                     (it == settings.groups.end() ? std::string("not defined in sluice.yaml")
+                                                  : Join(it->second, ", ")) +
+                     ")");
+  }
+  return groups.empty() ? std::string("anyone") : Join(groups, " or ");
+}
+
+}  // namespace
+
+std::string DescribeRollbackRule(const config::ApprovalPolicy& rule,
+                                 const config::RepoSettings& settings) {
+  if (rule.required <= 0) return "no approval";
+  std::string out = std::to_string(rule.required) + " approval" + (rule.required == 1 ? "" : "s") +
+                    " from " + GroupsWithMembers(rule, settings);
+  switch (rule.evidence) {
+    case config::Evidence::kSigned:
+      return out + ", signed evidence: the rollback commit signed by the approver (--sign)";
+    case config::Evidence::kForge:
+      return out + ", forge evidence: an approving review of the rollback pull request";
+    case config::Evidence::kForgeAndSigned:
+      break;
+  }
+  return out +
+         ", forge+signed evidence: an approving review of the rollback pull request and "
+         "its merge signed by the approver";
+}
+
+std::string RollbackPushRefusal(const config::ApprovalPolicy& rule,
+                                const config::RepoSettings& settings, const std::string& env,
+                                bool signing) {
+  if (rule.required <= 0) return "";
+  const std::string groups = GroupsWithMembers(rule, settings);
+  const std::string needs = env + "'s rollback rule needs " + DescribeRollbackRule(rule, settings);
+  if (rule.evidence != config::Evidence::kSigned) {
+    return needs +
+           "; a commit pushed straight to the branch has no pull request, so the controller "
+           "would block it: run without --push and have a member of " +
+           groups + " approve and merge the pull request from the branch it prints";
+  }
+  if (rule.required > 1) {
+    return needs +
+           "; a commit carries one signature, so no single commit can meet it: lower "
+           "rollback.approval.required to 1 in environments/" +
+           env + "/environment.yaml (through review), or use forge evidence for rollbacks";
+  }
+  if (!signing) {
+    return needs +
+           ": rerun with --sign (your git SSH signing setup: gpg.format=ssh and "
+           "user.signingkey) or --signing-key FILE; the signer must be in " +
+           groups + ", with their key in signers of sluice.yaml";
+  }
+  return "";
 }
 
 Status PushCommit(record::Workspace& ws, const std::string& commit, const std::string& to_branch) {

@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+#include "config/policy.h"
+#include "config/settings.h"
 #include "core/result.h"
 #include "record/workspace.h"
 
@@ -34,10 +36,29 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
 // Writes the rollback commit on top of plan.head (no working tree touched):
 // the pin file restored, message "Roll back <env>/<app> to <version>" with
 // trailers Sluice-Rollback: <target> and, when set, Sluice-Incident: <id>.
-// `why` (optional) goes into the body. Returns the new commit id.
+// `why` (optional) goes into the body. With `sign`, the commit is signed
+// (git::CommitSigner; `sluice rollback --sign`). Returns the new commit id.
 Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPlan& plan,
                                         const std::string& incident, const std::string& why,
-                                        const git::Person& author);
+                                        const git::Person& author,
+                                        const git::CommitSigner& sign = nullptr);
+
+// The rollback rule as one sentence for the user: "1 approval from on-call
+// (carol@example.com), signed evidence: the rollback commit signed by the
+// approver (--sign)", or "no approval" when `rule` requires none. Pure.
+std::string DescribeRollbackRule(const config::ApprovalPolicy& rule,
+                                 const config::RepoSettings& settings);
+
+// Why a rollback commit of `env` pushed straight to the tracked branch
+// (`sluice rollback --push`) could never pass `rule`, the policy's rollback
+// rule, said before anything is written, with what to do instead; "" when
+// it can (no approval needed, or signed evidence and `signing`). Forge
+// evidence needs a reviewed pull request, which a pushed commit lacks;
+// signed evidence needs the commit signed (--sign or --signing-key) by one
+// member of the rule's groups, and one signature is one approver. Pure.
+std::string RollbackPushRefusal(const config::ApprovalPolicy& rule,
+                                const config::RepoSettings& settings, const std::string& env,
+                                bool signing);
 
 // Pushes `commit` to the tracked branch (when `to_branch` is empty) or to
 // refs/heads/<to_branch>. Conflict when the branch moved meanwhile.

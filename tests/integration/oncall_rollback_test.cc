@@ -1,0 +1,182 @@
+// The on-call path in a protected environment (issue 20), end to end: the
+// real binary, a real git daemon, SSH signatures made by ssh-keygen.
+//  - one on-call engineer rolls prod back with `sluice rollback --sign`
+//    (or --signing-key): the signed rollback commit is the approval;
+//  - without a way to meet the rollback rule, `rollback --push` refuses
+//    before anything is written, saying what is needed;
+//  - when the running release is itself the LKG, rollback goes to the
+//    verified release before it (SPEC section 5).
+#include <gtest/gtest.h>
+
+#include "env_repo_fixture.h"
+
+namespace sluice::testing {
+namespace {
+
+const nlohmann::json* Outcome(const nlohmann::json& pass, const std::string& env,
+                              const std::string& state) {
+  for (const auto& o : pass["outcomes"]) {
+    if (o["env"] == env && o["state"] == state) return &o;
+  }
+  return nullptr;
+}
+
+// A pin whose verification cannot pass (nothing listens on port 1).
+std::string FailingPin(const EnvRepoFixture& f, const std::string& digest,
+                       const std::string& version) {
+  return f.PinYaml(digest, version) +
+         "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/ready\", retries: 0}\n";
+}
+
+// prod needs one signed approval from release-managers; its rollback rule is
+// the default (one member of on-call, signed evidence). mallory signs but is
+// in no group that may approve.
+class OnCallRollbackTest : public ::testing::Test {
+ protected:
+  OnCallRollbackTest()
+      : alice_("alice@example.com"),
+        carol_("carol@example.com"),
+        mallory_("mallory@example.com"),
+        f_({{"sluice.yaml",
+             "pipeline: [dev, prod]\ngroups:\n  release-managers: [alice@example.com]\n"
+             "  on-call: [carol@example.com]\nsigners:\n  - " +
+                 alice_.signer_line + "\n  - " + carol_.signer_line + "\n  - " +
+                 mallory_.signer_line + "\n"},
+            {"environments/prod/environment.yaml",
+             "approval:\n  required: 1\n  from: [release-managers]\n  evidence: signed\n"}}) {
+    // carol's git: SSH signing set up as git documents it, in her HOME.
+    home_ = home_dir_.path();
+    WriteFile(home_ + "/.gitconfig",
+              "[user]\n\tname = Carol Oncall\n\temail = carol@example.com\n\tsigningkey = " +
+                  carol_.path + "\n[gpg]\n\tformat = ssh\n");
+    f_.extra_env = {"HOME=" + home_, "XDG_CONFIG_HOME=" + home_ + "/.config"};
+  }
+
+  // A release of prod/api through a merge signed by alice.
+  std::string Release(const std::string& pin, const std::string& branch) {
+    Git(f_.work, {"checkout", "-q", "-b", branch});
+    CommitFiles(f_.work, {{"environments/prod/apps/api.yaml", pin}}, "Promote api to prod");
+    Git(f_.work, {"checkout", "-q", "main"});
+    Git(f_.work, {"-c", "gpg.format=ssh", "-c", "user.signingkey=" + alice_.path, "merge", "-q",
+                  "--no-ff", "-S", "-m", "Merge " + branch, branch});
+    Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+    return Git(f_.work, {"rev-parse", "HEAD"}).out.substr(0, 40);
+  }
+
+  // 1.0.0 verified in prod (the LKG), then 2.0.0 failing its verification.
+  void GoodThenBad() {
+    good_ = Release(f_.PinYaml(Digest('a'), "1.0.0"), "r1");
+    nlohmann::json pass = f_.Reconcile();
+    ASSERT_NE(Outcome(pass, "prod", "verified"), nullptr) << pass.dump();
+    bad_ = Release(FailingPin(f_, Digest('b'), "2.0.0"), "r2");
+    pass = f_.Reconcile(/*expected_exit=*/1);
+    ASSERT_NE(Outcome(pass, "prod", "failed"), nullptr) << pass.dump();
+    ASSERT_EQ(f_.RemoteRef("refs/sluice/lkg/prod/api"), good_);
+  }
+
+  std::string DeployedDigest() {
+    auto rows = nlohmann::json::parse(
+        f_.Sluice({"status", "--format", "json", "--env", "prod", "--log-level", "off"}).out);
+    return rows.at(0)["deployed"]["digest"];
+  }
+
+  SigningKey alice_, carol_, mallory_;
+  EnvRepoFixture f_;
+  TempDir home_dir_;
+  std::string home_;
+  std::string good_, bad_;
+};
+
+TEST_F(OnCallRollbackTest, OneSignedRollbackByOnCallIsAppliedWithHerApprovalRecorded) {
+  GoodThenBad();
+  CommandOutput r = f_.Sluice({"rollback", "prod", "api", "--incident", "INC-42", "--push",
+                               "--sign", "--log-level", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("(signed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("approval: merge signed by carol@example.com"), std::string::npos) << r.out;
+  std::string rollback = f_.RemoteRef("refs/heads/main");
+  ASSERT_NE(rollback, bad_);
+
+  // git itself accepts the signature, by carol's key.
+  WriteFile(home_ + "/allowed", "carol@example.com " + carol_.public_key + "\n");
+  CommandOutput verify =
+      RunCommand({"git", "-C", f_.bare, "-c", "gpg.ssh.allowedSignersFile=" + home_ + "/allowed",
+                  "verify-commit", rollback});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_NE(verify.err.find("Good \"git\" signature for carol@example.com"), std::string::npos)
+      << verify.err;
+  EXPECT_EQ(Git(f_.bare, {"log", "-1", "--format=%an <%ae>", rollback}).out,
+            "Carol Oncall <carol@example.com>\n");
+
+  nlohmann::json pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "prod", "verified"), nullptr) << pass.dump();
+  bool approved_by_carol = false;
+  std::vector<std::string> kinds;
+  for (const auto& e : f_.RemoteEvents(rollback)) {
+    kinds.push_back(e["event"]);
+    if (e["event"] == "rolled-back") {
+      approved_by_carol = e["approvers"] == nlohmann::json::array({"carol@example.com"});
+    }
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"applying", "rolled-back", "verified"}));
+  EXPECT_TRUE(approved_by_carol);
+  EXPECT_EQ(DeployedDigest(), Digest('a'));
+}
+
+TEST_F(OnCallRollbackTest, SigningKeyFileSignsWithoutAnyGitSigningSetup) {
+  GoodThenBad();
+  WriteFile(home_ + "/.gitconfig", "[user]\n\tname = Carol Oncall\n\temail = carol@example.com\n");
+  CommandOutput r = f_.Sluice({"rollback", "prod", "api", "--push", "--signing-key", carol_.path,
+                               "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["signed"], true);
+  EXPECT_EQ(j["target"], good_);
+  EXPECT_EQ(f_.RemoteRef("refs/heads/main"), j["commit"]);
+  nlohmann::json pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "prod", "verified"), nullptr) << pass.dump();
+  EXPECT_EQ(DeployedDigest(), Digest('a'));
+}
+
+TEST_F(OnCallRollbackTest, UnsignedPushIsRefusedUpFrontSayingWhatIsNeeded) {
+  GoodThenBad();
+  CommandOutput r = f_.Sluice({"rollback", "prod", "api", "--push", "--log-level", "off"});
+  EXPECT_EQ(r.exit_code, 3) << r.err << r.out;
+  EXPECT_NE(r.err.find("rerun with --sign"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--signing-key FILE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("on-call (carol@example.com)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing pushed"), std::string::npos) << r.err;
+  EXPECT_EQ(f_.RemoteRef("refs/heads/main"), bad_);
+  // Without --push it is a branch for a pull request, which says what its
+  // merge will need.
+  CommandOutput pr = f_.Sluice({"rollback", "prod", "api", "--log-level", "off"});
+  ASSERT_EQ(pr.exit_code, 0) << pr.err;
+  EXPECT_NE(pr.out.find("rollback rule needs 1 approval from on-call"), std::string::npos)
+      << pr.out;
+  EXPECT_EQ(f_.RemoteRef("refs/heads/main"), bad_);
+}
+
+TEST_F(OnCallRollbackTest, SignerOutsideOnCallIsRefusedBeforeThePush) {
+  GoodThenBad();
+  CommandOutput r = f_.Sluice(
+      {"rollback", "prod", "api", "--push", "--signing-key", mallory_.path, "--log-level", "off"});
+  EXPECT_EQ(r.exit_code, 3) << r.err << r.out;
+  EXPECT_NE(r.err.find("mallory@example.com signed the merge but is not in on-call"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(f_.RemoteRef("refs/heads/main"), bad_);
+}
+
+TEST_F(OnCallRollbackTest, SignWithoutAGitSigningSetupSaysWhatToConfigure) {
+  GoodThenBad();
+  WriteFile(home_ + "/.gitconfig", "[user]\n\tname = Carol Oncall\n\temail = carol@example.com\n");
+  CommandOutput r =
+      f_.Sluice({"rollback", "prod", "api", "--push", "--sign", "--log-level", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
+  EXPECT_NE(r.err.find("gpg.format ssh"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--signing-key FILE"), std::string::npos) << r.err;
+  EXPECT_EQ(f_.RemoteRef("refs/heads/main"), bad_);
+}
+
+}  // namespace
+}  // namespace sluice::testing
