@@ -8,6 +8,8 @@
 //    verified release before it (SPEC section 5).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "env_repo_fixture.h"
 
 namespace sluice::testing {
@@ -176,6 +178,62 @@ TEST_F(OnCallRollbackTest, SignWithoutAGitSigningSetupSaysWhatToConfigure) {
   EXPECT_NE(r.err.find("gpg.format ssh"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--signing-key FILE"), std::string::npos) << r.err;
   EXPECT_EQ(f_.RemoteRef("refs/heads/main"), bad_);
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// `sluice history`: what `rollback --to` chooses from, newest first, with
+// who proposed and approved each release.
+TEST_F(OnCallRollbackTest, HistoryListsTheReleasesNewestFirstWithTheirApprovers) {
+  GoodThenBad();
+  CommandOutput rb =
+      f_.Sluice({"rollback", "prod", "api", "--push", "--sign", "--log-level", "off"});
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  std::string rollback = f_.RemoteRef("refs/heads/main");
+  f_.Reconcile();
+
+  CommandOutput r = f_.Sluice({"history", "prod", "api", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 3u) << rows.dump(2);
+  EXPECT_EQ(rows[0]["commit"], rollback);
+  EXPECT_EQ(rows[0]["verified"], true);
+  EXPECT_EQ(rows[0]["running"], true);
+  EXPECT_EQ(rows[0]["lkg"], true);
+  EXPECT_EQ(rows[0]["approvers"], nlohmann::json::array({"carol@example.com"}));
+  EXPECT_EQ(rows[0]["rollsBack"], bad_);
+  EXPECT_EQ(rows[1]["commit"], bad_);
+  EXPECT_EQ(rows[1]["version"], "2.0.0");
+  EXPECT_EQ(rows[1]["digest"], Digest('b'));
+  EXPECT_EQ(rows[1]["verified"], false);
+  EXPECT_EQ(rows[1]["outcome"], "rolled-back");
+  EXPECT_TRUE(rows[1]["failedAt"].is_string());
+  EXPECT_EQ(rows[1]["rolledBackBy"], rollback);
+  EXPECT_EQ(rows[2]["commit"], good_);
+  EXPECT_EQ(rows[2]["verified"], true);
+  EXPECT_EQ(rows[2]["approvers"], nlohmann::json::array({"alice@example.com"}));
+  EXPECT_EQ(rows[2]["approval"], "signed");
+  EXPECT_FALSE(rows[2]["proposer"].get<std::string>().empty());
+
+  CommandOutput text = f_.Sluice({"history", "prod", "api", "--log-level", "off"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("prod/api: 3 releases, newest first"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(">* " + rollback.substr(0, 12)), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(bad_.substr(0, 12)), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("FAILED"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("approved by alice@example.com (signed)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("sluice rollback prod api --to COMMIT"), std::string::npos) << text.out;
+  std::istringstream lines(text.out);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
+
+  CommandOutput help = f_.Sluice({"history", "--help"}, /*with_repo=*/false);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("rollback --to"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("Examples:"), std::string::npos) << help.out;
 }
 
 }  // namespace
