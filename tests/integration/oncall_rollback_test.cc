@@ -186,6 +186,54 @@ TEST_F(OnCallRollbackTest, SignWithoutAGitSigningSetupSaysWhatToConfigure) {
 namespace sluice::testing {
 namespace {
 
+// 1.0.0 and then 2.0.0 pass verification in dev; 2.0.0 turns out bad. What
+// runs is the LKG itself, so rollback goes to the verified release before it.
+TEST(RollbackFromARunningLkgTest, GoesToTheVerifiedReleaseBeforeIt) {
+  EnvRepoFixture f;
+  std::string first = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0.0")}}, "api 1.0.0");
+  ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
+  std::string second = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('b'), "2.0.0")}}, "api 2.0.0");
+  ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
+  ASSERT_EQ(f.RemoteRef("refs/sluice/lkg/dev/api"), second);
+
+  CommandOutput r =
+      f.Sluice({"rollback", "dev", "api", "--incident", "INC-9", "--push", "--log-level", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("what runs is the last-known-good itself (" + second.substr(0, 12) + ")"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("to 1.0.0 (" + first.substr(0, 12) + ", verified)"), std::string::npos)
+      << r.out;
+  std::string rollback = f.RemoteRef("refs/heads/main");
+  EXPECT_NE(
+      Git(f.bare, {"log", "-1", "--format=%B", rollback}).out.find("Sluice-Rollback: " + first),
+      std::string::npos);
+
+  nlohmann::json pass = f.Reconcile();
+  ASSERT_NE(Outcome(pass, "dev", "verified"), nullptr) << pass.dump();
+  std::vector<std::string> kinds;
+  for (const auto& e : f.RemoteEvents(rollback)) kinds.push_back(e["event"]);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"applying", "rolled-back", "verified"}));
+  auto rows = nlohmann::json::parse(
+      f.Sluice({"status", "--format", "json", "--env", "dev", "--log-level", "off"}).out);
+  EXPECT_EQ(rows.at(0)["deployed"]["digest"], Digest('a'));
+}
+
+TEST(RollbackFromARunningLkgTest, WithNothingVerifiedBeforeItSaysToFixForward) {
+  EnvRepoFixture f;
+  std::string only = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0.0")}}, "api 1.0.0");
+  ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
+  CommandOutput r = f.Sluice({"rollback", "dev", "api", "--push", "--log-level", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("runs its last-known-good (" + only.substr(0, 12) + ")"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("fix forward"), std::string::npos) << r.err;
+  EXPECT_EQ(f.RemoteRef("refs/heads/main"), only);
+}
+
 // `sluice history`: what `rollback --to` chooses from, newest first, with
 // who proposed and approved each release.
 TEST_F(OnCallRollbackTest, HistoryListsTheReleasesNewestFirstWithTheirApprovers) {

@@ -80,8 +80,9 @@ Runner AddRollbackCommand(CLI::App& app) {
       "Write one commit that restores ENV/APP's pin to its last-known-good (or --to a "
       "verified commit); the controller applies it on the fast path");
   cmd->footer(
-      "Restores the pin as it was at the last-known-good (LKG), or at the verified commit "
-      "--to names.\n"
+      "Restores the pin as it was at the last-known-good (LKG); when the running release is "
+      "itself the LKG (it passed verification but is bad), at the verified release before it. "
+      "`sluice history ENV APP` lists the releases --to can name.\n"
       "The commit carries the trailers Sluice-Rollback: <commit> (and Sluice-Incident: with "
       "--incident). With --push it goes straight to the tracked branch; without, it is pushed "
       "to a branch sluice/rollback-ENV-APP-<short> for a pull request.\n"
@@ -176,12 +177,14 @@ Runner AddRollbackCommand(CLI::App& app) {
                                            {"digest", plan.digest},
                                            {"version", plan.version},
                                            {"pushedTo", pushed_to},
+                                           {"note", plan.note},
                                            {"signed", static_cast<bool>(signer)},
                                            {"needs", done->needs},
                                            {"approval", done->approval}})
                 << "\n";
       return kExitOk;
     }
+    if (!plan.note.empty()) std::cout << plan.note << "\n";
     std::cout << "rollback commit " << ShortId(done->commit) << (signer ? " (signed)" : "")
               << " restores " << plan.pin_path << " to "
               << (plan.version.empty() ? plan.digest : plan.version) << " (" << ShortId(plan.target)

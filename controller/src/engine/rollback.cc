@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "reports/history.h"
 
 namespace sluice::engine {
 namespace {
@@ -19,6 +20,57 @@ bool VerifiedLocked(record::Workspace& ws, const std::string& commit, const std:
   return false;
 }
 
+// The pin's blob at `commit`, or "".
+std::string PinBlob(const git::Repository& repo, const std::string& commit,
+                    const std::string& pin_path) {
+  auto b = repo.BlobId(commit, pin_path);
+  return b.ok() ? *b : "";
+}
+
+// When what runs in (env, app) is its LKG `lkg` and the branch head pins it
+// too (the deployed pin, the LKG's and the head's are one; before, this was
+// "nothing to do"): the newest release verified before it whose pin
+// differs, from the record (reports::ReadHistory). "" otherwise — a head
+// pinning something else (a release pending or being applied) is rolled
+// back to the LKG itself. NotFound when nothing verified before the LKG
+// pins anything else. Takes the workspace mutex itself.
+Result<std::string> VerifiedBeforeRunningLkg(record::Workspace& ws, const std::string& env,
+                                             const std::string& app, const std::string& lkg,
+                                             const std::string& pin_path) {
+  std::string lkg_blob;
+  {
+    std::lock_guard lock(ws.mutex());
+    auto deployed = ws.repo().ResolveRef(record::DeployedRef(env, app));
+    auto head = ws.repo().ResolveRef("refs/remotes/origin/" + ws.branch());
+    lkg_blob = PinBlob(ws.repo(), lkg, pin_path);
+    if (!deployed.ok() || !head.ok() || lkg_blob.empty() ||
+        PinBlob(ws.repo(), *deployed, pin_path) != lkg_blob ||
+        PinBlob(ws.repo(), *head, pin_path) != lkg_blob) {
+      return std::string();
+    }
+  }
+  auto releases = reports::ReadHistory(ws, env, app);
+  if (!releases.ok()) return releases.status();
+  // Newest first: start after the LKG's own row when the record has it.
+  size_t from = 0;
+  for (size_t i = 0; i < releases->size(); ++i) {
+    if ((*releases)[i].commit == lkg) {
+      from = i + 1;
+      break;
+    }
+  }
+  std::lock_guard lock(ws.mutex());
+  for (size_t i = from; i < releases->size(); ++i) {
+    const reports::Release& r = (*releases)[i];
+    if (!r.verified || r.commit == lkg) continue;
+    std::string blob = PinBlob(ws.repo(), r.commit, pin_path);
+    if (!blob.empty() && blob != lkg_blob && VerifiedLocked(ws, r.commit, env, app)) {
+      return r.commit;
+    }
+  }
+  return Status::NotFound("no release verified before it pins anything else");
+}
+
 }  // namespace
 
 bool WasVerified(record::Workspace& ws, const std::string& commit, const std::string& env,
@@ -29,6 +81,33 @@ bool WasVerified(record::Workspace& ws, const std::string& commit, const std::st
 
 Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
                                   const std::string& app, const std::string& to) {
+  // When what runs is the LKG, the target comes from the record's history,
+  // read before this function takes the workspace mutex.
+  std::string before_running_lkg;
+  std::string running_lkg;
+  if (to.empty()) {
+    std::string lkg;
+    {
+      std::lock_guard lock(ws.mutex());
+      if (auto l = ws.repo().ResolveRef(record::LkgRef(env, app)); l.ok()) lkg = *l;
+    }
+    if (!lkg.empty()) {
+      auto before = VerifiedBeforeRunningLkg(ws, env, app, lkg, config::PinPath(env, app));
+      if (!before.ok()) {
+        return Status::FailedPrecondition(
+            "nothing to roll back to: " + env + "/" + app + " runs its last-known-good (" +
+            ShortId(lkg) + "), and " + before.status().message() +
+            "; fix forward with a new pin instead, or name a verified commit with --to (see "
+            "`sluice history " +
+            env + " " + app + "`)");
+      }
+      if (!before->empty()) {
+        before_running_lkg = *before;
+        running_lkg = lkg;
+      }
+    }
+  }
+
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
   RollbackPlan plan;
@@ -39,7 +118,11 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
   if (!head.ok()) return head.status().WithContext("branch " + ws.branch());
   plan.head = *head;
 
-  if (to.empty()) {
+  if (!before_running_lkg.empty()) {
+    plan.target = before_running_lkg;
+    plan.note = "what runs is the last-known-good itself (" + ShortId(running_lkg) +
+                "): rolling back to the release verified before it";
+  } else if (to.empty()) {
     auto lkg = repo.ResolveRef(record::LkgRef(env, app));
     if (!lkg.ok()) {
       return Status::FailedPrecondition(

@@ -22,14 +22,22 @@ struct RollbackPlan {
   std::string digest;       // its digest
   std::string version;
   std::string current_digest;  // the pin's digest at `head` (what is being rolled back)
+  // Set when the running release is itself the LKG and the target is the
+  // verified release before it: says so, for the user.
+  std::string note;
 };
 
 // Plans a rollback of (env, app) to the last-known-good, or to `to` (a
 // commit id or unique prefix) which must carry a `verified` event for
-// (env, app) in the record. FailedPrecondition with a clear message when
-// there is nothing verified to go back to, when `to` was never verified
-// there, or when the head already pins that content. Takes the workspace
-// mutex; call Workspace::Sync first.
+// (env, app) in the record. When the running release (the deployed ref) is
+// itself the LKG — it passed verification but is bad — and the branch head
+// pins it too, the target is the newest release verified before it whose
+// pin differs (SPEC section 5), found in the record by reports::ReadHistory;
+// with a head pinning anything else (a release pending or being applied),
+// the LKG itself. FailedPrecondition with a
+// clear message when there is nothing verified to go back to, when `to` was
+// never verified there, or when the head already pins that content. Takes
+// the workspace mutex; call Workspace::Sync first.
 Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
                                   const std::string& app, const std::string& to);
 
