@@ -186,6 +186,58 @@ TEST_F(OnCallRollbackTest, SignWithoutAGitSigningSetupSaysWhatToConfigure) {
 namespace sluice::testing {
 namespace {
 
+// After prod rolled back 2.0.0, promoting the same digest from dev again
+// warns, saying when it failed in prod.
+TEST_F(OnCallRollbackTest, PromotingTheDigestThatJustFailedInProdWarns) {
+  GoodThenBad();
+  f_.CommitAndPush({{"environments/dev/apps/api.yaml", f_.PinYaml(Digest('b'), "2.0.0")}},
+                   "dev runs api 2.0.0");
+  ASSERT_NE(Outcome(f_.Reconcile(), "dev", "verified"), nullptr);
+  ASSERT_EQ(
+      f_.Sluice({"rollback", "prod", "api", "--push", "--sign", "--log-level", "off"}).exit_code,
+      0);
+  f_.Reconcile();
+  std::string failed_at;
+  for (const auto& e : f_.RemoteEvents(bad_)) {
+    if (e["event"] == "failed") failed_at = e["time"].get<std::string>().substr(0, 19);
+  }
+  ASSERT_FALSE(failed_at.empty());
+
+  CommandOutput r =
+      RunCommand({SLUICE_BINARY, "promote", "api", "--from", "dev", "--to", "prod", "--repo",
+                  f_.work, "--workdir", f_.workdir + "-promote", "--format", "json"},
+                 "", f_.extra_env);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("warning: prod already ran 2.0.0 (" + Digest('b') +
+                       ") and it FAILED there at " + failed_at),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("release " + bad_.substr(0, 12)), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["failedInTarget"]["commit"], bad_);
+}
+
+// A digest that never failed in prod is promoted without a word.
+TEST_F(OnCallRollbackTest, PromotingAFreshDigestDoesNotWarn) {
+  GoodThenBad();
+  f_.CommitAndPush({{"environments/dev/apps/api.yaml", f_.PinYaml(Digest('c'), "2.0.1")}},
+                   "dev runs api 2.0.1");
+  ASSERT_NE(Outcome(f_.Reconcile(), "dev", "verified"), nullptr);
+  CommandOutput r =
+      RunCommand({SLUICE_BINARY, "promote", "api", "--from", "dev", "--to", "prod", "--repo",
+                  f_.work, "--workdir", f_.workdir + "-promote", "--format", "json"},
+                 "", f_.extra_env);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.err.find("warning:"), std::string::npos) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["failedInTarget"].is_null());
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
 // 1.0.0 and then 2.0.0 pass verification in dev; 2.0.0 turns out bad. What
 // runs is the LKG itself, so rollback goes to the verified release before it.
 TEST(RollbackFromARunningLkgTest, GoesToTheVerifiedReleaseBeforeIt) {
