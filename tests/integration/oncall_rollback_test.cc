@@ -186,6 +186,34 @@ TEST_F(OnCallRollbackTest, SignWithoutAGitSigningSetupSaysWhatToConfigure) {
 namespace sluice::testing {
 namespace {
 
+// The runbook's remedy for an unsigned rollback that landed (a plain git
+// revert, blocked for want of on-call's signature): undo it, then roll back
+// signed. A signed rollback straight on top says what to do instead.
+TEST_F(OnCallRollbackTest, UnsignedRevertIsUndoneThenRolledBackSigned) {
+  GoodThenBad();
+  Git(f_.work, {"revert", "--no-edit", "-m", "1", bad_});  // bad_ is a merge
+  Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  const std::string unsigned_revert = f_.RemoteRef("refs/heads/main");
+  nlohmann::json pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "prod", "blocked"), nullptr) << pass.dump();
+
+  CommandOutput again =
+      f_.Sluice({"rollback", "prod", "api", "--push", "--sign", "--log-level", "off"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("nothing to do"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("git revert " + unsigned_revert.substr(0, 12)), std::string::npos)
+      << again.err;
+
+  Git(f_.work, {"revert", "--no-edit", unsigned_revert});
+  Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  CommandOutput r =
+      f_.Sluice({"rollback", "prod", "api", "--push", "--sign", "--log-level", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "prod", "verified"), nullptr) << pass.dump();
+  EXPECT_EQ(DeployedDigest(), Digest('a'));
+}
+
 // After prod rolled back 2.0.0, promoting the same digest from dev again
 // warns, saying when it failed in prod.
 TEST_F(OnCallRollbackTest, PromotingTheDigestThatJustFailedInProdWarns) {

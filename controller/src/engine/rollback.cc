@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "approval/landing.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
@@ -155,10 +156,23 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
   }
   if (auto current = repo.ReadFile(plan.head, plan.pin_path); current.ok()) {
     if (*current == plan.pin_content) {
-      return Status::FailedPrecondition(env + "/" + app + " already pins " +
-                                        (plan.version.empty() ? plan.digest : plan.version) +
-                                        " (the content of " + ShortId(plan.target) +
-                                        ") at the head of " + ws.branch() + "; nothing to do");
+      // A rollback commit is there already; if it is blocked (an unsigned
+      // revert where on-call's signature is needed), it must be undone
+      // first: only the commit that changed the pin is judged.
+      std::string landing;
+      if (auto l = approval::FindLandingCommit(repo, plan.head, plan.pin_path, plan.target);
+          l.ok() && *l != plan.target) {
+        landing = *l;
+      }
+      return Status::FailedPrecondition(
+          env + "/" + app + " already pins " + (plan.version.empty() ? plan.digest : plan.version) +
+          " (the content of " + ShortId(plan.target) + ") at the head of " + ws.branch() +
+          "; nothing to do: it is the controller's turn (`sluice status` says why it has not "
+          "applied it)" +
+          (landing.empty() ? std::string()
+                           : ". If it is blocked for want of approval, undo that commit (git "
+                             "revert " +
+                                 ShortId(landing) + ", pushed) and run this again with --sign"));
     }
     config::Diagnostics d2;
     if (auto pin = config::ParsePin(*current, plan.pin_path, d2)) {
