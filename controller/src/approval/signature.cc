@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "git/handles.h"
@@ -224,6 +225,121 @@ Result<SignatureCheck> SshSignatureVerifier::Verify(
                                 : "signature does not verify (the commit was altered after "
                                   "signing, or the key is not allowed for namespace git)";
   return check;
+}
+
+namespace {
+
+// The first line of a small text file, trimmed; "" when it cannot be read.
+std::string FirstLineOf(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return "";
+  return Trim(line);
+}
+
+// "ssh-ed25519 AAAA... comment" -> "ssh-ed25519 AAAA...".
+std::string KeyWithoutComment(const std::string& line) {
+  size_t first = line.find(' ');
+  if (first == std::string::npos) return line;
+  size_t second = line.find(' ', first + 1);
+  return second == std::string::npos ? line : line.substr(0, second);
+}
+
+}  // namespace
+
+Result<SshSigningSetup> SshSigningSetupFromGitConfig(const git::Repository& repo) {
+  SshSigningSetup setup;
+  Result<std::string> format = repo.ConfigString("gpg.format");
+  if (!format.ok() || Lower(Trim(*format)) != "ssh") {
+    return Status::FailedPrecondition(
+        "--sign signs with SSH as git does, but git config gpg.format is " +
+        (format.ok() ? "\"" + *format + "\"" : std::string("not set")) +
+        ": run `git config --global gpg.format ssh` and `git config --global user.signingkey "
+        "~/.ssh/id_ed25519.pub`, or pass --signing-key FILE");
+  }
+  Result<std::string> key = repo.ConfigString("user.signingkey");
+  if (!key.ok() || Trim(*key).empty()) {
+    return Status::FailedPrecondition(
+        "--sign needs git config user.signingkey (your SSH key: git config --global "
+        "user.signingkey ~/.ssh/id_ed25519.pub), or pass --signing-key FILE");
+  }
+  std::string value = Trim(*key);
+  setup.origin = "git config user.signingkey";
+  if (value.rfind("key::", 0) == 0) {
+    setup.key = Trim(value.substr(5));
+    setup.literal = true;
+  } else if (value.rfind("ssh-", 0) == 0) {
+    setup.key = value;
+    setup.literal = true;
+  } else if (value.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    setup.key = std::string(home ? home : "") + value.substr(1);
+  } else {
+    setup.key = value;
+  }
+  if (Result<std::string> program = repo.ConfigString("gpg.ssh.program");
+      program.ok() && !Trim(*program).empty()) {
+    setup.program = Trim(*program);
+  }
+  return setup;
+}
+
+SshCommitSigner::SshCommitSigner(process::CommandRunner& runner, SshSigningSetup setup)
+    : runner_(runner), setup_(std::move(setup)) {}
+
+std::string SshCommitSigner::PublicKey() const {
+  if (setup_.literal) return KeyWithoutComment(setup_.key);
+  std::string line = FirstLineOf(setup_.key);
+  if (line.rfind("ssh-", 0) == 0 || line.rfind("ecdsa-", 0) == 0 || line.rfind("sk-", 0) == 0) {
+    return KeyWithoutComment(line);
+  }
+  line = FirstLineOf(setup_.key + ".pub");
+  return line.empty() ? "" : KeyWithoutComment(line);
+}
+
+Result<std::string> SshCommitSigner::Sign(const std::string& payload) const {
+  PrivateDir dir;
+  if (!dir.ok()) return Status::IOError("cannot create a private temporary directory");
+  SLUICE_RETURN_IF_ERROR(dir.Write("commit", payload));
+  std::string key_file = setup_.key;
+  if (setup_.literal) {
+    SLUICE_RETURN_IF_ERROR(dir.Write("key.pub", setup_.key + "\n"));
+    key_file = dir.path() + "/key.pub";
+  } else if (!fs::exists(key_file)) {
+    return Status::IOError("cannot sign: the key " + key_file + " (" + setup_.origin +
+                           ") does not exist");
+  }
+  process::ProcessSpec spec;
+  spec.argv = {setup_.program, "-Y", "sign", "-n", "git", "-f", key_file};
+  if (setup_.literal) spec.argv.push_back("-U");
+  spec.argv.push_back(dir.path() + "/commit");
+  spec.env = process::BaseEnvironment();
+  // The agent holds keys with a passphrase (and the key of a literal setup).
+  if (const char* agent = std::getenv("SSH_AUTH_SOCK")) spec.env["SSH_AUTH_SOCK"] = agent;
+  spec.cwd = dir.path();
+  spec.timeout = std::chrono::seconds(60);
+  spec.kill_grace = std::chrono::seconds(1);
+  Result<process::ProcessResult> r = runner_.Run(spec, nullptr);
+  if (!r.ok()) return Status(r.status()).WithContext("run " + setup_.program);
+  if (r->timed_out) {
+    return Status::IOError(setup_.program +
+                           " timed out signing (a key with a passphrase must be in the "
+                           "ssh-agent: ssh-add " +
+                           key_file + ")");
+  }
+  if (r->exit_code != 0) {
+    return Status::IOError("cannot sign with " + key_file + " (" + setup_.origin +
+                           "): " + setup_.program + " exited " + std::to_string(r->exit_code) +
+                           ": " + Trim(r->stderr_tail) +
+                           " (a key with a passphrase must be in the ssh-agent)");
+  }
+  std::ifstream in(dir.path() + "/commit.sig");
+  std::stringstream sig;
+  sig << in.rdbuf();
+  if (!in || sig.str().find("-----BEGIN SSH SIGNATURE-----") == std::string::npos) {
+    return Status::IOError(setup_.program + " wrote no signature for " + key_file);
+  }
+  return sig.str();
 }
 
 }  // namespace sluice::approval

@@ -69,4 +69,53 @@ class SshSignatureVerifier {
   std::string ssh_keygen_;
 };
 
+// How a person signs commits with SSH, as git does with gpg.format=ssh
+// (`git commit -S`): the key, and the program that signs.
+struct SshSigningSetup {
+  // A key file (a private key, or a public key whose private half the
+  // ssh-agent holds), or with `literal` the public key itself
+  // ("ssh-ed25519 AAAA...", git's `key::` form: the agent signs).
+  std::string key;
+  bool literal = false;
+  std::string program = "ssh-keygen";  // gpg.ssh.program
+  std::string origin;                  // where `key` came from, for messages
+};
+
+// The SSH signing setup of git's configuration as `repo` sees it (its own,
+// global and system levels): gpg.format must be "ssh", user.signingkey set
+// (a leading "~/" is expanded with $HOME; "key::" and "ssh-" values are
+// literal keys), gpg.ssh.program optional. FailedPrecondition saying which
+// `git config` to run when gpg.format is not ssh or user.signingkey is
+// unset. Not thread-safe (uses `repo`).
+Result<SshSigningSetup> SshSigningSetupFromGitConfig(const git::Repository& repo);
+
+// Signs commits as `git commit -S` does with gpg.format=ssh: the payload is
+// written to a file in a fresh private temporary directory and signed with
+// `<program> -Y sign -n git -f <key> [-U] <file>` through `runner` (argv
+// only; the child sees BaseEnvironment() plus SSH_AUTH_SOCK, so the agent
+// can sign); the armored signature is read back from <file>.sig. The
+// directory is removed before returning. A passphrase-protected key must be
+// in the ssh-agent (no terminal is offered to ssh-keygen).
+// Thread-safe if `runner` is.
+class SshCommitSigner {
+ public:
+  SshCommitSigner(process::CommandRunner& runner, SshSigningSetup setup);
+
+  // The armored SSH signature of `payload`. IOError naming the key and
+  // ssh-keygen's message when it cannot sign (no such key, key not in the
+  // agent, passphrase needed, timed out).
+  Result<std::string> Sign(const std::string& payload) const;
+
+  // The public key of the setup ("ssh-ed25519 AAAA..."): the literal key, the
+  // key file when it is a public key, or the .pub file beside a private key
+  // file; "" when it cannot be told.
+  std::string PublicKey() const;
+
+  const SshSigningSetup& setup() const { return setup_; }
+
+ private:
+  process::CommandRunner& runner_;
+  SshSigningSetup setup_;
+};
+
 }  // namespace sluice::approval

@@ -42,6 +42,7 @@ int Main(int argc, char** argv) {
   add(AddControllerCommand);
   add(AddStatusCommand);
   add(AddRollbackCommand);
+  add(AddHistoryCommand);
   add(AddAuditCommand);
   add(AddReleaseNotesCommand);
   add(AddIncidentReportCommand);

@@ -125,6 +125,18 @@ int Run(const PromoteOptions& o) {
     return kExitOk;
   }
 
+  // A digest that already failed in --to: say so before anything else.
+  if (plan->failed_in_to) {
+    const auto& f = *plan->failed_in_to;
+    std::cerr << "warning: " << plan->to << " already ran "
+              << (plan->version.empty() ? plan->digest : plan->version + " (" + plan->digest + ")")
+              << " and it FAILED there at " << FormatRfc3339(f.time) << " (release "
+              << ShortId(f.commit) << (f.reason.empty() ? "" : ": " + f.reason)
+              << "); promoting it again brings back what failed — make sure the fix is in this "
+                 "build (sluice history "
+              << plan->to << " " << plan->app << ")\n";
+  }
+
   // Everything that can refuse is checked before anything is written.
   auto forge = ForgeOfOpenPr(o);
   if (!forge.ok()) {
@@ -158,6 +170,13 @@ int Run(const PromoteOptions& o) {
                                {"approval", preview.approval}};
     out["pr"] = pr ? nlohmann::ordered_json{{"number", pr->number}, {"url", pr->url}}
                    : nlohmann::ordered_json(nullptr);
+    if (plan->failed_in_to) {
+      out["failedInTarget"] = {{"commit", plan->failed_in_to->commit},
+                               {"time", FormatRfc3339(plan->failed_in_to->time)},
+                               {"reason", plan->failed_in_to->reason}};
+    } else {
+      out["failedInTarget"] = nullptr;
+    }
     if (preview.row) {
       nlohmann::ordered_json gates = nlohmann::ordered_json::array();
       for (const auto& g : preview.row->gates) {

@@ -17,6 +17,7 @@ Runner AddReconcileCommand(CLI::App& app);
 Runner AddControllerCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
 Runner AddRollbackCommand(CLI::App& app);
+Runner AddHistoryCommand(CLI::App& app);
 Runner AddAuditCommand(CLI::App& app);
 Runner AddReleaseNotesCommand(CLI::App& app);
 Runner AddIncidentReportCommand(CLI::App& app);

@@ -269,14 +269,18 @@ std::optional<gates::EmergencyEvidence> Judge::CheckEmergency(
 }
 
 config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& policy) {
-  if (policy.rollback.approval) return *policy.rollback.approval;
   config::ApprovalPolicy rule;
-  if (policy.approval && policy.approval->required > 0) {
+  if (policy.rollback.approval) {
+    rule = *policy.rollback.approval;
+  } else if (policy.approval && policy.approval->required > 0) {
     rule.required = 1;
     rule.from = {"on-call"};
     rule.evidence = policy.approval->evidence;
-    rule.separate_author = false;  // on-call may roll back their own change
   }
+  // separateAuthor never applies to a rollback: what it restores was
+  // approved and verified before, so the on-call engineer who writes the
+  // rollback commit (and signs it: `sluice rollback --sign`) is its approver.
+  rule.separate_author = false;
   return rule;
 }
 

@@ -175,7 +175,10 @@ class Judge {
 
 // Who must approve a rollback under `policy`: `rollback.approval` when set;
 // otherwise, where releases need approval, one member of `on-call` with the
-// same kind of evidence; otherwise nobody (required = 0).
+// same kind of evidence; otherwise nobody (required = 0). separate_author is
+// always false: a rollback restores a release approved and verified before,
+// so its author (the signer of a `sluice rollback --sign` commit) may approve
+// it (docs/approvals.md).
 config::ApprovalPolicy RollbackApprovalRule(const config::EnvironmentPolicy& policy);
 
 }  // namespace sluice::engine

@@ -12,6 +12,7 @@
 #include "core/lines.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "git/incremental.h"
 #include "record/event.h"
 #include "record/refs.h"
 #include "record/trust.h"
@@ -122,6 +123,42 @@ std::string EvidenceWords(config::Evidence e) {
       return "as approving reviews on the final commit AND a merge signed by an approver";
   }
   return "";
+}
+
+// The newest `failed` event (not an interrupted apply) of (env, app) with
+// `digest` in the record of `repo`, unless a `verified` event of that
+// digest there is newer. With `keys`, only lines they signed count. Reads
+// every note once (git::ForEachNote), skipping lines that do not name env.
+std::optional<PromotionPlan::Failure> LastFailureOf(const git::Repository& repo,
+                                                    const std::string& env, const std::string& app,
+                                                    const std::string& digest,
+                                                    const std::vector<crypto::PublicKey>* keys) {
+  std::optional<PromotionPlan::Failure> failed;
+  std::optional<TimePoint> verified;
+  const std::string quoted_env = "\"" + env + "\"";
+  Status s = git::ForEachNote(
+      repo, record::kNotesRef, [&](const std::string& commit, std::string_view text) {
+        ForEachLine(text, [&](std::string_view line) {
+          if (line.find(quoted_env) == std::string_view::npos ||
+              line.find(digest) == std::string_view::npos) {
+            return;
+          }
+          if (keys && !record::VerifyEventLine(line, commit, *keys).trusted) return;
+          auto e = record::ParseEventLine(line);
+          if (!e.ok() || e->env != env || e->app != app || e->digest != digest) return;
+          if (e->kind == record::EventKind::kVerified) {
+            if (!verified || e->time > *verified) verified = e->time;
+          } else if (e->kind == record::EventKind::kFailed && !e->interrupted) {
+            if (!failed || e->time > failed->time) {
+              failed = PromotionPlan::Failure{commit, e->time, e->reason};
+            }
+          }
+        });
+        return true;
+      });
+  // The warning is advice: a record that cannot be read gives none.
+  if (!s.ok() || !failed || (verified && *verified > failed->time)) return std::nullopt;
+  return failed;
 }
 
 }  // namespace
@@ -261,6 +298,7 @@ Result<PromotionPlan> PlanPromotion(const git::Repository& repo, const std::stri
         "of artifact written twice, or quoted as a key?); edit it by hand");
   }
   plan.new_content = std::move(*edited);
+  plan.failed_in_to = LastFailureOf(repo, to, app, plan.digest, controller_keys);
   plan.outcome = PromotionPlan::Outcome::kReady;
   return plan;
 }

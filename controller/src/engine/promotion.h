@@ -43,6 +43,16 @@ struct PromotionPlan {
   std::string pin_path;                  // environments/T/apps/APP.yaml
   std::string new_content;               // the edited pin file (kReady)
   std::string branch;                    // sluice/promote/APP-T-<first 8 hex of the digest>
+
+  // The digest already ran in T and failed there (its newest failure, with
+  // no `verified` of that digest in T after it): promoting it again brings
+  // back a release T rolled back or holds. Set for kReady only.
+  struct Failure {
+    std::string commit;  // the commit whose release failed in T
+    TimePoint time{};    // the `failed` event
+    std::string reason;  // its reason (the failing check, the adapter's exit)
+  };
+  std::optional<Failure> failed_in_to;
 };
 
 // Plans a promotion in `repo` (a clone whose refs/sluice/* and
@@ -54,6 +64,9 @@ struct PromotionPlan {
 //  - `to`'s pin must exist at `base` (refused otherwise: a first pin is
 //    written by hand, its deploy section belongs to the environment);
 //  - equal digests: kNothingToPromote;
+//  - the digest failed in `to` before (a `failed` event of (to, app) with
+//    that digest in the record, not followed by a `verified` one): still
+//    ready, with failed_in_to set so the user is warned;
 //  - the pin text is edited (config::EditPinArtifact), keeping comments and
 //    everything but artifact.digest/version/source/promotedFrom, and must
 //    parse with config::ParsePin to the intended artifact.

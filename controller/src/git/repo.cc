@@ -481,6 +481,21 @@ Result<Person> Repository::DefaultIdentity() const {
   return p;
 }
 
+Result<std::string> Repository::ConfigString(const std::string& key) const {
+  git_config* raw = nullptr;
+  int rc = git_repository_config_snapshot(&raw, repo_.get());
+  if (rc != 0) return GitError(rc, "open the git configuration of " + path());
+  std::unique_ptr<git_config, GitFree<&git_config_free>> config(raw);
+  Buf value;
+  rc = git_config_get_string_buf(value.get(), config.get(), key.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    git_error_clear();
+    return Status::NotFound("git config " + key + " is not set");
+  }
+  if (rc != 0) return GitError(rc, "read git config " + key);
+  return std::string(value.data(), value.size());
+}
+
 Result<bool> Repository::IsAncestor(const std::string& ancestor,
                                     const std::string& descendant) const {
   Result<git_oid> a = ParseOid(ancestor, "ancestor");

@@ -61,6 +61,12 @@ struct ChangedPath {
 // content, or nullopt to delete the path.
 using FileChanges = std::map<std::string, std::optional<std::string>>;
 
+// Signs the bytes of a commit object (the commit without its gpgsig
+// header) and returns the armored signature stored as its `gpgsig` header,
+// as `git commit -S` does. The git module runs no process: the caller
+// supplies the signer (approval/commit_signer.h runs ssh-keygen).
+using CommitSigner = std::function<Result<std::string>(const std::string& payload)>;
+
 // Repository is one libgit2 repository: the controller's bare cache in its
 // workdir, or a user's clone. All object ids are 40-hex strings.
 //
@@ -112,6 +118,12 @@ class Repository {
   // config), with the current time. FailedPrecondition saying how to set it
   // when either is missing.
   Result<Person> DefaultIdentity() const;
+
+  // The value of the git configuration key `key` ("user.signingkey") as
+  // `git config --get` gives it here: repository, global (~/.gitconfig,
+  // $XDG_CONFIG_HOME/git/config) and system levels, includes followed.
+  // NotFound when it is not set.
+  Result<std::string> ConfigString(const std::string& key) const;
 
   // The commit id a reference points at (peeling tags); NotFound if absent.
   Result<std::string> ResolveRef(const std::string& name) const;
@@ -171,10 +183,12 @@ class Repository {
 
   // Commits `changes` on top of `parent_commit` ("" for a root commit)
   // without touching any working tree, and returns the new commit id. Does
-  // not move any reference.
+  // not move any reference. With `sign`, the commit carries the signature
+  // it returns in its `gpgsig` header (an error of `sign` is returned with
+  // context, and nothing is written).
   Result<std::string> CreateCommit(const std::string& parent_commit, const FileChanges& changes,
                                    const std::string& message, const Person& author,
-                                   const Person& committer);
+                                   const Person& committer, const CommitSigner& sign = nullptr);
 
   // True if `ancestor` is reachable from `descendant` (or equal).
   Result<bool> IsAncestor(const std::string& ancestor, const std::string& descendant) const;

@@ -556,7 +556,8 @@ Status Repository::ExportTree(const std::string& commit_id, const std::string& t
 
 Result<std::string> Repository::CreateCommit(const std::string& parent_commit,
                                              const FileChanges& changes, const std::string& message,
-                                             const Person& author, const Person& committer) {
+                                             const Person& author, const Person& committer,
+                                             const CommitSigner& sign) {
   ChangeNode root;
   for (const auto& [path, change] : changes) {
     SLUICE_RETURN_IF_ERROR(AddChange(root, path, &change));
@@ -589,10 +590,30 @@ Result<std::string> Repository::CreateCommit(const std::string& parent_commit,
   if (text.empty() || text.back() != '\n') text += '\n';
   const git_commit* parents[1] = {parent.get()};
   git_oid commit_id;
-  int rc = git_commit_create(&commit_id, repo_.get(), nullptr, author_sig->get(),
-                             committer_sig->get(), nullptr, text.c_str(), tree->get(),
-                             parent ? 1 : 0, parent ? parents : nullptr);
-  if (rc != 0) return GitError(rc, "create commit on " + parent_commit);
+  if (!sign) {
+    int rc = git_commit_create(&commit_id, repo_.get(), nullptr, author_sig->get(),
+                               committer_sig->get(), nullptr, text.c_str(), tree->get(),
+                               parent ? 1 : 0, parent ? parents : nullptr);
+    if (rc != 0) return GitError(rc, "create commit on " + parent_commit);
+    return OidToString(commit_id);
+  }
+  // Signed: the commit object's bytes, signed, then written with the
+  // signature as its gpgsig header (what `git commit -S` stores).
+  Buf payload;
+  int rc = git_commit_create_buffer(payload.get(), repo_.get(), author_sig->get(),
+                                    committer_sig->get(), nullptr, text.c_str(), tree->get(),
+                                    parent ? 1 : 0, parent ? parents : nullptr);
+  if (rc != 0) return GitError(rc, "build the commit to sign on " + parent_commit);
+  const std::string content(payload.data(), payload.size());
+  Result<std::string> signature = sign(content);
+  if (!signature.ok()) return Status(signature.status()).WithContext("sign the commit");
+  std::string armored = *signature;
+  while (!armored.empty() && (armored.back() == '\n' || armored.back() == '\r')) {
+    armored.pop_back();
+  }
+  rc = git_commit_create_with_signature(&commit_id, repo_.get(), content.c_str(), armored.c_str(),
+                                        "gpgsig");
+  if (rc != 0) return GitError(rc, "write the signed commit on " + parent_commit);
   return OidToString(commit_id);
 }
 

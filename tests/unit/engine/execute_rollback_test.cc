@@ -53,6 +53,8 @@ class ExecuteRollbackTest : public testing::EngineFixture {
     return request;
   }
 
+  RollbackSeams Seams() { return {runner_, verifier_, http_, clock_}; }
+
   std::string good_;
   std::string bad_;
 };
@@ -61,7 +63,7 @@ TEST_F(ExecuteRollbackTest, WritesTheLkgPinOnABranchOfItsOwnWithTheTrailers) {
   auto ws = OpenWorkspace();
   ASSERT_TRUE(ws);
   DeployThenPinAnother(*ws);
-  auto done = ExecuteRollback(*ws, Request(/*push=*/false));
+  auto done = ExecuteRollback(*ws, Request(/*push=*/false), Seams());
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->plan.target, good_);
   EXPECT_EQ(done->plan.head, bad_);
@@ -85,7 +87,7 @@ TEST_F(ExecuteRollbackTest, WithPushTheCommitLandsOnTheTrackedBranch) {
   auto ws = OpenWorkspace();
   ASSERT_TRUE(ws);
   DeployThenPinAnother(*ws);
-  auto done = ExecuteRollback(*ws, Request(/*push=*/true));
+  auto done = ExecuteRollback(*ws, Request(/*push=*/true), Seams());
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->pushed_to, "main");
   EXPECT_EQ(RemoteRef("refs/heads/main"), done->commit);
@@ -97,7 +99,7 @@ TEST_F(ExecuteRollbackTest, WithoutALastKnownGoodNothingIsWritten) {
   const std::string head = RemoteRef("refs/heads/main");
   auto ws = OpenWorkspace();
   ASSERT_TRUE(ws);
-  auto done = ExecuteRollback(*ws, Request(/*push=*/true));
+  auto done = ExecuteRollback(*ws, Request(/*push=*/true), Seams());
   ASSERT_FALSE(done.ok());
   EXPECT_EQ(done.status().code(), Status::Code::kFailedPrecondition) << done.status().ToString();
   EXPECT_EQ(
@@ -113,7 +115,7 @@ TEST_F(ExecuteRollbackTest, ToACommitNeverVerifiedThereIsRefused) {
   DeployThenPinAnother(*ws);
   RollbackRequest request = Request(/*push=*/true);
   request.to = bad_;
-  auto done = ExecuteRollback(*ws, request);
+  auto done = ExecuteRollback(*ws, request, Seams());
   ASSERT_FALSE(done.ok());
   EXPECT_NE(done.status().message().find("was never verified at " + bad_.substr(0, 12)),
             std::string::npos)
@@ -145,7 +147,7 @@ TEST_F(ExecuteRollbackTest, PushConflictSaysTheTrackedBranchMoved) {
       record::Workspace::Open(tmp_.Sub("workdir-daemon"), daemon.Url("envs.git"), "main", trust);
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
 
-  auto done = ExecuteRollback(**ws, Request(/*push=*/true));
+  auto done = ExecuteRollback(**ws, Request(/*push=*/true), Seams());
   ASSERT_FALSE(done.ok());
   EXPECT_TRUE(done.status().IsConflict()) << done.status().ToString();
   EXPECT_EQ(done.status().message(),

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/time_format.h"
+#include "engine/rollback.h"
 #include "record/refs.h"
 #include "support/engine_fixture.h"
 #include "support/git_servers.h"
@@ -240,6 +241,41 @@ TEST(RollbackApprovalRuleTest, DefaultsToOneOnCallWhereReleasesNeedApproval) {
   EXPECT_EQ(rule.evidence, config::Evidence::kSigned);
   guarded.rollback.approval = config::ApprovalPolicy{2, {"sre"}, config::Evidence::kForge, true};
   EXPECT_EQ(RollbackApprovalRule(guarded).from, std::vector<std::string>{"sre"});
+}
+
+// What a rollback restores was approved and verified before: its author
+// (the on-call engineer who signs it) may approve it, whatever the map says.
+TEST(RollbackApprovalRuleTest, SeparateAuthorNeverAppliesToARollback) {
+  config::EnvironmentPolicy guarded;
+  guarded.approval =
+      config::ApprovalPolicy{1, {"release-managers"}, config::Evidence::kSigned, true};
+  EXPECT_FALSE(RollbackApprovalRule(guarded).separate_author);
+  guarded.rollback.approval =
+      config::ApprovalPolicy{1, {"on-call"}, config::Evidence::kSigned, true};
+  EXPECT_FALSE(RollbackApprovalRule(guarded).separate_author);
+}
+
+TEST(RollbackPushRefusalTest, SaysWhatAPushedRollbackNeeds) {
+  config::RepoSettings settings;
+  settings.groups["on-call"] = {"carol@example.com"};
+  config::ApprovalPolicy signed_rule{1, {"on-call"}, config::Evidence::kSigned, false};
+  std::string unsigned_push = RollbackPushRefusal(signed_rule, settings, "prod", false);
+  EXPECT_NE(unsigned_push.find("rerun with --sign"), std::string::npos) << unsigned_push;
+  EXPECT_NE(unsigned_push.find("--signing-key FILE"), std::string::npos) << unsigned_push;
+  EXPECT_NE(unsigned_push.find("on-call (carol@example.com)"), std::string::npos) << unsigned_push;
+  EXPECT_EQ(RollbackPushRefusal(signed_rule, settings, "prod", true), "");
+
+  config::ApprovalPolicy forge_rule{1, {"on-call"}, config::Evidence::kForge, false};
+  std::string forge = RollbackPushRefusal(forge_rule, settings, "prod", true);
+  EXPECT_NE(forge.find("run without --push"), std::string::npos) << forge;
+
+  config::ApprovalPolicy two_signers{2, {"on-call"}, config::Evidence::kSigned, false};
+  EXPECT_NE(RollbackPushRefusal(two_signers, settings, "prod", true).find("one signature"),
+            std::string::npos);
+
+  config::ApprovalPolicy none{0, {}, config::Evidence::kSigned, false};
+  EXPECT_EQ(RollbackPushRefusal(none, settings, "prod", false), "");
+  EXPECT_EQ(DescribeRollbackRule(none, settings), "no approval");
 }
 
 }  // namespace
