@@ -51,7 +51,14 @@ Status ValidateInstanceId(const std::string& id) {
 }
 
 Ownership::Ownership(EtcdClient& etcd, const Clock& clock, Waiter& waiter, OwnershipOptions options)
-    : etcd_(etcd), clock_(clock), waiter_(waiter), options_(std::move(options)) {}
+    : etcd_(etcd), clock_(clock), waiter_(waiter), options_(std::move(options)) {
+  environments_ = options_.environments;
+}
+
+void Ownership::SetEnvironments(std::vector<std::string> environments) {
+  std::lock_guard lock(mu_);
+  environments_ = std::move(environments);
+}
 
 Ownership::~Ownership() { Stop(true); }
 
@@ -146,10 +153,14 @@ Status Ownership::Tick() {
     if (stopping_) return Status::Cancelled("ownership stopped");
   }
   const TimePoint sent = clock_.Now();
-  Status s = RoundLocked(sent);
-  std::lock_guard lock(mu_);
-  ++rounds_;
-  last_error_ = s.ok() ? "" : s.message();
+  bool gained = false;
+  Status s = RoundLocked(sent, &gained);
+  {
+    std::lock_guard lock(mu_);
+    ++rounds_;
+    last_error_ = s.ok() ? "" : s.message();
+  }
+  if (gained && options_.on_gain) options_.on_gain();
   return s;
 }
 
@@ -206,7 +217,7 @@ Status Ownership::Register() {
   return Status::Ok();
 }
 
-Status Ownership::RoundLocked(TimePoint sent) {
+Status Ownership::RoundLocked(TimePoint sent, bool* gained) {
   SLUICE_RETURN_IF_ERROR(EnsureLease(sent));
   SLUICE_RETURN_IF_ERROR(Register());
   int64_t lease = 0;
@@ -247,7 +258,11 @@ Status Ownership::RoundLocked(TimePoint sent) {
   // Preference order: each replica walks the environments in its own
   // (hashed) order, so replicas starting together rarely race for the same
   // key; it releases from the end of that order.
-  std::vector<std::string> order = options_.environments;
+  std::vector<std::string> order;
+  {
+    std::lock_guard lock(mu_);
+    order = environments_;
+  }
   std::sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
     return Fnv1a64(me + "\n" + a) < Fnv1a64(me + "\n" + b);
   });
@@ -276,7 +291,15 @@ Status Ownership::RoundLocked(TimePoint sent) {
     }
   }
 
-  const size_t total = options_.environments.size();
+  // Environments that left the pipeline: give their keys back.
+  for (const auto& [env, kv] : by_env) {
+    if (kv.value != me || kv.lease != lease) continue;
+    if (std::find(order.begin(), order.end(), env) != order.end()) continue;
+    auto gone = etcd_.DeleteIfUnchanged(kv.key, kv.mod_revision);
+    if (!gone.ok()) note(gone.status());
+  }
+
+  const size_t total = order.size();
   const size_t share = live == 0 ? total : (total + live - 1) / live;
   uint64_t changes = 0;
 
@@ -319,7 +342,10 @@ Status Ownership::RoundLocked(TimePoint sent) {
     if (mine.count(env) == 0) ++changes;
   }
   for (const auto& [env, _] : mine) {
-    if (owned_.count(env) == 0) ++changes;
+    if (owned_.count(env) == 0) {
+      ++changes;
+      *gained = true;
+    }
   }
   lease_changes_ += changes;
   owned_ = std::move(mine);

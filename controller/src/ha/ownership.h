@@ -52,6 +52,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -85,6 +86,10 @@ struct OwnershipOptions {
   std::chrono::milliseconds safety_margin{0};
   std::string key_prefix;                 // KeyPrefixFor(repository URL)
   std::vector<std::string> environments;  // the environments to share out
+  // Called (on the round's thread, no lock held) after a round in which
+  // this replica gained an environment, so the caller can act at once (the
+  // daemon starts a pass). May be empty.
+  std::function<void()> on_gain;
 };
 
 // The answer of Fence: held, or not and why (for /readyz and the record).
@@ -150,6 +155,11 @@ class Ownership {
 
   OwnershipState State() const;
 
+  // Replaces the environments to share out (the repository's pipeline
+  // changed); takes effect at the next round. Environments that left the
+  // list are released then.
+  void SetEnvironments(std::vector<std::string> environments);
+
   // Keeps `env` from being released voluntarily while it lives (an apply
   // runs). Move-only; releases the hold when destroyed.
   class HoldToken {
@@ -179,7 +189,7 @@ class Ownership {
     int64_t mod_revision = 0;
   };
 
-  Status RoundLocked(TimePoint sent);
+  Status RoundLocked(TimePoint sent, bool* gained);
   Status EnsureLease(TimePoint sent);
   Status Register();
   void LoseAll(const std::string& why);
@@ -200,6 +210,7 @@ class Ownership {
   std::map<std::string, Owned> owned_;
   std::map<std::string, std::string> owner_of_;
   std::multiset<std::string> held_;
+  std::vector<std::string> environments_;  // starts as options_.environments
   size_t live_members_ = 0;
   uint64_t lease_changes_ = 0;
   uint64_t rounds_ = 0;

@@ -66,6 +66,7 @@ struct Replica {
     oo.lease_ttl = ttl;
     oo.key_prefix = KeyPrefixFor("git://127.0.0.1/envs.git");
     oo.environments = envs;
+    oo.on_gain = [this] { ++gains; };
     own = std::make_unique<Ownership>(*etcd, clock, waiter, oo);
   }
   std::vector<std::string> Owned() const { return own->State().owned; }
@@ -74,6 +75,7 @@ struct Replica {
   testing::FakeHttpClient http;
   FakeClock clock;
   JumpingWaiter waiter;
+  std::atomic<int> gains{0};  // rounds that gained an environment
   std::unique_ptr<EtcdClient> etcd;
   std::unique_ptr<Ownership> own;
 };
@@ -364,6 +366,26 @@ TEST_F(OwnershipTest, AHeldEnvironmentIsNotReleasedToAJoiner) {
   EXPECT_EQ(a->Owned().size(), 3u);
   EXPECT_EQ(b->Owned().size(), 3u);
   ExpectExactlyOneOwnerEach({a.get(), b.get()});
+}
+
+TEST_F(OwnershipTest, ANewEnvironmentIsClaimedAndARemovedOneGivenBack) {
+  auto a = NewReplica("a");
+  ASSERT_TRUE(a->own->Join().ok());
+  EXPECT_EQ(a->gains.load(), 1);
+  ASSERT_TRUE(a->own->Tick().ok());
+  EXPECT_EQ(a->gains.load(), 1);  // nothing new
+  std::vector<std::string> envs = {"dev", "staging", "prod-eu", "prod-us", "prod-ap", "perf"};
+  a->own->SetEnvironments(envs);
+  ASSERT_TRUE(a->own->Tick().ok());
+  EXPECT_EQ(a->gains.load(), 2);
+  std::sort(envs.begin(), envs.end());
+  EXPECT_EQ(a->Owned(), envs);
+  net::CurlHttpClient http;
+  EtcdOptions eo;
+  eo.endpoints = {etcd_.Url()};
+  EtcdClient reader(http, eo);
+  EXPECT_TRUE(reader.Get(a->own->OwnerKey("qa")).status().IsNotFound());
+  EXPECT_EQ(reader.Get(a->own->OwnerKey("perf"))->value, "a");
 }
 
 TEST_F(OwnershipTest, TheLoopRenewsEveryThirdOfTheTtlWithTwoRequestsARound) {
