@@ -70,6 +70,14 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
       return pif.policy && pif.policy->drift == config::DriftPolicy::kIgnore;
     };
   }
+  if (options_.should_apply) {
+    // Another replica's environments are its to check (and record) too.
+    options_.drift.ignores_drift = [ignores = std::move(options_.drift.ignores_drift),
+                                    should_apply = options_.should_apply](const std::string& env,
+                                                                          const std::string& head) {
+      return !should_apply(env) || ignores(env, head);
+    };
+  }
   drift_ = std::make_unique<DriftChecker>(ws_, record_, runner, clock_, cancel_, options_.drift,
                                           options_.instance_id);
 }
@@ -146,6 +154,7 @@ Result<record::PassReport> Reconciler::RunPass() {
   // be followed to this head (trust rule 1), instead of one each.
   judge_.PrefetchPolicies(envs.names, *head);
 
+  skipped_ = false;
   std::vector<std::vector<record::AppOutcome>> per_env(envs.names.size());
   std::vector<size_t> reads(envs.names.size(), 0);
   std::atomic<size_t> next{0};
@@ -161,7 +170,7 @@ Result<record::PassReport> Reconciler::RunPass() {
   worker();
   for (auto& t : threads) t.join();
 
-  bool settled = report.problems.empty();
+  bool settled = report.problems.empty() && !skipped_;
   for (size_t i = 0; i < envs.names.size(); ++i) {
     report.pins_read += reads[i];
     for (auto& o : per_env[i]) {
@@ -196,6 +205,10 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   // then noticed against the head judged last (trust rule 1).
   PolicyInForce pif = judge_.PolicyFor(env, head);
   if (changed->empty()) return;
+  if (options_.should_apply && !options_.should_apply(env)) {
+    skipped_ = true;  // another replica's (SPEC section 8): nothing judged, recorded or applied
+    return;
+  }
   // Rollbacks go first: restoring a verified release beats any new change.
   RollbacksFirst(ws_, env, head, *changed);
   // One environment never runs two applies at once: apps go one by one.

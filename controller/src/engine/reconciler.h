@@ -65,6 +65,14 @@ struct ReconcileOptions {
   // The trust rule's settings from the controller's configuration
   // (trust.bootstrap: where trust starts).
   trust::TrustOptions trust;
+  // High availability (SPEC section 8): whether this replica may act on
+  // `env` now. Asked once per pass for each environment with a change,
+  // before anything of it is judged, recorded or applied, and before each
+  // drift check; false skips it (another replica owns it, or ownership
+  // cannot be proved) and leaves the pass unsettled, so the next pass looks
+  // again. Called from reconcile threads: thread-safe. Empty: every
+  // environment (one controller per workdir).
+  std::function<bool(const std::string& env)> should_apply;
 };
 
 // The gate table of one pending change, as `sluice plan` shows it.
@@ -146,7 +154,8 @@ class Reconciler {
   Applier applier_;
   std::unique_ptr<DriftChecker> drift_;
 
-  std::atomic<bool> rerun_{false};  // an apply pushed a commit to apply at once
+  std::atomic<bool> rerun_{false};    // an apply pushed a commit to apply at once
+  std::atomic<bool> skipped_{false};  // should_apply said no to an env this pass
 
   std::string last_head_;
   bool last_pass_settled_ = false;  // nothing waiting/blocked/errored after the last pass
