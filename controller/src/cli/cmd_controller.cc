@@ -315,13 +315,16 @@ Runner AddControllerCommand(CLI::App& app) {
           st.instance_id, settings->ha.lease_ttl.count(), ha::KeyPrefixFor(settings->common.repo),
           st.live_members, NamesOrNobody(st.owned));
       if (!st.not_ready_reason.empty()) spdlog::warn("etcd: {}", st.not_ready_reason);
+      // The proof (one etcd read) before each change of an environment is
+      // judged; the environment is held (not released to a joining
+      // replica) until the pass is done with it.
       ropts.should_apply = [o = ownership.get()](const std::string& env) {
-        if (!o->Owns(env)) return false;
-        // The proof (one etcd read) right before the environment is judged.
-        ha::FenceResult f = o->Fence(env);
-        if (!f.held) spdlog::warn("{}: not applied by this replica: {}", env, f.reason);
-        return f.held;
+        std::string why;
+        if (o->Admit(env, &why)) return true;
+        if (o->Owns(env)) spdlog::warn("{}: not applied by this replica: {}", env, why);
+        return false;
       };
+      ropts.done_with_env = [o = ownership.get()](const std::string& env) { o->Done(env); };
     }
     // One reconciler for the life of the daemon: its evidence caches are
     // shared by every pass.

@@ -457,4 +457,30 @@ Result<Ownership::HoldToken> Ownership::Hold(const std::string& env) {
   return token;
 }
 
+bool Ownership::Admit(const std::string& env, std::string* why) {
+  bool held_already = false;
+  {
+    std::lock_guard lock(admit_mu_);
+    held_already = admitted_.count(env) > 0;
+  }
+  if (held_already) {
+    FenceResult f = Fence(env);
+    if (!f.held && why != nullptr) *why = f.reason;
+    return f.held;
+  }
+  auto hold = Hold(env);
+  if (!hold.ok()) {
+    if (why != nullptr) *why = hold.status().message();
+    return false;
+  }
+  std::lock_guard lock(admit_mu_);
+  admitted_.emplace(env, std::move(*hold));
+  return true;
+}
+
+void Ownership::Done(const std::string& env) {
+  std::lock_guard lock(admit_mu_);
+  admitted_.erase(env);
+}
+
 }  // namespace sluice::ha

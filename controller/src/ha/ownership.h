@@ -180,6 +180,14 @@ class Ownership {
   // reason otherwise.
   Result<HoldToken> Hold(const std::string& env);
 
+  // The reconciler's seam (engine::ReconcileOptions should_apply and
+  // done_with_env): Admit proves `env` now (Fence) and, the first time,
+  // holds it until Done(env), so the change being applied is not released
+  // to a joining replica halfway. False (with the reason in `*why` when
+  // given) when it cannot be proved; the hold, if any, stays until Done.
+  bool Admit(const std::string& env, std::string* why = nullptr);
+  void Done(const std::string& env);
+
   // The etcd keys, for tests and operators.
   std::string MemberKey(const std::string& instance_id) const;
   std::string OwnerKey(const std::string& env) const;
@@ -215,6 +223,9 @@ class Ownership {
   uint64_t lease_changes_ = 0;
   uint64_t rounds_ = 0;
   std::string last_error_;  // "" when the last round reached etcd
+
+  std::mutex admit_mu_;  // guards admitted_; never taken with mu_ held
+  std::map<std::string, HoldToken> admitted_;
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

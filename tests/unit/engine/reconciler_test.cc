@@ -267,6 +267,32 @@ TEST_F(ReconcilerTest, AnEnvironmentShouldApplyRefusesIsLeftAloneUntilItIsAllowe
   EXPECT_TRUE(Ran("qa", D('a')));
 }
 
+// A lease lost between two changes of one environment: the second is not
+// started (each change is proved again), and the HA layer hears once that
+// the pass is done with the environment.
+TEST_F(ReconcilerTest, ALeaseLostBetweenTwoChangesStopsTheSecond) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"}, {"environments/dev/environment.yaml", "{}\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))},
+        {"environments/dev/apps/web.yaml", Pin(D('b'))}});
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  std::atomic<int> asked{0}, done{0};
+  ReconcileOptions options;
+  options.should_apply = [&](const std::string&) { return ++asked == 1; };  // then lost
+  options.done_with_env = [&](const std::string& env) {
+    EXPECT_EQ(env, "dev");
+    ++done;
+  };
+  options.drift.interval = std::chrono::milliseconds(0);
+  auto r = MakeReconciler(**ws, options);
+  auto pass = r->RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(asked.load(), 2);
+  EXPECT_EQ(done.load(), 1);
+  EXPECT_EQ(Ran("dev", D('a')) + Ran("dev", D('b')), 1);  // one of the two, not both
+  EXPECT_FALSE(pass->unchanged);
+}
+
 TEST(RollbackApprovalRuleTest, DefaultsToOneOnCallWhereReleasesNeedApproval) {
   config::EnvironmentPolicy open;
   EXPECT_EQ(RollbackApprovalRule(open).required, 0);

@@ -368,6 +368,24 @@ TEST_F(OwnershipTest, AHeldEnvironmentIsNotReleasedToAJoiner) {
   ExpectExactlyOneOwnerEach({a.get(), b.get()});
 }
 
+TEST_F(OwnershipTest, AdmitHoldsAnEnvironmentUntilDone) {
+  auto a = NewReplica("a");
+  ASSERT_TRUE(a->own->Join().ok());
+  for (const auto& env : kEnvs) ASSERT_TRUE(a->own->Admit(env));
+  EXPECT_TRUE(a->own->Admit("dev"));  // proved again, still one hold
+  std::string why;
+  EXPECT_FALSE(a->own->Admit("elsewhere", &why));
+  EXPECT_NE(why.find("not owned by this replica"), std::string::npos) << why;
+  auto b = NewReplica("b");
+  ASSERT_TRUE(b->own->Join().ok());
+  Converge({a.get(), b.get()});
+  EXPECT_EQ(a->Owned().size(), kEnvs.size());  // all admitted: nothing released
+  for (const auto& env : kEnvs) a->own->Done(env);
+  Converge({a.get(), b.get()});
+  EXPECT_EQ(a->Owned().size(), 3u);
+  EXPECT_EQ(b->Owned().size(), 3u);
+}
+
 TEST_F(OwnershipTest, ANewEnvironmentIsClaimedAndARemovedOneGivenBack) {
   auto a = NewReplica("a");
   ASSERT_TRUE(a->own->Join().ok());
