@@ -70,6 +70,13 @@ std::string Ownership::OwnerKey(const std::string& env) const {
   return options_.key_prefix + "owners/" + env;
 }
 
+std::chrono::milliseconds Ownership::CheckInterval() const {
+  if (options_.check_interval.count() > 0) return options_.check_interval;
+  return std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl) / 3,
+      std::chrono::seconds(2));
+}
+
 std::chrono::milliseconds Ownership::Margin() const {
   if (options_.safety_margin.count() > 0) return options_.safety_margin;
   return std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl) / 5;
@@ -102,7 +109,7 @@ Status Ownership::Start() {
 }
 
 void Ownership::Loop() {
-  const auto interval = std::chrono::duration_cast<TimePoint::duration>(options_.lease_ttl) / 3;
+  const auto interval = std::chrono::duration_cast<TimePoint::duration>(CheckInterval());
   std::unique_lock lock(loop_mu_);
   TimePoint next = clock_.Now() + interval;  // Join() ran the first round
   while (!stopping_) {
@@ -159,6 +166,9 @@ Status Ownership::Tick() {
     std::lock_guard lock(mu_);
     ++rounds_;
     last_error_ = s.ok() ? "" : s.message();
+    // etcd said the lease is gone (a put on it refused) although this
+    // replica did not renew-and-fail yet: renew next round, which notices.
+    if (s.IsNotFound()) last_keepalive_ = TimePoint{};
   }
   if (gained && options_.on_gain) options_.on_gain();
   return s;
@@ -166,15 +176,21 @@ Status Ownership::Tick() {
 
 Status Ownership::EnsureLease(TimePoint sent) {
   int64_t lease = 0;
+  TimePoint last_keepalive{};
   {
     std::lock_guard lock(mu_);
     lease = lease_id_;
+    last_keepalive = last_keepalive_;
   }
   if (lease != 0) {
+    // Renew in the last round before the lease would be TTL/3 old.
+    const auto every = std::chrono::duration_cast<TimePoint::duration>(options_.lease_ttl) / 3;
+    if (sent + CheckInterval() <= last_keepalive + every) return Status::Ok();
     auto ttl = etcd_.KeepAliveOnce(lease);
     if (ttl.ok()) {
       std::lock_guard lock(mu_);
       valid_until_ = sent + std::chrono::seconds(*ttl) - Margin();
+      last_keepalive_ = sent;
       return Status::Ok();
     }
     if (!ttl.status().IsNotFound()) {
@@ -189,6 +205,7 @@ Status Ownership::EnsureLease(TimePoint sent) {
   std::lock_guard lock(mu_);
   lease_id_ = granted->id;
   valid_until_ = sent + std::chrono::seconds(granted->ttl_seconds) - Margin();
+  last_keepalive_ = sent;
   registered_ = false;
   return Status::Ok();
 }

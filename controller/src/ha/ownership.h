@@ -10,8 +10,10 @@
 // alive (crash, partition) etcd deletes its member and owner keys after the
 // TTL, and the others claim the environments on their next round.
 //
-// Each round (every TTL/3 on the injected clock): keep the lease alive (or
-// get a new one when it has expired), make sure the member key is there,
+// Each round (every check_interval, by default min(TTL/3, 2s), on the
+// injected clock): keep the lease alive when it is due (at least every
+// TTL/3; or get a new one when it has expired), make sure the member key is
+// there,
 // read members and owners, and move towards a fair share of
 // ceil(environments / live members): claim free environments with a
 // put-if-absent transaction (create_revision == 0, so two replicas never
@@ -84,6 +86,11 @@ struct OwnershipOptions {
   // How long before the lease's end (by this replica's clock) it stops
   // claiming to hold anything; 0 = lease_ttl / 5.
   std::chrono::milliseconds safety_margin{0};
+  // How often a round looks at members and owners (and claims what a dead
+  // replica left); 0 = min(lease_ttl / 3, 2s). The lease is renewed in the
+  // round before it would be lease_ttl / 3 old, so a takeover waits at most
+  // about lease_ttl + check_interval after the owner's last keepalive.
+  std::chrono::milliseconds check_interval{0};
   std::string key_prefix;                 // KeyPrefixFor(repository URL)
   std::vector<std::string> environments;  // the environments to share out
   // Called (on the round's thread, no lock held) after a round in which
@@ -130,8 +137,8 @@ class Ownership {
   // State() says so and every round retries. Does not start the loop.
   Status Join();
 
-  // Join(), then rounds every lease_ttl / 3 on a background thread until
-  // Stop().
+  // Join(), then a round every check_interval on a background thread
+  // until Stop().
   Status Start();
 
   // One round (see the file comment). Returns the first error met (the
@@ -203,6 +210,7 @@ class Ownership {
   void LoseAll(const std::string& why);
   void Loop();
   std::chrono::milliseconds Margin() const;
+  std::chrono::milliseconds CheckInterval() const;
 
   EtcdClient& etcd_;
   const Clock& clock_;
@@ -214,6 +222,7 @@ class Ownership {
   mutable std::mutex mu_;  // guards everything below
   int64_t lease_id_ = 0;
   TimePoint valid_until_{};
+  TimePoint last_keepalive_{};  // when the last successful renewal was sent
   bool registered_ = false;
   std::map<std::string, Owned> owned_;
   std::map<std::string, std::string> owner_of_;

@@ -219,6 +219,7 @@ TEST_F(OwnershipTest, ACrashedReplicasEnvironmentsAreTakenOverWhenItsLeaseExpire
   // The survivor's rounds (keepalive, read, claim) until it holds all six.
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
+        a->clock.Advance(milliseconds(ttl) / 3);  // its keepalives fall due as in real time
         EXPECT_TRUE(a->own->Tick().ok());
         return a->Owned().size() == kEnvs.size();
       },
@@ -248,6 +249,27 @@ TEST_F(OwnershipTest, ItsOwnClockFencesItBeforeEtcdCanExpireTheLease) {
   ASSERT_TRUE(a->own->Tick().ok());
   EXPECT_TRUE(a->own->Fence("prod-eu").held);
   EXPECT_EQ(a->Owned().size(), kEnvs.size());
+}
+
+TEST_F(OwnershipTest, ALeaseRevokedBehindItsBackIsNoticedAndReplaced) {
+  auto a = NewReplica("a");
+  ASSERT_TRUE(a->own->Join().ok());
+  const int64_t old_lease = a->own->State().lease_id;
+  net::CurlHttpClient http;
+  EtcdOptions eo;
+  eo.endpoints = {etcd_.Url()};
+  EtcdClient admin(http, eo);
+  ASSERT_TRUE(admin.RevokeLease(old_lease).ok());  // e.g. `etcdctl lease revoke`
+  EXPECT_FALSE(a->own->Fence("dev").held);         // its keys went with it
+  // No renewal is due yet: the round's claim on the dead lease is refused,
+  // and the next round renews, learns the lease is gone and starts afresh.
+  Status s = a->own->Tick();
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_FALSE(a->own->Owns("dev"));
+  ASSERT_TRUE(a->own->Tick().ok());
+  EXPECT_NE(a->own->State().lease_id, old_lease);
+  EXPECT_EQ(a->Owned().size(), kEnvs.size());
+  EXPECT_TRUE(a->own->Fence("dev").held);
 }
 
 TEST_F(OwnershipTest, AMovedOwnerKeyFencesThatEnvironmentOnly) {
@@ -283,6 +305,7 @@ TEST_F(OwnershipTest, EtcdDownFencesEverythingWithAReasonAndOwnershipResumes) {
 
   etcd_.Stop();
   for (Replica* r : {a.get(), b.get()}) {
+    r->clock.Advance(seconds(5));  // a keepalive is due
     Status s = r->own->Tick();
     EXPECT_FALSE(s.ok());
     const std::string reason = r->own->State().not_ready_reason;
@@ -297,6 +320,9 @@ TEST_F(OwnershipTest, EtcdDownFencesEverythingWithAReasonAndOwnershipResumes) {
   }
 
   ASSERT_TRUE(etcd_.Start()) << etcd_.Log();
+  // Its own clock stopped trusting the lease meanwhile: the next renewal
+  // proves it again.
+  EXPECT_NE(a->own->Fence("dev").reason, "");
   ASSERT_TRUE(a->own->Tick().ok());
   ASSERT_TRUE(b->own->Tick().ok());
   EXPECT_EQ(a->own->State().not_ready_reason, "");
@@ -406,26 +432,53 @@ TEST_F(OwnershipTest, ANewEnvironmentIsClaimedAndARemovedOneGivenBack) {
   EXPECT_EQ(reader.Get(a->own->OwnerKey("perf"))->value, "a");
 }
 
-TEST_F(OwnershipTest, TheLoopRenewsEveryThirdOfTheTtlWithTwoRequestsARound) {
-  auto a = NewReplica("a");  // 15 s: a round every 5 s of its clock
+TEST_F(OwnershipTest, TheLoopLooksEveryTwoSecondsAndRenewsWithinAThirdOfTheTtl) {
+  auto a = NewReplica("a");  // 15 s lease: a look every 2 s, a renewal at least every 5 s
+  std::mutex mu;
+  std::vector<TimePoint> renewals;
+  a->http.SetHandler([&](const net::HttpRequest& req) {
+    if (req.url.find("/v3/lease/keepalive") != std::string::npos) {
+      std::lock_guard lock(mu);
+      renewals.push_back(a->clock.Now());
+    }
+    return a->real.Send(req);
+  });
+  net::CurlHttpClient http;
+  EtcdOptions eo;
+  eo.endpoints = {etcd_.Url()};
+  EtcdClient probe(http, eo);
   ASSERT_TRUE(a->own->Start().ok());
   const size_t after_join = a->http.request_count();
-  ASSERT_TRUE(testing::WaitUntil([&] { return a->own->State().rounds >= 6; }, seconds(20),
-                                 "five rounds of the background loop"));
+  auto rev_before = probe.Put("/probe", "1");
+  ASSERT_TRUE(rev_before.ok());
+  ASSERT_TRUE(testing::WaitUntil([&] { return a->own->State().rounds >= 31; }, seconds(30),
+                                 "thirty rounds of the background loop"));
   a->own->Stop(false);
+  // Idle rounds write nothing: etcd's revision moved only by the probe.
+  auto rev_after = probe.Put("/probe", "2");
+  ASSERT_TRUE(rev_after.ok());
+  EXPECT_EQ(*rev_after, *rev_before + 1);
+
   const auto state = a->own->State();
-  const size_t steady_requests = a->http.request_count() - after_join;
-  const uint64_t steady_rounds = state.rounds - 1;
-  // Idle and settled: a keepalive and one read of the prefix per round.
-  EXPECT_EQ(steady_requests, 2 * steady_rounds);
-  for (auto wait : a->waiter.waits()) {
-    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(wait), milliseconds(5000));
-  }
   EXPECT_EQ(state.owned.size(), kEnvs.size());
+  for (auto wait : a->waiter.waits()) {
+    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(wait), milliseconds(2000));
+  }
+  std::lock_guard lock(mu);
+  ASSERT_GE(renewals.size(), 2u);
+  for (size_t i = 1; i < renewals.size(); ++i) {
+    EXPECT_LE(renewals[i] - renewals[i - 1], seconds(5));
+  }
+  // Per round one read of the prefix, plus the renewals.
+  const uint64_t rounds = state.rounds - 1;  // after Join
+  const size_t requests = a->http.request_count() - after_join;
+  EXPECT_EQ(requests, rounds + renewals.size());
+  const double minutes = static_cast<double>(rounds) * 2.0 / 60.0;
   std::printf(
-      "idle replica, 15s lease: %zu requests in %llu rounds = %.0f requests/minute\n",
-      steady_requests, static_cast<unsigned long long>(steady_rounds),
-      60.0 / 5.0 * static_cast<double>(steady_requests) / static_cast<double>(steady_rounds));
+      "idle replica, 15s lease: %zu requests (%zu renewals) in %llu rounds over %.1f minutes of "
+      "its clock = %.0f requests/minute\n",
+      requests, renewals.size(), static_cast<unsigned long long>(rounds), minutes,
+      static_cast<double>(requests) / minutes);
 }
 
 }  // namespace
