@@ -13,8 +13,8 @@
 // Each round (every check_interval, by default min(TTL/3, 2s), on the
 // injected clock): keep the lease alive when it is due (at least every
 // TTL/3; or get a new one when it has expired), make sure the member key is
-// there,
-// read members and owners, and move towards a fair share of
+// there, read members and owners (one range read of the prefix), and move
+// towards a fair share of
 // ceil(environments / live members): claim free environments with a
 // put-if-absent transaction (create_revision == 0, so two replicas never
 // both win), release surplus ones (delete if mod_revision unchanged) when
@@ -29,22 +29,21 @@
 // expired lease or an etcd it cannot reach included, is "fenced" with a
 // reason (fail closed).
 //
-// The rule for an apply (for the engine, which is not wired to this yet;
-// docs/operations.md "High availability (etcd)"):
-//   1. Start an apply of `env` only under Hold(env), which requires a live
-//      Fence proof; an environment held is never released voluntarily (a
-//      joiner's share waits until the apply ends).
+// The rule for an apply (docs/operations.md "High availability (etcd)"):
+//   1. Start an apply of `env` only under Hold(env) (the reconciler does,
+//      through Admit/Done), which requires a live Fence proof; an
+//      environment held is never released voluntarily (a joiner's share
+//      waits until the apply ends).
 //   2. If the lease is lost while the adapter runs, the adapter is finished,
 //      not killed (a killed helm/terraform leaves a pending release or a
 //      state lock the next owner cannot apply over); it stays bounded by its
 //      own timeout.
-//   3. When it ends, the outcome is written to the record only if Fence(env)
-//      proves the lease again. Otherwise this replica writes nothing: the
-//      `applying` event it wrote before starting stays without an outcome,
-//      and the new owner resolves it by the crash-recovery rule (ask the
-//      adapter what is really running). The new owner must not start an
-//      apply of its own there before the previous owner's adapter timeout
-//      has passed since the takeover (the engine's part, not wired yet).
+//   3. (Not wired yet: engine/apply.cc.) When it ends, the outcome is
+//      written to the record only if Fence(env) proves the lease again. Otherwise this replica
+//      writes nothing: the `applying` event it wrote before starting stays without an outcome, and
+//      the new owner resolves it by the crash-recovery rule (ask the adapter what is really
+//      running). The new owner must not start an apply of its own there before the previous owner's
+//      adapter timeout has passed since the takeover (the engine's part, not wired yet).
 //
 // Thread safety: all public methods are thread-safe. Rounds run on one
 // background thread (Start) or on the caller's (Tick, for tests); no
