@@ -17,7 +17,7 @@ PACKAGES=(
   # the fuzz targets (scripts/fuzz.sh): clang 14 with libFuzzer and its sanitizers
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # real servers the integration tests start on loopback
-  lighttpd openssh-client prometheus docker-registry
+  lighttpd openssh-client prometheus docker-registry etcd-server
   # the browser test of the dashboard (tests/browser: playwright-core drives it)
   chromium
 )

@@ -20,8 +20,12 @@
 #include "core/strings.h"
 #include "core/version.h"
 #include "core/waiter.h"
+#include "engine/change_set.h"
 #include "engine/controller.h"
 #include "engine/reconciler.h"
+#include "ha/etcd_client.h"
+#include "ha/ownership.h"
+#include "net/http_client.h"
 #include "reports/status_view.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -104,10 +108,17 @@ Runner AddControllerCommand(CLI::App& app) {
       "while their artifacts/ directory is unchanged.\n"
       "Config file keys: repo, branch, workdir, interval, parallelism, logLevel, listen, "
       "webhookSecretFile, driftInterval, driftChecksPerPass, registryCacheTtl, forge, notify, "
-      "gitUsername, gitPasswordFile, and\n"
+      "gitUsername, gitPasswordFile, etcd, leaseTtl, instanceId, etcdCacert, etcdCert, etcdKey, "
+      "etcdUser, etcdPasswordFile, and\n"
       "trust: {bootstrap: COMMIT, signingKey: FILE, controllerKeys: FILE} (flags win). Replicas\n"
       "sign the record with their signing key and must list each other's public keys in\n"
-      "controllerKeys.");
+      "controllerKeys.\n"
+      "High availability: replicas started with the same --repo and --etcd share the "
+      "environments through etcd leases, one owner each (sluice_env_owner in /metrics); each "
+      "keeps its own --workdir and --instance-id. A replica that cannot prove its lease applies "
+      "nothing and /readyz says why; an etcd unreachable at start is an error.\n"
+      "  sluice controller --config /etc/sluice/config.yaml --etcd "
+      "http://10.0.0.1:2379,http://10.0.0.2:2379 --instance-id sluice-0 --lease-ttl 15s");
   auto settings = std::make_shared<ControllerSettings>();
   auto config_path = std::make_shared<std::string>();
   auto interval_text = std::make_shared<std::string>("1m");
@@ -146,6 +157,7 @@ Runner AddControllerCommand(CLI::App& app) {
                   "memory");
   cmd->add_option("--config", *config_path, "A YAML file holding any of these flags");
   AddTrustOptions(*cmd, settings->common, /*with_signing_key=*/true);
+  AddHaOptions(*cmd, settings->ha);
   return [cmd, settings, config_path, interval_text, drift_interval_text, registry_cache_ttl_text] {
     std::vector<std::string> explicit_flags;
     for (const char* f : {"--repo", "--branch", "--workdir", "--interval", "--parallelism",
@@ -154,6 +166,7 @@ Runner AddControllerCommand(CLI::App& app) {
       if (cmd->count(f) > 0) explicit_flags.emplace_back(f);
     }
     for (auto& f : GivenTrustFlags(*cmd)) explicit_flags.push_back(std::move(f));
+    for (auto& f : GivenHaFlags(*cmd)) explicit_flags.push_back(std::move(f));
     auto interval = ParseDuration(*interval_text);
     if (!interval.ok() || interval->count() < 1000) {
       PrintError("--interval: " + (interval.ok() ? std::string("must be at least 1s")
@@ -209,6 +222,21 @@ Runner AddControllerCommand(CLI::App& app) {
         return kExitUsage;
       }
     }
+    // High availability (SPEC section 8): checked before anything starts;
+    // an etcd that cannot be reached is an error at start, never a silent
+    // single-node fallback.
+    auto etcd_options = MakeEtcdOptions(settings->ha);
+    if (!etcd_options.ok()) {
+      PrintError(etcd_options.status().message());
+      return etcd_options.status().code() == Status::Code::kInvalidArgument ? kExitUsage
+                                                                            : kExitError;
+    }
+    if (!settings->ha.instance_id.empty()) {
+      if (Status s = ha::ValidateInstanceId(settings->ha.instance_id); !s.ok()) {
+        PrintError(s.message());
+        return kExitUsage;
+      }
+    }
     ConfigureLogging(settings->common.log_level);
     // Secrets (SPEC 1.3 rule 5): read once, here, from the controller's
     // configuration; the repository only names notification targets.
@@ -246,7 +274,8 @@ Runner AddControllerCommand(CLI::App& app) {
     ropts.forge = secrets->forge;
     ropts.forge_token = secrets->forge_token;
     ropts.parallelism = settings->parallelism;
-    ropts.instance_id = engine::DefaultInstanceId();
+    ropts.instance_id =
+        settings->ha.instance_id.empty() ? engine::DefaultInstanceId() : settings->ha.instance_id;
     ropts.drift.interval = settings->drift_interval;
     ropts.drift.max_checks_per_pass = settings->drift_checks_per_pass;
     // A webhook that arrives during drift checks ends them: the pass it asks
@@ -255,6 +284,48 @@ Runner AddControllerCommand(CLI::App& app) {
     ropts.on_event = notify.Observer();
     ropts.registry.cache_ttl = settings->registry_cache_ttl;
     ropts.trust.bootstrap = settings->trust_bootstrap;
+    ClockWaiter waiter(parts.clock);
+    // With --etcd: this replica's lease and its share of the environments.
+    // The environments come from the last head this workdir fetched (none
+    // on a fresh one) and follow each pass's head.
+    net::CurlHttpClient etcd_http;
+    std::unique_ptr<ha::EtcdClient> etcd;
+    std::unique_ptr<ha::Ownership> ownership;
+    if (*etcd_options) {
+      std::vector<std::string> envs;
+      if (auto head = (*ws)->Head(); head.ok()) envs = engine::ListEnvironments(**ws, *head).names;
+      etcd = std::make_unique<ha::EtcdClient>(etcd_http, **etcd_options);
+      ha::OwnershipOptions oo;
+      oo.instance_id = ropts.instance_id;
+      oo.lease_ttl = settings->ha.lease_ttl;
+      oo.key_prefix = ha::KeyPrefixFor(settings->common.repo);
+      oo.environments = std::move(envs);
+      // An environment gained (a takeover, a new replica's share): a pass
+      // at once rather than after the interval.
+      oo.on_gain = [&stop] { stop.Wake(); };
+      ownership = std::make_unique<ha::Ownership>(*etcd, parts.clock, waiter, std::move(oo));
+      if (Status s = ownership->Start(); !s.ok()) {
+        PrintError("--etcd: " + s.message());
+        return kExitError;
+      }
+      const ha::OwnershipState st = ownership->State();
+      spdlog::info(
+          "high availability: instance {} with a {}s etcd lease under {} ({} live replicas); "
+          "owns: {}",
+          st.instance_id, settings->ha.lease_ttl.count(), ha::KeyPrefixFor(settings->common.repo),
+          st.live_members, NamesOrNobody(st.owned));
+      if (!st.not_ready_reason.empty()) spdlog::warn("etcd: {}", st.not_ready_reason);
+      // The proof (one etcd read) before each change of an environment is
+      // judged; the environment is held (not released to a joining
+      // replica) until the pass is done with it.
+      ropts.should_apply = [o = ownership.get()](const std::string& env) {
+        std::string why;
+        if (o->Admit(env, &why)) return true;
+        if (o->Owns(env)) spdlog::warn("{}: not applied by this replica: {}", env, why);
+        return false;
+      };
+      ropts.done_with_env = [o = ownership.get()](const std::string& env) { o->Done(env); };
+    }
     // One reconciler for the life of the daemon: its evidence caches are
     // shared by every pass.
     engine::Reconciler reconciler(**ws, parts.runner, parts.verifier, parts.http, parts.clock,
@@ -284,6 +355,13 @@ Runner AddControllerCommand(CLI::App& app) {
       return server::Metrics::CacheSeries{{"registry", s.registry}, {"scan", s.scan}};
     });
     metrics.SetUntrustedSource([&ws] { return (*ws)->UntrustedCount(); });
+    if (ownership) {
+      metrics.SetOwnershipSource([o = ownership.get()] {
+        ha::OwnershipState st = o->State();
+        return server::OwnershipView{std::move(st.owner_of), st.lease_changes,
+                                     std::move(st.not_ready_reason)};
+      });
+    }
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;
@@ -318,10 +396,14 @@ Runner AddControllerCommand(CLI::App& app) {
     copts.instance_id = ropts.instance_id;
     // /readyz turns false while records cannot be pushed (SPEC 7).
     record::Workspace& workspace = **ws;
-    copts.on_pass = [&metrics, &workspace](const record::PassReport& report,
-                                           std::chrono::duration<double> took, TimePoint end) {
+    copts.on_pass = [&metrics, &workspace, o = ownership.get()](const record::PassReport& report,
+                                                                std::chrono::duration<double> took,
+                                                                TimePoint end) {
       metrics.ObservePass(report, took, end);
       metrics.SetRecordPushError(workspace.RecordPushError());
+      if (o != nullptr && !report.head.empty()) {
+        o->SetEnvironments(engine::ListEnvironments(workspace, report.head).names);
+      }
     };
     copts.on_failed_pass = [&metrics, &workspace](const Status& error,
                                                   std::chrono::duration<double> took,
@@ -329,7 +411,6 @@ Runner AddControllerCommand(CLI::App& app) {
       metrics.ObserveFailedPass(error, server::IsFetchError(error), took, end);
       metrics.SetRecordPushError(workspace.RecordPushError());
     };
-    ClockWaiter waiter(parts.clock);
     engine::Controller controller([&reconciler] { return reconciler.RunOnce(); }, **ws, parts.clock,
                                   waiter, stop, std::move(copts));
     controller.Run();

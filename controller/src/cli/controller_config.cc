@@ -136,6 +136,11 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
       SLUICE_RETURN_IF_ERROR(LoadTrustConfig(path, kv.second, settings.common, explicit_flags));
       continue;
     }
+    if (IsHaConfigKey(key)) {
+      SLUICE_RETURN_IF_ERROR(
+          LoadHaConfigKey(path, key, kv.first, kv.second, settings.ha, explicit_flags));
+      continue;
+    }
     if (config::IsSecretSettingsKey(key)) {
       if (Status s = LoadSecretKey(path, key, kv.first, kv.second, settings.secrets); !s.ok()) {
         return s;
@@ -198,7 +203,9 @@ Status LoadControllerConfig(const std::string& path, const std::string& yaml_tex
                                      "' (known: repo, branch, workdir, interval, parallelism, "
                                      "logLevel, listen, webhookSecretFile, driftInterval, "
                                      "driftChecksPerPass, registryCacheTtl, runAs, trust, "
-                                     "forge, notify, gitUsername, gitPasswordFile)");
+                                     "forge, notify, gitUsername, gitPasswordFile, etcd, "
+                                     "leaseTtl, instanceId, etcdCacert, etcdCert, etcdKey, "
+                                     "etcdUser, etcdPasswordFile)");
     }
   }
   return Status::Ok();

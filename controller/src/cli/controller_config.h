@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/common.h"
+#include "cli/ha_config.h"
 #include "config/controller_secrets.h"
 #include "core/result.h"
 #include "process/runner.h"
@@ -13,8 +14,10 @@ namespace sluice::cli {
 // Settings of `sluice controller`; every flag can also be given in the YAML
 // file of --config (keys: repo, branch, workdir, interval, parallelism,
 // logLevel, listen, webhookSecretFile, driftInterval, driftChecksPerPass,
-// registryCacheTtl, and the `trust:` section: bootstrap here, signingKey and
-// controllerKeys in trust_config.h).
+// registryCacheTtl, the `trust:` section: bootstrap here, signingKey and
+// controllerKeys in trust_config.h, and the HA keys of ha_config.h: etcd,
+// leaseTtl, instanceId, etcdCacert, etcdCert, etcdKey, etcdUser,
+// etcdPasswordFile).
 // Flags given on the command line win over the file.
 struct ControllerSettings {
   CommonOptions common;
@@ -38,6 +41,8 @@ struct ControllerSettings {
   // Secrets (SPEC 1.3 rule 5): forge, notify, gitUsername, gitPasswordFile;
   // only from this file, never from the repository (config/controller_secrets.h).
   config::SecretSettings secrets;
+  // High availability: --etcd and its companions (cli/ha_config.h).
+  HaSettings ha;
 };
 
 // Parses a --drift-interval value: a duration ("10m", "1h") or "0" to turn

@@ -70,6 +70,16 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
       return pif.policy && pif.policy->drift == config::DriftPolicy::kIgnore;
     };
   }
+  if (options_.should_apply) {
+    // Another replica's environments are its to check (and record) too.
+    options_.drift.ignores_drift =
+        [ignores = std::move(options_.drift.ignores_drift), should_apply = options_.should_apply,
+         done_with_env = options_.done_with_env](const std::string& env, const std::string& head) {
+          const bool mine = should_apply(env);
+          if (mine && done_with_env) done_with_env(env);
+          return !mine || ignores(env, head);
+        };
+  }
   drift_ = std::make_unique<DriftChecker>(ws_, record_, runner, clock_, cancel_, options_.drift,
                                           options_.instance_id);
 }
@@ -153,6 +163,7 @@ Result<record::PassReport> Reconciler::RunPass() {
   // be followed to this head (trust rule 1), instead of one each.
   judge_.PrefetchPolicies(envs.names, *head);
 
+  skipped_ = false;
   std::vector<std::vector<record::AppOutcome>> per_env(envs.names.size());
   std::vector<size_t> reads(envs.names.size(), 0);
   std::atomic<size_t> next{0};
@@ -168,7 +179,7 @@ Result<record::PassReport> Reconciler::RunPass() {
   worker();
   for (auto& t : threads) t.join();
 
-  bool settled = report.problems.empty();
+  bool settled = report.problems.empty() && !skipped_;
   for (size_t i = 0; i < envs.names.size(); ++i) {
     report.pins_read += reads[i];
     for (auto& o : per_env[i]) {
@@ -203,11 +214,30 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   // then noticed against the head judged last (trust rule 1).
   PolicyInForce pif = judge_.PolicyFor(env, head);
   if (changed->empty()) return;
+  if (options_.should_apply && !options_.should_apply(env)) {
+    skipped_ = true;  // another replica's (SPEC section 8): nothing judged, recorded or applied
+    return;
+  }
+  // should_apply admitted env: tell the HA layer when the pass is done with it.
+  struct DoneWith {
+    const ReconcileOptions& o;
+    const std::string& env;
+    ~DoneWith() {
+      if (o.should_apply && o.done_with_env) o.done_with_env(env);
+    }
+  } done_with{options_, env};
   // Rollbacks go first: restoring a verified release beats any new change.
   RollbacksFirst(ws_, env, head, *changed);
   // One environment never runs two applies at once: apps go one by one.
+  bool first = true;
   for (const auto& app : *changed) {
     if (cancel_.cancelled()) break;
+    // Each later change is proved again: the lease may have gone meanwhile.
+    if (!first && options_.should_apply && !options_.should_apply(env)) {
+      skipped_ = true;
+      break;
+    }
+    first = false;
     record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
     spdlog::info("{}/{}: {}{}{}", env, app, record::OutcomeName(o.state),
                  o.reason.empty() ? "" : " — ", o.reason);

@@ -18,6 +18,11 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   bool follow_redirects = true;
   size_t max_body_bytes = 16 * 1024 * 1024;  // a larger response is an error
+  // TLS, all optional (PEM files): the CA bundle that verifies the server
+  // instead of the system's, and a client certificate with its key.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 struct HttpResponse {

@@ -89,6 +89,10 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
     r.reason = "records cannot be pushed: " + health.record_push_error;
     return r;
   }
+  if (!health.ownership_error.empty()) {
+    r.reason = "fenced, applying nothing: " + health.ownership_error;
+    return r;
+  }
   const auto budget = 3 * interval;
   if (!health.last_success) {
     r.reason = "no successful pass yet";
@@ -185,9 +189,16 @@ void Metrics::SetRecordPushError(const std::string& error) {
   health_.record_push_error = OneLine(error);
 }
 
+void Metrics::SetOwnershipSource(std::function<OwnershipView()> source) {
+  std::lock_guard lock(mu_);
+  ownership_ = std::move(source);
+}
+
 PassHealth Metrics::Health() const {
   std::lock_guard lock(mu_);
-  return health_;
+  PassHealth health = health_;
+  if (ownership_) health.ownership_error = OneLine(ownership_().not_ready_reason);
+  return health;
 }
 
 std::string Metrics::Render() const {
@@ -305,6 +316,18 @@ std::string Metrics::Render() const {
          "Record entries (note lines, record refs) found unsigned or signed by no key of "
          "trust.controllerKeys: ignored for every decision (sluice audit lists them).");
   out << "sluice_record_untrusted_total " << (untrusted_ ? untrusted_() : 0) << "\n";
+  if (ownership_) {
+    const OwnershipView view = ownership_();
+    Header(out, "sluice_env_owner", "gauge",
+           "1 for the replica that owns each environment, as this replica last read etcd.");
+    for (const auto& [env, instance] : view.owner_of) {
+      out << "sluice_env_owner{env=\"" << EscapeLabelValue(env) << "\",instance=\""
+          << EscapeLabelValue(instance) << "\"} 1\n";
+    }
+    Header(out, "sluice_lease_changes_total", "counter",
+           "Environments this replica gained or lost through its etcd lease.");
+    out << "sluice_lease_changes_total " << view.lease_changes << "\n";
+  }
   return out.str();
 }
 

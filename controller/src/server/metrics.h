@@ -38,6 +38,18 @@ struct PassHealth {
   // being pushed. While set the controller is not ready: it would decide
   // without being able to announce or record anything.
   std::string record_push_error;
+  // High availability (SPEC section 8): why this replica cannot prove its
+  // etcd lease (etcd unreachable, lease expired), one line; "" when it can
+  // or without --etcd. While set the replica applies nothing (fenced).
+  std::string ownership_error;
+};
+
+// Who owns which environment, as this replica's last ownership round saw
+// it (ha::Ownership::State), for /metrics and /readyz.
+struct OwnershipView {
+  std::map<std::string, std::string> owner_of;  // env -> instance id
+  uint64_t lease_changes = 0;                   // environments this replica gained or lost
+  std::string not_ready_reason;                 // "" while the lease is held
 };
 
 // Readiness verdict: ready when records can be pushed and the last
@@ -73,6 +85,8 @@ Readiness EvaluateReadiness(const PassHealth& health, TimePoint now,
 //   sluice_evidence_cache_entries{kind}                 gauge: entries held now
 //   sluice_record_untrusted_total                       record entries found untrusted (ignored)
 //                                                       (kind: registry | scan)
+//   sluice_env_owner{env,instance}                      gauge 1 per environment (with --etcd)
+//   sluice_lease_changes_total                          environments gained or lost (with --etcd)
 //
 // Thread-safe: every method may be called from any thread.
 class Metrics {
@@ -100,6 +114,12 @@ class Metrics {
   // Where sluice_record_untrusted_total comes from (the workspace's count
   // of untrusted record entries); read at each Render, must not block.
   void SetUntrustedSource(std::function<size_t()> source);
+
+  // With --etcd: where sluice_env_owner{env,instance} and
+  // sluice_lease_changes_total come from, and readiness's ownership_error;
+  // read at each Render and Health, must not block. Without a source those
+  // series are not exported.
+  void SetOwnershipSource(std::function<OwnershipView()> source);
 
   // The whole exposition, ending with a line feed.
   std::string Render() const;
@@ -131,6 +151,7 @@ class Metrics {
   std::function<notify::Stats()> notifications_;
   std::function<CacheSeries()> evidence_caches_;
   std::function<size_t()> untrusted_;
+  std::function<OwnershipView()> ownership_;
 };
 
 // Whether a RunOnce error came from fetching the repository (the engine

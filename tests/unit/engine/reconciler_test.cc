@@ -229,6 +229,71 @@ TEST_F(ReconcilerTest, NewReleaseIsStillHeldByTheClosedWindow) {
   EXPECT_EQ(StateOf(Pass(), "dev").substr(0, 8), "waiting:");
 }
 
+// High availability (SPEC section 8): an environment this replica may not
+// act on is neither judged, recorded nor applied, and the pass stays
+// unsettled so that the next one looks again (ownership can move without a
+// new commit).
+TEST_F(ReconcilerTest, AnEnvironmentShouldApplyRefusesIsLeftAloneUntilItIsAllowed) {
+  Push({{"sluice.yaml", "pipeline: [dev, qa]\n"},
+        {"environments/dev/environment.yaml", "{}\n"},
+        {"environments/qa/environment.yaml", "{}\n"}});
+  std::string head = Push({{"environments/dev/apps/api.yaml", Pin(D('a'))},
+                           {"environments/qa/apps/api.yaml", Pin(D('a'))}});
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  std::atomic<bool> qa_allowed{false};
+  ReconcileOptions options;
+  options.should_apply = [&](const std::string& env) { return env == "dev" || qa_allowed; };
+  auto r = MakeReconciler(**ws, options);
+
+  auto first = r->RunOnce();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(StateOf(*first, "dev").substr(0, 9), "verified:") << StateOf(*first, "dev");
+  EXPECT_EQ(StateOf(*first, "qa"), "(no outcome)");
+  EXPECT_TRUE(Ran("dev", D('a')));
+  EXPECT_FALSE(Ran("qa", D('a')));
+  for (const record::Event& e :
+       record::ParseNote(Git(bare_, {"notes", "--ref=sluice", "show", head}).out)) {
+    EXPECT_EQ(e.env, "dev") << record::EventToJsonLine(e);  // nothing written for qa
+  }
+
+  // Same head, nothing new: the pass is not skipped as settled.
+  auto second = r->RunOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->unchanged);
+  qa_allowed = true;  // ownership moved here
+  auto third = r->RunOnce();
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(StateOf(*third, "qa").substr(0, 9), "verified:") << StateOf(*third, "qa");
+  EXPECT_TRUE(Ran("qa", D('a')));
+}
+
+// A lease lost between two changes of one environment: the second is not
+// started (each change is proved again), and the HA layer hears once that
+// the pass is done with the environment.
+TEST_F(ReconcilerTest, ALeaseLostBetweenTwoChangesStopsTheSecond) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"}, {"environments/dev/environment.yaml", "{}\n"}});
+  Push({{"environments/dev/apps/api.yaml", Pin(D('a'))},
+        {"environments/dev/apps/web.yaml", Pin(D('b'))}});
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  std::atomic<int> asked{0}, done{0};
+  ReconcileOptions options;
+  options.should_apply = [&](const std::string&) { return ++asked == 1; };  // then lost
+  options.done_with_env = [&](const std::string& env) {
+    EXPECT_EQ(env, "dev");
+    ++done;
+  };
+  options.drift.interval = std::chrono::milliseconds(0);
+  auto r = MakeReconciler(**ws, options);
+  auto pass = r->RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(asked.load(), 2);
+  EXPECT_EQ(done.load(), 1);
+  EXPECT_EQ(Ran("dev", D('a')) + Ran("dev", D('b')), 1);  // one of the two, not both
+  EXPECT_FALSE(pass->unchanged);
+}
+
 TEST(RollbackApprovalRuleTest, DefaultsToOneOnCallWhereReleasesNeedApproval) {
   config::EnvironmentPolicy open;
   EXPECT_EQ(RollbackApprovalRule(open).required, 0);

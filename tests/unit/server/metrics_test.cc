@@ -283,5 +283,36 @@ TEST(ReadinessTest, MetricsKeepTheRecordPushErrorOnOneLine) {
   EXPECT_TRUE(m.Health().record_push_error.empty());
 }
 
+TEST(ReadinessTest, NotReadyWhileFencedEvenAfterARecentPass) {
+  Metrics m("test");
+  std::string reason = "cannot renew etcd lease 7: etcd at http://e:2379 unreachable:\nrefused";
+  m.SetOwnershipSource([&reason] { return OwnershipView{{}, 0, reason}; });
+  PassHealth h = m.Health();
+  h.last_success = At(1000);
+  Readiness r = EvaluateReadiness(h, At(1001), seconds(60));
+  EXPECT_FALSE(r.ready);
+  EXPECT_NE(r.reason.find("fenced, applying nothing: cannot renew etcd lease 7"), std::string::npos)
+      << r.reason;
+  EXPECT_EQ(r.reason.find('\n'), std::string::npos);
+  reason.clear();
+  h = m.Health();
+  h.last_success = At(1000);
+  EXPECT_TRUE(EvaluateReadiness(h, At(1001), seconds(60)).ready);
+}
+
+TEST(MetricsTest, OwnersAndLeaseChangesComeFromTheOwnershipSource) {
+  Metrics m("test");
+  EXPECT_EQ(m.Render().find("sluice_env_owner"), std::string::npos);  // no --etcd: no series
+  m.SetOwnershipSource([] { return OwnershipView{{{"dev", "a"}, {"prod", "b\"x"}}, 3, ""}; });
+  const std::string text = m.Render();
+  EXPECT_TRUE(InvalidLines(text).empty());
+  EXPECT_NE(text.find("\nsluice_env_owner{env=\"dev\",instance=\"a\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nsluice_env_owner{env=\"prod\",instance=\"b\\\"x\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nsluice_lease_changes_total 3\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::server
