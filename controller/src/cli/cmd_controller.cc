@@ -325,6 +325,11 @@ Runner AddControllerCommand(CLI::App& app) {
         return false;
       };
       ropts.done_with_env = [o = ownership.get()](const std::string& env) { o->Done(env); };
+      ropts.still_owner = [o = ownership.get()](const std::string& env, std::string* why) {
+        ha::FenceResult f = o->Fence(env);
+        if (!f.held && why) *why = f.reason;
+        return f.held;
+      };
     }
     // One reconciler for the life of the daemon: its evidence caches are
     // shared by every pass.

@@ -27,7 +27,8 @@ std::string Tail(const std::string& s, size_t n) {
 Applier::Applier(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
                  verify::Verifier& verifier, const Clock& clock, CancelToken& cancel,
                  OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
-                 std::function<void(const std::string& env, const std::string& app)> before_apply)
+                 std::function<void(const std::string& env, const std::string& app)> before_apply,
+                 std::function<bool(const std::string& env, std::string* why)> still_owner)
     : ws_(ws),
       record_(record),
       runner_(runner),
@@ -36,7 +37,15 @@ Applier::Applier(record::Workspace& ws, record::RecordStore& record, process::Co
       cancel_(cancel),
       own_rollbacks_(own_rollbacks),
       make_adapter_(std::move(make_adapter)),
-      before_apply_(std::move(before_apply)) {}
+      before_apply_(std::move(before_apply)),
+      still_owner_(std::move(still_owner)) {}
+
+std::optional<std::string> Applier::Fenced(const std::string& env) const {
+  if (!still_owner_) return std::nullopt;
+  std::string why;
+  if (still_owner_(env, &why)) return std::nullopt;
+  return why.empty() ? std::string("ownership cannot be proved") : why;
+}
 
 Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
                        bool resumed_after_crash) {
@@ -45,7 +54,23 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   Applied applied;
   record::AppOutcome& outcome = applied.outcome;
   outcome = {env, app, base.commit, pin.artifact.digest, record::Outcome::kError, ""};
+  // High availability: an outcome is recorded only while this replica can
+  // prove it still owns the environment; otherwise its new owner resolves
+  // the `applying` by the crash-recovery rule.
+  auto fenced = [&](const char* what) -> std::optional<Applied> {
+    std::optional<std::string> why = Fenced(env);
+    if (!why) return std::nullopt;
+    spdlog::warn(
+        "{}/{}: {}, but this replica no longer owns {} ({}): nothing more recorded; "
+        "the new owner resolves the apply",
+        env, app, what, env, *why);
+    outcome.state = record::Outcome::kError;
+    outcome.reason = std::string(what) + "; lease lost, outcome left to the environment's new " +
+                     "owner (" + *why + ")";
+    return applied;
+  };
   auto fail = [&](record::Event e, std::string reason) {
+    if (auto lost = fenced("failed")) return *lost;
     e.kind = record::EventKind::kFailed;
     e.time = clock_.Now();
     e.reason = std::move(reason);
@@ -141,6 +166,7 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
                           : result->summary);
   }
 
+  if (auto lost = fenced("applied")) return *lost;
   done.kind =
       base.rollback_target.empty() ? record::EventKind::kApplied : record::EventKind::kRolledBack;
   // What ran before, so `sluice status` can say what changed with this apply.
@@ -170,6 +196,7 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
     if (!verdict.output.empty()) verdict.output += "\n";
     verdict.output += (check.ok ? "ok   " : "FAIL ") + check.name + ": " + check.detail;
   }
+  if (auto lost = fenced(v.ok ? "verified" : "verification failed")) return *lost;
   if (v.ok) {
     verdict.kind = record::EventKind::kVerified;
     if (Status s = record_.Write(verdict, {{record::LkgRef(env, app), base.commit}}); !s.ok()) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "config/pin.h"
@@ -35,7 +36,8 @@ class Applier {
   Applier(record::Workspace& ws, record::RecordStore& record, process::CommandRunner& runner,
           verify::Verifier& verifier, const Clock& clock, CancelToken& cancel,
           OwnRollbacks& own_rollbacks, AdapterFactory make_adapter,
-          std::function<void(const std::string& env, const std::string& app)> before_apply);
+          std::function<void(const std::string& env, const std::string& app)> before_apply,
+          std::function<bool(const std::string& env, std::string* why)> still_owner = {});
 
   // Applies `pin` as announced by `base` (an `applying` event with the gates,
   // approvers and landing filled in). `resumed_after_crash`: the record has
@@ -52,6 +54,10 @@ class Applier {
                                                        const std::string& app,
                                                        const std::string& why);
 
+  // The outcome of an apply on `env` may be recorded by this replica (see
+  // ReconcileOptions::still_owner); nullopt when it may, else why not.
+  std::optional<std::string> Fenced(const std::string& env) const;
+
   record::Workspace& ws_;
   record::RecordStore& record_;
   process::CommandRunner& runner_;
@@ -61,6 +67,7 @@ class Applier {
   OwnRollbacks& own_rollbacks_;
   AdapterFactory make_adapter_;
   std::function<void(const std::string& env, const std::string& app)> before_apply_;
+  std::function<bool(const std::string& env, std::string* why)> still_owner_;
 };
 
 }  // namespace sluice::engine

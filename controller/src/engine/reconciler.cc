@@ -62,7 +62,7 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
              JudgeOptions{options_.forge, options_.forge_token, options_.extra_signers,
                           options_.registry, options_.scan_cache_entries, options_.trust}),
       applier_(ws, record_, runner, verifier, clock, cancel, own_rollbacks_, options_.make_adapter,
-               options_.before_apply) {
+               options_.before_apply, options_.still_owner) {
   if (!options_.drift.make_adapter) options_.drift.make_adapter = options_.make_adapter;
   if (!options_.drift.ignores_drift) {
     options_.drift.ignores_drift = [this](const std::string& env, const std::string& head) {

@@ -80,6 +80,13 @@ struct ReconcileOptions {
   // kept for it (a hold against releasing it to another replica). May be
   // empty.
   std::function<void(const std::string& env)> done_with_env;
+  // High availability: whether this replica still holds `env` (a live proof,
+  // Ownership::Fence), asked before an apply's outcome is recorded (after the
+  // adapter, after verification). False: nothing more is recorded for that
+  // apply, and the environment's new owner resolves its `applying` by the
+  // crash-recovery rule (docs/operations.md). Sets *why. Thread-safe. Empty:
+  // always.
+  std::function<bool(const std::string& env, std::string* why)> still_owner;
 };
 
 // The gate table of one pending change, as `sluice plan` shows it.

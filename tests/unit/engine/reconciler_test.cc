@@ -294,6 +294,35 @@ TEST_F(ReconcilerTest, ALeaseLostBetweenTwoChangesStopsTheSecond) {
   EXPECT_FALSE(pass->unchanged);
 }
 
+// The lease is lost while the adapter runs: the replica records no outcome
+// (its `applying` stays for the new owner's crash recovery) and says why.
+TEST_F(ReconcilerTest, ALeaseLostDuringTheApplyRecordsNoOutcome) {
+  Push({{"sluice.yaml", "pipeline: [dev]\n"}, {"environments/dev/environment.yaml", "{}\n"}});
+  std::string commit = Push({{"environments/dev/apps/api.yaml", Pin(D('a'))}});
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  ReconcileOptions options;
+  options.still_owner = [&](const std::string& env, std::string* why) {
+    EXPECT_EQ(env, "dev");
+    *why = "lease 42 expired";
+    return false;
+  };
+  options.drift.interval = std::chrono::milliseconds(0);
+  {
+    auto r = MakeReconciler(**ws, options);
+    auto pass = r->RunOnce();
+    ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+    EXPECT_TRUE(Ran("dev", D('a')));
+    std::string state = StateOf(*pass, "dev");
+    EXPECT_EQ(state.rfind("error: applied; lease lost", 0), 0u) << state;
+    EXPECT_NE(state.find("lease 42 expired"), std::string::npos) << state;
+  }
+  std::lock_guard lock((*ws)->mutex());
+  auto events = (*ws)->TrustedEventsForLocked(commit, "dev", "api");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, record::EventKind::kApplying);
+}
+
 TEST(RollbackApprovalRuleTest, DefaultsToOneOnCallWhereReleasesNeedApproval) {
   config::EnvironmentPolicy open;
   EXPECT_EQ(RollbackApprovalRule(open).required, 0);
