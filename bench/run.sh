@@ -367,9 +367,9 @@ for blob in $(git --git-dir="$work/srv/fresh.git" notes --ref=sluice list | cut 
 done
 pushed_bytes=$(du -sb "$work/srv/fresh.git/objects" | cut -f1)
 rm -rf "$work/gc.git" "$work/gc-base.git"
-cp -r "$work/srv/fresh.git" "$work/gc.git"; git -C "$work/gc.git" gc -q
-git clone -q --bare --single-branch --branch main "$work/srv/fresh.git" "$work/gc-base.git"
-git -C "$work/gc-base.git" gc -q
+cp -r "$work/srv/fresh.git" "$work/gc.git"; git -C "$work/gc.git" gc -q --prune=now
+git clone -q --no-local --bare --single-branch --branch main "$work/srv/fresh.git" "$work/gc-base.git"
+git -C "$work/gc-base.git" gc -q --prune=now
 base_bytes=$(du -sb "$work/gc-base.git/objects" | cut -f1)
 gc_bytes=$(du -sb "$work/gc.git/objects" | cut -f1)
 growth_pushed=$(awk -v a="$pushed_bytes" -v b="$base_bytes" -v n="$events" 'BEGIN { if (n > 0) printf "%d", (a - b) / n; else print "null" }')

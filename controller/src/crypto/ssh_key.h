@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/result.h"
 
 // OpenSSL's key type, kept out of the header's users.
@@ -80,10 +81,8 @@ Result<PrivateKey> ParseOpenSshPrivateKey(std::string_view text);
 // The openssh-key-v1 file for `key` (unencrypted), which ssh-keygen reads.
 std::string FormatOpenSshPrivateKey(const PrivateKey& key);
 
-// Base64 (RFC 4648, padded, no line breaks).
-std::string Base64Encode(std::string_view bytes);
-// Decodes padded or unpadded base64; whitespace is not allowed.
-// InvalidArgument on any other character.
-Result<std::string> Base64Decode(std::string_view text);
+// Base64, as the rest of Sluice writes it (core/base64.h).
+using ::sluice::Base64Decode;
+using ::sluice::Base64Encode;
 
 }  // namespace sluice::crypto

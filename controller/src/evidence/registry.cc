@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "config/pin.h"
+#include "core/base64.h"
 #include "core/text.h"
 
 namespace sluice::evidence {
@@ -141,67 +142,6 @@ bool IsTokenChar(char c) {
 }
 
 }  // namespace
-
-// ------------------------------------------------------------------ base64
-
-std::string Base64Encode(std::string_view data) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == data.size()) {
-    unsigned v = static_cast<unsigned char>(data[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string t(text);
-  while (!t.empty() && t.back() == '=') t.pop_back();
-  if (t.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : t) {
-    int v = value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // ------------------------------------------------------------ pure helpers
 
@@ -388,9 +328,9 @@ Result<std::optional<RegistryCredential>> CredentialFromFileText(std::string_vie
     }
     auto auth = entry.find("auth");
     if (auth != entry.end() && auth->is_string()) {
-      std::optional<std::string> decoded = Base64Decode(auth->get<std::string>());
-      size_t colon = decoded ? decoded->find(':') : std::string::npos;
-      if (!decoded || colon == std::string::npos || colon == 0) {
+      Result<std::string> decoded = Base64Decode(auth->get<std::string>());
+      size_t colon = decoded.ok() ? decoded->find(':') : std::string::npos;
+      if (!decoded.ok() || colon == std::string::npos || colon == 0) {
         return Status::InvalidArgument("registry credentials file: auths[\"" + key +
                                        "\"].auth is not base64 of \"user:password\"");
       }

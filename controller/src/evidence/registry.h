@@ -165,9 +165,4 @@ class RegistryClient {
   BoundedCache<std::string, CachedAnswer> cache_;
 };
 
-// Base64 (RFC 4648, with padding); exposed for tests.
-std::string Base64Encode(std::string_view data);
-// nullopt on characters outside the alphabet or bad length.
-std::optional<std::string> Base64Decode(std::string_view text);
-
 }  // namespace sluice::evidence

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/base64.h"
 #include "core/clock.h"
 #include "support/fake_http.h"
 #include "support/temp_dir.h"
@@ -173,18 +174,6 @@ TEST(CredentialFileTest, BadFilesNeverEchoTheirContent) {
     ASSERT_FALSE(cred.ok()) << text;
     EXPECT_THAT(cred.status().message(), Not(HasSubstr("only-a-secret-token")));
   }
-}
-
-TEST(Base64Test, RoundTrips) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("user:password"), "dXNlcjpwYXNzd29yZA==");
-  EXPECT_EQ(Base64Decode("dXNlcjpwYXNzd29yZA=="), std::optional<std::string>("user:password"));
-  EXPECT_EQ(Base64Decode("Zm8"), std::optional<std::string>("fo"));
-  EXPECT_FALSE(Base64Decode("Z").has_value());
-  EXPECT_FALSE(Base64Decode("Zm9v!").has_value());
 }
 
 // ------------------------------------------------- requests (recording)
