@@ -107,6 +107,73 @@ TEST(CliTest, ValidateReportsEveryProblemAsPathLine) {
   EXPECT_GE(report["problems"].size(), 3u);
 }
 
+// docs/adapters.md "exec": command[0] naming a repository path must be an
+// executable file of the commit, and an unknown placeholder is an error; both
+// used to pass validate and fail only at apply.
+TEST(CliTest, ValidateReportsAMissingExecScriptAndAnUnknownPlaceholder) {
+  TempDir tmp;
+  std::string dir = tmp.Sub("envs");
+  ASSERT_EQ(Sluice({"init", dir}).exit_code, 0);
+  const std::string artifact =
+      "artifact:\n  image: registry.example.com/api\n  digest: " + Digest('a') +
+      "\ndeploy:\n  adapter: exec\n  exec:\n";
+  WriteFile(dir + "/environments/dev/apps/api.yaml",
+            artifact + "    command:\n      - scripts/deploy.sh\n      - \"{{dgest}}\"\n");
+  WriteFile(dir + "/environments/dev/apps/web.yaml",
+            artifact + "    command:\n      - scripts/plain.sh\n      - \"{{ digest }}\"\n");
+  WriteFile(dir + "/scripts/plain.sh", "#!/bin/sh\n");
+  fs::permissions(dir + "/scripts/plain.sh", fs::perms::owner_read | fs::perms::owner_write);
+  CommandOutput v = Sluice({"validate", "--repo", dir});
+  EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
+  // The unknown placeholder, on its line, with the fix.
+  EXPECT_NE(v.out.find("environments/dev/apps/api.yaml:9: deploy.exec.command[1] uses the unknown "
+                       "placeholder {{dgest}}; did you mean {{digest}}?"),
+            std::string::npos)
+      << v.out;
+  // Only the pin with a bad placeholder failed to parse; the other one is
+  // parsed, and its script is checked: present but not executable.
+  EXPECT_NE(v.out.find("environments/dev/apps/web.yaml:8: deploy.exec.command[0] "
+                       "'scripts/plain.sh' is not executable"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("update-index --chmod=+x scripts/plain.sh"), std::string::npos) << v.out;
+
+  // Fix the placeholder: now api's script is reported as missing.
+  WriteFile(dir + "/environments/dev/apps/api.yaml",
+            artifact + "    command:\n      - scripts/deploy.sh\n      - \"{{digest}}\"\n");
+  v = Sluice({"validate", "--repo", dir});
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.out.find("environments/dev/apps/api.yaml:8: deploy.exec.command[0] "
+                       "'scripts/deploy.sh' does not exist in the repository; add the script"),
+            std::string::npos)
+      << v.out;
+
+  // Both fixed: validate passes.
+  WriteFile(dir + "/scripts/deploy.sh", "#!/bin/sh\n");
+  fs::permissions(dir + "/scripts/deploy.sh", fs::perms::owner_all);
+  fs::permissions(dir + "/scripts/plain.sh", fs::perms::owner_all);
+  v = Sluice({"validate", "--repo", dir});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// The same check on a repository URL reads the mode Git recorded.
+TEST(CliTest, ValidateOverGitReportsAScriptCommittedWithoutTheExecuteBit) {
+  EnvRepoFixture f;
+  const std::string pin = "artifact:\n  image: registry.example.com/api\n  digest: " + Digest('a') +
+                          "\ndeploy:\n  adapter: exec\n  exec:\n    command: [scripts/plain.sh]\n";
+  f.CommitAndPush({{"scripts/plain.sh", "#!/bin/sh\n"}, {"environments/dev/apps/api.yaml", pin}},
+                  "Pin api");
+  CommandOutput v = f.Sluice({"validate"});
+  EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
+  EXPECT_NE(v.out.find("environments/dev/apps/api.yaml:7: deploy.exec.command[0] "
+                       "'scripts/plain.sh' is not executable in the commit"),
+            std::string::npos)
+      << v.out;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "Use deploy.sh");
+  v = f.Sluice({"validate"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
 TEST(CliTest, ControllerAppliesAPushedPinWithinOneIntervalAndStopsOnSigterm) {
   EnvRepoFixture f;
   bp::ipstream err;
