@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -284,6 +285,9 @@ Runner AddControllerCommand(CLI::App& app) {
       return server::Metrics::CacheSeries{{"registry", s.registry}, {"scan", s.scan}};
     });
     metrics.SetUntrustedSource([&ws] { return (*ws)->UntrustedCount(); });
+    // Set by a verified webhook, taken by the pass it starts (or the pass it
+    // coalesces into), so that a hook that finds nothing new says so.
+    std::atomic<bool> woken_by_hook{false};
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;
@@ -303,7 +307,11 @@ Runner AddControllerCommand(CLI::App& app) {
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into
           // one extra pass right after it.
-          [&stop] { stop.Wake(); }, parts.clock);
+          [&stop, &woken_by_hook] {
+            woken_by_hook = true;
+            stop.Wake();
+          },
+          parts.clock);
       if (Status s = http->Start(); !s.ok()) {
         PrintError(s.message());
         return kExitError;
@@ -330,8 +338,18 @@ Runner AddControllerCommand(CLI::App& app) {
       metrics.SetRecordPushError(workspace.RecordPushError());
     };
     ClockWaiter waiter(parts.clock);
-    engine::Controller controller([&reconciler] { return reconciler.RunOnce(); }, **ws, parts.clock,
-                                  waiter, stop, std::move(copts));
+    auto pass = [&reconciler, &woken_by_hook]() -> Result<record::PassReport> {
+      const bool by_hook = woken_by_hook.exchange(false);
+      Result<record::PassReport> report = reconciler.RunOnce();
+      // The loop logs a pass only when something moved; a webhook's pass
+      // that finds nothing gets one line, so the hook is seen to have worked.
+      if (by_hook && report.ok() && report->unchanged && report->outcomes.empty()) {
+        spdlog::info("webhook pass at {}: nothing to do (no new commit, no change pending)",
+                     ShortId(report->head));
+      }
+      return report;
+    };
+    engine::Controller controller(pass, **ws, parts.clock, waiter, stop, std::move(copts));
     controller.Run();
     if (http) http->Stop();
     notify.notifier.Shutdown(kNotifyDrain);
