@@ -227,15 +227,9 @@ Runner AddControllerCommand(CLI::App& app) {
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
     auto lock = WorkdirLock::Acquire(settings->common);
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
-      return kExitError;
-    }
+    if (!lock.ok()) return WorkspaceFailure(settings->common, lock.status());
     auto ws = OpenWorkspace(settings->common);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(settings->common, ws.status());
     auto repository_user = ResolveRunAs(*settings);
     if (!repository_user.ok()) {
       PrintError(repository_user.status().message());

@@ -66,10 +66,7 @@ Runner AddValidateCommand(CLI::App& app) {
                                           config::WorkTreeProgramChecker(opts->repo));
     } else {
       auto ws = OpenWorkspace(*opts);
-      if (!ws.ok()) {
-        PrintError(ws.status().message());
-        return kExitError;
-      }
+      if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
       if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
         PrintError(s.message());
         return kExitError;
