@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   const std::string signature = "sha256=" + sluice::server::HmacSha256Hex(kSecret, body);
   auto headers = [&signature](const std::string& name) -> std::string {
-    if (name == "X-Hub-Signature-256" || name == "X-Sluice-Signature") return signature;
+    if (name == "X-Hub-Signature-256" || name == "X-Sluice-Signature-256") return signature;
     if (name == "X-GitHub-Event") return "push";
     if (name == "X-Gitlab-Token") return kSecret;
     if (name == "X-Gitlab-Event") return "Push Hook";

@@ -10,6 +10,9 @@
 #                              # use a built binary (no install, no build) and
 #                              # another working directory (the test suite runs
 #                              # the walkthrough this way, so it cannot rot)
+#
+# The install and build print one line per step; their output goes to
+# DEMO_DIR/setup.log, whose path is printed when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -17,20 +20,37 @@ root=$(pwd)
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-if [ -n "${SLUICE:-}" ]; then
-  sluice=$SLUICE
-else
-  say "1. Install dependencies and build sluice"
-  scripts/install-deps.sh
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" --target sluice
-  sluice="$root/build/controller/sluice"
-fi
-
 demo="${DEMO_DIR:-$root/demo-work}"
 if [ -f "$demo/daemon.pid" ]; then kill "$(cat "$demo/daemon.pid")" 2>/dev/null || true; fi
 rm -rf "$demo"
 mkdir -p "$demo/srv" "$demo/state"
+
+# step WHAT COMMAND...: one line for the step; the command's output goes to
+# the setup log, and a failure names the log and stops the demo.
+setup_log="$demo/setup.log"
+step() {
+  local what=$1
+  shift
+  printf '   %s ... ' "$what"
+  if "$@" >>"$setup_log" 2>&1; then
+    echo ok
+  else
+    echo failed
+    echo "demo: '$what' failed; its output is in $setup_log" >&2
+    exit 1
+  fi
+}
+
+if [ -n "${SLUICE:-}" ]; then
+  sluice=$SLUICE
+else
+  say "1. Install dependencies and build sluice (output in $setup_log)"
+  step "install what is missing (scripts/install-deps.sh)" scripts/install-deps.sh
+  step "configure the build (cmake)" cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  step "build sluice (a few minutes the first time)" \
+    cmake --build build -j"$(nproc)" --target sluice
+  sluice="$root/build/controller/sluice"
+fi
 export GIT_AUTHOR_NAME="Dana Developer" GIT_AUTHOR_EMAIL="dana@example.com"
 export GIT_COMMITTER_NAME="Dana Developer" GIT_COMMITTER_EMAIL="dana@example.com"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1

@@ -97,6 +97,22 @@ TEST(ReconcileTest, OnlyTheChangedPinIsReadAndApplied) {
   EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/web"), commit);
 }
 
+// A release that fails its verification is what on-call must see: the
+// outcome line is a warning, so `--log-level warn` (or a filter on level)
+// keeps it.
+TEST(ReconcileTest, FailedVerificationIsLoggedAsAWarning) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml",
+                    f.PinYaml(Digest('b'), "2.0.0") +
+                        "verification:\n  checks:\n    - http: {url: \"http://127.0.0.1:1/ready\", "
+                        "retries: 0}\n"}},
+                  "api 2.0.0 (its check cannot pass)");
+  CommandOutput r = f.Sluice({"reconcile", "--once", "--log-level", "warn"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(" warning dev/api: failed — verification failed"), std::string::npos)
+      << r.err;
+}
+
 TEST(ReconcileTest, FailingExecIsRecordedAsFailedWithExitCodeAndNotRetried) {
   EnvRepoFixture f;
   WriteFile(f.state + "/fail-d", "");

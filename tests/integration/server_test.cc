@@ -203,6 +203,39 @@ TEST_F(ServerTest, SignedWebhookTriggersAPassLongBeforeTheInterval) {
             1);
 }
 
+// The generic hook takes the header name outgoing notifications sign with
+// (X-Sluice-Signature-256), still the deprecated X-Sluice-Signature, and
+// answers 400 to a signed body that is not JSON (docs/operations.md). A pass
+// a hook starts that finds nothing to do logs one line saying so.
+TEST_F(ServerTest, GenericHookTakesTheNotificationHeaderAndWantsJson) {
+  auto generic = [&](const std::string& body, const std::string& header,
+                     const std::string& secret = kSecret) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = "/hooks/generic";
+    req.body = body;
+    req.headers = {{"Content-Type", "application/json"},
+                   {header, "sha256=" + server::HmacSha256Hex(secret, body)}};
+    return Send(req);
+  };
+  const std::string json = R"({"reason":"manual"})";
+  auto r = generic(json, "X-Sluice-Signature-256");
+  EXPECT_EQ(r.status, 202) << r.body;
+  std::string log;
+  WaitUntil([&] { return (log = ReadFile(log_)).find("nothing to do") != std::string::npos; },
+            std::chrono::seconds(20), "the webhook's pass to log that it found nothing to do");
+  EXPECT_NE(log.find(" info webhook pass at "), std::string::npos) << log;
+  EXPECT_NE(log.find(": nothing to do (no new commit, no change pending)"), std::string::npos)
+      << log;
+
+  EXPECT_EQ(generic(json, "X-Sluice-Signature").status, 202);  // deprecated alias
+  auto not_json = generic("reason=manual", "X-Sluice-Signature-256");
+  EXPECT_EQ(not_json.status, 400) << not_json.body;
+  EXPECT_NE(not_json.body.find("not JSON"), std::string::npos) << not_json.body;
+  EXPECT_EQ(generic(json, "X-Sluice-Signature-256", "not-the-secret").status, 401);
+  EXPECT_EQ(generic("reason=manual", "X-Sluice-Signature-256", "not-the-secret").status, 401);
+}
+
 TEST_F(ServerTest, BadSignatureIs401AndLoggedWithoutTheSecret) {
   auto r = GitHubHook(R"({"ref":"refs/heads/main"})", "not-the-secret");
   EXPECT_EQ(r.status, 401);

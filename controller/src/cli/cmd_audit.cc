@@ -39,10 +39,7 @@ int RunVerify(const CommonOptions& opts) {
     return kExitError;
   }
   auto ws = OpenSyncedWorkspace(opts);
-  if (!ws.ok()) {
-    PrintError(ws.status().message());
-    return kExitError;
-  }
+  if (!ws.ok()) return WorkspaceFailure(opts, ws.status());
   auto result = record::VerifyRecord(**ws, *keys);
   if (!result.ok()) {
     PrintError(result.status().message());
@@ -131,10 +128,7 @@ Runner AddAuditCommand(CLI::App& app) {
     }
     options.require_approval.insert(require->begin(), require->end());
     auto ws = OpenSyncedWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     auto report = reports::ReadAudit(**ws, options);
     if (!report.ok()) {
       PrintError(report.status().message());

@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -254,15 +255,9 @@ Runner AddControllerCommand(CLI::App& app) {
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
     auto lock = WorkdirLock::Acquire(settings->common);
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
-      return kExitError;
-    }
+    if (!lock.ok()) return WorkspaceFailure(settings->common, lock.status());
     auto ws = OpenWorkspace(settings->common);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(settings->common, ws.status());
     auto repository_user = ResolveRunAs(*settings);
     if (!repository_user.ok()) {
       PrintError(repository_user.status().message());
@@ -367,6 +362,9 @@ Runner AddControllerCommand(CLI::App& app) {
                                      std::move(st.not_ready_reason)};
       });
     }
+    // Set by a verified webhook, taken by the pass it starts (or the pass it
+    // coalesces into), so that a hook that finds nothing new says so.
+    std::atomic<bool> woken_by_hook{false};
     std::unique_ptr<server::HttpServer> http;
     if (listen) {
       server::ServerOptions sopts;
@@ -386,7 +384,11 @@ Runner AddControllerCommand(CLI::App& app) {
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into
           // one extra pass right after it.
-          [&stop] { stop.Wake(); }, parts.clock);
+          [&stop, &woken_by_hook] {
+            woken_by_hook = true;
+            stop.Wake();
+          },
+          parts.clock);
       if (Status s = http->Start(); !s.ok()) {
         PrintError(s.message());
         return kExitError;
@@ -416,8 +418,18 @@ Runner AddControllerCommand(CLI::App& app) {
       metrics.ObserveFailedPass(error, server::IsFetchError(error), took, end);
       metrics.SetRecordPushError(workspace.RecordPushError());
     };
-    engine::Controller controller([&reconciler] { return reconciler.RunOnce(); }, **ws, parts.clock,
-                                  waiter, stop, std::move(copts));
+    auto pass = [&reconciler, &woken_by_hook]() -> Result<record::PassReport> {
+      const bool by_hook = woken_by_hook.exchange(false);
+      Result<record::PassReport> report = reconciler.RunOnce();
+      // The loop logs a pass only when something moved; a webhook's pass
+      // that finds nothing gets one line, so the hook is seen to have worked.
+      if (by_hook && report.ok() && report->unchanged && report->outcomes.empty()) {
+        spdlog::info("webhook pass at {}: nothing to do (no new commit, no change pending)",
+                     ShortId(report->head));
+      }
+      return report;
+    };
+    engine::Controller controller(pass, **ws, parts.clock, waiter, stop, std::move(copts));
     controller.Run();
     if (http) http->Stop();
     notify.notifier.Shutdown(kNotifyDrain);

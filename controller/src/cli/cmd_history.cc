@@ -116,10 +116,7 @@ Runner AddHistoryCommand(CLI::App& app) {
   return [opts, env, app_name, limit] {
     ConfigureLogging(opts->log_level);
     auto ws = OpenSyncedWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     auto releases = reports::ReadHistory(**ws, *env, *app_name);
     if (!releases.ok()) {
       PrintError(releases.status().message());

@@ -77,10 +77,7 @@ Runner AddIncidentReportCommand(CLI::App& app) {
       tmpl = std::move(*text);
     }
     auto ws = OpenSyncedWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     auto report = reports::ReadIncidentReport(**ws, options);
     if (!report.ok()) {
       PrintError(report.status().message());

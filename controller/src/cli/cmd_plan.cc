@@ -73,10 +73,7 @@ Runner AddPlanCommand(CLI::App& app) {
       when = *parsed;
     }
     auto ws = OpenWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     CancelToken cancel;
     engine::ReconcileOptions ropts;
     ropts.trust.bootstrap = settings.trust_bootstrap;

@@ -84,15 +84,9 @@ Runner AddReconcileCommand(CLI::App& app) {
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
     auto lock = WorkdirLock::Acquire(*opts);
-    if (!lock.ok()) {
-      PrintError(lock.status().message());
-      return kExitError;
-    }
+    if (!lock.ok()) return WorkspaceFailure(*opts, lock.status());
     auto ws = OpenWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     auto repository_user = ResolveRunAs(settings);
     if (!repository_user.ok()) {
       PrintError(repository_user.status().message());

@@ -108,10 +108,7 @@ Runner AddReleaseNotesCommand(CLI::App& app) {
       tmpl = std::move(*text);
     }
     auto ws = OpenSyncedWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     if (tmpl_path->empty())
       tmpl = RepositoryTemplate(**ws, reports::kReleaseNotesTemplatePath,
                                 reports::DefaultReleaseNotesTemplate());

@@ -100,8 +100,9 @@ Runner AddRollbackCommand(CLI::App& app) {
       "git://git.example.com/environments\n"
       "  sluice rollback prod api --to 1a2b3c4d --push --signing-key ~/.ssh/oncall_ed25519 "
       "--repo ./environments\n"
-      "Exit codes: 0 committed, 3 refused (the controller would block the pushed commit: see the "
-      "message), 2 usage, 1 nothing verified to go back to (or another error).");
+      "Exit codes: 0 committed (or nothing to do: the head already pins the release to go back "
+      "to), 3 refused (the controller would block the pushed commit: see the message), 2 usage, "
+      "1 nothing verified to go back to (or another error).");
   auto opts = std::make_shared<CommonOptions>();
   auto env = std::make_shared<std::string>();
   auto app_name = std::make_shared<std::string>();
@@ -141,10 +142,7 @@ Runner AddRollbackCommand(CLI::App& app) {
       }
     }
     auto ws = OpenWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     engine::RollbackRequest request{
         *env,  *app_name, *to, *incident, given ? *given : DefaultAuthor((*ws)->repo()),
         *push, nullptr};
@@ -162,6 +160,20 @@ Runner AddRollbackCommand(CLI::App& app) {
     auto done = engine::ExecuteRollback(**ws, request,
                                         {parts.runner, parts.verifier, parts.http, parts.clock});
     if (!done.ok()) {
+      // The head already pins the release to go back to: nothing to do is
+      // a success, as `sluice promote` with nothing to promote.
+      if (engine::IsNothingToDo(done.status())) {
+        if (opts->format == "json") {
+          std::cout << DumpJson(nlohmann::json{{"result", "nothing-to-do"},
+                                               {"env", *env},
+                                               {"app", *app_name},
+                                               {"reason", done.status().message()}})
+                    << "\n";
+        } else {
+          std::cout << done.status().message() << "\n";
+        }
+        return kExitOk;
+      }
       PrintError(done.status().message());
       return kExitError;
     }

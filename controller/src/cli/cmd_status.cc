@@ -193,10 +193,7 @@ Runner AddStatusCommand(CLI::App& app) {
       stale = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
     auto ws = OpenSyncedWorkspace(*opts);
-    if (!ws.ok()) {
-      PrintError(ws.status().message());
-      return kExitError;
-    }
+    if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     SystemClock clock;
     auto rows = reports::ComputeStatus(**ws, *env, *app_name, clock.Now(), stale);
     if (!rows.ok()) {

@@ -20,7 +20,15 @@ config::ValidationReport ValidateRemote(record::Workspace& ws, const std::string
   git::Repository& repo = ws.repo();
   config::FileReader read = [&](const std::string& path) { return repo.ReadFile(head, path); };
   config::DirLister list = [&](const std::string& dir) { return repo.ListDir(head, dir); };
-  return config::ValidateRepository(read, list);
+  config::ProgramChecker check_program = [&](const std::string& path) -> Status {
+    Result<unsigned> mode = repo.FileMode(head, path);
+    if (!mode.ok()) return mode.status();
+    if (*mode == 0100755 || *mode == 0120000) return Status::Ok();  // a link is resolved at apply
+    if (*mode == 0040000) return Status::InvalidArgument("is a directory, not a file");
+    if (*mode == 0100644) return Status::InvalidArgument("is not executable in the commit");
+    return Status::InvalidArgument("is not a regular file");
+  };
+  return config::ValidateRepository(read, list, check_program);
 }
 
 }  // namespace
@@ -54,13 +62,11 @@ Runner AddValidateCommand(CLI::App& app) {
     if (fs::is_directory(opts->repo, ec) && !fs::exists(fs::path(opts->repo) / "HEAD", ec)) {
       where = opts->repo;
       report = config::ValidateRepository(config::WorkTreeReader(opts->repo),
-                                          config::WorkTreeLister(opts->repo));
+                                          config::WorkTreeLister(opts->repo),
+                                          config::WorkTreeProgramChecker(opts->repo));
     } else {
       auto ws = OpenWorkspace(*opts);
-      if (!ws.ok()) {
-        PrintError(ws.status().message());
-        return kExitError;
-      }
+      if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
       if (Status s = (*ws)->Sync(/*push=*/false); !s.ok()) {
         PrintError(s.message());
         return kExitError;

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/app.h"
 #include "git/stale_files.h"
 #include "reports/audit.h"
 #include "reports/markdown_template.h"
@@ -54,6 +55,11 @@ Result<std::string> WorkdirOf(const CommonOptions& opts) {
         "git://git.example.com/environments or --repo ./environments)");
   }
   return opts.workdir.empty() ? record::DefaultWorkdir(opts.repo) : opts.workdir;
+}
+
+int WorkspaceFailure(const CommonOptions& opts, const Status& s) {
+  PrintError(s.message());
+  return opts.repo.empty() ? kExitUsage : kExitError;
 }
 
 Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {

@@ -84,4 +84,8 @@ std::string RepositoryTemplate(record::Workspace& ws, const std::string& repo_pa
 // Prints "sluice: <message>" to stderr.
 void PrintError(const std::string& message);
 
+// Prints why the workspace of `opts` could not be opened (`s`) and returns
+// the exit code: 2 (usage) when --repo was not given, 1 otherwise.
+int WorkspaceFailure(const CommonOptions& opts, const Status& s);
+
 }  // namespace sluice::cli

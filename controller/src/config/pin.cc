@@ -109,6 +109,47 @@ void CheckPath(FileDiags& d, const YAML::Node& node, const std::string& where,
   }
 }
 
+// The placeholders exec arguments and terraform vars may use (docs/adapters.md;
+// adapters::PinPlaceholders fills them at apply).
+const std::vector<std::string>& KnownPlaceholders() {
+  static const std::vector<std::string> kKnown = {"digest", "image", "version", "source",
+                                                  "env",    "app",   "commit"};
+  return kKnown;
+}
+
+// Reports an unknown or unterminated {{placeholder}} in `text` (the value at
+// `where`), which would otherwise fail only at apply. False if one was found.
+bool CheckPlaceholders(FileDiags& d, const YAML::Node& node, const std::string& where,
+                       const std::string& text) {
+  const std::vector<std::string>& known = KnownPlaceholders();
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + ("{{" + k + "}}");
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("{{", pos);
+    if (open == std::string::npos) return true;
+    size_t close = text.find("}}", open + 2);
+    if (close == std::string::npos) {
+      d.Add(node, where + " '" + Quote(text) +
+                      "' opens a placeholder with {{ but never closes it; write {{name}} with "
+                      "one of " +
+                      list);
+      return false;
+    }
+    std::string_view name = std::string_view(text).substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string msg = where + " uses the unknown placeholder {{" + Quote(name) + "}};";
+      std::string close_match = internal::ClosestMatch(name, known);
+      if (!close_match.empty()) msg += " did you mean {{" + close_match + "}}?";
+      d.Add(node, msg + " known placeholders: " + list);
+      return false;
+    }
+    pos = close + 2;
+  }
+}
+
 bool ParseArtifact(MapReader& a, Artifact& art) {
   FileDiags& d = a.diags();
   bool ok = a.valid();
@@ -283,6 +324,7 @@ std::optional<TerraformDeploy> ParseTerraform(FileDiags& d, const YAML::Node& no
           ok = false;
           continue;
         }
+        if (!CheckPlaceholders(d, kv.second, w, kv.second.Scalar())) ok = false;
         t.vars[kv.first.Scalar()] = kv.second.Scalar();
       }
     }
@@ -307,6 +349,14 @@ std::optional<ExecDeploy> ParseExec(FileDiags& d, const YAML::Node& node, int ow
     } else if ((*v)[0].find('/') != std::string::npos || (*v)[0].find('\\') != std::string::npos) {
       const YAML::Node items = m.Get("command");
       CheckPath(d, items[0], "deploy.exec.command[0]", (*v)[0], ok);
+      e.program_line = internal::LineOf(items[0]);
+    }
+    // Arguments get placeholder substitution at apply; argv[0] does not.
+    const YAML::Node items = m.Get("command");
+    for (size_t i = 1; i < v->size(); ++i) {
+      if (!CheckPlaceholders(d, items[i], internal::Item("deploy.exec.command", i), (*v)[i])) {
+        ok = false;
+      }
     }
   } else {
     ok = false;

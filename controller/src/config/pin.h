@@ -53,6 +53,9 @@ struct ExecDeploy {
   // {{app}}, {{commit}}, {{source}} placeholders.
   std::vector<std::string> command;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  // 1-based line of command[0] in the pin file when it names a repository
+  // path (for validate's "not an executable file" problem); 0 otherwise.
+  int program_line = 0;
 };
 
 struct Deploy {

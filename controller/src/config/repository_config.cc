@@ -84,7 +84,30 @@ void CheckGroupRefs(const std::string& path, const LineIndex& lines,
   }
 }
 
-void ValidateApps(const FileReader& read, const DirLister& list, const std::string& env,
+// An exec deploy's command[0] naming a repository path must be an
+// executable file there, or the apply fails (docs/adapters.md "exec").
+void CheckExecProgram(const ProgramChecker& check_program, const std::string& path, const Pin& pin,
+                      Diagnostics& out) {
+  if (!check_program || !pin.deploy.exec || pin.deploy.exec->command.empty()) return;
+  const std::string& program = pin.deploy.exec->command[0];
+  if (program.find('/') == std::string::npos || !IsContainedPath(program)) return;
+  Status s = check_program(program);
+  if (s.ok()) return;
+  const std::string where = "deploy.exec.command[0] '" + internal::Quote(program) + "'";
+  std::string msg;
+  if (s.IsNotFound()) {
+    msg = where +
+          " does not exist in the repository; add the script there (and `git update-index "
+          "--chmod=+x` it) or fix the path";
+  } else {
+    msg = where + " " + s.message() + "; make it an executable file (chmod +x, or `git " +
+          "update-index --chmod=+x " + program + "`) and commit it";
+  }
+  out.push_back({path, pin.deploy.exec->program_line, std::move(msg)});
+}
+
+void ValidateApps(const FileReader& read, const DirLister& list,
+                  const ProgramChecker& check_program, const std::string& env,
                   ValidationReport& report) {
   Diagnostics& out = report.problems;
   const std::string dir = AppsDir(env);
@@ -124,7 +147,10 @@ void ValidateApps(const FileReader& read, const DirLister& list, const std::stri
       out.push_back({path, 0, "cannot read: " + text.status().message()});
       continue;
     }
-    if (auto pin = ParsePin(*text, path, out)) report.pins.push_back(std::move(*pin));
+    if (auto pin = ParsePin(*text, path, out)) {
+      CheckExecProgram(check_program, path, *pin, out);
+      report.pins.push_back(std::move(*pin));
+    }
   }
 }
 
@@ -201,7 +227,27 @@ DirLister WorkTreeLister(const std::string& root) {
   };
 }
 
-ValidationReport ValidateRepository(const FileReader& read, const DirLister& list) {
+ProgramChecker WorkTreeProgramChecker(const std::string& root) {
+  return [root](const std::string& path) -> Status {
+    fs::path full;
+    Status s = Resolve(root, path, /*allow_root=*/false, full);
+    if (!s.ok()) return s;
+    std::error_code ec;
+    fs::file_status st = fs::status(full, ec);
+    if (ec || !fs::exists(st)) return Status::NotFound(path + " not found under " + root);
+    if (fs::is_directory(st)) return Status::InvalidArgument("is a directory, not a file");
+    if (!fs::is_regular_file(st)) return Status::InvalidArgument("is not a regular file");
+    constexpr fs::perms kExec =
+        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+    if ((st.permissions() & kExec) == fs::perms::none) {
+      return Status::InvalidArgument("is not executable");
+    }
+    return Status::Ok();
+  };
+}
+
+ValidationReport ValidateRepository(const FileReader& read, const DirLister& list,
+                                    const ProgramChecker& check_program) {
   ValidationReport report;
   Diagnostics& out = report.problems;
   try {
@@ -317,7 +363,7 @@ ValidationReport ValidateRepository(const FileReader& read, const DirLister& lis
           }
         }
       }
-      ValidateApps(read, list, env, report);
+      ValidateApps(read, list, check_program, env, report);
     }
 
     // 4. Directories the pipeline does not know.

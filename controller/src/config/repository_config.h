@@ -24,6 +24,11 @@ using FileReader = std::function<Result<std::string>(const std::string& path)>;
 // NotFound if it does not exist.
 using DirLister = std::function<Result<std::vector<std::string>>(const std::string& dir)>;
 
+// Whether `path` is an executable regular file of the snapshot (an exec
+// deploy's command[0]): Ok; NotFound when absent; InvalidArgument with the
+// reason otherwise ("is not executable", "is a directory").
+using ProgramChecker = std::function<Status(const std::string& path)>;
+
 // Everything `sluice validate` checks, for a whole repository snapshot:
 // sluice.yaml; for each pipeline environment its environment.yaml and every
 // pin under apps/; cross-file rules (pipeline names have a directory;
@@ -39,7 +44,10 @@ struct ValidationReport {
 // Never throws; every problem, including unreadable files, is a diagnostic.
 // A missing sluice.yaml is reported at "sluice.yaml" line 0 and the
 // environment directories that exist are still checked on their own.
-ValidationReport ValidateRepository(const FileReader& read, const DirLister& list);
+// With `check_program`, an exec deploy's command[0] that names a repository
+// path must be an executable file of the snapshot (reported on its line).
+ValidationReport ValidateRepository(const FileReader& read, const DirLister& list,
+                                    const ProgramChecker& check_program = nullptr);
 
 // A FileReader over a plain directory tree (a working tree) rooted at
 // `root`. Paths that are not IsContainedPath, or that resolve outside `root`
@@ -52,6 +60,10 @@ FileReader WorkTreeReader(const std::string& root);
 // and ".."); "" or "." lists `root` itself. Same refusals as WorkTreeReader;
 // NotFound when absent, IOError when `dir` is not a directory.
 DirLister WorkTreeLister(const std::string& root);
+
+// A ProgramChecker over the same tree: the file (symlinks followed, never
+// outside `root`) must be a regular file with an execute bit.
+ProgramChecker WorkTreeProgramChecker(const std::string& root);
 
 // Repository paths of the layout (SPEC section 1).
 std::string SettingsPath();                      // "sluice.yaml"

@@ -239,8 +239,11 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
     }
     first = false;
     record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
-    spdlog::info("{}/{}: {}{}{}", env, app, record::OutcomeName(o.state),
-                 o.reason.empty() ? "" : " — ", o.reason);
+    spdlog::log(o.state == record::Outcome::kFailed || o.state == record::Outcome::kError
+                    ? spdlog::level::warn
+                    : spdlog::level::info,
+                "{}/{}: {}{}{}", env, app, record::OutcomeName(o.state),
+                o.reason.empty() ? "" : " — ", o.reason);
     out.push_back(std::move(o));
   }
 }

@@ -167,7 +167,8 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
       return Status::FailedPrecondition(
           env + "/" + app + " already pins " + (plan.version.empty() ? plan.digest : plan.version) +
           " (the content of " + ShortId(plan.target) + ") at the head of " + ws.branch() +
-          "; nothing to do: it is the controller's turn (`sluice status` says why it has not "
+          kNothingToDo +
+          "it is the controller's turn (`sluice status` says why it has not "
           "applied it)" +
           (landing.empty() ? std::string()
                            : ". If it is blocked for want of approval, undo that commit (git "
@@ -180,6 +181,11 @@ Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
     }
   }
   return plan;
+}
+
+bool IsNothingToDo(const Status& s) {
+  return s.code() == Status::Code::kFailedPrecondition &&
+         s.message().find(kNothingToDo) != std::string::npos;
 }
 
 Result<std::string> WriteRollbackCommit(record::Workspace& ws, const RollbackPlan& plan,

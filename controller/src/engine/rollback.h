@@ -41,6 +41,14 @@ struct RollbackPlan {
 Result<RollbackPlan> PlanRollback(record::Workspace& ws, const std::string& env,
                                   const std::string& app, const std::string& to);
 
+// Marks PlanRollback's "the head already pins that content" error.
+inline constexpr char kNothingToDo[] = "; nothing to do: ";
+
+// Whether `s` is PlanRollback's error for a head that already pins the
+// target's content: nothing to do, not a failure (`sluice rollback` exits 0,
+// as `sluice promote` does with nothing to promote).
+bool IsNothingToDo(const Status& s);
+
 // Writes the rollback commit on top of plan.head (no working tree touched):
 // the pin file restored, message "Roll back <env>/<app> to <version>" with
 // trailers Sluice-Rollback: <target> and, when set, Sluice-Incident: <id>.

@@ -151,6 +151,10 @@ class Repository {
   // (or a directory).
   Result<std::string> ReadFile(const std::string& commit_id, const std::string& path) const;
 
+  // The Git file mode of the entry at `path` in `commit_id`'s tree (0100644,
+  // 0100755 executable, 0120000 symlink, 040000 directory); NotFound if absent.
+  Result<unsigned> FileMode(const std::string& commit_id, const std::string& path) const;
+
   // The blob id at `path` in `commit_id`'s tree, without reading the blob;
   // NotFound if absent.
   Result<std::string> BlobId(const std::string& commit_id, const std::string& path) const;

@@ -439,6 +439,17 @@ Result<std::string> Repository::ReadFile(const std::string& commit_id,
                      static_cast<size_t>(git_blob_rawsize(blob.get())));
 }
 
+Result<unsigned> Repository::FileMode(const std::string& commit_id, const std::string& path) const {
+  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
+  if (!tree.ok()) return tree.status();
+  std::string clean = NormalisePath(path);
+  if (clean.empty()) return Status::NotFound("no file named \"" + path + "\"");
+  Result<TreeEntryPtr> entry = EntryAt(tree->get(), clean, "look up " + clean);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status::NotFound(clean + " does not exist in commit " + commit_id);
+  return static_cast<unsigned>(git_tree_entry_filemode(entry->get()));
+}
+
 Result<std::string> Repository::BlobId(const std::string& commit_id,
                                        const std::string& path) const {
   Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);

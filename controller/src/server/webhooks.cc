@@ -137,10 +137,27 @@ HookDecision EvaluateHook(HookSource source, std::string_view secret, const std:
       return JudgePush(body, branch, "push");
     }
     case HookSource::kGeneric: {
-      std::string sig = header("X-Sluice-Signature");
-      if (sig.empty()) return {HookVerdict::kUnauthorized, "missing X-Sluice-Signature header"};
+      // The name outgoing notifications sign with; the older name is a
+      // deprecated alias, read only when the new one is absent.
+      std::string name = "X-Sluice-Signature-256";
+      std::string sig = header(name);
+      if (sig.empty()) {
+        name = "X-Sluice-Signature";
+        sig = header(name);
+      }
+      if (sig.empty()) {
+        return {HookVerdict::kUnauthorized, "missing X-Sluice-Signature-256 header"};
+      }
       if (!VerifySha256Signature(secret, body, sig)) {
-        return {HookVerdict::kUnauthorized, "X-Sluice-Signature does not match the body"};
+        return {HookVerdict::kUnauthorized, name + " does not match the body"};
+      }
+      // Verified; an empty body needs no parsing, any other must be JSON.
+      if (!body.empty() &&
+          nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false)
+              .is_discarded()) {
+        return {HookVerdict::kBadRequest,
+                "body is not JSON (send a JSON payload such as {\"reason\":\"manual\"}, or "
+                "an empty body)"};
       }
       return {HookVerdict::kWake, "generic hook"};
     }

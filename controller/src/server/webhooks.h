@@ -12,8 +12,10 @@ namespace sluice::server {
 // sends "sha256=<hex digest>" in X-Hub-Signature-256 ("Validating webhook
 // deliveries", docs.github.com). GitLab sends the secret token itself in
 // X-Gitlab-Token ("Webhooks: validate payloads by using a secret token",
-// docs.gitlab.com). Sluice's generic hook takes X-Sluice-Signature in the
-// GitHub shape, so any CI can call it with `openssl dgst -sha256 -hmac`.
+// docs.gitlab.com). Sluice's generic hook takes X-Sluice-Signature-256 in the
+// GitHub shape (the header outgoing notifications sign with), so any CI can
+// call it with `openssl dgst -sha256 -hmac`; X-Sluice-Signature is read as a
+// deprecated alias when X-Sluice-Signature-256 is absent.
 
 enum class HookSource { kGitHub, kGitLab, kGeneric };
 
@@ -52,7 +54,8 @@ struct HookDecision {
 // Judges a delivery from `source`: verifies it with `secret` first (nothing
 // in the body is parsed before), then for GitHub and GitLab decides whether
 // it is a push to refs/heads/<branch>. GitHub "ping" and any other event are
-// ignored; a generic call that verifies always wakes. `header` returns a
+// ignored; a generic call that verifies wakes when its body is empty or
+// JSON (400 otherwise). `header` returns a
 // request header's value by (case-insensitive) name, or "".
 HookDecision EvaluateHook(HookSource source, std::string_view secret, const std::string& branch,
                           const std::function<std::string(const std::string&)>& header,

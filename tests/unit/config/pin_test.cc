@@ -145,6 +145,35 @@ TEST(PinParseTest, ParsesExecPin) {
   EXPECT_EQ(pin->deploy.exec->timeout, std::chrono::minutes(2));
 }
 
+TEST(PinParseTest, UnknownOrUnclosedPlaceholdersAreErrorsOnTheirLine) {
+  const std::string head = "artifact: {image: r/api, digest: " + kDigest +
+                           "}\ndeploy:\n  adapter: exec\n  exec:\n    command:\n"
+                           "      - scripts/deploy.sh\n";
+  Diagnostics diags;
+  EXPECT_FALSE(ParsePin(head + "      - \"{{dgest}}\"\n", kPath, diags).has_value());
+  EXPECT_TRUE(HasDiagnostic(
+      diags, std::string(kPath) + ":7:", "unknown placeholder {{dgest}}; did you mean {{digest}}?"))
+      << FormatDiagnostics(diags);
+  diags.clear();
+  EXPECT_FALSE(ParsePin(head + "      - \"--digest={{digest\"\n", kPath, diags).has_value());
+  EXPECT_TRUE(HasDiagnostic(diags, std::string(kPath) + ":7:", "never closes it"))
+      << FormatDiagnostics(diags);
+  diags.clear();
+  // Spaces inside the braces are allowed; argv[0] is never substituted.
+  auto pin = ParsePin(head + "      - \"{{ env }}-{{app}}@{{commit}}\"\n", kPath, diags);
+  EXPECT_TRUE(pin.has_value()) << FormatDiagnostics(diags);
+  EXPECT_EQ(pin->deploy.exec->program_line, 6);
+  diags.clear();
+  EXPECT_FALSE(ParsePin("artifact: {image: r/api, digest: " + kDigest +
+                            "}\ndeploy:\n  adapter: terraform\n  terraform:\n    dir: infra\n"
+                            "    vars: {image: \"{{imgae}}\"}\n",
+                        kPath, diags)
+                   .has_value());
+  EXPECT_TRUE(HasDiagnostic(diags, std::string(kPath) + ":6:",
+                            "deploy.terraform.vars.image uses the unknown placeholder"))
+      << FormatDiagnostics(diags);
+}
+
 TEST(PinParseTest, ExecProgramOnPathNeedsNoContainment) {
   Diagnostics diags;
   auto pin = ParsePin("artifact: {image: r/api, digest: " + kDigest +

@@ -172,10 +172,10 @@ TEST_F(HttpServerTest, OversizedBodyIs413AndCounted) {
       metrics_.Render().find("sluice_webhooks_total{source=\"generic\",result=\"too_large\"} 1"),
       std::string::npos);
   // Exactly the cap is accepted.
-  std::string max(1024 * 1024, 'y');
+  std::string max = "\"" + std::string(1024 * 1024 - 2, 'y') + "\"";  // a JSON string
   auto ok = Send("POST", "/hooks/generic", max,
                  {{"Content-Type", "application/json"},
-                  {"X-Sluice-Signature", "sha256=" + HmacSha256Hex(kSecret, max)}});
+                  {"X-Sluice-Signature-256", "sha256=" + HmacSha256Hex(kSecret, max)}});
   EXPECT_EQ(ok.status, 202);
 }
 

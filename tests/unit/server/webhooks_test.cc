@@ -168,13 +168,37 @@ TEST(WebhookTest, GitLabWrongTokenOrOtherEvent) {
 
 TEST(WebhookTest, GenericHookWakesOnAnyVerifiedCall) {
   EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main",
-                         Headers({{"X-Sluice-Signature", Sign("")}}), "")
+                         Headers({{"X-Sluice-Signature-256", Sign("")}}), "")
                 .verdict,
             HookVerdict::kWake);
+  const std::string json = R"({"reason":"manual"})";
   EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main",
-                         Headers({{"X-Sluice-Signature", Sign("anything")}}), "anything")
+                         Headers({{"X-Sluice-Signature-256", Sign(json)}}), json)
                 .verdict,
             HookVerdict::kWake);
+  // The deprecated alias still verifies.
+  EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main",
+                         Headers({{"X-Sluice-Signature", Sign(json)}}), json)
+                .verdict,
+            HookVerdict::kWake);
+  // The new name wins when both are sent.
+  EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main",
+                         Headers({{"X-Sluice-Signature-256", "sha256=00"},
+                                  {"X-Sluice-Signature", Sign(json)}}),
+                         json)
+                .verdict,
+            HookVerdict::kUnauthorized);
+  // Verified but not JSON: 400, as docs/operations.md says.
+  HookDecision d =
+      EvaluateHook(HookSource::kGeneric, kSecret, "main",
+                   Headers({{"X-Sluice-Signature-256", Sign("anything")}}), "anything");
+  EXPECT_EQ(d.verdict, HookVerdict::kBadRequest);
+  EXPECT_NE(d.reason.find("not JSON"), std::string::npos) << d.reason;
+  // Not verified: 401 before anything in the body is looked at.
+  EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main",
+                         Headers({{"X-Sluice-Signature-256", Sign("other")}}), "anything")
+                .verdict,
+            HookVerdict::kUnauthorized);
   EXPECT_EQ(EvaluateHook(HookSource::kGeneric, kSecret, "main", Headers({}), "").verdict,
             HookVerdict::kUnauthorized);
   // GitHub's header is not accepted on the generic endpoint.
