@@ -7,6 +7,7 @@
 
 #include "net/http_client.h"
 #include "support/temp_dir.h"
+#include "support/stop_child.h"
 #include "support/wait_until.h"
 
 namespace bp = boost::process;
@@ -115,15 +116,7 @@ bool EtcdServer::PollHealthy() {
 
 void EtcdServer::Stop() {
   ready_ = false;
-  if (!impl_->child.valid()) return;
-  std::error_code ec;
-  if (impl_->child.running(ec)) {
-    ::kill(impl_->child.id(), SIGTERM);
-    PollUntil([&] { return !impl_->child.running(ec); }, seconds(10));
-    if (impl_->child.running(ec)) impl_->child.terminate(ec);
-  }
-  impl_->child.wait(ec);
-  impl_->child = bp::child();
+  StopChild(impl_->child);
 }
 
 }  // namespace sluice::testing

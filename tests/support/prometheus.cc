@@ -9,6 +9,7 @@
 
 #include "net/http_client.h"
 #include "support/temp_dir.h"
+#include "support/stop_child.h"
 #include "support/wait_until.h"
 #include "verify/prometheus_check.h"
 
@@ -119,15 +120,7 @@ bool PrometheusServer::PollReady() {
 }
 
 void PrometheusServer::Stop() {
-  if (!impl_->child.valid()) return;
-  std::error_code ec;
-  if (impl_->child.running(ec)) {
-    ::kill(impl_->child.id(), SIGTERM);
-    PollUntil([&] { return !impl_->child.running(ec); }, seconds(10));
-    if (impl_->child.running(ec)) impl_->child.terminate(ec);
-  }
-  impl_->child.wait(ec);
-  impl_->child = bp::child();
+  StopChild(impl_->child);
 }
 
 std::optional<double> PrometheusServer::QueryValue(const std::string& query,

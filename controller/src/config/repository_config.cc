@@ -185,15 +185,26 @@ bool IsOtherAppsPin(std::string_view path, const std::string& env, const std::st
   return !(e == env && file.substr(0, file.size() - kYaml.size()) == app);
 }
 
+namespace {
+// Resolves `path` under `root` (Resolve's refusals) and stats it; NotFound
+// when nothing is there.
+Result<fs::file_status> StatUnder(const std::string& root, const std::string& path,
+                                  bool allow_root, fs::path& full) {
+  SLUICE_RETURN_IF_ERROR(Resolve(root, path, allow_root, full));
+  std::error_code ec;
+  fs::file_status st = fs::status(full, ec);
+  if (ec || !fs::exists(st)) return Status::NotFound(path + " not found under " + root);
+  return st;
+}
+}  // namespace
+
 FileReader WorkTreeReader(const std::string& root) {
   return [root](const std::string& path) -> Result<std::string> {
     fs::path full;
-    Status s = Resolve(root, path, /*allow_root=*/false, full);
-    if (!s.ok()) return s;
+    Result<fs::file_status> st = StatUnder(root, path, /*allow_root=*/false, full);
+    if (!st.ok()) return st.status();
+    if (fs::is_directory(*st)) return Status::IOError(path + " is a directory, not a file");
     std::error_code ec;
-    fs::file_status st = fs::status(full, ec);
-    if (ec || !fs::exists(st)) return Status::NotFound(path + " not found under " + root);
-    if (fs::is_directory(st)) return Status::IOError(path + " is a directory, not a file");
     std::uintmax_t size = fs::file_size(full, ec);
     if (!ec && size > kMaxReadBytes) {
       return Status::IOError(path + " is " + std::to_string(size) +
@@ -211,12 +222,10 @@ FileReader WorkTreeReader(const std::string& root) {
 DirLister WorkTreeLister(const std::string& root) {
   return [root](const std::string& dir) -> Result<std::vector<std::string>> {
     fs::path full;
-    Status s = Resolve(root, dir, /*allow_root=*/true, full);
-    if (!s.ok()) return s;
+    Result<fs::file_status> st = StatUnder(root, dir, /*allow_root=*/true, full);
+    if (!st.ok()) return st.status();
+    if (!fs::is_directory(*st)) return Status::IOError(dir + " is not a directory");
     std::error_code ec;
-    fs::file_status st = fs::status(full, ec);
-    if (ec || !fs::exists(st)) return Status::NotFound(dir + " not found under " + root);
-    if (!fs::is_directory(st)) return Status::IOError(dir + " is not a directory");
     std::vector<std::string> names;
     for (fs::directory_iterator it(full, ec), end; !ec && it != end; it.increment(ec)) {
       names.push_back(it->path().filename().string());
@@ -230,11 +239,9 @@ DirLister WorkTreeLister(const std::string& root) {
 ProgramChecker WorkTreeProgramChecker(const std::string& root) {
   return [root](const std::string& path) -> Status {
     fs::path full;
-    Status s = Resolve(root, path, /*allow_root=*/false, full);
-    if (!s.ok()) return s;
-    std::error_code ec;
-    fs::file_status st = fs::status(full, ec);
-    if (ec || !fs::exists(st)) return Status::NotFound(path + " not found under " + root);
+    Result<fs::file_status> found = StatUnder(root, path, /*allow_root=*/false, full);
+    if (!found.ok()) return found.status();
+    const fs::file_status st = *found;
     if (fs::is_directory(st)) return Status::InvalidArgument("is a directory, not a file");
     if (!fs::is_regular_file(st)) return Status::InvalidArgument("is not a regular file");
     constexpr fs::perms kExec =

@@ -418,15 +418,29 @@ Status BuildTree(git_repository* repo, const git_tree* base, const ChangeNode& n
 
 }  // namespace
 
+namespace {
+
+// The entry at `path` in `commit_id`'s tree (never null); NotFound when the
+// path is empty or absent. `*clean` is the normalised path.
+Result<TreeEntryPtr> ExistingEntry(git_repository* repo, const std::string& commit_id,
+                                   const std::string& path, std::string* clean) {
+  Result<TreePtr> tree = LookupCommitTree(repo, commit_id);
+  if (!tree.ok()) return tree.status();
+  *clean = NormalisePath(path);
+  if (clean->empty()) return Status::NotFound("no file named \"" + path + "\"");
+  Result<TreeEntryPtr> entry = EntryAt(tree->get(), *clean, "look up " + *clean);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status::NotFound(*clean + " does not exist in commit " + commit_id);
+  return entry;
+}
+
+}  // namespace
+
 Result<std::string> Repository::ReadFile(const std::string& commit_id,
                                          const std::string& path) const {
-  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
-  if (!tree.ok()) return tree.status();
-  std::string clean = NormalisePath(path);
-  if (clean.empty()) return Status::NotFound("no file named \"" + path + "\"");
-  Result<TreeEntryPtr> entry = EntryAt(tree->get(), clean, "look up " + clean);
+  std::string clean;
+  Result<TreeEntryPtr> entry = ExistingEntry(repo_.get(), commit_id, path, &clean);
   if (!entry.ok()) return entry.status();
-  if (!*entry) return Status::NotFound(clean + " does not exist in commit " + commit_id);
   git_filemode_t mode = git_tree_entry_filemode(entry->get());
   if (!IsBlobMode(mode)) {
     return Status::NotFound(clean + " is not a file in commit " + commit_id);
@@ -440,13 +454,9 @@ Result<std::string> Repository::ReadFile(const std::string& commit_id,
 }
 
 Result<unsigned> Repository::FileMode(const std::string& commit_id, const std::string& path) const {
-  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
-  if (!tree.ok()) return tree.status();
-  std::string clean = NormalisePath(path);
-  if (clean.empty()) return Status::NotFound("no file named \"" + path + "\"");
-  Result<TreeEntryPtr> entry = EntryAt(tree->get(), clean, "look up " + clean);
+  std::string clean;
+  Result<TreeEntryPtr> entry = ExistingEntry(repo_.get(), commit_id, path, &clean);
   if (!entry.ok()) return entry.status();
-  if (!*entry) return Status::NotFound(clean + " does not exist in commit " + commit_id);
   return static_cast<unsigned>(git_tree_entry_filemode(entry->get()));
 }
 
