@@ -6,8 +6,8 @@
 #include <boost/process.hpp>
 
 #include "net/http_client.h"
-#include "support/temp_dir.h"
 #include "support/stop_child.h"
+#include "support/temp_dir.h"
 #include "support/wait_until.h"
 
 namespace bp = boost::process;

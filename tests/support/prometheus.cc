@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "net/http_client.h"
-#include "support/temp_dir.h"
 #include "support/stop_child.h"
+#include "support/temp_dir.h"
 #include "support/wait_until.h"
 #include "verify/prometheus_check.h"
 
@@ -119,9 +119,7 @@ bool PrometheusServer::PollReady() {
   return ready;
 }
 
-void PrometheusServer::Stop() {
-  StopChild(impl_->child);
-}
+void PrometheusServer::Stop() { StopChild(impl_->child); }
 
 std::optional<double> PrometheusServer::QueryValue(const std::string& query,
                                                    std::string* why) const {

@@ -188,8 +188,8 @@ bool IsOtherAppsPin(std::string_view path, const std::string& env, const std::st
 namespace {
 // Resolves `path` under `root` (Resolve's refusals) and stats it; NotFound
 // when nothing is there.
-Result<fs::file_status> StatUnder(const std::string& root, const std::string& path,
-                                  bool allow_root, fs::path& full) {
+Result<fs::file_status> StatUnder(const std::string& root, const std::string& path, bool allow_root,
+                                  fs::path& full) {
   SLUICE_RETURN_IF_ERROR(Resolve(root, path, allow_root, full));
   std::error_code ec;
   fs::file_status st = fs::status(full, ec);
