@@ -668,12 +668,14 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
                           " attempts");
 }
 
-void Workspace::RememberPushedLocked(const std::string& notes_tip,
-                                     const std::map<std::string, std::string>& pushed) {
-  // Remember what the remote now has, so Sync knows nothing is pending.
-  // (A copy that cannot be moved costs a later comparison, not the push.)
+namespace {
+// Remembers what the remote now has (the remote-tracking copies), so Sync
+// knows nothing is pending. A copy that cannot be moved (another handle
+// holds it locked) costs a later comparison, not the push.
+void RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
+                            const std::map<std::string, std::string>& pushed) {
   auto remember = [&](const std::string& copy, const std::string& id) {
-    if (Status s = repo_->SetRef(copy, id, "sluice: pushed"); !s.ok()) {
+    if (Status s = repo.SetRef(copy, id, "sluice: pushed"); !s.ok()) {
       spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy,
                    s.ToString());
     }
@@ -682,6 +684,12 @@ void Workspace::RememberPushedLocked(const std::string& notes_tip,
   for (const auto& [r, id] : pushed) {
     remember(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id);
   }
+}
+}  // namespace
+
+void Workspace::RememberPushedLocked(const std::string& notes_tip,
+                                     const std::map<std::string, std::string>& pushed) {
+  RememberTrackingCopies(*repo_, notes_tip, pushed);
   ForgetUnpushedLocked(pushed);
 }
 
@@ -727,15 +735,9 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
     if (specs.empty()) return Status::Ok();  // the remote has it all
     last = handle.Push(specs);
     if (last.ok()) {
-      // The remote-tracking copies through the flusher's own handle, outside
-      // the mutex: thousands of ref files after a fleet-wide batch must not
-      // hold up the applies (a copy another writer holds locked just costs
-      // the next Sync a comparison).
-      if (!notes_tip.empty()) (void)handle.SetRef(kRemoteNotesRef, notes_tip, "sluice: pushed");
-      for (const auto& [r, id] : pushed) {
-        (void)handle.SetRef(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id,
-                            "sluice: pushed");
-      }
+      // Through the flusher's own handle, outside the mutex: thousands of
+      // ref files after a fleet-wide batch must not hold up the applies.
+      RememberTrackingCopies(handle, notes_tip, pushed);
       std::lock_guard lock(mu_);
       record_push_error_.clear();
       ForgetUnpushedLocked(pushed);
