@@ -39,8 +39,9 @@ std::string InstallPlaywright() {
     CommandOutput npm = RunCommand({"npm", "ci", "--no-audit", "--no-fund"}, dir);
     EXPECT_EQ(npm.exit_code, 0) << "npm ci in " << dir << " failed:\n" << npm.out << npm.err;
   }
-  fs::copy_file(src + "/dashboard.test.mjs", dir + "/dashboard.test.mjs",
-                fs::copy_options::overwrite_existing);
+  for (const char* script : {"dashboard.test.mjs", "delivery.test.mjs"}) {
+    fs::copy_file(src + "/" + script, dir + "/" + script, fs::copy_options::overwrite_existing);
+  }
   return dir;
 }
 
@@ -99,6 +100,71 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
   EXPECT_EQ(node.exit_code, 0) << node.out << node.err;
   EXPECT_TRUE(fs::exists(screenshot)) << node.out << node.err;
   std::cout << node.out;
+
+  ::kill(controller.id(), SIGTERM);
+  controller.wait();
+  EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
+}
+
+// The delivery charts (GET /delivery/<env>) in chromium: four charts drawn,
+// the failed release marked, no script; and the page is byte for byte what
+// `sluice audit --format html` writes for the same record (one code path).
+TEST(DashboardBrowserTest, DeliveryChartsDrawAndMatchTheAuditPage) {
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium"))
+      << "chromium is missing: run scripts/install-deps.sh (Debian package chromium)";
+  const std::string node_dir = InstallPlaywright();
+  ASSERT_FALSE(::testing::Test::HasFailure());
+
+  // dev/api 1.0 deploys and verifies; 1.1 fails its deploy; 1.2 restores.
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'), "1.0")}}, "api 1.0");
+  f.Reconcile();
+  WriteFile(f.state + "/fail-b", "");
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('b'), "1.1")}}, "api 1.1");
+  f.Reconcile(1);
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('c'), "1.2")}}, "api 1.2");
+  f.Reconcile();
+
+  TempDir tmp;
+  const int port = FreePort();
+  const std::string log = tmp.Sub("controller.log");
+  bp::child controller(std::string(SLUICE_BINARY), "controller", "--repo", f.url, "--workdir",
+                       f.workdir, "--interval", "1h", "--listen",
+                       "127.0.0.1:" + std::to_string(port), bp::std_out > bp::null,
+                       bp::std_err > log);
+  ASSERT_TRUE(WaitForPort(port, 20000)) << ReadFile(log);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  net::CurlHttpClient http;
+  auto ready = [&] {
+    net::HttpRequest req;
+    req.url = base + "/readyz";
+    auto res = http.Send(req);
+    return res.ok() && res->status == 200;
+  };
+  WaitUntil(ready, std::chrono::seconds(60), "the controller's first pass (/readyz 200)");
+
+  net::HttpRequest req;
+  req.url = base + "/delivery/dev";
+  auto served = http.Send(req);
+  ASSERT_TRUE(served.ok() && served->status == 200) << ReadFile(log);
+  CommandOutput audit =
+      f.Sluice({"audit", "--env", "dev", "--format", "html", "--workdir", tmp.Sub("audit-workdir"),
+                "--repo", f.url, "--controller-keys", f.workdir + "/controller-key.pub"},
+               /*with_repo=*/false);
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_EQ(served->body, audit.out);
+
+  WriteFile(tmp.Sub("expect.json"),
+            R"json({"charts": 4, "marks": 1, "contains": ["Delivery: dev", "Deploys per week",
+                "Lead time", "Change failure rate", "Time to restore",
+                "1 failed or rolled-back release(s)"]})json");
+  const std::string screenshot = std::string(SLUICE_BUILD_DIR) + "/screenshots/delivery.png";
+  fs::remove(screenshot);
+  CommandOutput node = RunCommand({"node", node_dir + "/delivery.test.mjs", base + "/delivery/dev",
+                                   screenshot, tmp.Sub("expect.json")},
+                                  node_dir);
+  EXPECT_EQ(node.exit_code, 0) << node.out << node.err;
+  EXPECT_TRUE(fs::exists(screenshot)) << node.out << node.err;
 
   ::kill(controller.id(), SIGTERM);
   controller.wait();

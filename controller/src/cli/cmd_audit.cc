@@ -14,6 +14,7 @@
 #include "reports/audit.h"
 #include "reports/audit_reader.h"
 #include "reports/audit_render.h"
+#include "reports/delivery.h"
 
 namespace sluice::cli {
 
@@ -86,6 +87,8 @@ Runner AddAuditCommand(CLI::App& app) {
       "  sluice audit --repo git://git.example.com/environments --env prod \\\n"
       "      --since 2026-07-01 --until 2026-10-01 --format md > q3-prod-audit.md\n"
       "  sluice audit --repo ./environments --format csv > changes.csv\n"
+      "  sluice audit --repo ./environments --env prod --since 2026-07-01 --format html > "
+      "prod-delivery.html\n"
       "  sluice audit --repo ./environments --verify --controller-keys replicas.pub\n"
       "Untrusted record entries (unsigned, or signed by no listed key) are left out of the\n"
       "history and listed in their own section. --verify exits 3 when any entry does not\n"
@@ -100,8 +103,11 @@ Runner AddAuditCommand(CLI::App& app) {
   auto verify = std::make_shared<bool>(false);
   AddCommonOptions(*cmd, *opts, /*with_format=*/false);
   AddTrustOptions(*cmd, *opts, /*with_signing_key=*/false);
-  cmd->add_option("--format", opts->format, "Output format: md (Markdown), json or csv")
-      ->check(CLI::IsMember({"md", "json", "csv"}))
+  cmd->add_option("--format", opts->format,
+                  "Output format: md (Markdown), json, csv, or html (one self-contained page "
+                  "of delivery charts per environment: deploys per week, lead time, change "
+                  "failure rate, time to restore)")
+      ->check(CLI::IsMember({"md", "json", "csv", "html"}))
       ->capture_default_str();
   cmd->add_option("--env", *env, "Only this environment");
   cmd->add_option("--app", *app_name, "Only this app");
@@ -138,6 +144,9 @@ Runner AddAuditCommand(CLI::App& app) {
       std::cout << reports::RenderAuditJson(*report);
     } else if (opts->format == "csv") {
       std::cout << reports::RenderAuditCsv(*report);
+    } else if (opts->format == "html") {
+      std::cout << reports::RenderDeliveryHtml(
+          *report, "Delivery: " + (env->empty() ? std::string("every environment") : *env));
     } else {
       std::cout << reports::RenderAuditMarkdown(*report);
     }

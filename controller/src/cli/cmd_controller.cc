@@ -17,6 +17,7 @@
 #include "cli/engine_parts.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
+#include "core/bounded_cache.h"
 #include "core/duration.h"
 #include "core/strings.h"
 #include "core/version.h"
@@ -27,6 +28,9 @@
 #include "ha/etcd_client.h"
 #include "ha/ownership.h"
 #include "net/http_client.h"
+#include "record/refs.h"
+#include "reports/audit_reader.h"
+#include "reports/delivery.h"
 #include "reports/status_view.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -398,6 +402,31 @@ Runner AddControllerCommand(CLI::App& app) {
             stop.Wake();
           },
           parts.clock);
+      // Delivery charts (GET /delivery[/ENV]): the same computation as
+      // `sluice audit --format html`, cached per (record tip, env).
+      http->SetDeliverySource(
+          [&workspace, cache = std::make_shared<BoundedCache<std::string, std::string>>(16)](
+              const std::string& env) -> Result<std::string> {
+            if (!env.empty() && !config::IsValidName(env)) {
+              return Status::NotFound("no environment named like that");
+            }
+            std::string tip;
+            {
+              std::lock_guard lock(workspace.mutex());
+              auto resolved = workspace.repo().ResolveRef(record::kNotesRef);
+              if (resolved.ok()) tip = *resolved;
+            }
+            const std::string key = tip + "\n" + env;
+            if (auto page = cache->Get(key)) return *page;
+            reports::AuditOptions options;
+            options.filter.env = env;
+            auto report = reports::ReadAudit(workspace, options);
+            if (!report.ok()) return report.status();
+            std::string page = reports::RenderDeliveryHtml(
+                *report, "Delivery: " + (env.empty() ? std::string("every environment") : env));
+            cache->Put(key, page);
+            return page;
+          });
       if (Status s = http->Start(); !s.ok()) {
         PrintError(s.message());
         return kExitError;

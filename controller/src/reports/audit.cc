@@ -233,54 +233,6 @@ void FindExceptions(AuditReport& r) {
   }
 }
 
-Dora ComputeDora(const AuditReport& r) {
-  Dora d;
-  if (r.window_start && r.window_end) {
-    d.window_days = std::max(1.0, Seconds(*r.window_start, *r.window_end) / 86400.0);
-  }
-  std::vector<double> lead;
-  std::unordered_map<std::string, std::vector<TimePoint>> verified_at;
-  for (const Change& c : r.changes) {
-    if (c.verified) {
-      ++d.deploys;
-      verified_at[Key(c.env, c.app)].push_back(*c.verified);
-      if (c.source.known && c.source.committed != TimePoint{}) {
-        lead.push_back(std::max(0.0, Seconds(c.source.committed, *c.verified)));
-      }
-    }
-    if (c.applied) {
-      ++d.applied;
-      if (c.failure == "verification" || c.rolled_back) ++d.failed_changes;
-    }
-  }
-  if (d.window_days > 0) d.deploys_per_day = static_cast<double>(d.deploys) / d.window_days;
-  d.lead_time = Stats(std::move(lead));
-  if (d.applied > 0) {
-    d.change_failure_rate = static_cast<double>(d.failed_changes) / static_cast<double>(d.applied);
-  }
-  for (auto& [key, times] : verified_at) std::sort(times.begin(), times.end());
-  std::vector<double> restore;
-  for (const Change& c : r.changes) {
-    std::optional<TimePoint> failure = c.failed ? c.failed : c.rolled_back;
-    if (!failure) continue;
-    ++d.failures;
-    auto it = verified_at.find(Key(c.env, c.app));
-    if (it != verified_at.end()) {
-      // Event times have second precision, so the restoring deploy may share
-      // the failure's second; a failed change has no `verified` of its own,
-      // so "at or after" cannot pick the failure itself.
-      auto next = std::lower_bound(it->second.begin(), it->second.end(), *failure);
-      if (next != it->second.end()) {
-        restore.push_back(Seconds(*failure, *next));
-        continue;
-      }
-    }
-    ++d.unrestored;
-  }
-  d.time_to_restore = Stats(std::move(restore));
-  return d;
-}
-
 }  // namespace
 
 std::optional<TimePoint> ChangeTime(const Change& c) {
@@ -393,8 +345,62 @@ AuditReport BuildAudit(std::vector<Change> changes, const AuditOptions& options,
     }
   }
   FindExceptions(r);
-  r.dora = ComputeDora(r);
+  std::vector<const Change*> all;
+  all.reserve(r.changes.size());
+  for (const Change& c : r.changes) all.push_back(&c);
+  r.dora = ComputeDora(all, r.window_start, r.window_end, r.changes);
   return r;
+}
+
+Dora ComputeDora(const std::vector<const Change*>& changes, std::optional<TimePoint> start,
+                 std::optional<TimePoint> end, const std::vector<Change>& restores_from) {
+  Dora d;
+  if (start && end) {
+    d.window_days = std::max(1.0, Seconds(*start, *end) / 86400.0);
+  }
+  std::vector<double> lead;
+  for (const Change* c : changes) {
+    if (c->verified) {
+      ++d.deploys;
+      if (c->source.known && c->source.committed != TimePoint{}) {
+        lead.push_back(std::max(0.0, Seconds(c->source.committed, *c->verified)));
+      }
+    }
+    if (c->applied) {
+      ++d.applied;
+      if (c->failure == "verification" || c->rolled_back) ++d.failed_changes;
+    }
+  }
+  if (d.window_days > 0) d.deploys_per_day = static_cast<double>(d.deploys) / d.window_days;
+  d.lead_time = Stats(std::move(lead));
+  if (d.applied > 0) {
+    d.change_failure_rate = static_cast<double>(d.failed_changes) / static_cast<double>(d.applied);
+  }
+  std::unordered_map<std::string, std::vector<TimePoint>> verified_at;
+  for (const Change& c : restores_from) {
+    if (c.verified) verified_at[Key(c.env, c.app)].push_back(*c.verified);
+  }
+  for (auto& [key, times] : verified_at) std::sort(times.begin(), times.end());
+  std::vector<double> restore;
+  for (const Change* c : changes) {
+    std::optional<TimePoint> failure = c->failed ? c->failed : c->rolled_back;
+    if (!failure) continue;
+    ++d.failures;
+    auto it = verified_at.find(Key(c->env, c->app));
+    if (it != verified_at.end()) {
+      // Event times have second precision, so the restoring deploy may share
+      // the failure's second; a failed change has no `verified` of its own,
+      // so "at or after" cannot pick the failure itself.
+      auto next = std::lower_bound(it->second.begin(), it->second.end(), *failure);
+      if (next != it->second.end()) {
+        restore.push_back(Seconds(*failure, *next));
+        continue;
+      }
+    }
+    ++d.unrestored;
+  }
+  d.time_to_restore = Stats(std::move(restore));
+  return d;
 }
 
 Result<TimePoint> ParseAuditTime(const std::string& text) {

@@ -164,6 +164,15 @@ std::optional<TimePoint> ChangeTime(const Change& c);
 AuditReport BuildAudit(std::vector<Change> changes, const AuditOptions& options,
                        const std::set<std::string>& envs_with_approval_gate);
 
+// The DORA figures of `changes` (each counted at ChangeTime) over the
+// window [start, end): verified deploys per day, lead time, change failure
+// rate, and time to restore, where a failure's restoring deploy is looked up
+// among `restores_from` (every change of the report, so a failure restored
+// after the window still counts as restored). BuildAudit's figures and the
+// weekly delivery charts (reports/delivery.h) both come from here. Pure.
+Dora ComputeDora(const std::vector<const Change*>& changes, std::optional<TimePoint> start,
+                 std::optional<TimePoint> end, const std::vector<Change>& restores_from);
+
 // Parses --since/--until: RFC 3339, or YYYY-MM-DD (midnight UTC).
 // InvalidArgument naming the text otherwise.
 Result<TimePoint> ParseAuditTime(const std::string& text);

@@ -318,6 +318,19 @@ bool HttpServer::Route(MHD_Connection* c, const std::string& url, const std::str
     }
     return Reply(c, 200, *body, "application/json", {{"Cache-Control", "no-store"}});
   }
+  if (delivery_ && (url == "/delivery" || url.rfind("/delivery/", 0) == 0)) {
+    const std::string env = url.size() > 10 ? url.substr(10) : "";
+    Result<std::string> page = delivery_(env);
+    if (!page.ok()) {
+      const bool missing = page.status().IsNotFound();
+      return Reply(c, missing ? 404 : 503, page.status().message() + "\n", kText);
+    }
+    // Inline CSS and SVG only: no script runs on this page.
+    return Reply(c, 200, *page, "text/html; charset=utf-8",
+                 {{"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"},
+                  {"X-Content-Type-Options", "nosniff"},
+                  {"Cache-Control", "no-store"}});
+  }
   if (url != "/") return Reply(c, 404, "not found\n", kText);
   return Reply(c, 200, std::string(DashboardHtml()), "text/html; charset=utf-8",
                {{"Content-Security-Policy",

@@ -54,6 +54,11 @@ struct ServerOptions {
 // --format json`); an error is answered with 503. Called from server threads.
 using StatusSource = std::function<Result<std::string>()>;
 
+// Produces the delivery-charts page (reports/delivery.h) of one environment
+// (GET /delivery/<env>) or of every one ("": GET /delivery). NotFound is
+// answered 404, another error 503. Called from server threads.
+using DeliverySource = std::function<Result<std::string>(const std::string& env)>;
+
 // The page served at GET /: a self-contained dashboard (inline CSS and JS,
 // nothing fetched from elsewhere) that polls /api/v1/status every 5 s.
 std::string_view DashboardHtml();
@@ -76,6 +81,7 @@ std::string_view DashboardHtml();
 //                        verified events, 401 bad/missing signature, 403 no secret
 //                        configured, 413 body over max_body_bytes, 400 unreadable body
 //   GET  /               the dashboard
+//   GET  /delivery[/ENV] delivery charts over weeks (SetDeliverySource; 404 without one)
 //
 // A handler never throws out of the server; bad input gets a 4xx. The
 // borrowed metrics, clock and callables must outlive the server. Start/Stop
@@ -87,6 +93,9 @@ class HttpServer {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // The source of GET /delivery pages. Call before Start.
+  void SetDeliverySource(DeliverySource source) { delivery_ = std::move(source); }
 
   // Binds the address and starts serving on background threads; returns
   // once requests are accepted. IOError "cannot listen on HOST:PORT" when the
@@ -118,6 +127,7 @@ class HttpServer {
   ServerOptions options_;
   Metrics& metrics_;
   StatusSource status_;
+  DeliverySource delivery_;
   std::function<void()> wake_;
   const Clock& clock_;
   std::unique_ptr<MHD_Daemon, void (*)(MHD_Daemon*)> daemon_;

@@ -28,6 +28,7 @@ class HttpServerTest : public ::testing::Test {
           return std::string(R"([{"env":"dev","app":"api","state":"in-sync"}])");
         },
         [this] { ++wakes_; }, clock_);
+    if (delivery_) server_->SetDeliverySource(delivery_);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
   }
@@ -56,6 +57,7 @@ class HttpServerTest : public ::testing::Test {
   FakeClock clock_{TimePoint(std::chrono::seconds(1700000000))};
   std::atomic<int> wakes_{0};
   std::string status_error_;
+  DeliverySource delivery_;
   net::CurlHttpClient http_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -118,6 +120,31 @@ TEST_F(HttpServerTest, StatusServesTheSourceOr503) {
   auto err = Send("GET", "/api/v1/status");
   EXPECT_EQ(err.status, 503);
   EXPECT_EQ(err.body, R"({"error":"branch main: not found"})");
+}
+
+TEST_F(HttpServerTest, DeliveryPagesComeFromTheSourceWithoutScripts) {
+  std::vector<std::string> asked;
+  delivery_ = [&asked](const std::string& env) -> Result<std::string> {
+    asked.push_back(env);
+    if (env == "nope") return Status::NotFound("no environment named like that");
+    if (env == "broken") return Status::IOError("record unreadable");
+    return "<!doctype html><h1>Delivery: " + (env.empty() ? std::string("all") : env) + "</h1>";
+  };
+  StartServer();
+  auto all = Send("GET", "/delivery");
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(all.Header("content-security-policy"), "default-src 'none'; style-src 'unsafe-inline'");
+  EXPECT_NE(all.body.find("Delivery: all"), std::string::npos);
+  EXPECT_NE(Send("GET", "/delivery/prod").body.find("Delivery: prod"), std::string::npos);
+  EXPECT_EQ(Send("GET", "/delivery/nope").status, 404);
+  EXPECT_EQ(Send("GET", "/delivery/broken").status, 503);
+  EXPECT_EQ(asked, (std::vector<std::string>{"", "prod", "nope", "broken"}));
+}
+
+TEST_F(HttpServerTest, DeliveryIsNotFoundWithoutASource) {
+  StartServer();
+  EXPECT_EQ(Send("GET", "/delivery").status, 404);
 }
 
 TEST_F(HttpServerTest, DashboardIsSelfContained) {
