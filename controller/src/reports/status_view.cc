@@ -1,6 +1,7 @@
 #include "reports/status_view.h"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -197,6 +198,7 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
 
   std::vector<StatusRow> rows;
   StatusReader reader(ws);
+  std::map<std::string, bool> on_branch;  // deployed commit -> reachable from the head
   for (const auto& env : settings->pipeline) {
     if (!env_filter.empty() && env != env_filter) continue;
     std::set<std::string> apps;
@@ -304,6 +306,21 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
             break;
         }
         row.reasons = ReasonsOf(*last);
+      }
+      // A force-push can drop the deployed commit from the branch: what
+      // runs is still its pin, and the next change is judged as usual.
+      if (deployed.ok()) {
+        auto known = on_branch.find(*deployed);
+        if (known == on_branch.end()) {
+          auto reachable = repo.IsAncestor(*deployed, *head);
+          known = on_branch.emplace(*deployed, !reachable.ok() || *reachable).first;
+        }
+        if (!known->second) {
+          row.reasons.push_back("the deployed commit " + ShortId(*deployed) + " is no longer on " +
+                                ws.branch() +
+                                " (its history was rewritten, e.g. by a force-push); what runs "
+                                "is still that commit's pin");
+        }
       }
       row.recent = RecentEvents(reader, env, app,
                                 {candidate, deployed.ok() ? *deployed : std::string(),
