@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/time_format.h"
 #include "env_repo_fixture.h"
 #include "support/wait_until.h"
 
@@ -347,6 +348,32 @@ TEST(ReconcileTest, StatusReportsRunningVersionAndLastKnownGood) {
   EXPECT_EQ(rows[0]["state"], "waiting");
   EXPECT_EQ(rows[0]["desired"]["digest"], Digest('b'));
   EXPECT_EQ(rows[0]["deployed"]["digest"], Digest('a'));
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// Waits end on time: a soak that ends in an hour is in the pass's report
+// (`nextDue`), which the daemon wakes for instead of its next interval
+// (engine/controller.h; the timing itself is tested on fake time in
+// ControllerTest).
+TEST(ReconcileWaitTest, ASoakReportsWhenItEnds) {
+  EnvRepoFixture f(std::map<std::string, std::optional<std::string>>{
+      {"environments/prod/environment.yaml", "upstream: dev\ngates:\n  soak: 1h\n"}});
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))},
+                   {"environments/prod/apps/api.yaml", f.PinYaml(Digest('a'))}},
+                  "api a in dev and prod");
+  f.Reconcile();  // dev verifies; prod starts soaking
+  nlohmann::json pass = f.Reconcile();
+  ASSERT_TRUE(pass.contains("nextDue")) << pass.dump();
+  auto due = ParseRfc3339(pass["nextDue"].get<std::string>());
+  ASSERT_TRUE(due.ok()) << pass.dump();
+  const auto left = *due - std::chrono::system_clock::now();
+  EXPECT_GT(left, std::chrono::minutes(55)) << pass.dump();
+  EXPECT_LE(left, std::chrono::minutes(60)) << pass.dump();
 }
 
 }  // namespace

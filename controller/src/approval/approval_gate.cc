@@ -193,6 +193,7 @@ ApprovalDecision JudgeApproval(const config::ApprovalPolicy& policy,
     r.verdict = gates::Verdict::kWait;
     r.reason = "waiting: forge rate limited" +
                (ev.retry_at ? " until " + FormatRfc3339(*ev.retry_at) : std::string());
+    r.until = ev.retry_at;
     return d;
   }
   if (!ev.error.empty()) {

@@ -10,6 +10,7 @@
 #include "core/json_dump.h"
 #include "core/strings.h"
 #include "core/text.h"
+#include "core/time_format.h"
 
 namespace sluice::cli {
 
@@ -59,6 +60,9 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
                              {"durationMs", report.duration.count()},
                              {"problems", report.problems},
                              {"outcomes", outcomes}};
+    // When the earliest wait of the pass can end (a window opens, a soak
+    // completes): a cron job can schedule its next run then.
+    if (report.next_due) j["nextDue"] = FormatRfc3339(*report.next_due);
     if (!report.pull_requests.empty() || !report.pull_request_problems.empty()) {
       nlohmann::ordered_json prs = nlohmann::ordered_json::array();
       for (const auto& p : report.pull_requests) {
@@ -94,6 +98,9 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
   }
   for (const auto& p : report.pull_request_problems) {
     out << "warning: " << StripControl(p, /*keep_newlines=*/false) << "\n";
+  }
+  if (report.next_due) {
+    out << "the earliest wait ends at " << FormatRfc3339(*report.next_due) << "\n";
   }
   out << "pass at " << ShortId(report.head) << ": " << report.outcomes.size()
       << " change(s) handled, " << report.pins_read << " pin(s) read, ";

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/strings.h"
+#include "core/time_format.h"
 #include "record/pass_stamp.h"
 
 namespace sluice::engine {
@@ -25,7 +26,7 @@ void Controller::Run() {
     const TimePoint started = clock_.Now();
     Result<record::PassReport> report = run_pass_();
     AfterPass(report, started);
-    if (WaitForNextPass(started)) break;
+    if (WaitForNextPass(started, report.ok() ? report->next_due : std::nullopt)) break;
   }
 }
 
@@ -50,11 +51,17 @@ void Controller::AfterPass(const Result<record::PassReport>& report, TimePoint s
   }
 }
 
-bool Controller::WaitForNextPass(TimePoint started) {
+bool Controller::WaitForNextPass(TimePoint started, std::optional<TimePoint> next_due) {
   // Jitter spreads the fetches of many controllers over the interval.
   std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
       0, options_.interval.count() / 10);
-  const TimePoint due = clock_.Now() + options_.interval + std::chrono::milliseconds(jitter(rng_));
+  TimePoint due = clock_.Now() + options_.interval + std::chrono::milliseconds(jitter(rng_));
+  // A wait that ends sooner (a window opens, a soak completes) is acted on
+  // then; never sooner than the spacing between passes.
+  if (next_due && *next_due + kWaitEndSlack < due) {
+    due = std::max(*next_due + kWaitEndSlack, started + kMinPassSpacing);
+    spdlog::debug("next pass at {} when a wait ends", FormatRfc3339(due));
+  }
   if (stop_.WaitUntil(due, clock_, waiter_)) return true;
   // Woken early (a webhook): keep passes at least kMinPassSpacing apart.
   // Deliveries arriving meanwhile only re-set the wake flag, so a burst

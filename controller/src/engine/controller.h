@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -19,6 +20,9 @@ namespace sluice::engine {
 // The shortest time between the starts of two passes when webhooks wake the
 // loop; well under the one-second goal for a rollback to start (SPEC 5).
 inline constexpr std::chrono::milliseconds kMinPassSpacing{500};
+// How long after a wait's end (a window's opening, a soak's completion) the
+// pass that acts on it starts: the gates judge "at or after" to the second.
+inline constexpr std::chrono::milliseconds kWaitEndSlack{1000};
 
 struct ControllerOptions {
   // The wait between the end of one pass and the start of the next; each
@@ -46,7 +50,9 @@ struct ControllerOptions {
 // next pass starts at once, but no sooner than kMinPassSpacing after the
 // previous one started; wakes that arrive during a pass or that spacing
 // coalesce into that one pass. A pass that fails is observed, logged and
-// tried again after the interval like any other.
+// tried again after the interval like any other. A pass whose report has a
+// `next_due` (a window opens, a soak completes before the interval is up)
+// is followed by one at that time (plus kWaitEndSlack), so waits end on time.
 //
 // After each pass that ran, the controller's pass stamp (record::RecordPass:
 // refs/sluice/pass, pushed; at most once a minute unless the head moved) is
@@ -75,7 +81,7 @@ class Controller {
   // Observes, stamps and logs the pass that started at `started`.
   void AfterPass(const Result<record::PassReport>& report, TimePoint started);
   // Waits for the next pass to be due; true when stopped meanwhile.
-  bool WaitForNextPass(TimePoint started);
+  bool WaitForNextPass(TimePoint started, std::optional<TimePoint> next_due);
 
   const PassFunction run_pass_;
   record::Workspace& ws_;

@@ -121,6 +121,13 @@ Result<record::PassReport> Reconciler::RunOnce() {
     report->duration += next->duration;
     report->head = next->head;
   }
+  if (report.ok()) {
+    for (const auto& o : report->outcomes) {
+      if (o.retry_at && (!report->next_due || *o.retry_at < *report->next_due)) {
+        report->next_due = o.retry_at;
+      }
+    }
+  }
   // Drift checks come last, so that they never delay an apply of this pass.
   if (report.ok() && !cancel_.cancelled()) AddDriftChecks(*report);
   // Gate results on open pull requests, after the pass's own work: a forge
@@ -366,6 +373,9 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
     record_decision(j.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked
                                                         : record::EventKind::kWaiting,
                     ToRecords(j.results), j.reason, outcome.digest);
+    if (outcome.state == record::Outcome::kWaiting) {
+      outcome.retry_at = gates::EarliestWaitEnd(j.results);
+    }
     return outcome;
   }
   const config::Pin* pin = &*j.pin;

@@ -112,6 +112,7 @@ GateResult EvaluateFreezes(const std::vector<config::Freeze>& freezes,
   r.verdict = Verdict::kWait;
   r.evidence["active"] = active;
   r.evidence["until"] = FormatLocalIso(z, until);
+  r.until = until;
   r.reason = "frozen: " + active + " until " + FormatLocalDateTime(z, until) + " " + timezone +
              " (in " + FormatDuration(date::ceil<std::chrono::seconds>(until - now)) + ")";
   return r;

@@ -145,4 +145,13 @@ Verdict Overall(const std::vector<GateResult>& results) {
   return v;
 }
 
+std::optional<TimePoint> EarliestWaitEnd(const std::vector<GateResult>& results) {
+  std::optional<TimePoint> earliest;
+  for (const auto& r : results) {
+    if (r.verdict != Verdict::kWait || !r.until) continue;
+    if (!earliest || *r.until < *earliest) earliest = r.until;
+  }
+  return earliest;
+}
+
 }  // namespace sluice::gates

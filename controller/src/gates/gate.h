@@ -25,7 +25,14 @@ struct GateResult {
   Verdict verdict = Verdict::kBlock;
   std::string reason;
   std::map<std::string, std::string> evidence;
+  // A waiting gate that knows when its wait can end (a window opens, a soak
+  // completes, a freeze ends, a rate limit resets): the controller wakes
+  // then instead of at its next interval. Empty otherwise.
+  std::optional<TimePoint> until;
 };
+
+// The earliest `until` of the waiting results, if any has one.
+std::optional<TimePoint> EarliestWaitEnd(const std::vector<GateResult>& results);
 
 // The change being judged, with the policy in force (trust rule: never the
 // policy the change itself brings).

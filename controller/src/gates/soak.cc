@@ -70,6 +70,7 @@ GateResult EvaluateSoak(const std::optional<UpstreamEvidence>& upstream,
   }
   r.verdict = Verdict::kWait;
   r.evidence["soakedAt"] = FormatUtcIso(done);
+  r.until = done;
   r.reason = "soaking in " + UpstreamName(u) + ": " + FormatDuration(soaked) + " of " + need +
              ", " + FormatDuration(date::ceil<seconds>(done - now)) + " to go";
   return r;

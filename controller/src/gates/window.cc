@@ -128,6 +128,7 @@ GateResult EvaluateWindow(const config::Windows& windows, TimePoint now) {
     return r;
   }
   r.evidence["opens"] = FormatLocalIso(z, *next);
+  r.until = *next;
   r.reason = "outside the deployment window; opens " + FormatLocalShort(z, *next) + " " +
              windows.timezone + " (in " +
              FormatDuration(date::floor<seconds>(*next) - date::floor<seconds>(now)) + ")";

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace sluice::record {
 
 // How one (env, app) ended a pass. The names (OutcomeName) are what
@@ -45,6 +47,9 @@ struct AppOutcome {
   std::string digest;
   Outcome state = Outcome::kError;
   std::string reason;
+  // Waiting: when the earliest waiting gate can let it through (a window
+  // opens, a soak completes, ...), if any gate knows. Not recorded.
+  std::optional<TimePoint> retry_at;
 };
 
 // The commit status one environment got on one open pull request (gate
@@ -67,6 +72,9 @@ struct PassReport {
   size_t pins_read = 0;               // pin files parsed in this pass
   size_t drift_checks = 0;            // adapter drift checks run after the pass
   std::chrono::milliseconds duration{0};
+  // The earliest retry_at of the outcomes: the daemon wakes then, not only at
+  // its next interval (waits end on time).
+  std::optional<TimePoint> next_due;
   // Commit statuses of open pull requests (forge configured), and what kept
   // them from being posted; neither changes the pass's exit code: a forge
   // error never holds a release.

@@ -218,6 +218,36 @@ TEST_F(ControllerTest, RunsAPassAtStartThenOneEveryIntervalWithUpToTenPercentJit
   EXPECT_TRUE(failures_observed_.empty());
 }
 
+// Waits end on time: a window that opens (a soak that completes) 12 s after
+// the pass started is acted on then, not at the next 30 s interval; a wait
+// that ends after the interval changes nothing.
+TEST_F(ControllerTest, APassWhoseWaitEndsBeforeTheIntervalIsFollowedWhenItEnds) {
+  record::PassReport waiting;
+  waiting.head = kHeadA;
+  waiting.outcomes.push_back({"prod", "api", kHeadA, "", record::Outcome::kWaiting,
+                              "window: opens 10:00:12", At(seconds(12))});
+  waiting.next_due = At(seconds(12));
+  record::PassReport later = waiting;
+  later.next_due = At(seconds(13) + seconds(300));
+  script_ = {{waiting, seconds(1)}, {later, seconds(1)}, {Changed(kHeadA), seconds(1)}};
+  Run(/*stop_during_pass=*/3);
+  ASSERT_EQ(starts_.size(), 3u);
+  EXPECT_EQ(starts_[1], At(seconds(12)) + kWaitEndSlack);
+  const milliseconds gap = GapsAfterPasses(seconds(1)).at(1);
+  EXPECT_GE(gap, seconds(30));
+  EXPECT_LE(gap, seconds(33));
+}
+
+TEST_F(ControllerTest, AWaitEndingInThePastNeverSpinsFasterThanTheSpacing) {
+  record::PassReport waiting;
+  waiting.head = kHeadA;
+  waiting.next_due = start_ - seconds(5);
+  script_ = {{waiting, milliseconds(100)}, {Changed(kHeadA), milliseconds(100)}};
+  Run(/*stop_during_pass=*/2);
+  ASSERT_EQ(starts_.size(), 2u);
+  EXPECT_EQ(starts_[1], start_ + kMinPassSpacing);
+}
+
 TEST_F(ControllerTest, AWebhookDuringTheWaitStartsAPassAtOnce) {
   time_.At(At(seconds(10)), [this] { stop_.Wake(); });
   Run(/*stop_during_pass=*/2);

@@ -93,6 +93,8 @@ TEST(FreezeGateTest, FreezeAcrossTheSpringForwardNightEndsAtLocalMidnight) {
   GateResult r = Judge(f, {}, kBerlin, "2026-03-29T21:59:59Z");  // Sun 23:59:59 CEST
   EXPECT_EQ(r.verdict, Verdict::kWait);
   EXPECT_EQ(r.evidence.at("until"), "2026-03-30T00:00:00+02:00 CEST");
+  ASSERT_TRUE(r.until.has_value());
+  EXPECT_EQ(*r.until, Utc("2026-03-29T22:00:00Z"));
   EXPECT_EQ(Judge(f, {}, kBerlin, "2026-03-29T22:00:00Z").verdict, Verdict::kPass);
 }
 

@@ -94,6 +94,8 @@ TEST(SoakGateTest, ReportsTheSoakInEvidence) {
   EXPECT_EQ(r.evidence.at("soak"), "1h30m");
   EXPECT_EQ(r.evidence.at("soakedFor"), "30m");
   EXPECT_EQ(r.evidence.at("upstream"), "staging");
+  ASSERT_TRUE(r.until.has_value());
+  EXPECT_EQ(*r.until, Utc("2026-05-01T11:30:00Z"));
 }
 
 }  // namespace

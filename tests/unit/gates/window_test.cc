@@ -43,6 +43,14 @@ TEST_P(WindowTableTest, JudgesTheInstantInLocalWallTime) {
   EXPECT_EQ(VerdictName(r.verdict), VerdictName(c.verdict)) << c.what << ": " << r.reason;
   EXPECT_NE(r.reason.find(c.reason), std::string::npos)
       << c.what << ": reason '" << r.reason << "' lacks '" << c.reason << "'";
+  // A closed window knows when it opens (the daemon wakes then).
+  EXPECT_EQ(r.until.has_value(), r.verdict == Verdict::kWait) << c.what;
+}
+
+TEST(WindowGateTest, UntilIsTheOpening) {
+  GateResult r = EvaluateWindow(kBerlinFri10to14, Utc("2026-03-27T08:59:59Z"));
+  ASSERT_TRUE(r.until.has_value());
+  EXPECT_EQ(*r.until, Utc("2026-03-27T09:00:00Z"));
 }
 
 INSTANTIATE_TEST_SUITE_P(
