@@ -165,6 +165,32 @@ TEST_F(AuditCliTest, ProposerIsTheAuthorOfTheCommitThatBroughtThePinRecordedOrNo
   EXPECT_EQ(walked["subject"], "Pin web 3.0.0");
 }
 
+// A promotion merged by its approver: the proposer is who wrote the
+// promotion (the merged branch's head), not who merged it.
+TEST_F(AuditCliTest, ProposerOfAMergedPromotionIsItsAuthorNotTheMerger) {
+  Git(f.work, {"checkout", "-q", "-b", "promote/web"});
+  WriteFile(f.work + "/environments/dev/apps/web.yaml", f.PinYaml(Digest('e'), "4.0.0"));
+  Git(f.work, {"add", "-A"});
+  Git(f.work,
+      {"commit", "-q", "--author", "Dana Dev <dana@example.com>", "-m", "Promote web 4.0.0"});
+  Git(f.work, {"checkout", "-q", "main"});
+  // The merge is authored by the test's identity (the approver here).
+  Git(f.work,
+      {"merge", "-q", "--no-ff", "-m", "Merge pull request #9 from promote/web", "promote/web"});
+  Git(f.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  f.Reconcile();
+  CommandOutput out = f.Sluice({"audit", "--format", "json", "--app", "web", "--log-level", "off"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  nlohmann::json report = nlohmann::json::parse(out.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << out.out;
+  nlohmann::json change;
+  for (const auto& c : report["changes"]) {
+    if (c.value("version", "") == "4.0.0") change = c;
+  }
+  ASSERT_TRUE(change.is_object()) << out.out;
+  EXPECT_EQ(change["proposer"], "Dana Dev <dana@example.com>") << change.dump();
+}
+
 TEST_F(AuditCliTest, CsvParsesWithOneRowPerChange) {
   CommandOutput out = f.Sluice({"audit", "--format", "csv", "--log-level", "off"});
   ASSERT_EQ(out.exit_code, 0) << out.err;

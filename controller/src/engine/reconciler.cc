@@ -356,6 +356,7 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
     record::Event e = NewEvent(env, app, candidate, kind);
     e.landing = landing();
     e.digest = std::move(digest);
+    if (j.pin) e.version = j.pin->artifact.version;  // what is waiting, as people name it
     e.gates = std::move(gates);
     e.reason = std::move(reason);
     if (Status s = record_.Write(e, {{record::CandidateRef(env, app), candidate}}); !s.ok()) {

@@ -43,6 +43,14 @@ ChangeSource SourceOf(const git::Repository& repo, const Change& c) {
   s.known = true;
   s.landing_commit = info->id;
   s.author = info->author.name + " <" + info->author.email + ">";
+  // A merge's author is whoever merged (usually the approver); the change
+  // was proposed by the author of the branch it merged (its head: the
+  // promotion commit). A squash keeps the proposer as its author.
+  if (info->parents.size() >= 2) {
+    if (auto head = repo.GetCommit(info->parents[1]); head.ok()) {
+      s.author = head->author.name + " <" + head->author.email + ">";
+    }
+  }
   s.committed = info->committer.when;
   s.subject = info->Subject();
   size_t nl = info->message.find('\n');

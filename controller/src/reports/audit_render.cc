@@ -97,12 +97,20 @@ Json StatsJson(const DurationStats& s) {
 
 }  // namespace
 
+// The window's length as people read it: "1m18s", "3d", not "1.00 days".
+std::string WindowLength(const AuditReport& r) {
+  if (!r.window_start || !r.window_end) return "empty";
+  const auto length = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(*r.window_end - *r.window_start, TimePoint::duration::zero()));
+  return FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(length));
+}
+
 std::string RenderAuditMarkdown(const AuditReport& r) {
   std::ostringstream o;
   o << "# Sluice audit\n\n";
   o << "- Window: " << (r.window_start ? FormatRfc3339(*r.window_start) : "(no events)") << " to "
-    << (r.window_end ? FormatRfc3339(*r.window_end) : "(no events)") << " ("
-    << Fixed(r.dora.window_days, 2) << " days)\n";
+    << (r.window_end ? FormatRfc3339(*r.window_end) : "(no events)") << " (" << WindowLength(r)
+    << ")\n";
   o << "- Environment: " << (r.filter.env.empty() ? "all" : r.filter.env)
     << "; app: " << (r.filter.app.empty() ? "all" : r.filter.app) << "\n";
   std::vector<std::string> req(r.require_approval.begin(), r.require_approval.end());
@@ -156,7 +164,8 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
   o << "## DORA\n\n| figure | value | computed from |\n|---|---|---|\n";
   o << "| Deployment frequency | "
     << (d.deploys_per_day ? Fixed(*d.deploys_per_day, 2) + " per day" : "n/a") << " | " << d.deploys
-    << " verified deploys over " << Fixed(d.window_days, 2) << " days |\n";
+    << " verified deploys over " << WindowLength(r)
+    << (d.window_days > 0 && d.window_days <= 1.0 ? ", counted as one day" : "") << " |\n";
   o << "| Lead time for changes | " << StatsText(d.lead_time) << " | " << d.lead_time.samples
     << " verified changes: commit time to first `verified` |\n";
   o << "| Change failure rate | "
