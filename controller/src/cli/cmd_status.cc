@@ -125,6 +125,12 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
   if (r.state != "in-sync") {
     out << "  desired  " << VersionOf(r.desired) << " at " << ShortId(r.desired.commit) << "\n";
   }
+  if (!r.desired.depends_on.empty()) {
+    out << "  after    " << Join(r.desired.depends_on, ", ")
+        << (r.order == 0 ? std::string(" (no order: a cycle or a missing app; run sluice validate)")
+                         : " (order " + std::to_string(r.order) + " in " + r.env + ")")
+        << "\n";
+  }
   out << "  lkg      " << VersionOf(r.lkg);
   if (!r.lkg.commit.empty()) out << " at " << ShortId(r.lkg.commit);
   out << "\n";

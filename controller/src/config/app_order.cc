@@ -39,11 +39,13 @@ AppOrder OrderApps(const std::map<std::string, std::vector<std::string>>& apps,
       std::set<std::string> others = all_apps;
       others.erase(a);
       out.problems.push_back(
-          {a, d,
+          {a,
+           d,
            "deploy.dependsOn names '" + internal::Quote(d) + "', which is not an app of " + env +
                " (no environments/" + env + "/apps/" + internal::Quote(d) + ".yaml)" +
                (others.empty() ? "" : "; apps of " + env + ": " + Names(others)) +
-               "; fix the name or remove it"});
+               "; fix the name or remove it",
+           {}});
       bad.insert(a);
     }
   }
@@ -73,7 +75,8 @@ AppOrder OrderApps(const std::map<std::string, std::vector<std::string>>& apps,
         const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
         out.problems.push_back({cycle.front(), next,
                                 "deploy.dependsOn makes a cycle: " + path +
-                                    "; an order needs one of these dependencies removed"});
+                                    "; an order needs one of these dependencies removed",
+                                cycle});
         for (const auto& c : cycle) bad.insert(c);
       }
     }

@@ -18,7 +18,8 @@ namespace sluice::config {
 struct OrderProblem {
   std::string app;
   std::string dependency;
-  std::string message;  // "deploy.dependsOn names 'x', which is not an app of ..."
+  std::string message;             // "deploy.dependsOn names 'x', which is not an app of ..."
+  std::vector<std::string> cycle;  // a cycle: its apps, starting at `app`; else empty
 };
 
 struct AppOrder {
