@@ -82,6 +82,16 @@ TEST(OrderTest, TheMigrationRunsBeforeTheAppInOnePassAndPlanAndStatusShowTheOrde
   ASSERT_EQ(api.size(), 3u);
   EXPECT_EQ(migrate[2]["event"], "verified");
   EXPECT_LE(migrate[2]["time"].get<std::string>(), api[0]["time"].get<std::string>());
+  // api's `applying` says when its dependency was in place: the audit's row.
+  const auto& gate = api[0]["gates"].back();
+  EXPECT_EQ(gate["name"], "dependsOn");
+  EXPECT_EQ(gate["result"], "pass");
+  const std::string verified_at = migrate[2]["time"].get<std::string>().substr(0, 19) + "Z";
+  EXPECT_EQ(gate["reason"],
+            "after migrate verified " + verified_at + " at " + commit.substr(0, 12));
+  CommandOutput audit = f.Sluice({"audit", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("after migrate verified "), std::string::npos) << audit.out;
 
   CommandOutput status =
       f.Sluice({"status", "--env", "dev", "--format", "json", "--log-level", "off"});

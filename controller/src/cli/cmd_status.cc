@@ -169,6 +169,8 @@ Runner AddStatusCommand(CLI::App& app) {
       "Exit code 0 whatever the states; read them from the output.\n"
       "An in-sync row whose reasons start with 'drift:' runs something other than its pin "
       "(found by the controller's drift checks; see 'sluice controller --help').\n"
+      "An app with deploy.dependsOn shows 'after  migrate (order 2 in prod)': it is applied "
+      "after those apps; a reason starting 'dependsOn:' names the dependency that holds it.\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
       "  sluice status --repo ... --format json   # one object per (env, app)\n"
       "Fields and freshness rules: docs/record.md (\"sluice status\").");

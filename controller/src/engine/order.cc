@@ -6,6 +6,7 @@
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
+#include "core/time_format.h"
 #include "record/refs.h"
 
 namespace sluice::engine {
@@ -90,6 +91,8 @@ std::optional<DependencyHold> HoldFor(record::Workspace& ws, record::RecordStore
   }
   auto deps = order.depends_on.find(app);
   if (deps == order.depends_on.end()) return std::nullopt;
+  if (deps->second.empty()) return std::nullopt;
+  std::vector<std::string> in_place;  // "migrate verified 2026-…Z at c0ffee1234ab"
   for (const auto& dep : deps->second) {
     const bool changed = std::find(order.apps.begin(), order.apps.end(), dep) != order.apps.end();
     if (changed) {
@@ -112,10 +115,16 @@ std::optional<DependencyHold> HoldFor(record::Workspace& ws, record::RecordStore
     // In place (now or earlier): its last release must not have failed, nor
     // have been rolled back after this change was made.
     std::optional<std::string> deployed = record.Ref(record::DeployedRef(env, dep));
-    if (!deployed) continue;  // a changed dependency just verified always has one
+    if (!deployed) {  // a changed dependency just verified always has one
+      in_place.push_back(dep);
+      continue;
+    }
     std::vector<record::Event> events = record.EventsFor(*deployed, env, dep);
     const record::Event* last = record::LastEventFor(events, env, dep);
-    if (!last) continue;
+    if (!last) {
+      in_place.push_back(dep + " at " + ShortId(*deployed));
+      continue;
+    }
     if (last->kind == record::EventKind::kFailed) {
       return DependencyHold{gates::Verdict::kBlock,
                             "dependency " + dep + " failed at " + ShortId(*deployed) + ": " +
@@ -136,8 +145,10 @@ std::optional<DependencyHold> HoldFor(record::Workspace& ws, record::RecordStore
                 " forward, or edit " + app + "'s pin to deploy it against the rolled-back " + dep};
       }
     }
+    in_place.push_back(dep + " " + std::string(record::EventKindName(last->kind)) + " " +
+                       FormatRfc3339(last->time) + " at " + ShortId(*deployed));
   }
-  return std::nullopt;
+  return DependencyHold{gates::Verdict::kPass, "after " + Join(in_place, ", ")};
 }
 
 }  // namespace sluice::engine

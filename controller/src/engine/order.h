@@ -34,7 +34,9 @@ struct EnvOrder {
 EnvOrder OrderChanges(record::Workspace& ws, const std::string& env, const std::string& head,
                       const std::vector<std::string>& changed);
 
-// Why `app` (its candidate commit `candidate`) may not go yet, or nullopt.
+// Whether `app` (its candidate commit `candidate`) may go: nullopt when it
+// depends on nothing; kPass with "after migrate verified <time> at <commit>"
+// when every dependency is in place; otherwise why it may not go yet.
 // A dependency handled earlier in this pass holds it by its outcome
 // (waiting, blocked, error → wait; failed → block); one without a change
 // holds it when its last release failed (block), or when it was rolled

@@ -352,12 +352,14 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
   if (j.pin) outcome.digest = j.pin->artifact.digest;
   // deploy.dependsOn: a dependency not in place holds this change, as one
   // more gate result (after the others, so `plan` and the record show both).
+  // In place, it is a passing result that says when each dependency was.
   if (std::optional<DependencyHold> held = hold ? hold(candidate) : std::nullopt) {
     j.results.push_back({kDependsOnGate, held->verdict, held->reason, {}});
-    if (j.verdict == gates::Verdict::kPass || held->verdict == gates::Verdict::kBlock) {
+    const bool holds = held->verdict != gates::Verdict::kPass;
+    if (holds && (j.verdict == gates::Verdict::kPass || held->verdict == gates::Verdict::kBlock)) {
       j.reason = j.verdict == gates::Verdict::kPass ? held->reason : held->reason + "; " + j.reason;
       j.verdict = held->verdict;
-    } else {
+    } else if (holds) {
       j.reason += "; " + held->reason;
     }
   }
@@ -445,7 +447,8 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
         std::lock_guard lock(ws_.mutex());
         candidate = record::CandidateFor(ws_.repo(), env, app, *head);
       }
-      if (auto held = HoldFor(ws_, record_, env, app, candidate, order, as_if)) {
+      auto held = HoldFor(ws_, record_, env, app, candidate, order, as_if);
+      if (held && held->verdict != gates::Verdict::kPass) {
         j.results.push_back({kDependsOnGate, held->verdict, held->reason, {}});
         if (j.verdict == gates::Verdict::kPass || held->verdict == gates::Verdict::kBlock) {
           j.verdict = held->verdict;
