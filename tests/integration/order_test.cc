@@ -68,6 +68,14 @@ TEST(OrderTest, TheMigrationRunsBeforeTheAppInOnePassAndPlanAndStatusShowTheOrde
   EXPECT_EQ(last_gate["name"], "dependsOn");
   EXPECT_EQ(last_gate["result"], "pass");
   EXPECT_EQ(last_gate["reason"], "after migrate (applied and verified first)");
+  // --app api judges api and what it depends on, and shows api alone.
+  CommandOutput one =
+      f.Sluice({"plan", "--env", "dev", "--app", "api", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(one.exit_code, 0) << one.err << one.out;
+  auto one_rows = nlohmann::json::parse(one.out);
+  ASSERT_EQ(one_rows.size(), 1u) << one_rows.dump(2);
+  EXPECT_EQ(one_rows[0]["order"], 3);
+  EXPECT_EQ(one_rows[0]["gates"].back()["reason"], "after migrate (applied and verified first)");
   CommandOutput plan_text = f.Sluice({"plan", "--env", "dev", "--log-level", "off"});
   EXPECT_NE(plan_text.out.find("order 3 in dev, after: migrate"), std::string::npos)
       << plan_text.out;

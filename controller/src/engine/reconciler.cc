@@ -429,9 +429,24 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
     // here stands for its outcome (pass: as if applied and verified).
     EnvOrder order = OrderChanges(ws_, env, *head, *changed);
     std::map<std::string, record::AppOutcome> as_if;
+    // With --app, only that app and what it depends on (directly or not)
+    // are judged.
+    std::set<std::string> wanted;
+    if (!app_filter.empty()) {
+      std::vector<std::string> todo = {app_filter};
+      while (!todo.empty()) {
+        std::string a = std::move(todo.back());
+        todo.pop_back();
+        if (!wanted.insert(a).second) continue;
+        if (auto d = order.depends_on.find(a); d != order.depends_on.end()) {
+          todo.insert(todo.end(), d->second.begin(), d->second.end());
+        }
+      }
+    }
     size_t position = 0;
     for (const auto& app : order.apps) {
       ++position;
+      if (!app_filter.empty() && !wanted.count(app)) continue;
       std::string text;
       {
         std::lock_guard lock(ws_.mutex());
