@@ -178,6 +178,28 @@ TEST(OrderTest, AFailedDependencyBlocksTheAppUntilItIsFixed) {
   EXPECT_EQ(DeployedApps(f), (std::vector<std::string>{"migrate", "migrate", "api"}));
 }
 
+TEST(OrderTest, ADependencyWhoseReleaseFailedInAnEarlierPassBlocksANewChange) {
+  EnvRepoFixture f;
+  // migrate is applied, then fails its verification (no onFailure: it stays).
+  f.CommitAndPush({{"environments/dev/apps/migrate.yaml",
+                    f.PinYaml(Digest('a')) + "verification:\n  checks:\n    - http: {url: "
+                                             "\"http://127.0.0.1:1/ready\", retries: 0}\n"}},
+                  "a migration whose check cannot pass");
+  f.Reconcile(/*expected_exit=*/1);
+  std::string deployed = f.RemoteRef("refs/sluice/deployed/dev/migrate");
+  ASSERT_FALSE(deployed.empty());
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", PinAfter(f, Digest('b'), "[migrate]")}},
+                  "api after the migration");
+  nlohmann::json pass = f.Reconcile();
+  const nlohmann::json& api = *Outcome(pass, "dev", "api");
+  EXPECT_EQ(api["state"], "blocked") << pass.dump();
+  EXPECT_NE(api["reason"].get<std::string>().find("dependency migrate failed at " +
+                                                  deployed.substr(0, 12) + ": verification failed"),
+            std::string::npos)
+      << api.dump();
+  EXPECT_EQ(DeployedApps(f), (std::vector<std::string>{"migrate"}));
+}
+
 TEST(OrderTest, ADependencyRolledBackAfterTheChangeBlocksIt) {
   EnvRepoFixture f;
   f.CommitAndPush({{"environments/dev/environment.yaml", "onFailure: rollback\n"}},

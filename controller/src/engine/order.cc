@@ -17,6 +17,21 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The last event of an apply of (env, app) in `events` (drift findings and
+// earlier verdicts on the same commit do not count), or nullptr.
+const record::Event* LastReleaseEvent(const std::vector<record::Event>& events,
+                                      const std::string& env, const std::string& app) {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->env != env || it->app != app) continue;
+    if (it->kind == record::EventKind::kDrift || it->kind == record::EventKind::kWaiting ||
+        it->kind == record::EventKind::kBlocked) {
+      continue;
+    }
+    return &*it;
+  }
+  return nullptr;
+}
+
 // A dependency's reason inside its dependent's: "(no reason)" when empty.
 std::string Inner(const std::string& reason) { return reason.empty() ? "no reason given" : reason; }
 
@@ -120,7 +135,7 @@ std::optional<DependencyHold> HoldFor(record::Workspace& ws, record::RecordStore
       continue;
     }
     std::vector<record::Event> events = record.EventsFor(*deployed, env, dep);
-    const record::Event* last = record::LastEventFor(events, env, dep);
+    const record::Event* last = LastReleaseEvent(events, env, dep);
     if (!last) {
       in_place.push_back(dep + " at " + ShortId(*deployed));
       continue;
