@@ -171,6 +171,21 @@ TEST(OrderTest, AFailedDependencyBlocksTheAppUntilItIsFixed) {
   EXPECT_NE(status.out.find("dependsOn: dependency migrate failed"), std::string::npos)
       << status.out;
 
+  // The migration's incident report has a line for the app it held.
+  CommandOutput incident =
+      f.Sluice({"incident-report", "dev", "migrate", "--format", "json", "--log-level", "off"});
+  ASSERT_EQ(incident.exit_code, 0) << incident.err;
+  auto report = nlohmann::json::parse(incident.out);
+  const nlohmann::json* held = nullptr;
+  for (const auto& t : report["timeline"]) {
+    if (t["event"] == "dependent-blocked") held = &t;
+  }
+  ASSERT_NE(held, nullptr) << report.dump(2);
+  EXPECT_EQ((*held)["time"], events[0]["time"]);
+  EXPECT_EQ((*held)["text"].get<std::string>().rfind("api blocked: dependency migrate failed: ", 0),
+            0u)
+      << held->dump();
+
   f.CommitAndPush({{"environments/dev/apps/migrate.yaml", f.PinYaml(Digest('e'))}},
                   "fix the migration");
   nlohmann::json fixed = f.Reconcile();
