@@ -17,6 +17,18 @@
 //     GET /projects/:id/merge_requests/:iid/approvals -> approved_by[].user.username
 //     GET /projects/:id/approvals -> reset_approvals_on_push
 //   GitLab rate limits: 429 with Retry-After and RateLimit-Reset (epoch).
+//   GitHub: "List pull requests" (state=open, base=<branch>)
+//     https://docs.github.com/en/rest/pulls/pulls#list-pull-requests
+//     The head of pull request N is published as refs/pull/N/head.
+//   GitHub: "Create a commit status" POST /repos/{owner}/{repo}/statuses/{sha}
+//     {state: error|failure|pending|success, target_url, description, context} -> 201
+//     https://docs.github.com/en/rest/commits/statuses#create-a-commit-status
+//   GitLab: "List project merge requests" (state=opened, target_branch=<branch>)
+//     https://docs.gitlab.com/api/merge_requests.html#list-project-merge-requests
+//     The head of merge request N is published as refs/merge-requests/N/head.
+//   GitLab: "Set the pipeline status of a commit" POST /projects/:id/statuses/:sha
+//     {state: pending|running|success|failed|canceled, name, target_url, description} -> 201
+//     https://docs.gitlab.com/api/commits.html#set-the-pipeline-status-of-a-commit
 #include "approval/forge.h"
 
 #include <algorithm>
@@ -222,7 +234,10 @@ class RestClient {
   // One POST of a JSON object; `*out` is the JSON object of a 2xx answer.
   // Every other answer (a rate limit included: a person is waiting, not a
   // loop that can retry later) is FailedPrecondition with the forge's reason.
-  Status PostObject(const std::string& url, const json& body, json* out) {
+  Status PostObject(const std::string& url, const json& body, json* out,
+                    const char* permission =
+                        "the token needs permission to open pull/merge requests on this "
+                        "repository") {
     net::HttpRequest req = Request(url);
     req.method = "POST";
     req.body = DumpJson(body);
@@ -241,7 +256,7 @@ class RestClient {
       } else if (r.status == 401) {
         msg += " (check forge.tokenFile of the controller's --config, or SLUICE_FORGE_TOKEN)";
       } else if (r.status == 403 || r.status == 404) {
-        msg += " (the token needs permission to open pull/merge requests on this repository)";
+        msg += std::string(" (") + permission + ")";
       }
       return Status::FailedPrecondition(Scrub(msg));
     }
@@ -345,6 +360,110 @@ ForgeApproval Limited(const ForgeApproval& limited) {
   return out;
 }
 
+// The reviews of GitHub pull request `number`, judged against `out.head_sha`
+// (which `head_word` names in reasons: "merged head", "head").
+Result<ForgeApproval> GitHubReviews(RestClient& rest, const std::string& base,
+                                    const std::string& number, ForgeApproval out,
+                                    const char* head_word) {
+  ForgeApproval limited;
+  std::vector<json> reviews;
+  SLUICE_RETURN_IF_ERROR(rest.GetAll(base + "/pulls/" + number + "/reviews?per_page=100", &reviews,
+                                     &limited, GitHubForge::kMaxPages));
+  if (limited.rate_limited) return Limited(limited);
+
+  // Reviews come in chronological order. A reviewer's standing is their
+  // latest decisive review; a later COMMENTED review (or a PENDING draft)
+  // neither grants nor withdraws approval, as on GitHub itself.
+  std::vector<std::string> order;  // lower-cased logins, first appearance
+  std::map<std::string, const json*> latest;
+  for (const json& r : reviews) {
+    const std::string login = Str(Child(r, "user"), "login");
+    const std::string state = Str(r, "state");
+    if (login.empty()) continue;  // deleted account ("ghost"): nobody to count
+    if (state != "APPROVED" && state != "CHANGES_REQUESTED" && state != "DISMISSED") continue;
+    const std::string key = Lower(login);
+    if (!latest.count(key)) order.push_back(key);
+    latest[key] = &r;
+  }
+  for (const std::string& key : order) {
+    const json& r = *latest[key];
+    const std::string login = Str(Child(r, "user"), "login");
+    const std::string state = Str(r, "state");
+    const std::string commit = Str(r, "commit_id");
+    if (state == "APPROVED" && commit == out.head_sha) {
+      out.approvers.push_back(
+          {login, "github review " + NumberText(r, "id") + " on " + ShortId(out.head_sha)});
+    } else if (state == "APPROVED") {
+      out.rejected.push_back({login, "approval was for an older head " + ShortId(commit) + " (" +
+                                         head_word + " " + ShortId(out.head_sha) + ")"});
+    } else if (state == "DISMISSED") {
+      out.rejected.push_back({login, "review was dismissed"});
+    } else {
+      out.rejected.push_back({login, "review requested changes"});
+    }
+  }
+  return out;
+}
+
+// The approvals of GitLab merge request `iid` (whose head is out.head_sha;
+// `head_word` names it in reasons).
+Result<ForgeApproval> GitLabApprovals(RestClient& rest, const std::string& base,
+                                      const std::string& iid, ForgeApproval out,
+                                      const char* head_word) {
+  ForgeApproval limited;
+  // Approvals carry no commit id; they are bound to the head only when the
+  // project resets them on push. Unknown counts as off.
+  bool reset_on_push = false;
+  {
+    json settings;
+    ForgeApproval probe;
+    Status s = rest.GetObject(base + "/approvals", &settings, &probe);
+    if (probe.rate_limited) return Limited(probe);
+    if (s.ok()) {
+      auto it = settings.find("reset_approvals_on_push");
+      reset_on_push = it != settings.end() && it->is_boolean() && it->get<bool>();
+    }
+  }
+
+  json approvals;
+  SLUICE_RETURN_IF_ERROR(
+      rest.GetObject(base + "/merge_requests/" + iid + "/approvals", &approvals, &limited));
+  if (limited.rate_limited) return Limited(limited);
+  const json& by = Child(approvals, "approved_by");
+  if (!by.is_array()) {
+    return Status::FailedPrecondition("GitLab approvals of " + out.number +
+                                      " lack an approved_by array");
+  }
+  std::vector<std::string> seen;
+  for (const json& entry : by) {
+    const std::string login = Str(Child(entry, "user"), "username");
+    if (login.empty() || std::find(seen.begin(), seen.end(), Lower(login)) != seen.end()) continue;
+    seen.push_back(Lower(login));
+    if (reset_on_push) {
+      out.approvers.push_back({login, "gitlab approval of " + out.number + " on " +
+                                          ShortId(out.head_sha) + " (approvals reset on push)"});
+    } else {
+      out.rejected.push_back({login, std::string("approval is not bound to the ") + head_word +
+                                         " (the project does not reset approvals on push)"});
+    }
+  }
+  return out;
+}
+
+// A rate-limited answer of a listing, as the error the caller logs.
+Status LimitedError(const char* what, const ForgeApproval& limited) {
+  return Status::FailedPrecondition(
+      std::string(what) + ": forge rate limited" +
+      (limited.retry_at ? " until " + FormatRfc3339(*limited.retry_at) : std::string()));
+}
+
+// The forges' limits on a status description (GitHub: 140 characters).
+std::string StatusDescription(const std::string& text) {
+  constexpr size_t kMax = 140;
+  if (text.size() <= kMax) return text;
+  return std::string(TruncateUtf8(text, kMax - 3)) + "...";
+}
+
 }  // namespace
 
 // --- GitHub -----------------------------------------------------------------
@@ -395,43 +514,7 @@ Result<ForgeApproval> GitHubForge::ApprovalsFor(const std::string& merge_commit)
                                       " lacks number or head.sha");
   }
 
-  std::vector<json> reviews;
-  SLUICE_RETURN_IF_ERROR(rest.GetAll(base + "/pulls/" + number + "/reviews?per_page=100", &reviews,
-                                     &limited, kMaxPages));
-  if (limited.rate_limited) return Limited(limited);
-
-  // Reviews come in chronological order. A reviewer's standing is their
-  // latest decisive review; a later COMMENTED review (or a PENDING draft)
-  // neither grants nor withdraws approval, as on GitHub itself.
-  std::vector<std::string> order;  // lower-cased logins, first appearance
-  std::map<std::string, const json*> latest;
-  for (const json& r : reviews) {
-    const std::string login = Str(Child(r, "user"), "login");
-    const std::string state = Str(r, "state");
-    if (login.empty()) continue;  // deleted account ("ghost"): nobody to count
-    if (state != "APPROVED" && state != "CHANGES_REQUESTED" && state != "DISMISSED") continue;
-    const std::string key = Lower(login);
-    if (!latest.count(key)) order.push_back(key);
-    latest[key] = &r;
-  }
-  for (const std::string& key : order) {
-    const json& r = *latest[key];
-    const std::string login = Str(Child(r, "user"), "login");
-    const std::string state = Str(r, "state");
-    const std::string commit = Str(r, "commit_id");
-    if (state == "APPROVED" && commit == out.head_sha) {
-      out.approvers.push_back(
-          {login, "github review " + NumberText(r, "id") + " on " + ShortId(out.head_sha)});
-    } else if (state == "APPROVED") {
-      out.rejected.push_back({login, "approval was for an older head " + ShortId(commit) +
-                                         " (merged head " + ShortId(out.head_sha) + ")"});
-    } else if (state == "DISMISSED") {
-      out.rejected.push_back({login, "review was dismissed"});
-    } else {
-      out.rejected.push_back({login, "review requested changes"});
-    }
-  }
-  return out;
+  return GitHubReviews(rest, base, number, std::move(out), "merged head");
 }
 
 Result<OpenedPullRequest> GitHubForge::OpenPullRequest(const PullRequestToOpen& pr) {
@@ -449,6 +532,64 @@ Result<OpenedPullRequest> GitHubForge::OpenPullRequest(const PullRequestToOpen& 
         "or html_url");
   }
   return out;
+}
+
+Result<std::vector<OpenChange>> GitHubForge::OpenChanges(const std::string& base_branch) {
+  RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
+                  clock_ ? *clock_ : DefaultClock());
+  rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
+  ForgeApproval limited;
+  std::vector<json> pulls;
+  SLUICE_RETURN_IF_ERROR(rest.GetAll(rest.api() + "/repos/" + repo_ + "/pulls?state=open&base=" +
+                                         net::UrlEncode(base_branch) + "&per_page=100",
+                                     &pulls, &limited, kMaxPages));
+  if (limited.rate_limited) return LimitedError("list open pull requests", limited);
+  std::vector<OpenChange> out;
+  for (const json& p : pulls) {
+    const std::string number = NumberText(p, "number");
+    OpenChange c{"#" + number, Str(p, "html_url"), Str(Child(p, "user"), "login"),
+                 Str(Child(p, "head"), "sha"), "refs/pull/" + number + "/head"};
+    // Only what the API documents: a number, a 40-hex head. Anything else
+    // is skipped rather than fetched by a name the forge made up.
+    if (number.empty() || !std::all_of(number.begin(), number.end(), ::isdigit) ||
+        !IsHexId(c.head_sha)) {
+      continue;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<ForgeApproval> GitHubForge::ApprovalsOfOpen(const OpenChange& change) {
+  const std::string number = change.number.substr(change.number.rfind('#') + 1);
+  if (number.empty() || !IsHexId(change.head_sha)) {
+    return Status::InvalidArgument("not an open pull request: " + change.number);
+  }
+  RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
+                  clock_ ? *clock_ : DefaultClock());
+  rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
+  ForgeApproval out;
+  out.found = true;
+  out.number = change.number;
+  out.url = change.url;
+  out.author = change.author;
+  out.head_sha = change.head_sha;
+  return GitHubReviews(rest, rest.api() + "/repos/" + repo_, number, std::move(out), "head");
+}
+
+Status GitHubForge::PostCommitStatus(const CommitStatusUpdate& status) {
+  if (!IsHexId(status.sha)) return Status::InvalidArgument("not a commit id: " + status.sha);
+  RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
+                  clock_ ? *clock_ : DefaultClock());
+  rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
+  json body{{"state", status.state},
+            {"context", status.context},
+            {"description", StatusDescription(status.description)}};
+  if (!status.target_url.empty()) body["target_url"] = status.target_url;
+  json answer;
+  return rest.PostObject(rest.api() + "/repos/" + repo_ + "/statuses/" + status.sha, body, &answer,
+                         "the token needs the statuses permission (commit statuses: write) on "
+                         "this repository");
 }
 
 // --- GitLab -----------------------------------------------------------------
@@ -505,44 +646,7 @@ Result<ForgeApproval> GitLabForge::ApprovalsFor(const std::string& merge_commit)
                                       " lacks iid or sha");
   }
 
-  // Approvals carry no commit id; they are bound to the head only when the
-  // project resets them on push. Unknown counts as off.
-  bool reset_on_push = false;
-  {
-    json settings;
-    ForgeApproval probe;
-    Status s = rest.GetObject(base + "/approvals", &settings, &probe);
-    if (probe.rate_limited) return Limited(probe);
-    if (s.ok()) {
-      auto it = settings.find("reset_approvals_on_push");
-      reset_on_push = it != settings.end() && it->is_boolean() && it->get<bool>();
-    }
-  }
-
-  json approvals;
-  SLUICE_RETURN_IF_ERROR(
-      rest.GetObject(base + "/merge_requests/" + iid + "/approvals", &approvals, &limited));
-  if (limited.rate_limited) return Limited(limited);
-  const json& by = Child(approvals, "approved_by");
-  if (!by.is_array()) {
-    return Status::FailedPrecondition("GitLab approvals of " + out.number +
-                                      " lack an approved_by array");
-  }
-  std::vector<std::string> seen;
-  for (const json& entry : by) {
-    const std::string login = Str(Child(entry, "user"), "username");
-    if (login.empty() || std::find(seen.begin(), seen.end(), Lower(login)) != seen.end()) continue;
-    seen.push_back(Lower(login));
-    if (reset_on_push) {
-      out.approvers.push_back({login, "gitlab approval of " + out.number + " on " +
-                                          ShortId(out.head_sha) + " (approvals reset on push)"});
-    } else {
-      out.rejected.push_back({login,
-                              "approval is not bound to the merged head (the project does not "
-                              "reset approvals on push)"});
-    }
-  }
-  return out;
+  return GitLabApprovals(rest, base, iid, std::move(out), "merged head");
 }
 
 Result<OpenedPullRequest> GitLabForge::OpenPullRequest(const PullRequestToOpen& pr) {
@@ -567,6 +671,64 @@ Result<OpenedPullRequest> GitLabForge::OpenPullRequest(const PullRequestToOpen& 
         "web_url");
   }
   return out;
+}
+
+std::string GitLabForge::ProjectPath() const {
+  const bool numeric =
+      !project_.empty() && std::all_of(project_.begin(), project_.end(),
+                                       [](unsigned char c) { return std::isdigit(c); });
+  return "/projects/" + (numeric ? project_ : net::UrlEncode(project_));
+}
+
+Result<std::vector<OpenChange>> GitLabForge::OpenChanges(const std::string& base_branch) {
+  RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
+  ForgeApproval limited;
+  std::vector<json> mrs;
+  SLUICE_RETURN_IF_ERROR(rest.GetAll(rest.api() + ProjectPath() +
+                                         "/merge_requests?state=opened&target_branch=" +
+                                         net::UrlEncode(base_branch) + "&per_page=100",
+                                     &mrs, &limited, GitHubForge::kMaxPages));
+  if (limited.rate_limited) return LimitedError("list open merge requests", limited);
+  std::vector<OpenChange> out;
+  for (const json& m : mrs) {
+    const std::string iid = NumberText(m, "iid");
+    OpenChange c{"!" + iid, Str(m, "web_url"), Str(Child(m, "author"), "username"), Str(m, "sha"),
+                 "refs/merge-requests/" + iid + "/head"};
+    if (iid.empty() || !std::all_of(iid.begin(), iid.end(), ::isdigit) || !IsHexId(c.head_sha)) {
+      continue;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<ForgeApproval> GitLabForge::ApprovalsOfOpen(const OpenChange& change) {
+  const std::string iid = change.number.substr(change.number.rfind('!') + 1);
+  if (iid.empty() || !IsHexId(change.head_sha)) {
+    return Status::InvalidArgument("not an open merge request: " + change.number);
+  }
+  RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
+  ForgeApproval out;
+  out.found = true;
+  out.number = change.number;
+  out.url = change.url;
+  out.author = change.author;
+  out.head_sha = change.head_sha;
+  return GitLabApprovals(rest, rest.api() + ProjectPath(), iid, std::move(out), "head");
+}
+
+Status GitLabForge::PostCommitStatus(const CommitStatusUpdate& status) {
+  if (!IsHexId(status.sha)) return Status::InvalidArgument("not a commit id: " + status.sha);
+  RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
+  // GitLab names the states pending, running, success, failed, canceled.
+  json body{{"state", status.state == "failure" ? "failed" : status.state},
+            {"name", status.context},
+            {"description", StatusDescription(status.description)}};
+  if (!status.target_url.empty()) body["target_url"] = status.target_url;
+  json answer;
+  return rest.PostObject(rest.api() + ProjectPath() + "/statuses/" + status.sha, body, &answer,
+                         "the token needs the api scope and at least the Developer role on this "
+                         "project");
 }
 
 // --- construction -------------------------------------------------------------

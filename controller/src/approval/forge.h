@@ -60,6 +60,28 @@ struct OpenedPullRequest {
   std::string url;     // its web page
 };
 
+// An open pull/merge request into the tracked branch (gate results on the
+// pull request, engine/pull_request_checks.h).
+struct OpenChange {
+  std::string number;     // "#7" (GitHub) or "!7" (GitLab)
+  std::string url;        // its web page
+  std::string author;     // login of whoever opened it
+  std::string head_sha;   // its head commit, as the forge says (40 hex)
+  std::string fetch_ref;  // where the forge publishes the head: refs/pull/7/head,
+                          // refs/merge-requests/7/head
+};
+
+// One commit status to post on a commit (GitHub "statuses", GitLab "commit
+// status"). `state` is pending, success or failure (GitLab's "failed" is
+// mapped by its forge); `description` is cut to the forge's limit.
+struct CommitStatusUpdate {
+  std::string sha;
+  std::string context;  // "sluice/prod"
+  std::string state;
+  std::string description;
+  std::string target_url;  // may be empty
+};
+
 // Forge is the seam through which Sluice asks a code-hosting forge who
 // approved a merge, and opens the pull request of a promotion. Implementations speak the forge's
 // REST API through an HttpClient; tests run them against a loopback server.
@@ -81,6 +103,29 @@ class Forge {
   // reason when it refuses (one already open for the branch, the branch
   // unknown, no permission, rate limited), IOError/Timeout for transport.
   virtual Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) = 0;
+
+  // The open pull/merge requests whose target is `base_branch` (at most
+  // kMaxPages pages of 100). FailedPrecondition when rate limited (with
+  // when it resets) or when the answer is not what the API documents.
+  virtual Result<std::vector<OpenChange>> OpenChanges(const std::string& base_branch) {
+    (void)base_branch;
+    return Status::FailedPrecondition("this forge cannot list pull requests");
+  }
+
+  // The approvals of open change `change` bound to its head `head_sha`, by
+  // the same rules as ApprovalsFor (found is true; number, url, author and
+  // head_sha are `change`'s).
+  virtual Result<ForgeApproval> ApprovalsOfOpen(const OpenChange& change) {
+    (void)change;
+    return Status::FailedPrecondition("this forge cannot read pull request approvals");
+  }
+
+  // Posts one commit status. FailedPrecondition with the forge's reason when
+  // it refuses, IOError/Timeout for transport.
+  virtual Status PostCommitStatus(const CommitStatusUpdate& status) {
+    (void)status;
+    return Status::FailedPrecondition("this forge cannot post commit statuses");
+  }
 };
 
 // GitHub (github.com or Enterprise Server, REST v3):
@@ -94,6 +139,8 @@ class Forge {
 // when `token` is not empty. `clock` (may be null: the system clock) turns a
 // relative Retry-After into a time.
 //   POST {api}/repos/{repo}/pulls  {title, head, base, body} -> 201 {number, html_url}
+//   GET  {api}/repos/{repo}/pulls?state=open&base={branch}&per_page=100
+//   POST {api}/repos/{repo}/statuses/{sha}  {state, target_url, description, context}
 class GitHubForge final : public Forge {
  public:
   static constexpr int kMaxPages = 50;
@@ -101,6 +148,9 @@ class GitHubForge final : public Forge {
               const Clock* clock = nullptr);
   Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
   Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) override;
+  Result<std::vector<OpenChange>> OpenChanges(const std::string& base_branch) override;
+  Result<ForgeApproval> ApprovalsOfOpen(const OpenChange& change) override;
+  Status PostCommitStatus(const CommitStatusUpdate& status) override;
 
  private:
   net::HttpClient& http_;
@@ -124,14 +174,22 @@ class GitHubForge final : public Forge {
 // `PRIVATE-TOKEN: <token>` when `token` is not empty.
 //   POST {api}/projects/{id}/merge_requests  {source_branch, target_branch,
 //        title, description, remove_source_branch} -> 201 {iid, web_url}
+//   GET  {api}/projects/{id}/merge_requests?state=opened&target_branch={branch}&per_page=100
+//   POST {api}/projects/{id}/statuses/{sha}  {state (pending|success|failed), name,
+//        target_url, description}
 class GitLabForge final : public Forge {
  public:
   GitLabForge(net::HttpClient& http, std::string api, std::string project, std::string token,
               const Clock* clock = nullptr);
   Result<ForgeApproval> ApprovalsFor(const std::string& merge_commit) override;
   Result<OpenedPullRequest> OpenPullRequest(const PullRequestToOpen& pr) override;
+  Result<std::vector<OpenChange>> OpenChanges(const std::string& base_branch) override;
+  Result<ForgeApproval> ApprovalsOfOpen(const OpenChange& change) override;
+  Status PostCommitStatus(const CommitStatusUpdate& status) override;
 
  private:
+  std::string ProjectPath() const;
+
   net::HttpClient& http_;
   std::string api_;
   std::string project_;

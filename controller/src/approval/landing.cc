@@ -68,26 +68,21 @@ Result<std::string> FindLandingCommit(const git::Repository& repo, const std::st
                           std::to_string(max_depth) + " first-parent commits of " + candidate);
 }
 
-std::vector<std::string> AuthorsOfChange(const git::Repository& repo, const std::string& landing,
-                                         int max_commits) {
+namespace {
+
+// Distinct authors of the commits reachable from `tips` but not from `hide`.
+std::vector<std::string> WalkAuthors(const git::Repository& repo, const std::string& hide,
+                                     const std::vector<std::string>& tips, int max_commits) {
   std::vector<std::string> authors;
-  Result<git::CommitInfo> info = repo.GetCommit(landing);
-  if (!info.ok()) return authors;
-  if (info->parents.size() < 2) {
-    AddDistinct(authors, info->author.email);
-    return authors;
-  }
-  // Commits the merge brings in: reachable from parent 2 (and any further
-  // parents of an octopus merge) but not from parent 1.
   git_revwalk* raw_walk = nullptr;
   if (git_revwalk_new(&raw_walk, repo.raw()) != 0) return authors;
   git::RevwalkPtr walk(raw_walk);
   git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL);
   git_oid oid;
-  if (git_oid_fromstr(&oid, info->parents[0].c_str()) != 0) return authors;
+  if (git_oid_fromstr(&oid, hide.c_str()) != 0) return authors;
   if (git_revwalk_hide(walk.get(), &oid) != 0) return authors;
-  for (size_t i = 1; i < info->parents.size(); ++i) {
-    if (git_oid_fromstr(&oid, info->parents[i].c_str()) != 0) return authors;
+  for (const std::string& tip : tips) {
+    if (git_oid_fromstr(&oid, tip.c_str()) != 0) return authors;
     if (git_revwalk_push(walk.get(), &oid) != 0) return authors;
   }
   int seen = 0;
@@ -99,6 +94,42 @@ std::vector<std::string> AuthorsOfChange(const git::Repository& repo, const std:
     if (c.ok()) AddDistinct(authors, c->author.email);
   }
   return authors;
+}
+
+}  // namespace
+
+std::vector<std::string> AuthorsOfChange(const git::Repository& repo, const std::string& landing,
+                                         int max_commits) {
+  std::vector<std::string> authors;
+  Result<git::CommitInfo> info = repo.GetCommit(landing);
+  if (!info.ok()) return authors;
+  if (info->parents.size() < 2) {
+    AddDistinct(authors, info->author.email);
+    return authors;
+  }
+  // Commits the merge brings in: reachable from parent 2 (and any further
+  // parents of an octopus merge) but not from parent 1.
+  std::vector<std::string> tips(info->parents.begin() + 1, info->parents.end());
+  return WalkAuthors(repo, info->parents[0], tips, max_commits);
+}
+
+std::vector<std::string> AuthorsBetween(const git::Repository& repo, const std::string& base,
+                                        const std::string& head, int max_commits) {
+  return WalkAuthors(repo, base, {head}, max_commits);
+}
+
+Result<std::string> MergeBase(const git::Repository& repo, const std::string& a,
+                              const std::string& b) {
+  git_oid oa, ob, out;
+  if (git_oid_fromstr(&oa, a.c_str()) != 0 || git_oid_fromstr(&ob, b.c_str()) != 0) {
+    return Status::InvalidArgument("not commit ids: " + a + ", " + b);
+  }
+  int rc = git_merge_base(&out, repo.raw(), &oa, &ob);
+  if (rc == GIT_ENOTFOUND) return Status::NotFound("no common history of " + a + " and " + b);
+  if (rc != 0) return Status::IOError("merge base of " + a + " and " + b + " cannot be read");
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &out);
+  return std::string(hex);
 }
 
 }  // namespace sluice::approval

@@ -38,4 +38,17 @@ Result<std::string> FindLandingCommit(const git::Repository& repo, const std::st
 std::vector<std::string> AuthorsOfChange(const git::Repository& repo, const std::string& landing,
                                          int max_commits = kMaxChangeCommits);
 
+// Authors (emails, distinct, in walk order) of the commits reachable from
+// `head` but not from `base` (at most `max_commits`): the commits an open
+// pull request would bring. Empty when either cannot be read.
+// Not thread-safe (uses `repo`).
+std::vector<std::string> AuthorsBetween(const git::Repository& repo, const std::string& base,
+                                        const std::string& head,
+                                        int max_commits = kMaxChangeCommits);
+
+// The best common ancestor of `a` and `b` (git merge-base), or NotFound when
+// they share no history. Not thread-safe (uses `repo`).
+Result<std::string> MergeBase(const git::Repository& repo, const std::string& a,
+                              const std::string& b);
+
 }  // namespace sluice::approval

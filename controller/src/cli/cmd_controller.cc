@@ -91,7 +91,13 @@ Runner AddControllerCommand(CLI::App& app) {
       "the targets sluice.yaml's notify: list names ({target: NAME}), as the config file's "
       "notify: defines them (URL and secret files), off the reconcile path, with retries; on "
       "stop, queued ones get up to 10s.\n"
-      "Secrets come from the config file only (forge: {type, api, repo, tokenFile}, notify:, "
+      "Pull requests: with forge: in the config file, each pass posts a commit status "
+      "sluice/<env> on the head of every open pull/merge request into --branch that changes "
+      "environments/<env>/ (pending while a gate waits, failure when one blocks, success when "
+      "every gate passes as if merged; forge.statuses: false turns it off); a pull_request "
+      "(GitHub) or Merge Request Hook (GitLab) webhook starts a pass at once.\n"
+      "Secrets come from the config file only (forge: {type, api, repo, tokenFile, statuses, "
+      "dashboardUrl}, notify:, "
       "gitUsername, gitPasswordFile; or SLUICE_FORGE_TOKEN / SLUICE_GIT_* at start), never from "
       "the repository; they are removed from the process environment at start and never reach "
       "a child, a log or cache.git/config.\n"
@@ -324,6 +330,9 @@ Runner AddControllerCommand(CLI::App& app) {
         ha::FenceResult f = o->Fence(env);
         if (!f.held && why) *why = f.reason;
         return f.held;
+      };
+      ropts.posts_statuses_for = [o = ownership.get()](const std::string& env) {
+        return o->Owns(env);
       };
     }
     // One reconciler for the life of the daemon: its evidence caches are

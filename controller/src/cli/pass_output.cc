@@ -59,6 +59,20 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
                              {"durationMs", report.duration.count()},
                              {"problems", report.problems},
                              {"outcomes", outcomes}};
+    if (!report.pull_requests.empty() || !report.pull_request_problems.empty()) {
+      nlohmann::ordered_json prs = nlohmann::ordered_json::array();
+      for (const auto& p : report.pull_requests) {
+        prs.push_back({{"change", p.change},
+                       {"head", p.head},
+                       {"context", "sluice/" + p.env},
+                       {"state", p.state},
+                       {"description", p.description},
+                       {"posted", p.posted},
+                       {"error", p.error}});
+      }
+      j["pullRequests"] = prs;
+      j["pullRequestProblems"] = report.pull_request_problems;
+    }
     out << DumpJson(j) << "\n";
     return;
   }
@@ -69,6 +83,17 @@ void PrintPassReport(std::ostream& out, const record::PassReport& report,
     out << o.env << "/" << o.app << ": " << record::OutcomeName(o.state);
     if (!o.reason.empty()) out << " — " << StripControl(o.reason, /*keep_newlines=*/false);
     out << "\n";
+  }
+  for (const auto& p : report.pull_requests) {
+    out << "pull request " << p.change << " sluice/" << p.env << ": " << p.state << " — "
+        << StripControl(p.description, /*keep_newlines=*/false)
+        << (p.posted          ? " (posted)"
+            : p.error.empty() ? " (unchanged)"
+                              : " (not posted)")
+        << "\n";
+  }
+  for (const auto& p : report.pull_request_problems) {
+    out << "warning: " << StripControl(p, /*keep_newlines=*/false) << "\n";
   }
   out << "pass at " << ShortId(report.head) << ": " << report.outcomes.size()
       << " change(s) handled, " << report.pins_read << " pin(s) read, ";

@@ -17,7 +17,8 @@ namespace {
 
 bool ParseForge(FileDiags& d, const YAML::Node& value, int key_line,
                 std::optional<ForgeSettings>& out) {
-  MapReader m(d, value, "forge", key_line, {"type", "api", "repo", "tokenFile"});
+  MapReader m(d, value, "forge", key_line,
+              {"type", "api", "repo", "tokenFile", "statuses", "dashboardUrl"});
   if (!m.valid()) return false;
   ForgeSettings f;
   bool ok = true;
@@ -53,6 +54,26 @@ bool ParseForge(FileDiags& d, const YAML::Node& value, int key_line,
     ok = false;
   }
   if (!m.Read("tokenFile", f.token_file)) ok = false;
+  if (m.Present("statuses")) {
+    if (auto v = m.Bool("statuses"))
+      f.statuses = *v;
+    else
+      ok = false;
+  }
+  if (m.Present("dashboardUrl")) {
+    if (auto v = m.String("dashboardUrl")) {
+      if (!internal::IsHttpUrl(*v)) {
+        d.Add(m.Get("dashboardUrl"),
+              "forge.dashboardUrl must be an http:// or https:// URL (the dashboard as people "
+              "reach it, e.g. https://sluice.example.com/), got '" +
+                  Quote(*v) + "'");
+        ok = false;
+      }
+      f.dashboard_url = *v;
+    } else {
+      ok = false;
+    }
+  }
   if (ok) out = f;
   return ok;
 }

@@ -19,6 +19,13 @@ struct ForgeSettings {
   std::string api;         // base URL
   std::string repo;        // owner/name or group/project
   std::string token_file;  // `tokenFile:`; or SLUICE_FORGE_TOKEN in the environment
+  // `statuses:` (default true): the controller posts a commit status
+  // sluice/<env> on the head of each open pull request that changes
+  // environments/<env>/ (engine/pull_request_checks.h).
+  bool statuses = true;
+  // `dashboardUrl:` the controller's dashboard as people reach it, the link
+  // of each status. "" leaves the link out.
+  std::string dashboard_url;
 };
 
 // One notification target of the controller's configuration (`notify:` of

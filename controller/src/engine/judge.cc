@@ -67,9 +67,10 @@ PolicyInForce Judge::PolicyFor(const std::string& env, const std::string& head) 
   return pif;
 }
 
-Judgement Judge::Evaluate(const std::string& env, const std::string& app,
-                          const std::string& candidate, const std::string& head,
-                          const std::string& text, const PolicyInForce& pif, TimePoint now) {
+Judgement Judge::EvaluateImpl(const std::string& env, const std::string& app,
+                              const std::string& candidate, const std::string& head,
+                              const std::string& text, const PolicyInForce& pif, TimePoint now,
+                              const approval::ApprovalEvidence* open_change) {
   Judgement j;
   const std::string path = config::PinPath(env, app);
   config::Diagnostics diags;
@@ -85,7 +86,16 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
     return j;
   }
 
-  gates::Candidate c{env, app, candidate, &*j.pin, &*pif.policy, &*pif.settings};
+  // An open request's pin is written by whoever opened it, reviewed or not:
+  // the controller does not contact the registry it names (the registry
+  // gate is judged once the change lands).
+  std::optional<config::EnvironmentPolicy> open_policy;
+  if (open_change && pif.policy->gates.registry_verify_digest) {
+    open_policy = *pif.policy;
+    open_policy->gates.registry_verify_digest = false;
+  }
+  gates::Candidate c{
+      env, app, candidate, &*j.pin, open_policy ? &*open_policy : &*pif.policy, &*pif.settings};
   j.evidence = gatherer_.Gather(c, pif.commit, head, &cancel_);
   const std::string deployed = record_.Ref(record::DeployedRef(env, app)).value_or("");
 
@@ -102,8 +112,28 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
   // Approval is judged from evidence (forge reviews, signatures) with the
   // groups and signers of the settings in force.
   std::string landing;
-  const bool own_rollback = j.evidence.rollback && own_rollbacks_.Contains(candidate);
-  if (own_rollback) {
+  const bool own_rollback =
+      !open_change && j.evidence.rollback && own_rollbacks_.Contains(candidate);
+  if (open_change) {
+    if (approval_rule && approval_rule->required > 0 &&
+        approval_rule->evidence != config::Evidence::kForge) {
+      // A signature is judged on the merge commit, which does not exist yet.
+      j.approval = approval::ApprovalDecision{
+          {"approval",
+           gates::Verdict::kWait,
+           "waiting: approval is judged on the signed merge commit (evidence: signed)",
+           {}},
+          {}};
+    } else if (approval_rule && approval_rule->required > 0) {
+      j.approval = approval::JudgeApproval(*approval_rule, *pif.settings, *open_change);
+      // An open request lacking approval is waiting for its reviewers, not
+      // blocked (a forge that cannot answer still blocks).
+      if (j.approval->result.verdict == gates::Verdict::kBlock && open_change->error.empty()) {
+        j.approval->result.verdict = gates::Verdict::kWait;
+        j.approval->result.reason = "waiting for review: " + j.approval->result.reason;
+      }
+    }
+  } else if (own_rollback) {
     j.approval = approval::ApprovalDecision{
         {"approval",
          gates::Verdict::kPass,
@@ -115,7 +145,7 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
     j.approval = CheckApproval(*approval_rule, *pif.settings, candidate, path, deployed, &landing);
   }
   j.landing = landing;
-  if (pif.policy->emergency && !j.evidence.rollback) {
+  if (pif.policy->emergency && !j.evidence.rollback && !open_change) {
     j.evidence.emergency =
         CheckEmergency(*pif.policy, *pif.settings, landing, candidate, path, deployed);
   }
@@ -123,7 +153,7 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
 
   // Trust rule 2: in a protected environment, every change since what was
   // applied last to a file this deploy reads must itself be approved.
-  if (approval_rule && approval_rule->required > 0 && approved) {
+  if (approval_rule && approval_rule->required > 0 && approved && !open_change) {
     const std::string base = deployed.empty() ? pif.first_commit : deployed;
     j.evidence.coverage = CheckCoverage(env, *j.pin, path, *approval_rule, *pif.settings, base,
                                         candidate, own_rollback, j.approval ? landing : "");
@@ -132,7 +162,7 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
 
   // Trust rule 3: custom gates run repository code, so only once approval
   // (and its coverage) passed, and from the commit of the policy in force.
-  if (!pif.policy->gates.custom.empty()) {
+  if (!pif.policy->gates.custom.empty() && !open_change) {
     if (approved &&
         (!j.evidence.coverage || j.evidence.coverage->verdict == gates::Verdict::kPass)) {
       j.evidence.custom = gatherer_.RunCustomGates(c, pif.commit, &cancel_);
@@ -146,6 +176,10 @@ Judgement Judge::Evaluate(const std::string& env, const std::string& app,
     }
   }
   j.results = gates::EvaluateGates(c, j.evidence, now);
+  if (open_change) {
+    std::erase_if(j.results,
+                  [](const gates::GateResult& r) { return r.name.rfind("custom:", 0) == 0; });
+  }
   j.verdict = gates::Overall(j.results);
   j.reason = Reasons(j.results);
   return j;

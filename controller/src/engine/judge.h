@@ -107,7 +107,24 @@ class Judge {
   // the pass reads) under `pif`, as of `now`.
   Judgement Evaluate(const std::string& env, const std::string& app, const std::string& candidate,
                      const std::string& head, const std::string& text, const PolicyInForce& pif,
-                     TimePoint now);
+                     TimePoint now) {
+    return EvaluateImpl(env, app, candidate, head, text, pif, now, nullptr);
+  }
+
+  // Judges the pin `text` of (env, app) at `change_head`, the head of an
+  // open pull/merge request, as if it were merged into `head` (gate results
+  // on the pull request): the approval gate counts `open_change`'s approvals
+  // (gathered from the forge for that head) under the policy in force;
+  // coverage (trust rule 2), the emergency rule, the registry gate and
+  // custom gates are judged after the merge only (custom gates run
+  // repository code; the registry is a host the request's author names),
+  // so they take no part. Never applied, never recorded.
+  Judgement EvaluateOpenChange(const std::string& env, const std::string& app,
+                               const std::string& change_head, const std::string& head,
+                               const std::string& text, const PolicyInForce& pif, TimePoint now,
+                               const approval::ApprovalEvidence& open_change) {
+    return EvaluateImpl(env, app, change_head, head, text, pif, now, &open_change);
+  }
 
   // The commit that brought the pin at `candidate` (walking back no further
   // than `deployed`); "" when it cannot be told (the record then leaves
@@ -120,6 +137,10 @@ class Judge {
   }
 
  private:
+  Judgement EvaluateImpl(const std::string& env, const std::string& app,
+                         const std::string& candidate, const std::string& head,
+                         const std::string& text, const PolicyInForce& pif, TimePoint now,
+                         const approval::ApprovalEvidence* open_change);
   // Whether `commit` itself carries approval under `rule` (trust rule: an
   // edit of the policy files, or of a file a deploy reads). "" when it does,
   // otherwise why not.

@@ -81,6 +81,18 @@ Reconciler::Reconciler(record::Workspace& ws, process::CommandRunner& runner,
           return !mine || ignores(env, head);
         };
   }
+  if (options_.forge && options_.forge->statuses) {
+    auto forge = approval::MakeForge(*options_.forge, http, options_.forge_token, &clock_);
+    if (forge.ok()) {
+      status_forge_ = std::move(*forge);
+      pull_requests_ = std::make_unique<PullRequestChecker>(
+          ws_, judge_, *status_forge_, clock_,
+          PullRequestChecker::Options{options_.forge->dashboard_url, options_.posts_statuses_for,
+                                      ws_.workdir() + "/pull-request-statuses.json"});
+    } else {
+      spdlog::warn("pull request statuses are off: {}", forge.status().ToString());
+    }
+  }
   drift_ = std::make_unique<DriftChecker>(ws_, record_, runner, clock_, cancel_, options_.drift,
                                           options_.instance_id);
 }
@@ -112,6 +124,14 @@ Result<record::PassReport> Reconciler::RunOnce() {
   }
   // Drift checks come last, so that they never delay an apply of this pass.
   if (report.ok() && !cancel_.cancelled()) AddDriftChecks(*report);
+  // Gate results on open pull requests, after the pass's own work: a forge
+  // error is a warning, never a failed pass.
+  if (report.ok() && pull_requests_ && !cancel_.cancelled()) {
+    PullRequestRound round = pull_requests_->Run(report->head);
+    report->pull_requests = std::move(round.checks);
+    report->pull_request_problems = std::move(round.problems);
+    for (const auto& p : report->pull_request_problems) spdlog::warn("{}", p);
+  }
   // The pass ends once its record is on the remote (the flusher pushes it
   // while the pass runs; this waits for the last batch).
   if (Status flushed = record_.Flush(); !flushed.ok() && report.ok()) {

@@ -22,6 +22,7 @@
 #include "engine/evidence_gatherer.h"
 #include "engine/judge.h"
 #include "engine/order.h"
+#include "engine/pull_request_checks.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
 #include "net/http_client.h"
@@ -88,6 +89,11 @@ struct ReconcileOptions {
   // crash-recovery rule (docs/operations.md). Sets *why. Thread-safe. Empty:
   // always.
   std::function<bool(const std::string& env, std::string* why)> still_owner;
+  // High availability: whether this replica posts the pull request statuses
+  // of `env` (forge.statuses; engine/pull_request_checks.h). Not a proof,
+  // only a way to keep replicas from posting the same status twice: its
+  // owner posts it. Empty: every environment.
+  std::function<bool(const std::string& env)> posts_statuses_for;
 };
 
 // The gate table of one pending change, as `sluice plan` shows it.
@@ -175,6 +181,9 @@ class Reconciler {
   Judge judge_;
   Applier applier_;
   std::unique_ptr<DriftChecker> drift_;
+  // Gate results on pull requests: with a forge whose statuses are on.
+  std::unique_ptr<approval::Forge> status_forge_;
+  std::unique_ptr<PullRequestChecker> pull_requests_;
 
   std::atomic<bool> rerun_{false};    // an apply pushed a commit to apply at once
   std::atomic<bool> skipped_{false};  // should_apply said no to an env this pass

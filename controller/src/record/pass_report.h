@@ -47,6 +47,18 @@ struct AppOutcome {
   std::string reason;
 };
 
+// The commit status one environment got on one open pull request (gate
+// results on the pull request, engine/pull_request_checks.h).
+struct PullRequestStatus {
+  std::string change;  // "#7" or "!7"
+  std::string head;    // the pull request's head commit
+  std::string env;
+  std::string state;        // pending | success | failure
+  std::string description;  // the gate summary, as posted
+  bool posted = false;      // posted by this pass (it changed, or was never posted)
+  std::string error;        // the forge refused it ("" when posted or unchanged)
+};
+
 struct PassReport {
   std::string head;
   bool unchanged = false;             // nothing moved since the previous pass of this process
@@ -55,6 +67,11 @@ struct PassReport {
   size_t pins_read = 0;               // pin files parsed in this pass
   size_t drift_checks = 0;            // adapter drift checks run after the pass
   std::chrono::milliseconds duration{0};
+  // Commit statuses of open pull requests (forge configured), and what kept
+  // them from being posted; neither changes the pass's exit code: a forge
+  // error never holds a release.
+  std::vector<PullRequestStatus> pull_requests;
+  std::vector<std::string> pull_request_problems;
 };
 
 }  // namespace sluice::record

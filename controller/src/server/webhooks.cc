@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -66,6 +67,36 @@ HookDecision JudgePush(std::string_view body, const std::string& branch, const c
                                     ", not the tracked " + want};
 }
 
+// A pull/merge request event (GitHub pull_request, pull_request_review;
+// GitLab Merge Request Hook) whose target is the tracked branch wakes the
+// controller, which re-posts the gate results on open requests. `base` is
+// where the payload names the target branch.
+HookDecision JudgeChangeRequest(std::string_view body, const std::string& branch,
+                                const std::string& what, std::initializer_list<const char*> base) {
+  auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return {HookVerdict::kBadRequest,
+            what + ": body is not a JSON object (send the payload as application/json)"};
+  }
+  const nlohmann::json* node = &j;
+  for (const char* key : base) {
+    auto it = node->find(key);
+    if (it == node->end()) {
+      node = nullptr;
+      break;
+    }
+    node = &*it;
+    if (!node->is_object() && !node->is_string()) {
+      node = nullptr;
+      break;
+    }
+  }
+  const std::string target = node && node->is_string() ? node->get<std::string>() : "";
+  if (target == branch) return {HookVerdict::kWake, what + " into " + branch};
+  return {HookVerdict::kIgnore, what + " into " + (target.empty() ? "(no branch)" : Clip(target)) +
+                                    ", not the tracked " + branch};
+}
+
 }  // namespace
 
 const char* HookSourceName(HookSource source) {
@@ -119,6 +150,9 @@ HookDecision EvaluateHook(HookSource source, std::string_view secret, const std:
       }
       std::string event = header("X-GitHub-Event");
       if (event == "ping") return {HookVerdict::kIgnore, "ping event"};
+      if (event == "pull_request" || event == "pull_request_review") {
+        return JudgeChangeRequest(body, branch, event, {"pull_request", "base", "ref"});
+      }
       if (!event.empty() && event != "push") {
         return {HookVerdict::kIgnore, "'" + Clip(event) + "' event, not a push"};
       }
@@ -131,6 +165,10 @@ HookDecision EvaluateHook(HookSource source, std::string_view secret, const std:
         return {HookVerdict::kUnauthorized, "X-Gitlab-Token does not match the secret"};
       }
       std::string event = header("X-Gitlab-Event");
+      if (event == "Merge Request Hook") {
+        return JudgeChangeRequest(body, branch, "merge request",
+                                  {"object_attributes", "target_branch"});
+      }
       if (!event.empty() && event != "Push Hook") {
         return {HookVerdict::kIgnore, "'" + Clip(event) + "' event, not a push"};
       }

@@ -61,6 +61,26 @@ TEST(ControllerSecretsParseTest, ForgeApiDefaultsByType) {
   EXPECT_EQ(s.forge->api, "https://api.github.com");
 }
 
+TEST(ControllerSecretsParseTest, ForgeStatusesAreOnByDefaultAndCanBeTurnedOff) {
+  Diagnostics diags;
+  SecretSettings s = ParseAll("forge: {type: github, repo: a/b}\n", diags);
+  ASSERT_TRUE(diags.empty()) << FormatDiagnostics(diags);
+  EXPECT_TRUE(s.forge->statuses);
+  EXPECT_EQ(s.forge->dashboard_url, "");
+  s = ParseAll(
+      "forge: {type: github, repo: a/b, statuses: false, dashboardUrl: https://sluice.example/}\n",
+      diags);
+  ASSERT_TRUE(diags.empty()) << FormatDiagnostics(diags);
+  EXPECT_FALSE(s.forge->statuses);
+  EXPECT_EQ(s.forge->dashboard_url, "https://sluice.example/");
+  s = ParseAll("forge:\n  type: github\n  repo: a/b\n  statuses: maybe\n  dashboardUrl: sluice\n",
+               diags);
+  EXPECT_FALSE(s.forge.has_value());
+  EXPECT_TRUE(HasDiagnostic(diags, "c.yaml:4: ", "statuses")) << FormatDiagnostics(diags);
+  EXPECT_TRUE(HasDiagnostic(diags, "c.yaml:5: ", "dashboardUrl must be an http"))
+      << FormatDiagnostics(diags);
+}
+
 TEST(ControllerSecretsParseTest, ProblemsNameTheLineAndTheFix) {
   Diagnostics diags;
   SecretSettings s = ParseAll(R"(forge: {type: gitea, repo: nope}

@@ -217,5 +217,39 @@ TEST(WebhookTest, ReasonsQuoteRequestTextSafely) {
   EXPECT_LT(d.reason.size(), 200u);
 }
 
+// Gate results on the pull request: a pull/merge request into the tracked
+// branch (opened, pushed to, reviewed) wakes the controller, which posts
+// the statuses again. GitHub: "Webhook events and payloads", pull_request
+// (pull_request.base.ref) and pull_request_review; GitLab: "Merge request
+// events" (object_attributes.target_branch).
+TEST(WebhookTest, PullRequestIntoTheTrackedBranchWakes) {
+  const std::string pr = R"({"action":"synchronize","pull_request":{"base":{"ref":"main"}}})";
+  for (const char* event : {"pull_request", "pull_request_review"}) {
+    HookDecision d =
+        EvaluateHook(HookSource::kGitHub, kSecret, "main",
+                     Headers({{"X-Hub-Signature-256", Sign(pr)}, {"X-GitHub-Event", event}}), pr);
+    EXPECT_EQ(d.verdict, HookVerdict::kWake) << event << ": " << d.reason;
+  }
+  const std::string other = R"({"pull_request":{"base":{"ref":"release"}}})";
+  HookDecision d = EvaluateHook(
+      HookSource::kGitHub, kSecret, "main",
+      Headers({{"X-Hub-Signature-256", Sign(other)}, {"X-GitHub-Event", "pull_request"}}), other);
+  EXPECT_EQ(d.verdict, HookVerdict::kIgnore);
+  EXPECT_NE(d.reason.find("release"), std::string::npos) << d.reason;
+  const std::string junk = "not json";
+  d = EvaluateHook(
+      HookSource::kGitHub, kSecret, "main",
+      Headers({{"X-Hub-Signature-256", Sign(junk)}, {"X-GitHub-Event", "pull_request"}}), junk);
+  EXPECT_EQ(d.verdict, HookVerdict::kBadRequest);
+
+  const std::string mr =
+      R"({"object_kind":"merge_request","object_attributes":{"target_branch":"main"}})";
+  auto headers = Headers({{"X-Gitlab-Token", kSecret}, {"X-Gitlab-Event", "Merge Request Hook"}});
+  EXPECT_EQ(EvaluateHook(HookSource::kGitLab, kSecret, "main", headers, mr).verdict,
+            HookVerdict::kWake);
+  EXPECT_EQ(EvaluateHook(HookSource::kGitLab, kSecret, "release", headers, mr).verdict,
+            HookVerdict::kIgnore);
+}
+
 }  // namespace
 }  // namespace sluice::server
