@@ -170,10 +170,27 @@ run "${S[@]}" rollback dev api --incident INC-42 --push "${common[@]}" --log-lev
 pass
 git -C "$demo/work" pull -q --no-rebase origin main
 
-say "9. sluice status: what runs where, since when, who approved it, the last-known-good"
+say "9. dev: api 2.6.2 needs a database migration; deploy.dependsOn runs it first, same pass"
+sed -e "s|^  digest: .*|  digest: sha256:$(printf 'migrate 2.6.2' | sha256sum | cut -d' ' -f1)|" \
+  -e 's|^  image: .*|  image: registry.example.com/shop/migrate|' -e 's|^  version: .*|  version: 2.6.2|' \
+  -e '/^verification:/,$d' "$demo/work/environments/dev/apps/api.yaml" \
+  > "$demo/work/environments/dev/apps/migrate.yaml"
+pin dev api "sha256:$(printf 'api 2.6.2' | sha256sum | cut -d' ' -f1)" 2.6.2
+sed -i 's|^deploy:$|deploy:\n  dependsOn: [migrate]   # applied and verified before api|' \
+  "$demo/work/environments/dev/apps/api.yaml"
+git -C "$demo/work" add -A && git -C "$demo/work" commit -q -m "dev: api 2.6.2 with its migration" && push
+run "${S[@]}" plan "${common[@]}" --env dev --log-level warn | grep -E '^dev/|after|dependsOn'
+out=$(pass 2>&1) || { printf '%s\n' "$out"; exit 1; }
+printf '%s\n' "$out"
+# The pass handles changes in order: migrate verified before api started.
+line_of() { printf '%s\n' "$out" | grep -n "^$1: verified" | cut -d: -f1; }
+m=$(line_of dev/migrate) a=$(line_of dev/api)
+[ -n "$m" ] && [ -n "$a" ] && [ "$m" -lt "$a" ] || { echo "expected migrate, then api" >&2; exit 1; }
+
+say "10. sluice status: what runs where, since when, who approved it, the last-known-good"
 run "${S[@]}" status "${common[@]}" --log-level warn
 
-say "10. The record in Git: any clone can read it"
+say "11. The record in Git: any clone can read it"
 git -C "$demo/work" fetch -q origin 'refs/notes/*:refs/notes/*' '+refs/sluice/*:refs/sluice/*'
 run git -C "$demo/work" log --notes=sluice --format='%h %s%n%N' -1 origin/main
 run "${S[@]}" audit "${common[@]}" --env prod --log-level warn

@@ -23,7 +23,9 @@ Runner AddPlanCommand(CLI::App& app) {
       "anything");
   cmd->footer(
       "Judges the head of --branch with the policy in force, exactly as the controller would, "
-      "and writes nothing. On a PR branch it previews what merging would do.\n"
+      "and writes nothing. On a PR branch it previews what merging would do. Changes are "
+      "listed in the order a pass handles them: an app after the apps its deploy.dependsOn "
+      "names (\"after: db\"; JSON: dependsOn, order).\n"
       "Examples:\n  sluice plan --repo git://git.example.com/environments --env prod\n"
       "  sluice plan --repo ... --branch promote-api-2.5.3 --at 2026-11-24T10:00:00+01:00\n"
       "Exit codes: 0 every gate passes (or nothing is pending), 3 a gate blocks, 4 a gate "
@@ -108,7 +110,9 @@ Runner AddPlanCommand(CLI::App& app) {
                        {"version", r.version},
                        {"result", std::string(gates::VerdictName(r.verdict))},
                        {"gates", gates},
-                       {"policyNotes", r.policy_notes}});
+                       {"policyNotes", r.policy_notes},
+                       {"dependsOn", r.depends_on},
+                       {"order", r.order}});
       }
       std::cout << DumpJson(out, 2) << "\n";
     } else {
@@ -119,6 +123,10 @@ Runner AddPlanCommand(CLI::App& app) {
                   << r.env << "/" << r.app << "  " << (r.version.empty() ? "" : r.version + " ")
                   << (r.digest.empty() ? "" : r.digest.substr(0, 19) + "…") << " at "
                   << ShortId(r.commit) << "  => " << gates::VerdictName(r.verdict) << "\n";
+        if (!r.depends_on.empty()) {
+          std::cout << "  order " << r.order << " in " << r.env
+                    << ", after: " << Join(r.depends_on, ", ") << "\n";
+        }
         for (const auto& g : r.gates) {
           std::cout << "  " << std::left << std::setw(18) << g.name << std::setw(6)
                     << gates::VerdictName(g.verdict) << g.reason << "\n";

@@ -125,6 +125,12 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
   if (r.state != "in-sync") {
     out << "  desired  " << VersionOf(r.desired) << " at " << ShortId(r.desired.commit) << "\n";
   }
+  if (!r.desired.depends_on.empty()) {
+    out << "  after    " << Join(r.desired.depends_on, ", ")
+        << (r.order == 0 ? std::string(" (no order: a cycle or a missing app; run sluice validate)")
+                         : " (order " + std::to_string(r.order) + " in " + r.env + ")")
+        << "\n";
+  }
   out << "  lkg      " << VersionOf(r.lkg);
   if (!r.lkg.commit.empty()) out << " at " << ShortId(r.lkg.commit);
   out << "\n";
@@ -163,6 +169,8 @@ Runner AddStatusCommand(CLI::App& app) {
       "Exit code 0 whatever the states; read them from the output.\n"
       "An in-sync row whose reasons start with 'drift:' runs something other than its pin "
       "(found by the controller's drift checks; see 'sluice controller --help').\n"
+      "An app with deploy.dependsOn shows 'after  migrate (order 2 in prod)': it is applied "
+      "after those apps; a reason starting 'dependsOn:' names the dependency that holds it.\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
       "  sluice status --repo ... --format json   # one object per (env, app)\n"
       "Fields and freshness rules: docs/record.md (\"sluice status\").");

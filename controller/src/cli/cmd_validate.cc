@@ -41,6 +41,9 @@ Runner AddValidateCommand(CLI::App& app) {
   cmd->footer(
       "A local directory is checked as it is on disk (uncommitted edits included); a URL is "
       "fetched and its --branch head is checked.\n"
+      "Across the files of an environment it checks deploy.dependsOn: every name is an app of "
+      "the same environment and there is no cycle (shown with its path: api -> migrate -> "
+      "api).\n"
       "With --config FILE (the controller's configuration) it also checks that the notification "
       "targets sluice.yaml names are defined there.\n"
       "Example:\n  sluice validate --repo .\n"

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "config/parse_internal.h"
+#include "config/settings.h"
 #include "config/yaml_reader.h"
 
 namespace sluice::config {
@@ -366,10 +367,54 @@ std::optional<ExecDeploy> ParseExec(FileDiags& d, const YAML::Node& node, int ow
   return e;
 }
 
-bool ParseDeploy(MapReader& m, const std::string& env, Deploy& deploy) {
+// `deploy.dependsOn`: a list of app names of the same environment.
+bool ParseDependsOn(MapReader& m, const std::string& app, Deploy& deploy) {
+  FileDiags& d = m.diags();
+  if (!m.Present("dependsOn")) return true;
+  YAML::Node list = m.Get("dependsOn");
+  if (!list.IsNull() && !list.IsSequence()) {
+    d.Add(list,
+          "deploy.dependsOn must be a list of app names of this environment, e.g. "
+          "dependsOn: [db], got " +
+              internal::Describe(list));
+    return false;
+  }
+  auto names = m.StringList("dependsOn");
+  if (!names) return false;
+  bool ok = true;
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
+    const YAML::Node item = list[i];
+    const std::string where = internal::Item("deploy.dependsOn", i);
+    if (!IsValidName(name)) {
+      d.Add(item, where + " '" + Quote(name) +
+                      "' is not an app name; name the pin file of an app of this environment "
+                      "without .yaml (lowercase letters, digits, '.', '_' and '-')");
+      ok = false;
+      continue;
+    }
+    if (name == app) {
+      d.Add(item, where + " names '" + Quote(app) +
+                      "' itself; an app cannot depend on itself: remove it");
+      ok = false;
+      continue;
+    }
+    bool twice = std::any_of(deploy.depends_on.begin(), deploy.depends_on.end(),
+                             [&](const Dependency& dep) { return dep.app == name; });
+    if (twice) {
+      d.Add(item, where + " names '" + Quote(name) + "' a second time; remove the duplicate");
+      ok = false;
+      continue;
+    }
+    deploy.depends_on.push_back({name, internal::LineOf(item)});
+  }
+  return ok;
+}
+
+bool ParseDeploy(MapReader& m, const std::string& env, const std::string& app, Deploy& deploy) {
   FileDiags& d = m.diags();
   if (!m.valid()) return false;
-  bool ok = true;
+  bool ok = ParseDependsOn(m, app, deploy);
   const std::vector<std::string> kinds = {"helm", "terraform", "exec"};
   std::optional<std::string> adapter = m.Enum("adapter", kinds, Req::kRequired);
   if (!adapter) ok = false;
@@ -505,8 +550,8 @@ std::optional<Pin> ParsePin(std::string_view yaml_text, const std::string& path,
     }
     if (top.Present("deploy")) {
       MapReader m(d, top.Get("deploy"), "deploy", top.KeyLine("deploy"),
-                  {"adapter", "helm", "terraform", "exec"});
-      ParseDeploy(m, pin.env, pin.deploy);
+                  {"adapter", "helm", "terraform", "exec", "dependsOn"});
+      ParseDeploy(m, pin.env, pin.app, pin.deploy);
     } else {
       top.Missing("deploy", "give deploy.adapter (helm, terraform or exec) and its block");
     }

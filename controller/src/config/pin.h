@@ -58,8 +58,20 @@ struct ExecDeploy {
   int program_line = 0;
 };
 
+// One entry of `deploy.dependsOn`: an app of the same environment that is
+// applied (and verified) before this one. `line` is its 1-based line in the
+// pin file (0 when unknown), for validate's order problems.
+struct Dependency {
+  std::string app;
+  int line = 0;
+};
+
 struct Deploy {
   AdapterKind adapter = AdapterKind::kExec;
+  // `dependsOn:` (SPEC 1.4): valid app names, none twice, never the app
+  // itself. Whether they exist and form no cycle is a check of the whole
+  // environment (config/app_order.h).
+  std::vector<Dependency> depends_on;
   std::optional<HelmDeploy> helm;            // set iff adapter == kHelm
   std::optional<TerraformDeploy> terraform;  // set iff adapter == kTerraform
   std::optional<ExecDeploy> exec;            // set iff adapter == kExec

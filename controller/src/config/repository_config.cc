@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/app_order.h"
 #include "config/parse_internal.h"
 #include "config/yaml_reader.h"
 
@@ -120,6 +121,8 @@ void ValidateApps(const FileReader& read, const DirLister& list,
   }
   std::vector<std::string> sorted = *names;
   std::sort(sorted.begin(), sorted.end());
+  const size_t first_pin = report.pins.size();
+  std::set<std::string> present;  // every app with a pin file, parsed or not
   for (const auto& name : sorted) {
     if (name.empty() || name[0] == '.') continue;  // dotfiles: editor swap files, .gitkeep
     const std::string path = dir + "/" + name;
@@ -134,6 +137,7 @@ void ValidateApps(const FileReader& read, const DirLister& list,
       continue;
     }
     std::string app = name.substr(0, name.size() - 5);
+    present.insert(app);
     if (!IsValidName(app)) {
       out.push_back({path, 0,
                      "app name '" + internal::Quote(app) +
@@ -152,6 +156,11 @@ void ValidateApps(const FileReader& read, const DirLister& list,
       report.pins.push_back(std::move(*pin));
     }
   }
+  // deploy.dependsOn across the environment: missing apps and cycles.
+  std::vector<const Pin*> pins;
+  for (size_t i = first_pin; i < report.pins.size(); ++i) pins.push_back(&report.pins[i]);
+  Diagnostics order = CheckAppOrder(env, pins, present);
+  out.insert(out.end(), order.begin(), order.end());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "core/time_format.h"
 #include "core/version.h"
 #include "engine/change_set.h"
+#include "engine/order.h"
 #include "record/candidate.h"
 #include "record/refs.h"
 
@@ -255,9 +256,12 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
   } done_with{options_, env};
   // Rollbacks go first: restoring a verified release beats any new change.
   RollbacksFirst(ws_, env, head, *changed);
+  // deploy.dependsOn: dependencies first (engine/order.h).
+  EnvOrder order = OrderChanges(ws_, env, head, *changed);
+  std::map<std::string, record::AppOutcome> this_pass;
   // One environment never runs two applies at once: apps go one by one.
   bool first = true;
-  for (const auto& app : *changed) {
+  for (const auto& app : order.apps) {
     if (cancel_.cancelled()) break;
     // Each later change is proved again: the lease may have gone meanwhile.
     if (!first && options_.should_apply && !options_.should_apply(env)) {
@@ -265,7 +269,11 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
       break;
     }
     first = false;
-    record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read);
+    auto hold = [&](const std::string& candidate) {
+      return HoldFor(ws_, record_, env, app, candidate, order, this_pass);
+    };
+    record::AppOutcome o = ReconcileApp(env, app, head, pif, pins_read, hold);
+    this_pass[app] = o;
     spdlog::log(o.state == record::Outcome::kFailed || o.state == record::Outcome::kError
                     ? spdlog::level::warn
                     : spdlog::level::info,
@@ -277,7 +285,7 @@ void Reconciler::ReconcileEnv(const std::string& env, const std::string& head,
 
 record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::string& app,
                                             const std::string& head, const PolicyInForce& pif,
-                                            size_t& pins_read) {
+                                            size_t& pins_read, const HoldCheck& hold) {
   const std::string path = config::PinPath(env, app);
   record::AppOutcome outcome{env, app, head, "", record::Outcome::kError, ""};
 
@@ -370,6 +378,19 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
   };
 
   if (j.pin) outcome.digest = j.pin->artifact.digest;
+  // deploy.dependsOn: a dependency not in place holds this change, as one
+  // more gate result (after the others, so `plan` and the record show both).
+  // In place, it is a passing result that says when each dependency was.
+  if (std::optional<DependencyHold> held = hold ? hold(candidate) : std::nullopt) {
+    j.results.push_back({kDependsOnGate, held->verdict, held->reason, {}});
+    const bool holds = held->verdict != gates::Verdict::kPass;
+    if (holds && (j.verdict == gates::Verdict::kPass || held->verdict == gates::Verdict::kBlock)) {
+      j.reason = j.verdict == gates::Verdict::kPass ? held->reason : held->reason + "; " + j.reason;
+      j.verdict = held->verdict;
+    } else if (holds) {
+      j.reason += "; " + held->reason;
+    }
+  }
   if (j.verdict != gates::Verdict::kPass) {
     record_decision(j.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked
                                                         : record::EventKind::kWaiting,
@@ -435,8 +456,28 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
     if (!changed.ok()) return changed.status();
     if (changed->empty()) continue;
     PolicyInForce pif = judge_.PolicyFor(env, *head);
-    for (const auto& app : *changed) {
-      if (!app_filter.empty() && app != app_filter) continue;
+    // The order a pass would take (deploy.dependsOn); a dependency's verdict
+    // here stands for its outcome (pass: as if applied and verified).
+    EnvOrder order = OrderChanges(ws_, env, *head, *changed);
+    std::map<std::string, record::AppOutcome> as_if;
+    // With --app, only that app and what it depends on (directly or not)
+    // are judged.
+    std::set<std::string> wanted;
+    if (!app_filter.empty()) {
+      std::vector<std::string> todo = {app_filter};
+      while (!todo.empty()) {
+        std::string a = std::move(todo.back());
+        todo.pop_back();
+        if (!wanted.insert(a).second) continue;
+        if (auto d = order.depends_on.find(a); d != order.depends_on.end()) {
+          todo.insert(todo.end(), d->second.begin(), d->second.end());
+        }
+      }
+    }
+    size_t position = 0;
+    for (const auto& app : order.apps) {
+      ++position;
+      if (!app_filter.empty() && !wanted.count(app)) continue;
       std::string text;
       {
         std::lock_guard lock(ws_.mutex());
@@ -445,7 +486,37 @@ Result<std::vector<PlanRow>> Reconciler::Plan(const std::string& env_filter,
         text = std::move(*t);
       }
       Judgement j = judge_.Evaluate(env, app, *head, *head, text, pif, at);
-      PlanRow row{env, app, *head, "", "", j.verdict, std::move(j.results), {}};
+      std::vector<std::string> deps;
+      if (auto d = order.depends_on.find(app); d != order.depends_on.end()) deps = d->second;
+      std::string candidate = *head;
+      {
+        std::lock_guard lock(ws_.mutex());
+        candidate = record::CandidateFor(ws_.repo(), env, app, *head);
+      }
+      auto held = HoldFor(ws_, record_, env, app, candidate, order, as_if);
+      if (held && held->verdict != gates::Verdict::kPass) {
+        j.results.push_back({kDependsOnGate, held->verdict, held->reason, {}});
+        if (j.verdict == gates::Verdict::kPass || held->verdict == gates::Verdict::kBlock) {
+          j.verdict = held->verdict;
+        }
+      } else if (!deps.empty()) {
+        j.results.push_back({kDependsOnGate,
+                             gates::Verdict::kPass,
+                             "after " + Join(deps, ", ") + " (applied and verified first)",
+                             {}});
+      }
+      as_if[app] = {env,
+                    app,
+                    *head,
+                    "",
+                    j.verdict == gates::Verdict::kPass   ? record::Outcome::kVerified
+                    : j.verdict == gates::Verdict::kWait ? record::Outcome::kWaiting
+                                                         : record::Outcome::kBlocked,
+                    j.reason};
+      if (!app_filter.empty() && app != app_filter) continue;
+      PlanRow row{env, app, *head, "", "", j.verdict, std::move(j.results), {}, {}, 0};
+      row.depends_on = deps;
+      row.order = position;
       for (const auto& ignored : pif.ignored) {
         row.policy_notes.push_back(trust::DescribeIgnored(ignored));
       }

@@ -21,6 +21,7 @@
 #include "engine/drift.h"
 #include "engine/evidence_gatherer.h"
 #include "engine/judge.h"
+#include "engine/order.h"
 #include "engine/pull_request_checks.h"
 #include "evidence/registry.h"
 #include "gates/gate.h"
@@ -107,6 +108,10 @@ struct PlanRow {
   // Edits of the environment's policy files that took no effect (trust
   // rule 1), one line each: "edit of … in c0ffee… ignored: …".
   std::vector<std::string> policy_notes;
+  // deploy.dependsOn of the pin, and the change's place (1-based) in the
+  // order its environment's pending changes would be handled.
+  std::vector<std::string> depends_on;
+  size_t order = 0;
 };
 
 // Reconciler runs controller passes (SPEC section 4): fetch, read desired pins
@@ -156,9 +161,12 @@ class Reconciler {
                     std::vector<record::AppOutcome>& out, size_t& pins_read);
   // Judges the candidate of (env, app), records a blocked or waiting
   // verdict, or hands an approved change to the Applier.
+  // `hold` says, given the candidate commit, whether a dependency
+  // (deploy.dependsOn) holds the change; may be empty.
+  using HoldCheck = std::function<std::optional<DependencyHold>(const std::string& candidate)>;
   record::AppOutcome ReconcileApp(const std::string& env, const std::string& app,
                                   const std::string& head, const PolicyInForce& pif,
-                                  size_t& pins_read);
+                                  size_t& pins_read, const HoldCheck& hold);
   // Runs the due drift checks (engine/drift.h) and adds their findings.
   void AddDriftChecks(record::PassReport& report);
   record::Event NewEvent(const std::string& env, const std::string& app, const std::string& commit,

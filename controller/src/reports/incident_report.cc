@@ -347,9 +347,24 @@ std::string FormatSeconds(double seconds) {
   return std::to_string(sec) + "s";
 }
 
+std::string HeldBy(const record::Event& e, const std::string& env, const std::string& app) {
+  if (e.env != env || e.app == app) return "";
+  if (e.kind != record::EventKind::kWaiting && e.kind != record::EventKind::kBlocked) return "";
+  for (const auto& g : e.gates) {
+    if (g.name != "dependsOn" || g.result == "pass") continue;
+    for (const std::string& prefix :
+         {"dependency " + app + " ", "waiting for dependency " + app + " ",
+          "waiting for dependency " + app + ":"}) {
+      if (g.reason.rfind(prefix, 0) == 0) return g.reason;
+    }
+  }
+  return "";
+}
+
 IncidentReport BuildIncidentReport(const std::vector<Change>& all,
                                    const std::map<std::string, ReleaseSide>& sides,
-                                   const IncidentOptions& options) {
+                                   const IncidentOptions& options,
+                                   const std::vector<record::Event>& held) {
   IncidentReport r;
   r.env = options.env;
   r.app = options.app;
@@ -414,6 +429,20 @@ IncidentReport BuildIncidentReport(const std::vector<Change>& all,
   r.window_start = start;
   r.window_end = end;
   r.timeline = BuildTimeline(changes, r.failures, sides, start, end);
+  // The apps this one held (deploy.dependsOn), as they recorded it.
+  for (const record::Event& e : held) {
+    std::string why = HeldBy(e, options.env, options.app);
+    if (why.empty() || !InWindow(e.time, start, end)) continue;
+    TimelineEntry t;
+    t.time = e.time;
+    t.event = "dependent-" + std::string(record::EventKindName(e.kind));
+    t.commit = e.commit;
+    t.version = e.version;
+    t.text = e.app + " " + std::string(record::EventKindName(e.kind)) + ": " + why;
+    r.timeline.push_back(std::move(t));
+  }
+  std::stable_sort(r.timeline.begin(), r.timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.time < b.time; });
   if (!r.window_end && !r.timeline.empty()) r.window_end = r.timeline.back().time;
   return r;
 }

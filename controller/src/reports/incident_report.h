@@ -36,7 +36,8 @@ struct IncidentOptions {
 struct TimelineEntry {
   TimePoint time{};
   // merged | rollback-commit | waiting | blocked | applying | applied |
-  // rolled-back | verified | failed | interrupted | drift
+  // rolled-back | verified | failed | interrupted | drift | dependent-waiting |
+  // dependent-blocked (another app this one held, deploy.dependsOn)
   std::string event;
   std::string commit;               // environments-repository commit (full id)
   std::string version;              // the pin's artifact.version, "" when unknown
@@ -100,9 +101,18 @@ struct IncidentReport {
 // output for that pair, which sorts them and links rollbacks) and `sides`
 // (the pin at each change's commit, by commit; missing entries leave
 // versions from the record). Pure.
+// `held` are `waiting`/`blocked` events of other apps of the environment
+// held by this app (deploy.dependsOn; HeldBy selects them): each one in the
+// window is a `dependent-waiting`/`dependent-blocked` line of the timeline.
 IncidentReport BuildIncidentReport(const std::vector<Change>& changes,
                                    const std::map<std::string, ReleaseSide>& sides,
-                                   const IncidentOptions& options);
+                                   const IncidentOptions& options,
+                                   const std::vector<record::Event>& held = {});
+
+// The reason of `e`'s `dependsOn` gate when `e` is a `waiting` or `blocked`
+// event of another app of `env` that `app` holds ("dependency migrate
+// failed: ...", "waiting for dependency migrate (blocked): ..."), else "".
+std::string HeldBy(const record::Event& e, const std::string& env, const std::string& app);
 
 // "8m 0s", "1h 2m", "45s", "0.4s". Pure.
 std::string FormatSeconds(double seconds);

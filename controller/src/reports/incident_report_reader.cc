@@ -1,6 +1,10 @@
 #include "reports/incident_report_reader.h"
 
+#include <set>
+
 #include "config/repository_config.h"
+#include "git/incremental.h"
+#include "record/refs.h"
 #include "reports/audit_reader.h"
 
 namespace sluice::reports {
@@ -31,7 +35,37 @@ Result<IncidentReport> ReadIncidentReport(record::Workspace& ws, const IncidentO
       sides[c.commit] = ReadReleaseSide(repo, c.commit, options.env, options.app);
     }
   }
-  return BuildIncidentReport(report->changes, sides, options);
+  IncidentReport built = BuildIncidentReport(report->changes, sides, options);
+  if (built.failures.empty()) return built;
+  // The apps of the environment this one held (deploy.dependsOn): one more
+  // pass over the notes, only for a report with a failure, keeping only the
+  // trusted lines of the environment.
+  std::vector<record::Event> held;
+  {
+    std::lock_guard lock(ws.mutex());
+    Status listed = git::ForEachNote(
+        ws.repo(), record::kNotesRef, [&](const std::string& commit, std::string_view text) {
+          std::string kept;
+          if (const std::set<std::string>* bad = ws.UntrustedLinesLocked(commit)) {
+            for (size_t pos = 0; pos < text.size();) {
+              size_t nl = text.find('\n', pos);
+              if (nl == std::string_view::npos) nl = text.size();
+              std::string line(text.substr(pos, nl - pos));
+              pos = nl + 1;
+              if (!bad->count(line)) kept += line + "\n";
+            }
+            text = kept;
+          }
+          if (text.find("\"dependsOn\"") == std::string_view::npos) return true;
+          for (record::Event& e : ParseNoteFor(text, options.env, "")) {
+            if (!HeldBy(e, options.env, options.app).empty()) held.push_back(std::move(e));
+          }
+          return true;
+        });
+    if (!listed.ok()) return listed.WithContext("list " + std::string(record::kNotesRef));
+  }
+  if (held.empty()) return built;
+  return BuildIncidentReport(report->changes, sides, options, held);
 }
 
 }  // namespace sluice::reports

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "config/app_order.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
 #include "core/json_dump.h"
@@ -48,13 +49,15 @@ class StatusReader {
       if (auto text = repo_.ReadFile(commit, path); text.ok()) {
         config::Diagnostics diags;
         if (auto pin = config::ParsePin(*text, path, diags)) {
-          it->second = {pin->artifact.digest, pin->artifact.version, pin->artifact.source};
+          it->second = {pin->artifact.digest, pin->artifact.version, pin->artifact.source, {}};
+          for (const auto& d : pin->deploy.depends_on) it->second.depends_on.push_back(d.app);
         }
       }
     }
     r.digest = it->second.digest;
     r.version = it->second.version;
     r.source = it->second.source;
+    r.depends_on = it->second.depends_on;
     return r;
   }
 
@@ -70,6 +73,7 @@ class StatusReader {
   git::Repository& repo_;
   struct PinFields {
     std::string digest, version, source;
+    std::vector<std::string> depends_on;
   };
   std::unordered_map<std::string, PinFields> pins_;  // by blob id
   std::unordered_map<std::string, std::vector<record::Event>> notes_;
@@ -161,6 +165,8 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"lkg", PinJson(r.lkg)},
                    {"state", r.state},
                    {"reasons", r.reasons},
+                   {"dependsOn", r.desired.depends_on},
+                   {"order", r.order},
                    {"previous", PinJson(r.previous)},
                    {"sourceRange", r.source_range},
                    {"lastPass", LastPassJson(r)},
@@ -209,6 +215,7 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
         }
       }
     }
+    const size_t env_first_row = rows.size();
     for (const auto& app : apps) {
       if (!app_filter.empty() && app != app_filter) continue;
       StatusRow row;
@@ -331,6 +338,18 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
         row.untrusted.push_back(what + ": " + u.reason);
       }
       rows.push_back(std::move(row));
+    }
+    // deploy.dependsOn: each row's place in its environment's order (of the
+    // desired pins; 0 on a cycle or a missing app, which validate names).
+    std::map<std::string, std::vector<std::string>> graph;
+    for (size_t i = env_first_row; i < rows.size(); ++i) {
+      graph[rows[i].app] = rows[i].desired.depends_on;
+    }
+    config::AppOrder order = config::OrderApps(graph, {}, apps, env);
+    for (size_t i = env_first_row; i < rows.size(); ++i) {
+      auto at = std::find(order.order.begin(), order.order.end(), rows[i].app);
+      if (at != order.order.end())
+        rows[i].order = static_cast<size_t>(at - order.order.begin()) + 1;
     }
   }
   return rows;

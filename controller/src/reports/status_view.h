@@ -16,7 +16,8 @@ struct PinRef {
   std::string digest;
   std::string version;
   std::string commit;
-  std::string source;  // artifact.source (the app's source commit), informative
+  std::string source;                   // artifact.source (the app's source commit), informative
+  std::vector<std::string> depends_on;  // deploy.dependsOn
 };
 
 // One recent event of an (env, app): the dashboard's timeline.
@@ -51,6 +52,10 @@ struct StatusRow {
   // in-sync | waiting | blocked | applying | verifying | failed
   std::string state;
   std::vector<std::string> reasons;
+  // The row's place (1-based) in its environment's order by
+  // deploy.dependsOn of the desired pins (apps free to go by name); 0 when
+  // the order has a problem (a cycle, a missing app: `validate` names it).
+  size_t order = 0;
   // The newest events of this (env, app) on the commits the row names (the
   // pending one, the deployed one, the one before it, the LKG), newest
   // first, at most kRecentEvents: read from those notes only, never by
@@ -76,8 +81,9 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, `lastPass`, `recent` and `untrusted` (docs/record.md). `indent` < 0 renders
-// compactly. Shared by the CLI and the daemon's GET /api/v1/status so both stay equal.
+// `sourceRange`, `lastPass`, `recent` and `untrusted` (docs/record.md), `dependsOn` and `order`.
+// `indent` < 0 renders compactly. Shared by the CLI and the daemon's GET /api/v1/status so both
+// stay equal.
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
 
 }  // namespace sluice::reports

@@ -338,5 +338,38 @@ TEST(SourceRangeTest, ShortensCommitRangesOfOneRepository) {
   EXPECT_EQ(SourceRange("abc1234", "abc1234"), "");
 }
 
+TEST(IncidentReportTest, HeldBySelectsTheDependentsAnAppHeld) {
+  auto event = [](std::string app, record::EventKind kind, std::string result, std::string reason) {
+    record::Event e;
+    e.env = "prod";
+    e.app = std::move(app);
+    e.kind = kind;
+    e.gates = {{"approval", "pass", "approved"}, {"dependsOn", std::move(result), reason}};
+    return e;
+  };
+  using K = record::EventKind;
+  EXPECT_EQ(
+      HeldBy(event("api", K::kBlocked, "block", "dependency migrate failed: x"), "prod", "migrate"),
+      "dependency migrate failed: x");
+  EXPECT_EQ(HeldBy(event("api", K::kWaiting, "wait", "waiting for dependency migrate (blocked): y"),
+                   "prod", "migrate"),
+            "waiting for dependency migrate (blocked): y");
+  EXPECT_EQ(HeldBy(event("api", K::kBlocked, "block", "dependency migrate was rolled back by c"),
+                   "prod", "migrate"),
+            "dependency migrate was rolled back by c");
+  // Another dependency, a passing result, another environment, the app itself.
+  EXPECT_EQ(HeldBy(event("api", K::kBlocked, "block", "dependency migrate2 failed: x"), "prod",
+                   "migrate"),
+            "");
+  EXPECT_EQ(HeldBy(event("api", K::kApplying, "pass", "after migrate verified"), "prod", "migrate"),
+            "");
+  EXPECT_EQ(
+      HeldBy(event("api", K::kBlocked, "block", "dependency migrate failed: x"), "dev", "migrate"),
+      "");
+  EXPECT_EQ(HeldBy(event("migrate", K::kBlocked, "block", "dependency migrate failed: x"), "prod",
+                   "migrate"),
+            "");
+}
+
 }  // namespace
 }  // namespace sluice::reports
