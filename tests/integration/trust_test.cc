@@ -79,6 +79,31 @@ class TrustTest : public ::testing::Test {
   int branches_ = 0;
 };
 
+// `sluice plan --branch <pull request>` run on the controller's own workdir
+// (as a reviewer previews a change) must not leave the pull request's walk of
+// the policy history where the controller keeps main's: the controller would
+// find main "rewritten" and stop judging prod.
+TEST_F(TrustTest, PlanOfAPullRequestBranchOnTheControllersWorkdirLeavesMainsTrustAlone) {
+  f_.CommitAndPush({{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('a'))}}, "prod api a");
+  f_.Reconcile();  // prod: blocked (a direct push), main's policy walk kept
+  Git(f_.work, {"checkout", "-q", "-b", "preview"});
+  CommitFiles(f_.work, {{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('b'))}},
+              "prod api b");
+  Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/preview"});
+  Git(f_.work, {"checkout", "-q", "main"});
+  CommandOutput plan = f_.Sluice({"plan", "--branch", "preview", "--env", "prod"});
+  EXPECT_NE(plan.exit_code, 1) << plan.err;
+
+  // main moves on without the preview's commit.
+  f_.CommitAndPush({{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('c'))}}, "prod api c");
+  nlohmann::json pass = f_.Reconcile();
+  const nlohmann::json* prod = Outcome(pass, "prod");
+  ASSERT_NE(prod, nullptr) << pass.dump();
+  EXPECT_EQ((*prod)["state"], "blocked") << pass.dump();
+  EXPECT_EQ((*prod)["reason"].get<std::string>().find("rewritten"), std::string::npos)
+      << pass.dump();
+}
+
 // Side door 1: a policy pushed to refs/sluice/applied/prod (never to main)
 // used to become the policy in force.
 TEST_F(TrustTest, PolicyPushedToTheRecordRefDoesNotDecide) {

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cstdio>
+
 #include "approval/landing.h"
 #include "config/repository_config.h"
 #include "core/strings.h"
@@ -27,9 +30,26 @@ std::string Reasons(const std::vector<gates::GateResult>& results) {
   return out;
 }
 
-// The trust options with the policy walk kept in the controller's workdir.
-trust::TrustOptions TrustWithCache(trust::TrustOptions t, const std::string& workdir) {
-  if (t.cache_dir.empty() && !workdir.empty()) t.cache_dir = workdir + "/trust";
+// The trust options with the policy walk kept in the controller's workdir,
+// one directory per tracked branch: `plan --branch <pull request>` on the
+// controller's workdir must not leave a walk of that branch where the
+// controller's own (of main) is kept, or the controller would find its head
+// "rewritten" (not a descendant of the pull request's head) and stop.
+trust::TrustOptions TrustWithCache(trust::TrustOptions t, const std::string& workdir,
+                                   const std::string& branch) {
+  if (t.cache_dir.empty() && !workdir.empty()) {
+    std::string name;
+    for (unsigned char c : branch) {
+      if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+        name += static_cast<char>(c);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", c);
+        name += hex;
+      }
+    }
+    t.cache_dir = workdir + "/trust/branch-" + name;
+  }
   return t;
 }
 
@@ -54,7 +74,7 @@ Judge::Judge(record::Workspace& ws, record::RecordStore& record, process::Comman
                  const std::string& commit, const std::vector<std::string>& paths) {
             return ApproveCommit(rule, settings, commit, paths);
           },
-          TrustWithCache(options_.trust, ws.workdir())) {}
+          TrustWithCache(options_.trust, ws.workdir(), ws.branch())) {}
 
 PolicyInForce Judge::PolicyFor(const std::string& env, const std::string& head) {
   // Trust rule 1: the newest version of the policy files in the branch's
