@@ -314,6 +314,77 @@ TEST_F(HaTest, EtcdDownStopsApplyingWithAReasonAndItResumesWhenEtcdIsBack) {
                         "/readyz 200 again"));
 }
 
+TEST_F(HaTest, StatusTheApiAndTheDashboardNameEachEnvironmentsOwner) {
+  Replica& a = Start("a");
+  Start("b");
+  ASSERT_TRUE(WaitUntil([&] { return Spread({"a", "b"}); }, seconds(30), "three each")) << Logs();
+  const auto owners = Owners(a);
+  const std::string commit = PinAll('e');
+  ASSERT_TRUE(WaitVerified(commit, seconds(60))) << Logs();
+
+  // /api/v1/status: each row's owner as the replica's last look saw it.
+  auto api = nlohmann::json::parse(Get(a, "/api/v1/status"), nullptr, false);
+  ASSERT_TRUE(api.is_array()) << api.dump();
+  ASSERT_EQ(api.size(), kEnvs.size());
+  for (const auto& row : api) {
+    EXPECT_EQ(row.value("owner", ""), owners.at(row.value("env", ""))) << row.dump();
+  }
+  // The dashboard renders the field.
+  EXPECT_NE(Get(a, "/").find("Owned by replica "), std::string::npos);
+
+  // `sluice status --etcd`: read from etcd, in JSON and in text.
+  const std::vector<std::string> base = {SLUICE_BINARY,
+                                         "status",
+                                         "--repo",
+                                         f_.url,
+                                         "--workdir",
+                                         tmp_.Sub("wd-status"),
+                                         "--controller-keys",
+                                         tmp_.Sub("controller-keys")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv);
+  };
+  CommandOutput r = with({"--etcd", etcd_.Url(), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(rows.is_array()) << r.out;
+  ASSERT_EQ(rows.size(), kEnvs.size());
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.value("owner", ""), owners.at(row.value("env", ""))) << row.dump();
+  }
+  r = with({"--etcd", etcd_.Url(), "--env", "e1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("e1/api  in-sync\n  owner    " + owners.at("e1") + "\n"), std::string::npos)
+      << r.out;
+  // The same through --config (the controller's file, etcd: key).
+  WriteFile(tmp_.Sub("status.yaml"), "etcd: [" + etcd_.Url() + "]\nleaseTtl: 3s\n");
+  r = with({"--config", tmp_.Sub("status.yaml"), "--format", "json", "--env", "e2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(rows.size(), 1u) << r.out;
+  EXPECT_EQ(rows[0].value("owner", ""), owners.at("e2"));
+
+  // Without --etcd, no owner key (and etcd is not asked: it is down here).
+  etcd_.Stop();
+  r = with({"--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(rows.size(), kEnvs.size()) << r.out;
+  for (const auto& row : rows) EXPECT_FALSE(row.contains("owner")) << row.dump();
+  // With --etcd and etcd down: an error naming it, never a silent fallback.
+  r = with({"--etcd", etcd_.Url()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--etcd: cannot read the owners: etcd at " + etcd_.Url() + " unreachable"),
+            std::string::npos)
+      << r.err;
+  r = with({"--etcd-user", "sluice"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--etcd-user given without --etcd"), std::string::npos) << r.err;
+  ASSERT_TRUE(etcd_.Start()) << etcd_.Log();
+}
+
 TEST_F(HaTest, AnUnreachableOrMisconfiguredEtcdIsAClearErrorAtStart) {
   const std::string dead = "http://127.0.0.1:" + std::to_string(FreePort());
   CommandOutput r = RunCommand({SLUICE_BINARY, "controller", "--repo", f_.url, "--workdir",

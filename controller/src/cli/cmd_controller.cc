@@ -375,11 +375,14 @@ Runner AddControllerCommand(CLI::App& app) {
       record::Workspace& workspace = **ws;
       http = std::make_unique<server::HttpServer>(
           sopts, metrics,
-          [&workspace, &parts]() -> Result<std::string> {
+          [&workspace, &parts, o = ownership.get()]() -> Result<std::string> {
             // The record as of the last pass's fetch; ComputeStatus takes the
             // workspace mutex, so this is safe beside a running pass.
             auto rows = reports::ComputeStatus(workspace, "", "", parts.clock.Now());
             if (!rows.ok()) return rows.status();
+            // With --etcd, each row's owner as this replica's last look at
+            // etcd saw it (every min(leaseTtl/3, 2s)); no request per GET.
+            if (o != nullptr) reports::SetOwners(*rows, o->State().owner_of);
             return reports::RenderStatusJson(*rows);
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into

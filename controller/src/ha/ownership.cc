@@ -33,6 +33,16 @@ std::string KeyPrefixFor(const std::string& repository_url) {
   return "/sluice/" + Hex64(Fnv1a64(url)) + "/";
 }
 
+Result<std::map<std::string, std::string>> ReadOwners(EtcdClient& etcd,
+                                                      const std::string& key_prefix) {
+  const std::string owners_prefix = key_prefix + "owners/";
+  auto keys = etcd.GetPrefix(owners_prefix);
+  if (!keys.ok()) return keys.status().WithContext("cannot read the owners");
+  std::map<std::string, std::string> owners;
+  for (KeyValue& kv : *keys) owners[kv.key.substr(owners_prefix.size())] = std::move(kv.value);
+  return owners;
+}
+
 Status ValidateInstanceId(const std::string& id) {
   if (id.empty() || id.size() > 63) {
     return Status::InvalidArgument("--instance-id must be 1 to 63 characters (got " +

@@ -75,6 +75,14 @@ namespace sluice::ha {
 // not collide. Pure.
 std::string KeyPrefixFor(const std::string& repository_url);
 
+// The owner of each environment as etcd holds it now: env -> the instance
+// id in <key_prefix>owners/<env> (one range read). An environment no live
+// replica holds is absent. The key of a replica that died stays until its
+// lease expires (at most the TTL). For `sluice status --etcd`, which holds
+// no lease of its own. Errors as EtcdClient's.
+Result<std::map<std::string, std::string>> ReadOwners(EtcdClient& etcd,
+                                                      const std::string& key_prefix);
+
 // An instance id names a replica in etcd keys and in the record: 1 to 63
 // characters of [A-Za-z0-9._-]. InvalidArgument naming --instance-id.
 Status ValidateInstanceId(const std::string& id);
