@@ -320,6 +320,13 @@ Runner AddControllerCommand(CLI::App& app) {
         return false;
       };
       ropts.done_with_env = [o = ownership.get()](const std::string& env) { o->Done(env); };
+      // An interrupted apply of another replica waits until that replica's
+      // adapter could have ended (it may be alive, cut off from etcd).
+      ropts.may_resume = [o = ownership.get()](const std::string& env,
+                                               const std::string& started_by,
+                                               std::chrono::milliseconds longest) {
+        return o->MayResume(env, started_by, longest);
+      };
       ropts.still_owner = [o = ownership.get()](const std::string& env, std::string* why) {
         ha::FenceResult f = o->Fence(env);
         if (!f.held && why) *why = f.reason;
