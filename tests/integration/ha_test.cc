@@ -7,6 +7,7 @@
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -312,6 +313,60 @@ TEST_F(HaTest, EtcdDownStopsApplyingWithAReasonAndItResumesWhenEtcdIsBack) {
   for (const auto& env : kEnvs) EXPECT_EQ(runs.count(env) ? runs.at(env) : 0, 1) << env;
   EXPECT_TRUE(WaitUntil([&] { return Get(a, "/readyz", &status), status == 200; }, seconds(15),
                         "/readyz 200 again"));
+}
+
+TEST_F(HaTest, ANewOwnerWaitsForTheAdapterOfAReplicaThatIsCutOffButAlive) {
+  // a starts a slow apply, then stops answering (SIGSTOP: as a replica cut
+  // off from etcd, it is alive and its adapter runs on). b takes the
+  // environment over and must not run the change beside a's adapter: it
+  // waits for the adapter's longest run (timeout 10s + 10s grace).
+  Replica& a = Start("a");
+  Start("b");
+  ASSERT_TRUE(WaitUntil([&] { return Spread({"a", "b"}); }, seconds(30), "three each")) << Logs();
+  std::string env;
+  for (const auto& [e, owner] : Owners(a)) {
+    if (owner == "a") env = e;
+  }
+  ASSERT_FALSE(env.empty());
+  const std::string log = f_.state + "/slow.log";
+  WriteFile(f_.work + "/scripts/slow.sh",
+            "#!/bin/sh\necho \"start $PPID\" >> \"$1\"\nsleep 8\necho \"end $PPID\" >> \"$1\"\n");
+  std::filesystem::permissions(f_.work + "/scripts/slow.sh", std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  const std::string pin =
+      "artifact:\n  image: registry.example.com/shop/app\n  digest: " + Digest('f') +
+      "\n  version: 1.0.0\ndeploy:\n  adapter: exec\n  exec:\n    command: [scripts/slow.sh, \"" +
+      log + "\"]\n    timeout: 10s\n";
+  const std::string commit =
+      f_.CommitAndPush({{"environments/" + env + "/apps/api.yaml", pin}}, "Pin a slow api");
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return std::filesystem::exists(log) && ReadFile(log).find("start") != std::string::npos &&
+               RecordedBy(commit, "applying").count(env) > 0;
+      },
+      seconds(30), "a's adapter to start, announced on the remote"))
+      << Logs();
+  ::kill(a.child->id(), SIGSTOP);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto owners = Owners(replicas_["b"]);
+        return owners.count(env) > 0 && owners.at(env) == "b";
+      },
+      seconds(15), "b to take " + env + " over"))
+      << Logs();
+  ASSERT_TRUE(WaitUntil([&] { return RecordedBy(commit, "verified").count(env) > 0; }, seconds(60),
+                        "b to apply the change in the end"))
+      << Logs();
+  ::kill(a.child->id(), SIGCONT);
+  // a's run ended before b's began, and b recorded the outcome.
+  std::istringstream lines(ReadFile(log));
+  std::vector<std::string> seen;
+  for (std::string l; std::getline(lines, l);) seen.push_back(l.substr(0, l.find(' ')));
+  EXPECT_EQ(seen, (std::vector<std::string>{"start", "end", "start", "end"})) << ReadFile(log);
+  EXPECT_EQ(RecordedBy(commit, "verified").at(env), "b");
+  EXPECT_NE(ReadFile(replicas_["b"].log).find("interrupted apply by a: waiting until"),
+            std::string::npos)
+      << Logs();
 }
 
 TEST_F(HaTest, StatusTheApiAndTheDashboardNameEachEnvironmentsOwner) {
