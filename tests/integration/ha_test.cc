@@ -7,6 +7,7 @@
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -312,6 +313,131 @@ TEST_F(HaTest, EtcdDownStopsApplyingWithAReasonAndItResumesWhenEtcdIsBack) {
   for (const auto& env : kEnvs) EXPECT_EQ(runs.count(env) ? runs.at(env) : 0, 1) << env;
   EXPECT_TRUE(WaitUntil([&] { return Get(a, "/readyz", &status), status == 200; }, seconds(15),
                         "/readyz 200 again"));
+}
+
+TEST_F(HaTest, ANewOwnerWaitsForTheAdapterOfAReplicaThatIsCutOffButAlive) {
+  // a starts a slow apply, then stops answering (SIGSTOP: as a replica cut
+  // off from etcd, it is alive and its adapter runs on). b takes the
+  // environment over and must not run the change beside a's adapter: it
+  // waits for the adapter's longest run (timeout 10s + 10s grace).
+  Replica& a = Start("a");
+  Start("b");
+  ASSERT_TRUE(WaitUntil([&] { return Spread({"a", "b"}); }, seconds(30), "three each")) << Logs();
+  std::string env;
+  for (const auto& [e, owner] : Owners(a)) {
+    if (owner == "a") env = e;
+  }
+  ASSERT_FALSE(env.empty());
+  const std::string log = f_.state + "/slow.log";
+  WriteFile(f_.work + "/scripts/slow.sh",
+            "#!/bin/sh\necho \"start $PPID\" >> \"$1\"\nsleep 8\necho \"end $PPID\" >> \"$1\"\n");
+  std::filesystem::permissions(f_.work + "/scripts/slow.sh", std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  const std::string pin =
+      "artifact:\n  image: registry.example.com/shop/app\n  digest: " + Digest('f') +
+      "\n  version: 1.0.0\ndeploy:\n  adapter: exec\n  exec:\n    command: [scripts/slow.sh, \"" +
+      log + "\"]\n    timeout: 10s\n";
+  const std::string commit =
+      f_.CommitAndPush({{"environments/" + env + "/apps/api.yaml", pin}}, "Pin a slow api");
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return std::filesystem::exists(log) && ReadFile(log).find("start") != std::string::npos &&
+               RecordedBy(commit, "applying").count(env) > 0;
+      },
+      seconds(30), "a's adapter to start, announced on the remote"))
+      << Logs();
+  ::kill(a.child->id(), SIGSTOP);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto owners = Owners(replicas_["b"]);
+        return owners.count(env) > 0 && owners.at(env) == "b";
+      },
+      seconds(15), "b to take " + env + " over"))
+      << Logs();
+  ASSERT_TRUE(WaitUntil([&] { return RecordedBy(commit, "verified").count(env) > 0; }, seconds(60),
+                        "b to apply the change in the end"))
+      << Logs();
+  ::kill(a.child->id(), SIGCONT);
+  // a's run ended before b's began, and b recorded the outcome.
+  std::istringstream lines(ReadFile(log));
+  std::vector<std::string> seen;
+  for (std::string l; std::getline(lines, l);) seen.push_back(l.substr(0, l.find(' ')));
+  EXPECT_EQ(seen, (std::vector<std::string>{"start", "end", "start", "end"})) << ReadFile(log);
+  EXPECT_EQ(RecordedBy(commit, "verified").at(env), "b");
+  EXPECT_NE(ReadFile(replicas_["b"].log).find("interrupted apply by a: waiting until"),
+            std::string::npos)
+      << Logs();
+}
+
+TEST_F(HaTest, StatusTheApiAndTheDashboardNameEachEnvironmentsOwner) {
+  Replica& a = Start("a");
+  Start("b");
+  ASSERT_TRUE(WaitUntil([&] { return Spread({"a", "b"}); }, seconds(30), "three each")) << Logs();
+  const auto owners = Owners(a);
+  const std::string commit = PinAll('e');
+  ASSERT_TRUE(WaitVerified(commit, seconds(60))) << Logs();
+
+  // /api/v1/status: each row's owner as the replica's last look saw it.
+  auto api = nlohmann::json::parse(Get(a, "/api/v1/status"), nullptr, false);
+  ASSERT_TRUE(api.is_array()) << api.dump();
+  ASSERT_EQ(api.size(), kEnvs.size());
+  for (const auto& row : api) {
+    EXPECT_EQ(row.value("owner", ""), owners.at(row.value("env", ""))) << row.dump();
+  }
+  // The dashboard renders the field.
+  EXPECT_NE(Get(a, "/").find("Owned by replica "), std::string::npos);
+
+  // `sluice status --etcd`: read from etcd, in JSON and in text.
+  const std::vector<std::string> base = {SLUICE_BINARY,
+                                         "status",
+                                         "--repo",
+                                         f_.url,
+                                         "--workdir",
+                                         tmp_.Sub("wd-status"),
+                                         "--controller-keys",
+                                         tmp_.Sub("controller-keys")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv);
+  };
+  CommandOutput r = with({"--etcd", etcd_.Url(), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(rows.is_array()) << r.out;
+  ASSERT_EQ(rows.size(), kEnvs.size());
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.value("owner", ""), owners.at(row.value("env", ""))) << row.dump();
+  }
+  r = with({"--etcd", etcd_.Url(), "--env", "e1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("e1/api  in-sync\n  owner    " + owners.at("e1") + "\n"), std::string::npos)
+      << r.out;
+  // The same through --config (the controller's file, etcd: key).
+  WriteFile(tmp_.Sub("status.yaml"), "etcd: [" + etcd_.Url() + "]\nleaseTtl: 3s\n");
+  r = with({"--config", tmp_.Sub("status.yaml"), "--format", "json", "--env", "e2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(rows.size(), 1u) << r.out;
+  EXPECT_EQ(rows[0].value("owner", ""), owners.at("e2"));
+
+  // Without --etcd, no owner key (and etcd is not asked: it is down here).
+  etcd_.Stop();
+  r = with({"--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rows = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(rows.size(), kEnvs.size()) << r.out;
+  for (const auto& row : rows) EXPECT_FALSE(row.contains("owner")) << row.dump();
+  // With --etcd and etcd down: an error naming it, never a silent fallback.
+  r = with({"--etcd", etcd_.Url()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--etcd: cannot read the owners: etcd at " + etcd_.Url() + " unreachable"),
+            std::string::npos)
+      << r.err;
+  r = with({"--etcd-user", "sluice"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--etcd-user given without --etcd"), std::string::npos) << r.err;
+  ASSERT_TRUE(etcd_.Start()) << etcd_.Log();
 }
 
 TEST_F(HaTest, AnUnreachableOrMisconfiguredEtcdIsAClearErrorAtStart) {

@@ -5,8 +5,11 @@
 #include <signal.h>
 
 #include <boost/process.hpp>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "core/time_format.h"
@@ -25,6 +28,17 @@ std::vector<std::string> Kinds(const std::vector<nlohmann::json>& events, const 
     if (e.value("app", "") == app) kinds.push_back(e.value("event", ""));
   }
   return kinds;
+}
+
+// A process is alive if it exists and is not a zombie (an orphan killed
+// under an init that does not reap may stay a zombie).
+bool IsAlive(pid_t pid) {
+  if (::kill(pid, 0) == -1 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
 const nlohmann::json* Outcome(const nlohmann::json& pass, const std::string& env,
@@ -293,11 +307,12 @@ TEST(ReconcileTest, KilledMidApplyLeavesApplyingOnRemoteAndNextPassResolvesIt) {
   WaitUntil([&] { return fs::exists(f.state + "/hung.pid"); }, std::chrono::seconds(30),
             "the deploy script to start (hung.pid)");
   ASSERT_TRUE(fs::exists(f.state + "/hung.pid"));
-  // The crash: the controller dies without a word; its child is orphaned.
+  // The crash: the controller dies without a word, and its adapter with it.
   ::kill(controller.id(), SIGKILL);
   controller.wait();
   pid_t hung = std::stoi(ReadFile(f.state + "/hung.pid"));
-  ::kill(hung, SIGKILL);
+  EXPECT_TRUE(WaitUntil([&] { return !IsAlive(hung); }, std::chrono::seconds(10),
+                        "the hung deploy script to die with its controller"));
 
   // What everyone sees: `applying` with no outcome.
   EXPECT_EQ(Kinds(f.RemoteEvents(commit), "api"), (std::vector<std::string>{"applying"}));
@@ -318,6 +333,41 @@ TEST(ReconcileTest, KilledMidApplyLeavesApplyingOnRemoteAndNextPassResolvesIt) {
             (std::vector<std::string>{"applying", "failed", "applying", "applied", "verified"}));
   EXPECT_EQ(events[1].value("interrupted", false), true);
   EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), commit);
+}
+
+TEST(ReconcileTest, KillNineOfThePassKillsItsAdapterAndWhatTheAdapterStarted) {
+  // An adapter that starts a child of its own (a deploy script running
+  // helm, here `sleep`) and waits for it. kill -9 of the controller must
+  // take both: a new owner's crash recovery must never run beside them.
+  EnvRepoFixture f;
+  WriteFile(f.work + "/scripts/spawn.sh",
+            "#!/bin/sh\n"
+            "sleep 600 &\n"
+            "echo \"$$ $!\" > \"$1/pids.tmp\" && mv \"$1/pids.tmp\" \"$1/pids\"\n"
+            "wait\n");
+  fs::permissions(f.work + "/scripts/spawn.sh", fs::perms::owner_all, fs::perm_options::replace);
+  std::string pin = f.PinYaml(Digest('a'));
+  pin.replace(pin.find("scripts/deploy.sh, \"{{digest}}\""),
+              std::string("scripts/deploy.sh, \"{{digest}}\"").size(), "scripts/spawn.sh");
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", pin}}, "Pin api, deployed by spawn.sh");
+
+  bp::child controller(std::string(SLUICE_BINARY), "reconcile", "--once", "--repo", f.url,
+                       "--workdir", f.workdir, "--log-level", "off", bp::std_out > bp::null,
+                       bp::std_err > bp::null);
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(f.state + "/pids"); }, std::chrono::seconds(30),
+                        "the adapter and its child to start (pids)"));
+  pid_t adapter = 0, child = 0;
+  std::istringstream(ReadFile(f.state + "/pids")) >> adapter >> child;
+  ASSERT_GT(adapter, 0);
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(IsAlive(adapter));
+  ASSERT_TRUE(IsAlive(child));
+  ::kill(controller.id(), SIGKILL);
+  controller.wait();
+  EXPECT_TRUE(WaitUntil([&] { return !IsAlive(adapter); }, std::chrono::seconds(10),
+                        "the adapter to die with its controller"));
+  EXPECT_TRUE(WaitUntil([&] { return !IsAlive(child); }, std::chrono::seconds(10),
+                        "the adapter's own child to die with the controller"));
 }
 
 TEST(ReconcileTest, StatusReportsRunningVersionAndLastKnownGood) {

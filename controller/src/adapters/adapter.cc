@@ -62,6 +62,24 @@ Result<Observation> Adapter::Inspect(const ApplyRequest& req) {
   return o;
 }
 
+std::chrono::milliseconds LongestApply(const config::Pin& pin) {
+  using std::chrono::milliseconds;
+  const config::Deploy& d = pin.deploy;
+  milliseconds timeout{0};
+  milliseconds grace{0};
+  if (d.adapter == config::AdapterKind::kExec && d.exec) {
+    timeout = d.exec->timeout;
+    grace = process::ProcessSpec{}.kill_grace;
+  } else if (d.adapter == config::AdapterKind::kHelm && d.helm) {
+    timeout = HelmUpgradeProcessTimeout(d.helm->timeout);
+    grace = kHelmKillGrace;
+  } else if (d.adapter == config::AdapterKind::kTerraform && d.terraform) {
+    timeout = d.terraform->timeout;
+    grace = kTerraformKillGrace;
+  }
+  return timeout.count() <= 0 ? milliseconds(0) : timeout + grace;
+}
+
 Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind,
                                              process::CommandRunner& runner) {
   switch (kind) {

@@ -81,6 +81,14 @@ class Adapter {
 Result<std::unique_ptr<Adapter>> MakeAdapter(config::AdapterKind kind,
                                              process::CommandRunner& runner);
 
+// How long one apply of `pin` can run at most, the kill grace after its
+// timeout included: exec `timeout` + 10 s; helm 2 x `timeout` + min(`timeout`,
+// 30 s) (helm --atomic's rollback) + 30 s; terraform `timeout` (the whole
+// init/plan/apply sequence) + 60 s. Zero when the adapter's timeout is 0 (no
+// bound). High availability: how long a new owner waits before resuming an
+// apply another replica may still run (docs/operations.md). Pure.
+std::chrono::milliseconds LongestApply(const config::Pin& pin);
+
 // ---------------------------------------------------------------------------
 // Helpers shared by the adapters. Pure apart from ResolveCheckoutPath, which
 // looks at the filesystem (never runs anything).

@@ -18,7 +18,7 @@ namespace {
 constexpr size_t kTailLines = 20;
 // JSON documents are parsed whole: keep far more than the default tail.
 constexpr size_t kQueryOutputCap = 16 * 1024 * 1024;
-constexpr milliseconds kKillGrace = std::chrono::seconds(30);
+constexpr milliseconds kKillGrace = kHelmKillGrace;
 constexpr milliseconds kMaxExtraWait = std::chrono::seconds(30);
 
 std::string PinPath(const ApplyRequest& req) {
@@ -93,11 +93,8 @@ std::optional<std::string> LookupDotted(const json& root, std::string_view key) 
   return node->get<std::string>();
 }
 
-// Helm waits up to `timeout` itself and, with --atomic, as long again for
-// the rollback: the process is only killed once both had their chance.
 milliseconds UpgradeProcessTimeout(milliseconds helm_timeout) {
-  if (helm_timeout.count() <= 0) return milliseconds(0);
-  return helm_timeout * 2 + std::min(helm_timeout, kMaxExtraWait);
+  return HelmUpgradeProcessTimeout(helm_timeout);
 }
 
 Result<std::string> HelmProgram(const std::map<std::string, std::string>& env) {
@@ -128,6 +125,13 @@ Result<std::string> ChartArg(const ApplyRequest& req, const std::string& chart) 
 }
 
 }  // namespace
+
+// Helm waits up to `timeout` itself and, with --atomic, as long again for
+// the rollback: the process is only killed once both had their chance.
+milliseconds HelmUpgradeProcessTimeout(milliseconds helm_timeout) {
+  if (helm_timeout.count() <= 0) return milliseconds(0);
+  return helm_timeout * 2 + std::min(helm_timeout, kMaxExtraWait);
+}
 
 std::string HelmNamespace(const config::HelmDeploy& helm) {
   return helm.namespace_.empty() ? std::string("default") : helm.namespace_;

@@ -15,6 +15,7 @@
 //     revision, updated, status, chart, app_version, description)
 //   https://helm.sh/docs/helm/helm_get_values/ (the user-supplied values)
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,14 @@ enum class HelmMode {
 // kubeconfig's current namespace, so that upgrade and status always look at
 // the same place).
 std::string HelmNamespace(const config::HelmDeploy& helm);
+
+// SIGTERM -> SIGKILL grace of `helm upgrade`: helm --atomic rolls back.
+inline constexpr std::chrono::milliseconds kHelmKillGrace = std::chrono::seconds(30);
+
+// The process timeout of `helm upgrade --atomic --timeout T`: helm waits up
+// to T itself and as long again for the rollback, plus min(T, 30 s); 0 for
+// T = 0. Pure.
+std::chrono::milliseconds HelmUpgradeProcessTimeout(std::chrono::milliseconds helm_timeout);
 
 // Arguments (after the program name) of
 //   helm upgrade --install <release> <chart> [--version <v>] --namespace <ns>

@@ -23,7 +23,7 @@ constexpr size_t kTailLines = 20;
 constexpr size_t kMaxListedAddresses = 10;
 // `show -json` prints the whole plan on one line; it is parsed, not shown.
 constexpr size_t kShowOutputCap = 64 * 1024 * 1024;
-constexpr milliseconds kKillGrace = std::chrono::seconds(60);
+constexpr milliseconds kKillGrace = kTerraformKillGrace;
 constexpr milliseconds kMaxLockTimeout = std::chrono::minutes(5);
 constexpr char kPlanFileName[] = "sluice.tfplan";
 

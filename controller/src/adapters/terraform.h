@@ -33,6 +33,10 @@
 
 namespace sluice::adapters {
 
+// SIGTERM -> SIGKILL grace of a terraform command: it releases its state
+// lock when it stops cleanly.
+inline constexpr std::chrono::milliseconds kTerraformKillGrace = std::chrono::seconds(60);
+
 // The workspace of a pin: deploy.terraform.workspace, or the environment
 // name when it is empty.
 std::string TerraformWorkspace(const ApplyRequest& req);

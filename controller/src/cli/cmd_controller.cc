@@ -330,6 +330,13 @@ Runner AddControllerCommand(CLI::App& app) {
         return false;
       };
       ropts.done_with_env = [o = ownership.get()](const std::string& env) { o->Done(env); };
+      // An interrupted apply of another replica waits until that replica's
+      // adapter could have ended (it may be alive, cut off from etcd).
+      ropts.may_resume = [o = ownership.get()](const std::string& env,
+                                               const std::string& started_by,
+                                               std::chrono::milliseconds longest) {
+        return o->MayResume(env, started_by, longest);
+      };
       ropts.still_owner = [o = ownership.get()](const std::string& env, std::string* why) {
         ha::FenceResult f = o->Fence(env);
         if (!f.held && why) *why = f.reason;
@@ -388,11 +395,14 @@ Runner AddControllerCommand(CLI::App& app) {
       record::Workspace& workspace = **ws;
       http = std::make_unique<server::HttpServer>(
           sopts, metrics,
-          [&workspace, &parts]() -> Result<std::string> {
+          [&workspace, &parts, o = ownership.get()]() -> Result<std::string> {
             // The record as of the last pass's fetch; ComputeStatus takes the
             // workspace mutex, so this is safe beside a running pass.
             auto rows = reports::ComputeStatus(workspace, "", "", parts.clock.Now());
             if (!rows.ok()) return rows.status();
+            // With --etcd, each row's owner as this replica's last look at
+            // etcd saw it (every min(leaseTtl/3, 2s)); no request per GET.
+            if (o != nullptr) reports::SetOwners(*rows, o->State().owner_of);
             return reports::RenderStatusJson(*rows);
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into

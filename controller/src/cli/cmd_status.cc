@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/controller_config.h"
 #include "cli/engine_parts.h"
+#include "cli/ha_config.h"
 #include "cli/process_secrets.h"
 #include "cli/trust_config.h"
 #include "config/repository_config.h"
@@ -18,6 +19,9 @@
 #include "core/strings.h"
 #include "core/text.h"
 #include "engine/reconciler.h"
+#include "ha/etcd_client.h"
+#include "ha/ownership.h"
+#include "net/http_client.h"
 #include "reports/status_view.h"
 
 namespace sluice::cli {
@@ -43,15 +47,11 @@ std::string Fit(const std::string& text, size_t width) {
 // Trust rule 1: an edit of an environment's policy files that was not
 // approved under the policy it changes has no effect; every row of that
 // environment says so ("policy: edit of … in c0ffee… ignored: …").
-void AddIgnoredPolicyEdits(record::Workspace& ws, const std::string& config_path,
+void AddIgnoredPolicyEdits(record::Workspace& ws, const ControllerSettings& settings,
                            std::vector<reports::StatusRow>& rows) {
   if (rows.empty()) return;
   auto head = ws.Head();
   if (!head.ok()) return;
-  ControllerSettings settings;
-  if (Status s = LoadControllerConfigFile(config_path, settings, {}); !s.ok()) {
-    spdlog::warn("{}", s.message());
-  }
   EngineParts parts;
   CancelToken cancel;
   engine::ReconcileOptions ropts;
@@ -93,6 +93,10 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
     out << ", drifted";
   }
   out << "\n";
+  if (r.owner) {
+    out << "  owner    "
+        << (r.owner->empty() ? "none (no live replica holds " + r.env + ")" : *r.owner) << "\n";
+  }
   out << "  running  " << VersionOf(r.deployed);
   if (!r.deployed.commit.empty()) {
     out << " at " << ShortId(r.deployed.commit) << " since "
@@ -188,8 +192,11 @@ Runner AddStatusCommand(CLI::App& app) {
   auto config_path = std::make_shared<std::string>();
   cmd->add_option("--config", *config_path,
                   "The controller's configuration file (its trust: section decides where trust "
-                  "starts), so ignored policy edits are found as the controller finds them");
-  return [opts, env, app_name, stale_after, config_path] {
+                  "starts, so ignored policy edits are found as the controller finds them; its "
+                  "etcd keys stand for --etcd and the etcd TLS/auth flags)");
+  auto ha = std::make_shared<HaSettings>();
+  AddEtcdClientOptions(*cmd, *ha);
+  return [cmd, opts, env, app_name, stale_after, config_path, ha] {
     ConfigureLogging(opts->log_level);
     std::optional<std::chrono::seconds> stale;
     if (!stale_after->empty()) {
@@ -200,6 +207,19 @@ Runner AddStatusCommand(CLI::App& app) {
       }
       stale = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
+    ControllerSettings settings;
+    settings.ha = *ha;
+    if (Status s = LoadControllerConfigFile(*config_path, settings, GivenHaFlags(*cmd)); !s.ok()) {
+      spdlog::warn("{}", s.message());
+    }
+    // With --etcd (or etcd: in --config): who owns each environment, read
+    // from etcd; without it, etcd is never contacted.
+    auto etcd_options = MakeEtcdOptions(settings.ha);
+    if (!etcd_options.ok()) {
+      PrintError(etcd_options.status().message());
+      return etcd_options.status().code() == Status::Code::kInvalidArgument ? kExitUsage
+                                                                            : kExitError;
+    }
     auto ws = OpenSyncedWorkspace(*opts);
     if (!ws.ok()) return WorkspaceFailure(*opts, ws.status());
     SystemClock clock;
@@ -208,7 +228,18 @@ Runner AddStatusCommand(CLI::App& app) {
       PrintError(rows.status().message());
       return kExitError;
     }
-    AddIgnoredPolicyEdits(**ws, *config_path, *rows);
+    if (*etcd_options) {
+      net::CurlHttpClient http;
+      ha::EtcdClient etcd(http, **etcd_options);
+      auto owners = ha::ReadOwners(etcd, ha::KeyPrefixFor(opts->repo));
+      if (!owners.ok()) {
+        PrintError("--etcd: " + owners.status().message() +
+                   " (run without --etcd for everything but the owners)");
+        return kExitError;
+      }
+      reports::SetOwners(*rows, *owners);
+    }
+    AddIgnoredPolicyEdits(**ws, settings, *rows);
     WarnIgnoredSettings(**ws);
     if (opts->format == "json") {
       std::cout << reports::RenderStatusJson(*rows) << "\n";

@@ -65,6 +65,28 @@ Result<std::chrono::seconds> ParseLeaseTtl(const std::string& text) {
   return s;
 }
 
+namespace {
+
+void AddEtcdTlsAndAuthOptions(CLI::App& cmd, HaSettings& ha) {
+  cmd.add_option("--etcd-cacert", ha.etcd_cacert, "CA bundle (PEM) that signs the etcd servers");
+  cmd.add_option("--etcd-cert", ha.etcd_cert, "Client certificate (PEM) for etcd");
+  cmd.add_option("--etcd-key", ha.etcd_key, "Key (PEM) of --etcd-cert");
+  cmd.add_option("--etcd-user", ha.etcd_user, "etcd user (etcd's own authentication)");
+  cmd.add_option("--etcd-password-file", ha.etcd_password_file,
+                 "File holding the password of --etcd-user");
+}
+
+}  // namespace
+
+void AddEtcdClientOptions(CLI::App& cmd, HaSettings& ha) {
+  cmd.add_option_function<std::string>(
+         "--etcd", [&ha](const std::string& v) { ha.etcd = SplitEndpoints(v); },
+         "High availability: the etcd cluster the controller's replicas use "
+         "(URL[,URL...]); each row then names the replica that owns its environment")
+      ->type_name("URL[,URL...]");
+  AddEtcdTlsAndAuthOptions(cmd, ha);
+}
+
 void AddHaOptions(CLI::App& cmd, HaSettings& ha) {
   cmd.add_option_function<std::string>(
          "--etcd", [&ha](const std::string& v) { ha.etcd = SplitEndpoints(v); },
@@ -85,12 +107,7 @@ void AddHaOptions(CLI::App& cmd, HaSettings& ha) {
   cmd.add_option("--instance-id", ha.instance_id,
                  "This replica's name in etcd and in the record (controller.id); default "
                  "<hostname>-<pid>");
-  cmd.add_option("--etcd-cacert", ha.etcd_cacert, "CA bundle (PEM) that signs the etcd servers");
-  cmd.add_option("--etcd-cert", ha.etcd_cert, "Client certificate (PEM) for etcd");
-  cmd.add_option("--etcd-key", ha.etcd_key, "Key (PEM) of --etcd-cert");
-  cmd.add_option("--etcd-user", ha.etcd_user, "etcd user (etcd's own authentication)");
-  cmd.add_option("--etcd-password-file", ha.etcd_password_file,
-                 "File holding the password of --etcd-user");
+  AddEtcdTlsAndAuthOptions(cmd, ha);
 }
 
 std::vector<std::string> GivenHaFlags(const CLI::App& cmd) {

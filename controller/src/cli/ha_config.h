@@ -35,6 +35,11 @@ struct HaSettings {
 // outlive the parse.
 void AddHaOptions(CLI::App& cmd, HaSettings& ha);
 
+// Only the flags that say how to reach etcd: --etcd, --etcd-cacert,
+// --etcd-cert, --etcd-key, --etcd-user and --etcd-password-file (for a
+// command that reads etcd without holding a lease, `sluice status`).
+void AddEtcdClientOptions(CLI::App& cmd, HaSettings& ha);
+
 // The flags AddHaOptions added that were given on the command line, for
 // LoadControllerConfig's `explicit_flags`.
 std::vector<std::string> GivenHaFlags(const CLI::App& cmd);

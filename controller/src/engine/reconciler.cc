@@ -421,6 +421,15 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
                   ": windows, freezes and soak skipped, approved by " +
                   NamesOrNobody(evidence.emergency->approvers);
   }
+  if (resumed_after_crash && options_.may_resume && last->controller_id != options_.instance_id) {
+    // Another replica's apply: it may still run there (docs/operations.md).
+    if (auto wait = options_.may_resume(env, last->controller_id, adapters::LongestApply(*pin))) {
+      outcome.state = record::Outcome::kWaiting;
+      outcome.digest = pin->artifact.digest;
+      outcome.reason = "interrupted apply by " + last->controller_id + ": " + *wait;
+      return outcome;
+    }
+  }
   if (resumed_after_crash) {
     // The previous controller stopped between `applying` and the outcome.
     record::Event interrupted = base;

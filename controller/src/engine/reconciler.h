@@ -94,6 +94,16 @@ struct ReconcileOptions {
   // only a way to keep replicas from posting the same status twice: its
   // owner posts it. Empty: every environment.
   std::function<bool(const std::string& env)> posts_statuses_for;
+  // High availability: asked before resuming an interrupted apply (an
+  // `applying` without outcome) that another replica (`started_by`, its
+  // controller.id) wrote, with the adapter's longest run
+  // (adapters::LongestApply). nullopt: resume now (crash-recovery rule);
+  // otherwise why not yet: nothing is recorded or applied, the change stays
+  // `applying` and the pass unsettled, so a later pass asks again
+  // (Ownership::MayResume). Thread-safe. Empty: resume at once.
+  std::function<std::optional<std::string>(const std::string& env, const std::string& started_by,
+                                           std::chrono::milliseconds longest)>
+      may_resume;
 };
 
 // The gate table of one pending change, as `sluice plan` shows it.

@@ -1,7 +1,10 @@
 #include "ha/ownership.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <random>
 
 #include "core/time_format.h"
 #include "net/http_client.h"
@@ -33,6 +36,16 @@ std::string KeyPrefixFor(const std::string& repository_url) {
   return "/sluice/" + Hex64(Fnv1a64(url)) + "/";
 }
 
+Result<std::map<std::string, std::string>> ReadOwners(EtcdClient& etcd,
+                                                      const std::string& key_prefix) {
+  const std::string owners_prefix = key_prefix + "owners/";
+  auto keys = etcd.GetPrefix(owners_prefix);
+  if (!keys.ok()) return keys.status().WithContext("cannot read the owners");
+  std::map<std::string, std::string> owners;
+  for (KeyValue& kv : *keys) owners[kv.key.substr(owners_prefix.size())] = std::move(kv.value);
+  return owners;
+}
+
 Status ValidateInstanceId(const std::string& id) {
   if (id.empty() || id.size() > 63) {
     return Status::InvalidArgument("--instance-id must be 1 to 63 characters (got " +
@@ -53,7 +66,12 @@ Status ValidateInstanceId(const std::string& id) {
 Ownership::Ownership(EtcdClient& etcd, const Clock& clock, Waiter& waiter, OwnershipOptions options)
     : etcd_(etcd), clock_(clock), waiter_(waiter), options_(std::move(options)) {
   environments_ = options_.environments;
+  std::random_device random;
+  process_nonce_ =
+      Hex64((static_cast<uint64_t>(random()) << 32) ^ random() ^ static_cast<uint64_t>(::getpid()));
 }
+
+std::string Ownership::MemberValue() const { return options_.instance_id + " " + process_nonce_; }
 
 void Ownership::SetEnvironments(std::vector<std::string> environments) {
   std::lock_guard lock(mu_);
@@ -148,9 +166,37 @@ void Ownership::LoseAll(const std::string& why) {
   std::lock_guard lock(mu_);
   lease_changes_ += owned_.size();
   owned_.clear();
+  gained_at_.clear();
+  taken_from_.clear();
   lease_id_ = 0;
   registered_ = false;
   last_error_ = why;
+}
+
+std::optional<std::string> Ownership::MayResume(const std::string& env,
+                                                const std::string& started_by,
+                                                std::chrono::milliseconds longest) const {
+  if (longest.count() <= 0) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = gained_at_.find(env);
+  if (it == gained_at_.end()) return "not held by this replica";
+  const TimePoint until = it->second + longest;
+  if (clock_.Now() >= until) return std::nullopt;
+  // Taken from `started_by`, which is back as another process (its member
+  // key names a new process): the process that ran the apply is gone, and
+  // its adapter died with it (the runner's death signal and group guard). A
+  // replica that was only cut off comes back as the same process: wait.
+  auto from = taken_from_.find(env);
+  auto member = member_value_.find(started_by);
+  if (from != taken_from_.end() && from->second.instance == started_by &&
+      !from->second.member.empty() && member != member_value_.end() &&
+      member->second != from->second.member) {
+    return std::nullopt;
+  }
+  return "waiting until " + FormatRfc3339(until) + " (the adapter's longest run, " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(longest).count()) +
+         "s, since this replica took " + env +
+         " over) before resuming: the replica that started it may still be running it";
 }
 
 Status Ownership::Tick() {
@@ -218,7 +264,7 @@ Status Ownership::Register() {
     lease = lease_id_;
   }
   const std::string key = MemberKey(options_.instance_id);
-  auto r = etcd_.PutIfAbsent(key, options_.instance_id, lease);
+  auto r = etcd_.PutIfAbsent(key, MemberValue(), lease);
   if (!r.ok()) return r.status().WithContext("cannot register as a member");
   if (!r->succeeded && !r->ranges.empty() && !r->ranges[0].empty() &&
       r->ranges[0][0].lease != lease) {
@@ -253,9 +299,11 @@ Status Ownership::RoundLocked(TimePoint sent, bool* gained) {
   size_t live = 0;
   bool listed = false;
   std::map<std::string, KeyValue> by_env;
+  std::map<std::string, std::string> member_value;
   for (KeyValue& kv : *all) {
     if (kv.key.rfind(members_prefix, 0) == 0) {
       ++live;
+      member_value[kv.key.substr(members_prefix.size())] = kv.value;
       listed = listed || (kv.key == MemberKey(me) && kv.lease == lease);
     } else if (kv.key.rfind(owners_prefix, 0) == 0) {
       std::string env = kv.key.substr(owners_prefix.size());
@@ -365,6 +413,25 @@ Status Ownership::RoundLocked(TimePoint sent, bool* gained) {
     }
   }
   lease_changes_ += changes;
+  for (auto it = gained_at_.begin(); it != gained_at_.end();) {
+    it = mine.count(it->first) > 0 ? std::next(it) : gained_at_.erase(it);
+  }
+  for (const auto& [env, _] : mine) {
+    if (gained_at_.emplace(env, sent).second) {
+      auto seen = last_other_owner_.find(env);
+      if (seen != last_other_owner_.end()) {
+        taken_from_[env] = seen->second;
+      } else {
+        taken_from_.erase(env);
+      }
+    }
+  }
+  for (const auto& [env, kv] : by_env) {
+    if (kv.value == me) continue;
+    auto member = member_value.find(kv.value);
+    last_other_owner_[env] = {kv.value, member == member_value.end() ? "" : member->second};
+  }
+  member_value_ = std::move(member_value);
   owned_ = std::move(mine);
   owner_of_ = std::move(owner_of);
   live_members_ = live;

@@ -4,7 +4,7 @@
 // section 8), through one etcd lease per replica.
 //
 // Keys (under a prefix derived from the repository URL, KeyPrefixFor):
-//   <prefix>members/<instance-id> = <instance-id>   on the replica's lease
+//   <prefix>members/<instance-id> = <instance-id> <process nonce>   on the replica's lease
 //   <prefix>owners/<env>          = <instance-id>   on the owner's lease
 // A key on a lease dies with it: when a replica stops keeping its lease
 // alive (crash, partition) etcd deletes its member and owner keys after the
@@ -38,12 +38,13 @@
 //      not killed (a killed helm/terraform leaves a pending release or a
 //      state lock the next owner cannot apply over); it stays bounded by its
 //      own timeout.
-//   3. (Not wired yet: engine/apply.cc.) When it ends, the outcome is
-//      written to the record only if Fence(env) proves the lease again. Otherwise this replica
-//      writes nothing: the `applying` event it wrote before starting stays without an outcome, and
-//      the new owner resolves it by the crash-recovery rule (ask the adapter what is really
-//      running). The new owner must not start an apply of its own there before the previous owner's
-//      adapter timeout has passed since the takeover (the engine's part, not wired yet).
+//   3. When it ends, the outcome is written to the record only if
+//      Fence(env) proves the lease again (ReconcileOptions::still_owner).
+//      Otherwise this replica writes nothing: the `applying` event it wrote
+//      before starting stays without an outcome, and the new owner resolves
+//      it by the crash-recovery rule (ask the adapter what is really
+//      running), but not before the previous owner's adapter could have
+//      ended: MayResume (ReconcileOptions::may_resume).
 //
 // Thread safety: all public methods are thread-safe. Rounds run on one
 // background thread (Start) or on the caller's (Tick, for tests); no
@@ -56,6 +57,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -74,6 +76,14 @@ namespace sluice::ha {
 // the same repository share a prefix and two repositories on one etcd do
 // not collide. Pure.
 std::string KeyPrefixFor(const std::string& repository_url);
+
+// The owner of each environment as etcd holds it now: env -> the instance
+// id in <key_prefix>owners/<env> (one range read). An environment no live
+// replica holds is absent. The key of a replica that died stays until its
+// lease expires (at most the TTL). For `sluice status --etcd`, which holds
+// no lease of its own. Errors as EtcdClient's.
+Result<std::map<std::string, std::string>> ReadOwners(EtcdClient& etcd,
+                                                      const std::string& key_prefix);
 
 // An instance id names a replica in etcd keys and in the record: 1 to 63
 // characters of [A-Za-z0-9._-]. InvalidArgument naming --instance-id.
@@ -194,6 +204,20 @@ class Ownership {
   bool Admit(const std::string& env, std::string* why = nullptr);
   void Done(const std::string& env);
 
+  // The new owner's wait (docs/operations.md, "An apply in flight when the
+  // lease is lost"): whether this replica may resume an apply of `env` that
+  // another replica started and left without an outcome. That replica may be
+  // alive and still running it (it lost its lease, e.g. partitioned from
+  // etcd, and finishes what runs: rule 2 below), so only once `longest` (the
+  // adapter's longest run with its kill grace, adapters::LongestApply) has
+  // passed since this replica gained `env`, by its own clock — unless
+  // `started_by` is the replica it took `env` from and that replica is back
+  // with a new lease (it restarted: the process that ran the adapter is
+  // gone, and the adapter with it). nullopt: it may; otherwise why not yet.
+  // `longest` <= 0: it may. No I/O (the last round's view).
+  std::optional<std::string> MayResume(const std::string& env, const std::string& started_by,
+                                       std::chrono::milliseconds longest) const;
+
   // The etcd keys, for tests and operators.
   std::string MemberKey(const std::string& instance_id) const;
   std::string OwnerKey(const std::string& env) const;
@@ -206,6 +230,9 @@ class Ownership {
   Status RoundLocked(TimePoint sent, bool* gained);
   Status EnsureLease(TimePoint sent);
   Status Register();
+  // "<instance-id> <process nonce>": the member key's value, which tells a
+  // restarted replica from one that was only cut off.
+  std::string MemberValue() const;
   void LoseAll(const std::string& why);
   void Loop();
   std::chrono::milliseconds Margin() const;
@@ -215,6 +242,7 @@ class Ownership {
   const Clock& clock_;
   Waiter& waiter_;
   const OwnershipOptions options_;
+  std::string process_nonce_;  // random, per Ownership (per process)
 
   std::mutex round_mu_;  // one round at a time; held across its requests
 
@@ -224,6 +252,14 @@ class Ownership {
   TimePoint last_keepalive_{};  // when the last successful renewal was sent
   bool registered_ = false;
   std::map<std::string, Owned> owned_;
+  std::map<std::string, TimePoint> gained_at_;  // when each of owned_ was gained
+  struct Holder {
+    std::string instance;
+    std::string member;  // its member key's value then (names the process)
+  };
+  std::map<std::string, Holder> last_other_owner_;   // env -> its last owner seen, not this one
+  std::map<std::string, Holder> taken_from_;         // env (owned) -> whom it was gained from
+  std::map<std::string, std::string> member_value_;  // live member -> its value, last round
   std::map<std::string, std::string> owner_of_;
   std::multiset<std::string> held_;
   std::vector<std::string> environments_;  // starts as options_.environments

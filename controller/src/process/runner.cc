@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -282,6 +283,98 @@ bool GroupHasLiveMember(pid_t pgid) {
   return alive;
 }
 
+// The guard of one child's process group: a forked copy of the controller
+// that only waits for the controller to die, then kills the group.
+//
+// PR_SET_PDEATHSIG (set in the child before execve) kills the adapter
+// itself when the controller dies, but only the adapter: its own children
+// (a deploy script's helm, a background job) would be orphaned and run on.
+// The guard covers them. It holds the read end of a pipe whose only write
+// end is the controller's (O_CLOEXEC, so no adapter inherits it): when the
+// controller dies, however it dies (kill -9 included), the kernel closes that
+// end, the guard's read() returns end-of-file and it sends SIGKILL to the
+// whole group. A run that ends normally stops its guard with SIGKILL and reaps
+// it before reaping the child, so the group id cannot have been reused by
+// then. The guard runs as the controller's user (so it can kill a group that
+// runs as runAs) and blocks every signal it can, so a Ctrl-C aimed at the
+// controller's terminal does not end it before the controller.
+//
+// In the forked guard: async-signal-safe calls only.
+class GroupGuard {
+ public:
+  GroupGuard() = default;
+  ~GroupGuard() { Stop(); }
+  GroupGuard(const GroupGuard&) = delete;
+  GroupGuard& operator=(const GroupGuard&) = delete;
+
+  // Forks the guard of group `pgid`. Call with SpawnMutex() held.
+  Status Start(pid_t pgid) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      return Status::IOError(std::string("cannot create the process group guard's pipe: ") +
+                             std::strerror(errno));
+    }
+    pid_t pid = ::fork();
+    if (pid == -1) {
+      int err = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return Status::IOError(std::string("cannot fork the process group guard: ") +
+                             std::strerror(err));
+    }
+    if (pid == 0) Guard(pgid, fds[0], fds[1]);  // never returns
+    ::close(fds[0]);
+    write_end_ = fds[1];
+    pid_ = pid;
+    return Status::Ok();
+  }
+
+  // Ends the guard without it touching the group, and reaps it.
+  void Stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      WaitPidRetry(pid_, &status, 0);
+      pid_ = -1;
+    }
+    if (write_end_ >= 0) {
+      ::close(write_end_);
+      write_end_ = -1;
+    }
+  }
+
+ private:
+  [[noreturn]] static void Guard(pid_t pgid, int read_end, int write_end) {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::prctl(PR_SET_NAME, "sluice-guard", 0, 0, 0);
+    // Nothing of the controller's stays open here (its sockets, its log,
+    // other guards' pipes): only the pipe end it waits on.
+    ::close(write_end);  // its own copy would keep the end-of-file away
+    int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, 0);
+      ::dup2(null_fd, 1);
+      ::dup2(null_fd, 2);
+    }
+    if (read_end > 3) ::close_range(3, static_cast<unsigned>(read_end) - 1, 0);
+    ::close_range(static_cast<unsigned>(read_end) + 1, ~0U, 0);
+    char byte;
+    ssize_t n;
+    do {
+      n = ::read(read_end, &byte, 1);
+    } while (n == -1 && errno == EINTR);
+    // End of file: the controller is gone (the runner never writes; it
+    // stops a guard with SIGKILL).
+    ::kill(-pgid, SIGKILL);
+    ::_exit(0);
+  }
+
+  pid_t pid_ = -1;
+  int write_end_ = -1;
+};
+
 // One run of one child. Everything happens on the calling thread: the
 // io_context is private to this run.
 class ChildRun {
@@ -308,6 +401,7 @@ class ChildRun {
     if (pid_ > 0 && !reaped_) {
       ::kill(-pid_, SIGKILL);
       ::kill(pid_, SIGKILL);
+      guard_.Stop();
       int status = 0;
       WaitPidRetry(pid_, &status, 0);
     }
@@ -344,6 +438,9 @@ class ChildRun {
     // The leader is a zombie (waitid WNOWAIT), so its pid still names the
     // group: kill what is left of the group, then reap the leader.
     ::kill(-pid_, SIGKILL);
+    // The guard goes first, while the zombie leader still holds the group
+    // id (GroupGuard).
+    guard_.Stop();
     int status = 0;
     if (WaitPidRetry(pid_, &status, 0) != pid_) {
       return Status::IOError("cannot reap " + Name() + ": " +
@@ -381,6 +478,9 @@ class ChildRun {
     const bool drop = as_.has_value();
     const uid_t uid = drop ? as_->uid : 0;
     const gid_t gid = drop ? as_->gid : 0;
+    // The controller's pid as the child sees its parent: if the parent has
+    // changed by the time the death signal is set, the controller is gone.
+    const pid_t controller = ::getpid();
     std::error_code ec;
     pid_t failed_pid = -1;
     std::lock_guard lock(SpawnMutex());
@@ -400,7 +500,7 @@ class ChildRun {
           exec.env = envp;
         }),
         // In the forked child, before execve: async-signal-safe calls only.
-        bp::extend::on_exec_setup([cwd, drop, uid, gid](auto& exec) {
+        bp::extend::on_exec_setup([cwd, drop, uid, gid, controller](auto& exec) {
           // Repository code runs as its own account (runAs): the
           // groups first, then gid, then uid (after which no
           // change back is possible).
@@ -408,6 +508,17 @@ class ChildRun {
             exec.set_error(bp::detail::get_last_error(), "dropping to runAs failed");
             ::_exit(127);
           }
+          // The child dies with the controller (kill -9 included), so a
+          // new owner's crash recovery never runs beside it. After the drop
+          // to runAs: changing credentials clears the death signal. The
+          // signal follows the *thread* that forked, which is the one
+          // blocked in Run() until the child is gone. If the controller died
+          // before this line, nothing would send it: leave now.
+          if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+            exec.set_error(bp::detail::get_last_error(), "prctl(PR_SET_PDEATHSIG) failed");
+            ::_exit(127);
+          }
+          if (::getppid() != controller) ::_exit(127);
           if (::setpgid(0, 0) != 0) {
             exec.set_error(bp::detail::get_last_error(), "setpgid() failed");
             ::_exit(127);
@@ -457,6 +568,15 @@ class ChildRun {
     // From here on this object reaps the child itself (waitid/waitpid), so
     // Boost's child must not try to.
     child.detach();
+    // The child's own children die with the controller too.
+    Status guarded = guard_.Start(pid_);
+    if (!guarded.ok()) {
+      ::kill(-pid_, SIGKILL);
+      int status = 0;
+      WaitPidRetry(pid_, &status, 0);
+      reaped_ = true;
+      return guarded;
+    }
     return Status::Ok();
   }
 
@@ -601,6 +721,7 @@ class ChildRun {
   bool err_eof_ = false;
 
   pid_t pid_ = -1;
+  GroupGuard guard_;
   bool reaped_ = false;
   bool leader_exited_ = false;
   steady_clock::time_point start_;

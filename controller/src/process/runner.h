@@ -74,7 +74,11 @@ struct ProcessResult {
 // reaped and no process of its group is left running: on timeout or
 // cancellation the group gets SIGTERM, then SIGKILL after `kill_grace`;
 // processes still in the group when the child exits (background jobs) are
-// killed with SIGKILL. A non-zero exit is not an error: it is in the result.
+// killed with SIGKILL. If the controller dies meanwhile (kill -9 included),
+// the child and its group die with it: PR_SET_PDEATHSIG (SIGKILL) on the
+// child, bound to the thread blocked in Run(), and a guard process per run
+// that kills the group when the controller's end of a pipe closes. A
+// non-zero exit is not an error: it is in the result.
 // Errors: NotFound when argv[0] or the working directory cannot be found or
 // executed, InvalidArgument for an empty argv (or a NUL byte in it, or a bad
 // environment name), IOError for pipe/fork failures and exceptions from Boost

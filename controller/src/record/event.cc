@@ -123,10 +123,11 @@ std::vector<Event> ParseNote(std::string_view note_text) {
 
 const Event* LastEventFor(const std::vector<Event>& events, const std::string& env,
                           const std::string& app) {
-  for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    if (it->env == env && it->app == app) return &*it;
+  const Event* last = nullptr;
+  for (const Event& e : events) {
+    if (e.env == env && e.app == app && (last == nullptr || e.time >= last->time)) last = &e;
   }
-  return nullptr;
+  return last;
 }
 
 }  // namespace sluice::record

@@ -88,7 +88,12 @@ Result<Event> ParseEventLine(std::string_view line);
 // text, a future format) are skipped.
 std::vector<Event> ParseNote(std::string_view note_text);
 
-// The last event for (env, app) in `events`, if any.
+// The last event for (env, app) in `events`, if any: the newest by its
+// time, and of events with the same time the later one in `events`. By time
+// rather than by position because a note is a union of what several writers
+// pushed: a replica killed before its journal reached the remote pushes it
+// when it restarts, and those lines land after the events the environment's
+// new owner wrote meanwhile (high availability, docs/record.md).
 const Event* LastEventFor(const std::vector<Event>& events, const std::string& env,
                           const std::string& app);
 

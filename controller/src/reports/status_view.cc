@@ -172,11 +172,22 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"lastPass", LastPassJson(r)},
                    {"recent", RecentJson(r.recent)},
                    {"untrusted", r.untrusted}});
+    if (r.owner) {
+      out.back()["owner"] =
+          r.owner->empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(*r.owner);
+    }
   }
   // A reason may quote a child's output: no terminal escapes reach the
   // dashboard or a terminal; invalid UTF-8 is replaced instead of throwing.
   StripControlInStrings(out);
   return DumpJson(out, indent);
+}
+
+void SetOwners(std::vector<StatusRow>& rows, const std::map<std::string, std::string>& owner_of) {
+  for (StatusRow& r : rows) {
+    auto it = owner_of.find(r.env);
+    r.owner = it == owner_of.end() ? std::string() : it->second;
+  }
 }
 
 Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::string& env_filter,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,7 +65,15 @@ struct StatusRow {
   // Record entries of this (env, app) (or of its env's applied ref) that
   // Workspace::Sync found untrusted and ignored: "<what>: <reason>".
   std::vector<std::string> untrusted;
+  // High availability (--etcd): the instance id of the replica that holds
+  // this row's environment in etcd, "" when none does. nullopt when owners
+  // were not looked up (no --etcd): the JSON then has no `owner` key.
+  std::optional<std::string> owner;
 };
+
+// Sets each row's `owner` from `owner_of` (env -> instance id; an env
+// absent from it: "", no replica holds it).
+void SetOwners(std::vector<StatusRow>& rows, const std::map<std::string, std::string>& owner_of);
 
 // Computes the status of every (env, app) at the head of the tracked branch
 // from the record in the workspace (call Workspace::Sync first). Filters by
@@ -81,9 +90,10 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, `lastPass`, `recent` and `untrusted` (docs/record.md), `dependsOn` and `order`.
-// `indent` < 0 renders compactly. Shared by the CLI and the daemon's GET /api/v1/status so both
-// stay equal.
+// `sourceRange`, `lastPass`, `recent`, `untrusted`, `dependsOn` and `order`, and, with
+// owners looked up (SetOwners), `owner` (an instance id, or null) (docs/record.md).
+// `indent` < 0 renders compactly. Shared by the CLI and the daemon's GET /api/v1/status so
+// both stay equal.
 std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent = 2);
 
 }  // namespace sluice::reports

@@ -233,6 +233,55 @@ TEST_F(OwnershipTest, ACrashedReplicasEnvironmentsAreTakenOverWhenItsLeaseExpire
   for (const auto& env : b_had) EXPECT_EQ(a->own->State().owner_of[env], "a");
 }
 
+TEST_F(OwnershipTest, ANewOwnerResumesAnotherReplicasApplyOnlyOnceItsAdapterCannotRun) {
+  const seconds ttl(2);
+  auto a = NewReplica("a", ttl);
+  auto b = NewReplica("b", ttl);
+  ASSERT_TRUE(a->own->Join().ok());
+  ASSERT_TRUE(b->own->Join().ok());
+  Converge({a.get(), b.get()});
+  const auto b_had = b->Owned();
+  ASSERT_FALSE(b_had.empty());
+  const std::string env = b_had.front();
+  // b is cut off from etcd (it stops renewing) but lives: a takes over.
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        a->clock.Advance(milliseconds(ttl) / 3);
+        EXPECT_TRUE(a->own->Tick().ok());
+        return a->Owned().size() == kEnvs.size();
+      },
+      seconds(10), "a to take over b's environments"));
+  const TimePoint took_over = a->clock.Now();
+  auto hold = a->own->Hold(env);  // as a pass applying there: not released to a joiner
+  ASSERT_TRUE(hold.ok()) << hold.status().ToString();
+  auto wait = a->own->MayResume(env, "b", seconds(70));
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_NE(wait->find("waiting until "), std::string::npos) << *wait;
+  EXPECT_NE(wait->find("70s"), std::string::npos) << *wait;
+  EXPECT_FALSE(a->own->MayResume(env, "b", milliseconds(0)).has_value());  // no bound
+  EXPECT_TRUE(a->own->MayResume("nowhere", "b", seconds(70)).has_value());
+  // b's partition heals: the same process, with a new lease. It may still
+  // be finishing its adapter, so a still waits.
+  b->clock.Advance(seconds(10));
+  (void)b->own->Tick();  // its old lease is gone: a new one, the same member value
+  (void)b->own->Tick();
+  EXPECT_TRUE(a->own->Tick().ok());
+  ASSERT_TRUE(a->own->Owns(env));
+  EXPECT_TRUE(a->own->MayResume(env, "b", seconds(70)).has_value());
+  // b restarts: a new process under the same id, so its adapters are gone.
+  b->own->Stop(/*revoke=*/true);
+  auto b2 = NewReplica("b", ttl);
+  ASSERT_TRUE(b2->own->Join().ok());
+  a->clock.Advance(milliseconds(ttl) / 3);
+  EXPECT_TRUE(a->own->Tick().ok());
+  ASSERT_TRUE(a->own->Owns(env));
+  EXPECT_FALSE(a->own->MayResume(env, "b", seconds(70)).has_value());
+  // Another replica's apply (not the one a took env from) waits for the bound.
+  EXPECT_TRUE(a->own->MayResume(env, "c", seconds(70)).has_value());
+  a->clock.Set(took_over + seconds(70));
+  EXPECT_FALSE(a->own->MayResume(env, "c", seconds(70)).has_value());
+}
+
 TEST_F(OwnershipTest, ItsOwnClockFencesItBeforeEtcdCanExpireTheLease) {
   auto a = NewReplica("a");  // 15 s lease, 3 s margin
   ASSERT_TRUE(a->own->Join().ok());

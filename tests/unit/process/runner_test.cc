@@ -4,14 +4,18 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -20,6 +24,7 @@
 #include "core/cancel.h"
 #include "core/secrets.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace sluice::process {
 namespace {
@@ -371,6 +376,125 @@ TEST(BoostCommandRunnerTest, LeftoverBackgroundProcessesAreKilledWhenChildExits)
   pid_t bg = std::atoi(testing::ReadFile(pid_file).c_str());
   ASSERT_GT(bg, 0);
   EXPECT_FALSE(IsAlive(bg));
+}
+
+// Our own children named `comm` that are still alive (the runner's
+// process-group guards are "sluice-guard").
+int LiveChildrenNamed(const std::string& comm) {
+  int found = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= line.size()) {
+      continue;
+    }
+    long ppid = 0;
+    std::istringstream rest(line.substr(close + 3));
+    rest >> ppid;
+    if (ppid == ::getpid() && line.substr(open + 1, close - open - 1) == comm &&
+        IsAlive(std::stoi(name))) {
+      ++found;
+    }
+  }
+  return found;
+}
+
+TEST(BoostCommandRunnerTest, AChildAndItsChildrenDieWhenTheControllerIsKilled) {
+  // kill -9 of the controller (here a forked copy of this test running the
+  // child on a worker thread, as the reconciler does): the child dies by
+  // its death signal, the grandchild in its group by the group's guard, so
+  // no adapter of a dead replica runs beside the new owner's recovery.
+  testing::TempDir dir;
+  const std::string pids = dir.Sub("pids");
+  pid_t controller = ::fork();
+  ASSERT_NE(controller, -1);
+  if (controller == 0) {
+    std::thread worker([&] {
+      BoostCommandRunner runner;
+      ProcessSpec spec =
+          Shell("sleep 1000 & echo \"$$ $!\" > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"; wait");
+      spec.argv.push_back("sh");
+      spec.argv.push_back(pids);
+      spec.timeout = seconds(600);
+      (void)runner.Run(spec, nullptr);
+    });
+    worker.join();
+    ::_exit(0);
+  }
+  ASSERT_TRUE(testing::WaitUntil([&] { return ::access(pids.c_str(), F_OK) == 0; }, seconds(30),
+                                 "the child's pid file"));
+  pid_t child = 0, grandchild = 0;
+  std::istringstream(testing::ReadFile(pids)) >> child >> grandchild;
+  ASSERT_GT(child, 0);
+  ASSERT_GT(grandchild, 0);
+  ASSERT_TRUE(IsAlive(child));
+  ASSERT_TRUE(IsAlive(grandchild));
+  ::kill(controller, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(controller, &status, 0), controller);
+  EXPECT_TRUE(testing::WaitUntil([&] { return !IsAlive(child); }, seconds(10),
+                                 "the child to die with its controller"));
+  EXPECT_TRUE(testing::WaitUntil([&] { return !IsAlive(grandchild); }, seconds(10),
+                                 "the grandchild to die with its controller"));
+}
+
+TEST(BoostCommandRunnerTest, AChildLivesAsLongAsItsRunNotAsTheThreadThatStartedTheRunner) {
+  // The death signal follows the thread that forked: Run()'s own, blocked
+  // until the child is gone. A thread that started the worker and ended
+  // meanwhile (as a pass's thread may) takes nothing with it.
+  testing::TempDir dir;
+  const std::string pid_file = dir.Sub("pid"), go = dir.Sub("go");
+  BoostCommandRunner runner;
+  std::optional<Result<ProcessResult>> result;
+  std::thread worker;
+  std::thread outer([&] {
+    worker = std::thread([&] {
+      ProcessSpec spec = Shell(
+          "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"; "
+          "while [ ! -e \"$2\" ]; do sleep 0.01; done; echo finished");
+      spec.argv.push_back("sh");
+      spec.argv.push_back(pid_file);
+      spec.argv.push_back(go);
+      result = runner.Run(spec, nullptr);
+    });
+    testing::WaitUntil([&] { return ::access(pid_file.c_str(), F_OK) == 0; }, seconds(30),
+                       "the child's pid file");
+  });
+  outer.join();  // the thread that started the worker is gone
+  pid_t child = std::atoi(testing::ReadFile(pid_file).c_str());
+  ASSERT_GT(child, 0);
+  testing::WriteFile(go, "");
+  worker.join();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status().ToString();
+  EXPECT_EQ((*result)->exit_code, 0);
+  EXPECT_EQ((*result)->stdout_tail, "finished\n");
+}
+
+TEST(BoostCommandRunnerTest, EachRunHasAGuardThatEndsWithIt) {
+  BoostCommandRunner runner;
+  ProcessSpec spec = Shell("echo ok");
+  int guards_while_running = -1;
+  spec.on_line = [&](std::string_view, bool) {
+    // The guard names itself right after its fork: look until it has.
+    testing::PollUntil([] { return LiveChildrenNamed("sluice-guard") > 0; }, seconds(5));
+    guards_while_running = LiveChildrenNamed("sluice-guard");
+  };
+  Result<ProcessResult> r = runner.Run(spec, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(guards_while_running, 1);
+  EXPECT_EQ(LiveChildrenNamed("sluice-guard"), 0);
+  ProcessSpec slow = Shell("sleep 1000");
+  slow.timeout = milliseconds(100);
+  slow.kill_grace = milliseconds(100);
+  r = runner.Run(slow, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(LiveChildrenNamed("sluice-guard"), 0);
 }
 
 TEST(BoostCommandRunnerTest, GrandchildHoldingThePipeDoesNotBlockTheResult) {

@@ -81,6 +81,21 @@ TEST(EventTest, LastEventForPicksTheLatestOfThatApp) {
   EXPECT_EQ(LastEventFor(events, "dev", "api"), nullptr);
 }
 
+TEST(EventTest, LastEventForGoesByTimeWhenALateWriterAppendedOlderLines) {
+  // A replica killed with its journal unpushed (its `applying`) pushes it
+  // after restarting, behind what the new owner wrote meanwhile.
+  Event new_owner_verified = Sample();
+  new_owner_verified.kind = EventKind::kVerified;
+  new_owner_verified.time = *ParseRfc3339("2026-11-22T10:00:05Z");
+  Event late_applying = Sample();
+  late_applying.kind = EventKind::kApplying;
+  late_applying.time = *ParseRfc3339("2026-11-22T10:00:01Z");
+  std::vector<Event> events = {new_owner_verified, late_applying};
+  const Event* last = LastEventFor(events, "prod", "api");
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->kind, EventKind::kVerified);
+}
+
 TEST(EventTest, InvalidUtf8InOutputDoesNotThrow) {
   Event e = Sample();
   e.output = std::string("bad \xff\xfe bytes");
