@@ -447,6 +447,7 @@ bool Workspace::TakeRemoteLocked(const std::string& lname, const std::string& ri
   }
   if (!remote_at) {
     if (untrusted_refs_.insert({lname, rid}).second) {
+      untrusted_ref_seen_[{lname, rid}] = std::chrono::system_clock::now();
       UntrustedEntry e;
       e.kind = "ref";
       e.ref = lname;
@@ -504,6 +505,63 @@ Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
   return Status::Ok();
 }
 
+Status Workspace::RetryUntrustedRefsLocked(const std::set<std::string>& done,
+                                           const std::set<std::string>& journalled,
+                                           std::vector<std::string>* local_ahead) {
+  // A record ref can reach this workdir before the note that confirms it:
+  // the remote updates refs one by one, and a replica killed before its
+  // flush pushes its journal's notes later. Such a ref was reported
+  // untrusted; while the remote still holds it, it is looked at again on
+  // every merge and taken once a trusted event confirms it (otherwise this
+  // replica would act on an older deployed commit and apply again).
+  std::vector<std::pair<std::string, std::string>> resolved;
+  const std::vector<std::pair<std::string, std::string>> pending(untrusted_refs_.begin(),
+                                                                 untrusted_refs_.end());
+  for (const auto& [lname, rid] : pending) {
+    if (lname.compare(0, strlen(kSluicePrefix), kSluicePrefix) != 0) continue;
+    const std::string rname =
+        std::string(kRemoteSluicePrefix) + lname.substr(strlen(kSluicePrefix));
+    if (done.count(rname) || journalled.count(rname)) continue;
+    auto current = repo_->ResolveRef(rname);
+    if (!current.ok() || *current != rid) continue;  // the remote moved on: judged when it moved
+    bool confirmable = true;
+    std::optional<TimePoint> confirmed = ConfirmedAtLocked(lname, rid, &confirmable);
+    if (!confirmed || !confirmable) continue;
+    // Taken: confirmed now. Cleared from the untrusted list only when the
+    // confirming event was written before this process saw the ref (its
+    // note came late); a ref confirmed by a later event (a forged push that
+    // a real apply then caught up with) stays listed, the evidence of it.
+    untrusted_refs_.erase({lname, rid});
+    auto seen = untrusted_ref_seen_.find({lname, rid});
+    if (seen != untrusted_ref_seen_.end()) {
+      if (*confirmed <= seen->second) {
+        resolved.emplace_back(lname, rid);
+        spdlog::info("record ref {} at {}: the note confirming it arrived; no longer untrusted",
+                     lname, ShortId(rid));
+      }
+      untrusted_ref_seen_.erase(seen);
+    }
+    SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(rname, local_ahead));
+  }
+  if (resolved.empty()) return Status::Ok();
+  std::erase_if(untrusted_, [&](const UntrustedEntry& e) {
+    return e.kind == "ref" && std::find(resolved.begin(), resolved.end(),
+                                        std::make_pair(e.ref, e.commit)) != resolved.end();
+  });
+  untrusted_count_ = untrusted_.size();
+  // The file lists what is still untrusted (status, audit and the metric
+  // read it).
+  const std::string tmp = UntrustedPath() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& e : untrusted_) out << e.ToJson() << "\n";
+    if (!out.flush()) return Status::Ok();  // the old file still lists more: harmless
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, UntrustedPath(), ec);
+  return Status::Ok();
+}
+
 Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
                                           std::vector<std::string>* local_ahead) {
   confirm_cache_.clear();
@@ -530,6 +588,7 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
       if (journalled.count(rname) || !done.insert(rname).second) continue;
       SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(rname, local_ahead));
     }
+    SLUICE_RETURN_IF_ERROR(RetryUntrustedRefsLocked(done, journalled, local_ahead));
     std::vector<std::string> still;
     for (const auto& lname : *journal) {
       std::vector<std::string> ahead;

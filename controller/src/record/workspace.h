@@ -174,6 +174,12 @@ class Workspace {
   // exists, only those and the journalled refs are compared (a no-change
   // pass costs nothing per record ref); otherwise (first Sync of a workdir,
   // or `moved` null) every record ref is.
+  // Looks again at record refs reported untrusted whose remote value has not
+  // moved (`done`: refs merged already in this merge), and takes those a
+  // trusted event confirms now.
+  Status RetryUntrustedRefsLocked(const std::set<std::string>& done,
+                                  const std::set<std::string>& journalled,
+                                  std::vector<std::string>* local_ahead);
   Status MergeRemoteRecordLocked(const std::vector<std::string>* moved,
                                  std::vector<std::string>* local_ahead);
   // Compares one remote record ref with its local copy: takes the remote
@@ -211,6 +217,9 @@ class Workspace {
   std::vector<UntrustedEntry> untrusted_;
   std::map<std::string, std::set<std::string>> untrusted_lines_;
   std::set<std::pair<std::string, std::string>> untrusted_refs_;  // (ref, commit)
+  // When this process first found each of untrusted_refs_ (not for those
+  // loaded from an earlier process's file).
+  std::map<std::pair<std::string, std::string>, TimePoint> untrusted_ref_seen_;
   std::atomic<size_t> untrusted_count_{0};
   // Trusted events by commit, for the ref confirmations of one merge only.
   std::unordered_map<std::string, std::vector<Event>> confirm_cache_;

@@ -87,6 +87,39 @@ TEST_F(WorkspaceTest, ARecordRefLeftUnpushedIsPushedByTheNextSyncOfANewProcess) 
             std::string::npos);
 }
 
+// A record ref can reach a replica before the note that confirms it (refs
+// are updated one by one on the remote; a killed replica pushes its journal
+// later). It is untrusted at first, and taken once the note arrives: the HA
+// trials' double applies came from a replica that kept the older deployed
+// commit because the ref was never looked at again.
+TEST_F(WorkspaceTest, ARefThatArrivedBeforeItsNoteIsTakenWhenTheNoteArrives) {
+  auto writer = Open("writer");
+  TrustOptions trust;
+  trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
+  auto reader = Open("reader", trust);
+  ASSERT_TRUE(writer->Sync(true).ok());
+  ASSERT_TRUE(reader->Sync(true).ok());
+  RecordStore record(*writer);
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+  ASSERT_TRUE(record.Flush().ok());
+  // On the remote: the ref is there, the note confirming it not yet.
+  const std::string notes = RemoteRef("refs/notes/sluice");
+  ASSERT_FALSE(notes.empty());
+  Git(bare_, {"update-ref", "-d", "refs/notes/sluice"});
+  ASSERT_TRUE(reader->Sync(false).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), "");
+  EXPECT_EQ(reader->UntrustedCount(), 1u);
+  // The note arrives; the ref itself does not move.
+  Git(bare_, {"update-ref", "refs/notes/sluice", notes});
+  ASSERT_TRUE(reader->Sync(false).ok());
+  EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
+  EXPECT_EQ(reader->UntrustedCount(), 0u);
+  // A new process of the reader does not list it again.
+  reader.reset();
+  auto again = Open("reader", trust);
+  EXPECT_EQ(again->UntrustedCount(), 0u);
+}
+
 TEST_F(WorkspaceTest, AWorkdirWithoutAJournalComparesEveryRecordRef) {
   {
     auto ws = Open("workdir");
