@@ -45,6 +45,56 @@ std::string InstallPlaywright() {
   return dir;
 }
 
+// A `sluice controller --listen` serving `f` on a free port, its first pass
+// waited for (a deadline, never a sleep); Stop() ends it with SIGTERM and
+// checks it exits 0.
+class ServedController {
+ public:
+  explicit ServedController(const EnvRepoFixture& f)
+      : log(tmp_.Sub("controller.log")),
+        port_(FreePort()),
+        child_(std::string(SLUICE_BINARY), "controller", "--repo", f.url, "--workdir", f.workdir,
+               "--interval", "1h", "--listen", "127.0.0.1:" + std::to_string(port_),
+               bp::std_out > bp::null, bp::std_err > log) {
+    EXPECT_TRUE(WaitForPort(port_, 20000)) << ReadFile(log);
+    base = "http://127.0.0.1:" + std::to_string(port_);
+    WaitUntil([this] { return Ready(); }, std::chrono::seconds(60),
+              "the controller's first pass (/readyz 200)");
+  }
+  ~ServedController() {
+    if (stopped_) return;
+    ::kill(child_.id(), SIGTERM);
+    child_.wait();
+  }
+
+  bool Ready() {
+    net::HttpRequest req;
+    req.url = base + "/readyz";
+    auto res = http_.Send(req);
+    return res.ok() && res->status == 200;
+  }
+
+  void Stop() {
+    stopped_ = true;
+    ::kill(child_.id(), SIGTERM);
+    child_.wait();
+    EXPECT_EQ(child_.exit_code(), 0) << ReadFile(log);
+  }
+
+ private:
+  TempDir tmp_;
+
+ public:
+  const std::string log;
+  std::string base;
+
+ private:
+  int port_;
+  net::CurlHttpClient http_;
+  bp::child child_;
+  bool stopped_ = false;
+};
+
 TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
   ASSERT_TRUE(fs::exists("/usr/bin/chromium"))
       << "chromium is missing: run scripts/install-deps.sh (Debian package chromium)";
@@ -63,24 +113,9 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
                   "Promote web 7.1.0 to prod");
 
   TempDir tmp;
-  const int port = FreePort();
-  const std::string log = tmp.Sub("controller.log");
-  bp::child controller(std::string(SLUICE_BINARY), "controller", "--repo", f.url, "--workdir",
-                       f.workdir, "--interval", "1h", "--listen",
-                       "127.0.0.1:" + std::to_string(port), bp::std_out > bp::null,
-                       bp::std_err > log);
-  ASSERT_TRUE(WaitForPort(port, 20000)) << ReadFile(log);
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  // Ready once the first pass ran (polled with a deadline).
-  net::CurlHttpClient http;
-  auto ready = [&] {
-    net::HttpRequest req;
-    req.url = base + "/readyz";
-    auto res = http.Send(req);
-    return res.ok() && res->status == 200;
-  };
-  WaitUntil(ready, std::chrono::seconds(60), "the controller's first pass (/readyz 200)");
-  ASSERT_TRUE(ready()) << ReadFile(log);
+  ServedController controller(f);
+  const std::string& base = controller.base;
+  ASSERT_TRUE(controller.Ready()) << ReadFile(controller.log);
 
   WriteFile(tmp.Sub("expect.json"), R"([
     {"app": "api", "env": "dev",
@@ -101,9 +136,7 @@ TEST(DashboardBrowserTest, GridShowsTheRunningVersionAndWhyAReleaseIsBlocked) {
   EXPECT_TRUE(fs::exists(screenshot)) << node.out << node.err;
   std::cout << node.out;
 
-  ::kill(controller.id(), SIGTERM);
-  controller.wait();
-  EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
+  controller.Stop();
 }
 
 // The delivery charts (GET /delivery/<env>) in chromium: four charts drawn,
@@ -126,27 +159,15 @@ TEST(DashboardBrowserTest, DeliveryChartsDrawAndMatchTheAuditPage) {
   f.Reconcile();
 
   TempDir tmp;
-  const int port = FreePort();
-  const std::string log = tmp.Sub("controller.log");
-  bp::child controller(std::string(SLUICE_BINARY), "controller", "--repo", f.url, "--workdir",
-                       f.workdir, "--interval", "1h", "--listen",
-                       "127.0.0.1:" + std::to_string(port), bp::std_out > bp::null,
-                       bp::std_err > log);
-  ASSERT_TRUE(WaitForPort(port, 20000)) << ReadFile(log);
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  ServedController controller(f);
+  const std::string& base = controller.base;
+  ASSERT_TRUE(controller.Ready()) << ReadFile(controller.log);
   net::CurlHttpClient http;
-  auto ready = [&] {
-    net::HttpRequest req;
-    req.url = base + "/readyz";
-    auto res = http.Send(req);
-    return res.ok() && res->status == 200;
-  };
-  WaitUntil(ready, std::chrono::seconds(60), "the controller's first pass (/readyz 200)");
 
   net::HttpRequest req;
   req.url = base + "/delivery/dev";
   auto served = http.Send(req);
-  ASSERT_TRUE(served.ok() && served->status == 200) << ReadFile(log);
+  ASSERT_TRUE(served.ok() && served->status == 200) << ReadFile(controller.log);
   CommandOutput audit =
       f.Sluice({"audit", "--env", "dev", "--format", "html", "--workdir", tmp.Sub("audit-workdir"),
                 "--repo", f.url, "--controller-keys", f.workdir + "/controller-key.pub"},
@@ -166,9 +187,7 @@ TEST(DashboardBrowserTest, DeliveryChartsDrawAndMatchTheAuditPage) {
   EXPECT_EQ(node.exit_code, 0) << node.out << node.err;
   EXPECT_TRUE(fs::exists(screenshot)) << node.out << node.err;
 
-  ::kill(controller.id(), SIGTERM);
-  controller.wait();
-  EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
+  controller.Stop();
 }
 
 }  // namespace

@@ -450,6 +450,24 @@ Result<ForgeApproval> GitLabApprovals(RestClient& rest, const std::string& base,
   return out;
 }
 
+// What the forge says about an open change before its reviews are read.
+ForgeApproval FoundAs(const OpenChange& change) {
+  ForgeApproval out;
+  out.found = true;
+  out.number = change.number;
+  out.url = change.url;
+  out.author = change.author;
+  out.head_sha = change.head_sha;
+  return out;
+}
+
+// Only what the APIs document: a decimal number and a 40-hex head. Anything
+// else is skipped rather than fetched by a ref name the forge made up.
+bool Documented(const std::string& number, const std::string& head_sha) {
+  return !number.empty() && std::all_of(number.begin(), number.end(), ::isdigit) &&
+         IsHexId(head_sha);
+}
+
 // A rate-limited answer of a listing, as the error the caller logs.
 Status LimitedError(const char* what, const ForgeApproval& limited) {
   return Status::FailedPrecondition(
@@ -549,13 +567,7 @@ Result<std::vector<OpenChange>> GitHubForge::OpenChanges(const std::string& base
     const std::string number = NumberText(p, "number");
     OpenChange c{"#" + number, Str(p, "html_url"), Str(Child(p, "user"), "login"),
                  Str(Child(p, "head"), "sha"), "refs/pull/" + number + "/head"};
-    // Only what the API documents: a number, a 40-hex head. Anything else
-    // is skipped rather than fetched by a name the forge made up.
-    if (number.empty() || !std::all_of(number.begin(), number.end(), ::isdigit) ||
-        !IsHexId(c.head_sha)) {
-      continue;
-    }
-    out.push_back(std::move(c));
+    if (Documented(number, c.head_sha)) out.push_back(std::move(c));
   }
   return out;
 }
@@ -568,12 +580,7 @@ Result<ForgeApproval> GitHubForge::ApprovalsOfOpen(const OpenChange& change) {
   RestClient rest(http_, api_, "Authorization", "Bearer " + token_, token_,
                   clock_ ? *clock_ : DefaultClock());
   rest.AddHeader("X-GitHub-Api-Version", "2022-11-28");
-  ForgeApproval out;
-  out.found = true;
-  out.number = change.number;
-  out.url = change.url;
-  out.author = change.author;
-  out.head_sha = change.head_sha;
+  ForgeApproval out = FoundAs(change);
   return GitHubReviews(rest, rest.api() + "/repos/" + repo_, number, std::move(out), "head");
 }
 
@@ -694,10 +701,7 @@ Result<std::vector<OpenChange>> GitLabForge::OpenChanges(const std::string& base
     const std::string iid = NumberText(m, "iid");
     OpenChange c{"!" + iid, Str(m, "web_url"), Str(Child(m, "author"), "username"), Str(m, "sha"),
                  "refs/merge-requests/" + iid + "/head"};
-    if (iid.empty() || !std::all_of(iid.begin(), iid.end(), ::isdigit) || !IsHexId(c.head_sha)) {
-      continue;
-    }
-    out.push_back(std::move(c));
+    if (Documented(iid, c.head_sha)) out.push_back(std::move(c));
   }
   return out;
 }
@@ -708,12 +712,7 @@ Result<ForgeApproval> GitLabForge::ApprovalsOfOpen(const OpenChange& change) {
     return Status::InvalidArgument("not an open merge request: " + change.number);
   }
   RestClient rest(http_, api_, "PRIVATE-TOKEN", token_, token_, clock_ ? *clock_ : DefaultClock());
-  ForgeApproval out;
-  out.found = true;
-  out.number = change.number;
-  out.url = change.url;
-  out.author = change.author;
-  out.head_sha = change.head_sha;
+  ForgeApproval out = FoundAs(change);
   return GitLabApprovals(rest, rest.api() + ProjectPath(), iid, std::move(out), "head");
 }
 
