@@ -64,6 +64,21 @@ ChangeSource SourceOf(const git::Repository& repo, const Change& c) {
 
 }  // namespace
 
+std::string_view TrustedNoteText(record::Workspace& ws, const std::string& commit,
+                                 std::string_view text, std::string& storage) {
+  const std::set<std::string>* bad = ws.UntrustedLinesLocked(commit);
+  if (bad == nullptr) return text;
+  storage.clear();
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string line(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (!bad->count(line)) storage += line + "\n";
+  }
+  return storage;
+}
+
 Result<AuditReport> ReadAudit(record::Workspace& ws, const AuditOptions& options) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
@@ -72,26 +87,18 @@ Result<AuditReport> ReadAudit(record::Workspace& ws, const AuditOptions& options
   // costs a substring search per line elsewhere, and memory follows the
   // selection, not the record.
   std::vector<AnnotatedCommit> annotated;
-  Status listed = git::ForEachNote(
-      repo, record::kNotesRef, [&](const std::string& commit, std::string_view text) {
-        // Untrusted lines (rare) are cut out first: the history holds only
-        // what the controllers signed.
-        std::string kept;
-        if (const std::set<std::string>* bad = ws.UntrustedLinesLocked(commit)) {
-          for (size_t pos = 0; pos < text.size();) {
-            size_t nl = text.find('\n', pos);
-            if (nl == std::string_view::npos) nl = text.size();
-            std::string line(text.substr(pos, nl - pos));
-            pos = nl + 1;
-            if (!bad->count(line)) kept += line + "\n";
-          }
-          text = kept;
-        }
-        std::vector<record::Event> events =
-            ParseNoteFor(text, options.filter.env, options.filter.app);
-        if (!events.empty()) annotated.push_back({commit, std::move(events)});
-        return true;
-      });
+  Status listed = git::ForEachNote(repo, record::kNotesRef,
+                                   [&](const std::string& commit, std::string_view text) {
+                                     // Untrusted lines (rare) are cut out first: the history holds
+                                     // only what the controllers signed.
+                                     std::string kept;
+                                     text = TrustedNoteText(ws, commit, text, kept);
+                                     std::vector<record::Event> events =
+                                         ParseNoteFor(text, options.filter.env, options.filter.app);
+                                     if (!events.empty())
+                                       annotated.push_back({commit, std::move(events)});
+                                     return true;
+                                   });
   if (!listed.ok()) return listed.WithContext("list " + std::string(record::kNotesRef));
   CollectResult collected = CollectChanges(annotated, options.filter);
   // One read per distinct (env, app, commit) that passed the filters.

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "core/result.h"
 #include "record/workspace.h"
 #include "reports/audit.h"
@@ -16,5 +19,11 @@ namespace sluice::reports {
 // Errors: the notes cannot be listed (a commit that cannot be read leaves
 // its change's source unknown instead).
 Result<AuditReport> ReadAudit(record::Workspace& ws, const AuditOptions& options);
+
+// `text`, the note on `commit`, without the lines the workspace found
+// untrusted (SPEC 1.3 rule 4): `text` itself when none are, else a copy
+// kept in `storage`. Call with the workspace mutex held.
+std::string_view TrustedNoteText(record::Workspace& ws, const std::string& commit,
+                                 std::string_view text, std::string& storage);
 
 }  // namespace sluice::reports

@@ -46,16 +46,7 @@ Result<IncidentReport> ReadIncidentReport(record::Workspace& ws, const IncidentO
     Status listed = git::ForEachNote(
         ws.repo(), record::kNotesRef, [&](const std::string& commit, std::string_view text) {
           std::string kept;
-          if (const std::set<std::string>* bad = ws.UntrustedLinesLocked(commit)) {
-            for (size_t pos = 0; pos < text.size();) {
-              size_t nl = text.find('\n', pos);
-              if (nl == std::string_view::npos) nl = text.size();
-              std::string line(text.substr(pos, nl - pos));
-              pos = nl + 1;
-              if (!bad->count(line)) kept += line + "\n";
-            }
-            text = kept;
-          }
+          text = TrustedNoteText(ws, commit, text, kept);
           if (text.find("\"dependsOn\"") == std::string_view::npos) return true;
           for (record::Event& e : ParseNoteFor(text, options.env, "")) {
             if (!HeldBy(e, options.env, options.app).empty()) held.push_back(std::move(e));
