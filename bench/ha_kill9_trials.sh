@@ -157,14 +157,8 @@ git -C "$work/author" add scripts/trial.sh
 git -C "$work/author" commit -q -m "trial adapter"
 git -C "$work/author" push -q origin HEAD:main
 
-for attempt in 1 2 3 4 5 6 7 8; do
-  port=$((20000 + RANDOM % 20000))
-  git daemon --reuseaddr --base-path="$work/srv" --export-all --enable=receive-pack \
-    --listen=127.0.0.1 --port="$port" "$work/srv" 2>>"$work/daemon.log" &
-  daemon_pid=$!
-  if poll 5000 git ls-remote "git://127.0.0.1:$port/env.git" >/dev/null 2>&1; then break; fi
-  kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
-done
+. "$root/bench/lib.sh"
+start_git_daemon "$work/srv" "$work/daemon.log" || true
 [ -n "$daemon_pid" ] || { echo "ha_kill9_trials.sh: git daemon did not start; see $work/daemon.log" >&2; exit 1; }
 url="git://127.0.0.1:$port/env.git"
 

@@ -39,7 +39,7 @@ std::string InstallPlaywright() {
     CommandOutput npm = RunCommand({"npm", "ci", "--no-audit", "--no-fund"}, dir);
     EXPECT_EQ(npm.exit_code, 0) << "npm ci in " << dir << " failed:\n" << npm.out << npm.err;
   }
-  for (const char* script : {"dashboard.test.mjs", "delivery.test.mjs"}) {
+  for (const char* script : {"chromium.mjs", "dashboard.test.mjs", "delivery.test.mjs"}) {
     fs::copy_file(src + "/" + script, dir + "/" + script, fs::copy_options::overwrite_existing);
   }
   return dir;

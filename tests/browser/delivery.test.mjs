@@ -8,10 +8,8 @@
 // at least `charts` SVG charts drawn with a non-zero size, at least `marks`
 // failed-release marks, and every listed text on the page. Exit 0 when all
 // hold; 1 otherwise (with what was seen), or when chromium cannot start.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { checkPage } from './chromium.mjs';
 
 const [url, screenshot, expectationsFile] = process.argv.slice(2);
 if (!url || !screenshot || !expectationsFile) {
@@ -19,27 +17,9 @@ if (!url || !screenshot || !expectationsFile) {
   process.exit(2);
 }
 const expect = JSON.parse(readFileSync(expectationsFile, 'utf8'));
-const executablePath = process.env.SLUICE_CHROMIUM || '/usr/bin/chromium';
-const profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
 
-const failures = [];
-let context;
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--disable-component-update', '--no-first-run'],
-    viewport: { width: 1280, height: 720 },
-  });
-  const page = context.pages()[0] || await context.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  const foreign = [];
-  const origin = new URL(url).origin;
-  page.on('request', (r) => { if (!r.url().startsWith(origin)) foreign.push(r.url()); });
-
+const failures = await checkPage(new URL(url).origin, screenshot, async (page) => {
+  const failures = [];
   const response = await page.goto(url, { waitUntil: 'load', timeout: 30000 });
   if (!response || response.status() !== 200) failures.push(`HTTP ${response && response.status()}`);
   const seen = await page.evaluate(() => {
@@ -62,18 +42,9 @@ try {
   for (const text of expect.contains) {
     if (!seen.text.includes(text)) failures.push(`expected "${text}" on the page`);
   }
-  if (consoleErrors.length) failures.push(`console errors: ${consoleErrors.join('; ')}`);
-  if (foreign.length) failures.push(`requests outside the controller: ${foreign.join(', ')}`);
-  mkdirSync(dirname(screenshot), { recursive: true });
-  await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(`screenshot: ${screenshot}`);
   if (failures.length) console.log('page as seen:\n' + seen.text);
-} catch (err) {
-  failures.push(`browser: ${err && err.message ? err.message : err}`);
-} finally {
-  if (context) await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+  return failures;
+});
 if (failures.length) {
   console.error('FAIL\n' + failures.join('\n'));
   process.exit(1);

@@ -14,6 +14,7 @@
 
 #include "core/time_format.h"
 #include "env_repo_fixture.h"
+#include "support/stop_child.h"
 #include "support/wait_until.h"
 
 namespace sluice::testing {
@@ -28,17 +29,6 @@ std::vector<std::string> Kinds(const std::vector<nlohmann::json>& events, const 
     if (e.value("app", "") == app) kinds.push_back(e.value("event", ""));
   }
   return kinds;
-}
-
-// A process is alive if it exists and is not a zombie (an orphan killed
-// under an init that does not reap may stay a zombie).
-bool IsAlive(pid_t pid) {
-  if (::kill(pid, 0) == -1 && errno == ESRCH) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
 const nlohmann::json* Outcome(const nlohmann::json& pass, const std::string& env,

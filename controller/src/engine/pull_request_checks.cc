@@ -132,14 +132,18 @@ PullRequestRound PullRequestChecker::Run(const std::string& head) {
   }
   std::set<std::string> open_heads;
   if (!changes->empty()) {
-    // One fetch brings every open head (the forge publishes them under
-    // refs/pull/N/head or refs/merge-requests/N/head).
-    std::vector<std::string> refspecs;
-    for (const auto& c : *changes) refspecs.push_back("+" + c.fetch_ref + ":" + OpenChangeRef(c));
+    // One fetch brings every open head not fetched yet (the forge publishes
+    // them under refs/pull/N/head or refs/merge-requests/N/head).
     Status fetched;
     {
       std::lock_guard lock(ws_.mutex());
-      fetched = ws_.repo().Fetch(refspecs);
+      std::vector<std::string> refspecs;
+      for (const auto& c : *changes) {
+        auto local = ws_.repo().ResolveRef(OpenChangeRef(c));
+        if (local.ok() && *local == c.head_sha) continue;
+        refspecs.push_back("+" + c.fetch_ref + ":" + OpenChangeRef(c));
+      }
+      if (!refspecs.empty()) fetched = ws_.repo().Fetch(refspecs);
     }
     if (!fetched.ok()) {
       round.problems.push_back("pull request statuses: fetch the heads of open pull requests: " +
@@ -147,9 +151,10 @@ PullRequestRound PullRequestChecker::Run(const std::string& head) {
       return round;
     }
   }
+  const Environments envs = ListEnvironments(ws_, head);
   for (const auto& change : *changes) {
     open_heads.insert(change.head_sha);
-    CheckChange(change, head, round);
+    CheckChange(change, head, envs.names, round);
   }
   const size_t before = posted_.size();
   std::erase_if(posted_, [&](const auto& kv) { return !open_heads.count(kv.first.first); });
@@ -160,6 +165,7 @@ PullRequestRound PullRequestChecker::Run(const std::string& head) {
 }
 
 void PullRequestChecker::CheckChange(const approval::OpenChange& change, const std::string& head,
+                                     const std::vector<std::string>& pipeline,
                                      PullRequestRound& round) {
   // The forge's head must be the commit fetched (a push to the request
   // between the listing and the fetch is judged by the next round).
@@ -204,7 +210,6 @@ void PullRequestChecker::CheckChange(const approval::OpenChange& change, const s
     if (!app.empty() && p.kind != git::ChangeKind::kDeleted) apps.push_back(app);
   }
   if (touched.empty()) return;
-  const Environments envs = ListEnvironments(ws_, head);
 
   std::optional<approval::ApprovalEvidence> evidence;  // asked once per request, when needed
   auto evidence_for = [&]() -> const approval::ApprovalEvidence& {
@@ -215,7 +220,7 @@ void PullRequestChecker::CheckChange(const approval::OpenChange& change, const s
   };
 
   for (auto& [env, apps] : touched) {
-    if (std::find(envs.names.begin(), envs.names.end(), env) == envs.names.end()) continue;
+    if (std::find(pipeline.begin(), pipeline.end(), env) == pipeline.end()) continue;
     if (options_.posts_for && !options_.posts_for(env)) continue;
     const PolicyInForce pif = judge_.PolicyFor(env, head);
     const TimePoint now = clock_.Now();

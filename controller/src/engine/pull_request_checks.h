@@ -57,9 +57,10 @@ class PullRequestChecker {
   PullRequestRound Run(const std::string& head);
 
  private:
-  // Judges every environment `change` touches; appends its checks.
+  // Judges every environment of `pipeline` (sluice.yaml at `head`) that
+  // `change` touches; appends its checks.
   void CheckChange(const approval::OpenChange& change, const std::string& head,
-                   PullRequestRound& round);
+                   const std::vector<std::string>& pipeline, PullRequestRound& round);
   std::string TargetUrl() const;
   void LoadPosted();
   void SavePosted() const;

@@ -588,7 +588,11 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
       if (journalled.count(rname) || !done.insert(rname).second) continue;
       SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(rname, local_ahead));
     }
-    SLUICE_RETURN_IF_ERROR(RetryUntrustedRefsLocked(done, journalled, local_ahead));
+    // Only new notes can confirm a ref reported untrusted before.
+    if (!untrusted_refs_.empty() &&
+        std::find(moved->begin(), moved->end(), kRemoteNotesRef) != moved->end()) {
+      SLUICE_RETURN_IF_ERROR(RetryUntrustedRefsLocked(done, journalled, local_ahead));
+    }
     std::vector<std::string> still;
     for (const auto& lname : *journal) {
       std::vector<std::string> ahead;

@@ -176,7 +176,7 @@ class Workspace {
   // or `moved` null) every record ref is.
   // Looks again at record refs reported untrusted whose remote value has not
   // moved (`done`: refs merged already in this merge), and takes those a
-  // trusted event confirms now.
+  // trusted event confirms now. Called when the fetch brought new notes.
   Status RetryUntrustedRefsLocked(const std::set<std::string>& done,
                                   const std::set<std::string>& journalled,
                                   std::vector<std::string>* local_ahead);

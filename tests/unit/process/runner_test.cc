@@ -23,11 +23,14 @@
 
 #include "core/cancel.h"
 #include "core/secrets.h"
+#include "support/stop_child.h"
 #include "support/temp_dir.h"
 #include "support/wait_until.h"
 
 namespace sluice::process {
 namespace {
+
+using testing::IsAlive;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -66,17 +69,6 @@ struct LineLog {
     return out;
   }
 };
-
-// A process is alive if it exists and is not a zombie (a killed orphan may
-// stay a zombie when this machine's init does not reap it).
-bool IsAlive(pid_t pid) {
-  if (::kill(pid, 0) == -1 && errno == ESRCH) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-}
 
 TEST(BoostCommandRunnerTest, ReportsExitCodes) {
   BoostCommandRunner runner;

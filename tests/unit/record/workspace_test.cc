@@ -38,6 +38,13 @@ class WorkspaceTest : public testing::EnvRepoTest {
     return ws.ok() ? std::move(*ws) : nullptr;
   }
 
+  // Another replica's trust: it lists the key of the workdir "writer".
+  TrustOptions ReaderTrust() {
+    TrustOptions trust;
+    trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
+    return trust;
+  }
+
   Event At(const std::string& commit) {
     Event e;
     e.env = "prod";
@@ -94,9 +101,7 @@ TEST_F(WorkspaceTest, ARecordRefLeftUnpushedIsPushedByTheNextSyncOfANewProcess) 
 // commit because the ref was never looked at again.
 TEST_F(WorkspaceTest, ARefThatArrivedBeforeItsNoteIsTakenWhenTheNoteArrives) {
   auto writer = Open("writer");
-  TrustOptions trust;
-  trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
-  auto reader = Open("reader", trust);
+  auto reader = Open("reader", ReaderTrust());
   ASSERT_TRUE(writer->Sync(true).ok());
   ASSERT_TRUE(reader->Sync(true).ok());
   RecordStore record(*writer);
@@ -116,7 +121,7 @@ TEST_F(WorkspaceTest, ARefThatArrivedBeforeItsNoteIsTakenWhenTheNoteArrives) {
   EXPECT_EQ(reader->UntrustedCount(), 0u);
   // A new process of the reader does not list it again.
   reader.reset();
-  auto again = Open("reader", trust);
+  auto again = Open("reader", ReaderTrust());
   EXPECT_EQ(again->UntrustedCount(), 0u);
 }
 
@@ -135,10 +140,7 @@ TEST_F(WorkspaceTest, AWorkdirWithoutAJournalComparesEveryRecordRef) {
 
 TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
   auto writer = Open("writer");
-  // Another replica: it lists the writer's key.
-  TrustOptions trust;
-  trust.controller_keys_file = tmp_.Sub("writer") + "/controller-key.pub";
-  auto reader = Open("reader", trust);
+  auto reader = Open("reader", ReaderTrust());
   ASSERT_TRUE(writer->Sync(true).ok());
   ASSERT_TRUE(reader->Sync(true).ok());
   RecordStore record(*writer);
