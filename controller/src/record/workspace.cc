@@ -588,11 +588,15 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
       if (journalled.count(rname) || !done.insert(rname).second) continue;
       SLUICE_RETURN_IF_ERROR(MergeOneRecordRefLocked(rname, local_ahead));
     }
-    // Only new notes can confirm a ref reported untrusted before.
+    // Only new notes can confirm a ref reported untrusted before, or notes
+    // an earlier process fetched (its untrusted refs are loaded from
+    // record-untrusted): the first merge of a process looks at them all.
     if (!untrusted_refs_.empty() &&
-        std::find(moved->begin(), moved->end(), kRemoteNotesRef) != moved->end()) {
+        (!untrusted_retried_ ||
+         std::find(moved->begin(), moved->end(), kRemoteNotesRef) != moved->end())) {
       SLUICE_RETURN_IF_ERROR(RetryUntrustedRefsLocked(done, journalled, local_ahead));
     }
+    untrusted_retried_ = true;
     std::vector<std::string> still;
     for (const auto& lname : *journal) {
       std::vector<std::string> ahead;

@@ -220,6 +220,7 @@ class Workspace {
   // When this process first found each of untrusted_refs_ (not for those
   // loaded from an earlier process's file).
   std::map<std::pair<std::string, std::string>, TimePoint> untrusted_ref_seen_;
+  bool untrusted_retried_ = false;  // RetryUntrustedRefsLocked ran in this process
   std::atomic<size_t> untrusted_count_{0};
   // Trusted events by commit, for the ref confirmations of one merge only.
   std::unordered_map<std::string, std::vector<Event>> confirm_cache_;
