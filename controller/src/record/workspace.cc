@@ -130,6 +130,7 @@ Result<std::string> Workspace::Head() {
 }
 
 Status Workspace::FetchRecordLocked(std::vector<std::string>* moved) {
+  std::lock_guard tracking(tracking_mu_);
   return git::FetchListingUpdates(*repo_,
                                   {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
                                    std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
@@ -671,6 +672,7 @@ Status Workspace::Sync(bool push) {
   // speed, so it is not the pass's error.
   loose_refs_ += 2 * moved.size();
   if (loose_refs_ >= kPackRefsAfter) {
+    std::lock_guard tracking(tracking_mu_);
     if (Status packed = repo_->PackRefs(); !packed.ok()) {
       spdlog::warn("{} (the cache still works, only slower)", packed.ToString());
     }
@@ -756,7 +758,10 @@ void RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
 
 void Workspace::RememberPushedLocked(const std::string& notes_tip,
                                      const std::map<std::string, std::string>& pushed) {
-  RememberTrackingCopies(*repo_, notes_tip, pushed);
+  {
+    std::lock_guard tracking(tracking_mu_);
+    RememberTrackingCopies(*repo_, notes_tip, pushed);
+  }
   ForgetUnpushedLocked(pushed);
 }
 
@@ -804,7 +809,10 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
     if (last.ok()) {
       // Through the flusher's own handle, outside the mutex: thousands of
       // ref files after a fleet-wide batch must not hold up the applies.
-      RememberTrackingCopies(handle, notes_tip, pushed);
+      {
+        std::lock_guard tracking(tracking_mu_);
+        RememberTrackingCopies(handle, notes_tip, pushed);
+      }
       std::lock_guard lock(mu_);
       record_push_error_.clear();
       ForgetUnpushedLocked(pushed);

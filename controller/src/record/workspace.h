@@ -212,6 +212,12 @@ class Workspace {
   std::string branch_;
   std::unique_ptr<git::Repository> repo_;
   std::mutex mu_;
+  // Held while the remote-tracking copies (refs/sluice-remote/...) are
+  // written or the refs packed: by a fetch (under mu_ too; order mu_ then
+  // this) and by the flusher after its push (without mu_). Two writers of
+  // one ref in this cache fail on git's lock file, and a failed fetch
+  // fails the pass.
+  std::mutex tracking_mu_;
   std::shared_ptr<const RecordKeys> keys_;
   // Guarded by mu_: what Sync found untrusted, and its lines by commit.
   std::vector<UntrustedEntry> untrusted_;

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "record/refs.h"
 #include "record/store.h"
@@ -331,6 +333,36 @@ TEST_F(WorkspaceTest, AJournalLeftByACrashIsReadAndPushedByTheNextProcess) {
   }
   note = Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out;
   EXPECT_EQ(std::count(note.begin(), note.end(), '\n'), 2) << note;
+}
+
+// The flusher pushes through its own handle and then writes the
+// remote-tracking copies; a pass's Sync fetches into the same copies. Both
+// at once failed on git's lock file (".../sluice-remote/.../api.lock"), and
+// the failed fetch failed the whole pass (seen in CI as a reconcile that
+// exited 1 mid-rollback). Each Sync here must succeed while the flusher
+// pushes.
+TEST_F(WorkspaceTest, ASyncDuringTheFlushersPushDoesNotFailOnARefLock) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  RecordStore record(*ws);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 300; ++i) {
+      Event e = At(c2_);
+      e.app = "app" + std::to_string(i % 60);
+      EXPECT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), i % 2 ? c1_ : c2_}}).ok());
+    }
+    EXPECT_TRUE(record.Flush().ok());
+    done = true;
+  });
+  int syncs = 0;
+  while (!done) {
+    Status s = ws->Sync(/*push=*/false);
+    ASSERT_TRUE(s.ok()) << "sync " << syncs << ": " << s.ToString();
+    ++syncs;
+  }
+  writer.join();
+  EXPECT_GT(syncs, 0);
 }
 
 }  // namespace
