@@ -1,7 +1,7 @@
-// Git-server faults against a real `git daemon`: the remote down at start, a
-// push cut mid-way, a force-push that drops the deployed commit, and another
-// writer of the record's notes. Each checks what a user relies on: an honest
-// exit code, nothing applied without a record, nothing lost or doubled.
+// Git-server faults against a real `git daemon`: the remote down at start
+// (once, and for the daemon, which backs off and recovers), a push cut mid-way, a force-push that
+// drops the deployed commit, and another writer of the record's notes. Each checks what a user
+// relies on: an honest exit code, nothing applied without a record, nothing lost or doubled.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -79,6 +79,36 @@ TEST(GitFaultsTest, DaemonWithTheRemoteDownIsNotReadyAndSaysWhy) {
   ::kill(controller.id(), SIGTERM);
   controller.wait();
   EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
+}
+
+// The daemon whose remote is away at start (the repository gone from the
+// git daemon, as during a server restore) tries again with backoff, not
+// after its hour-long interval: once the repository is back, the pin is
+// applied within seconds, with no webhook and no restart.
+TEST(GitFaultsTest, DaemonBacksOffAndRecoversWhenTheRemoteReturns) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "api a");
+  std::filesystem::rename(f.bare, f.bare + ".away");
+  const int port = FreePort();
+  TempDir tmp;
+  const std::string log = tmp.Sub("controller.log");
+  bp::child controller(std::string(SLUICE_BINARY), "controller", "--repo", f.url, "--workdir",
+                       f.workdir, "--interval", "1h", "--listen",
+                       "127.0.0.1:" + std::to_string(port), bp::std_out > bp::null,
+                       bp::std_err > log);
+  ASSERT_TRUE(WaitForPort(port, 20000)) << ReadFile(log);
+  WaitUntil(
+      [&] { return ReadFile(log).find("failed pass in a row; next try in") != std::string::npos; },
+      std::chrono::seconds(30), "a failed pass and its retry announced");
+  EXPECT_TRUE(f.Deploys().empty());
+  std::filesystem::rename(f.bare + ".away", f.bare);
+  WaitUntil([&] { return f.Deploys().size() == 1; }, std::chrono::seconds(40),
+            "the pin applied once the remote returned");
+  EXPECT_TRUE(controller.running());
+  ::kill(controller.id(), SIGTERM);
+  controller.wait();
+  EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
+  EXPECT_EQ(f.Deploys().size(), 1u);
 }
 
 // A push cut mid-way: the server receives the pack, then git-receive-pack

@@ -25,6 +25,7 @@ void Controller::Run() {
   while (!stop_.cancelled()) {
     const TimePoint started = clock_.Now();
     Result<record::PassReport> report = run_pass_();
+    failed_in_a_row_ = report.ok() ? 0 : failed_in_a_row_ + 1;
     AfterPass(report, started);
     if (WaitForNextPass(started, report.ok() ? report->next_due : std::nullopt)) break;
   }
@@ -51,11 +52,27 @@ void Controller::AfterPass(const Result<record::PassReport>& report, TimePoint s
   }
 }
 
+std::chrono::milliseconds Controller::RetryDelay() {
+  const std::chrono::milliseconds cap = std::max(options_.interval, options_.retry_max);
+  std::chrono::milliseconds delay = std::min(options_.retry_first, options_.interval);
+  for (int i = 1; i < failed_in_a_row_ && delay < cap; ++i) delay = std::min(delay * 2, cap);
+  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(0, delay.count() / 2);
+  return delay - std::chrono::milliseconds(jitter(rng_));
+}
+
 bool Controller::WaitForNextPass(TimePoint started, std::optional<TimePoint> next_due) {
-  // Jitter spreads the fetches of many controllers over the interval.
-  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
-      0, options_.interval.count() / 10);
-  TimePoint due = clock_.Now() + options_.interval + std::chrono::milliseconds(jitter(rng_));
+  TimePoint due;
+  if (failed_in_a_row_ > 0) {
+    const std::chrono::milliseconds delay = RetryDelay();
+    due = clock_.Now() + delay;
+    spdlog::warn("{} failed pass{} in a row; next try in {:.1f} s", failed_in_a_row_,
+                 failed_in_a_row_ == 1 ? "" : "es", std::chrono::duration<double>(delay).count());
+  } else {
+    // Jitter spreads the fetches of many controllers over the interval.
+    std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
+        0, options_.interval.count() / 10);
+    due = clock_.Now() + options_.interval + std::chrono::milliseconds(jitter(rng_));
+  }
   // A wait that ends sooner (a window opens, a soak completes) is acted on
   // then; never sooner than the spacing between passes.
   if (next_due && *next_due + kWaitEndSlack < due) {

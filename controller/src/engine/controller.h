@@ -30,6 +30,13 @@ struct ControllerOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
   // Written into pass stamps (as ReconcileOptions::instance_id into events).
   std::string instance_id;
+  // After a pass that could not run (the remote is down, the disk full), the
+  // next try comes after retry_first (or the interval, when shorter), doubling with each failure in
+  // a row up to the larger of the interval and retry_max, each with jitter (a random time between
+  // half the delay and all of it), so a blip is over in seconds and a long outage is not hammered.
+  // A webhook still wakes the loop at once; the first pass that runs resets it.
+  std::chrono::milliseconds retry_first{std::chrono::seconds(5)};
+  std::chrono::milliseconds retry_max{std::chrono::minutes(5)};
   // Seeds the jitter; tests fix it.
   std::uint32_t jitter_seed = std::random_device{}();
   // Sees each pass that ran: its report, how long it took and when it ended
@@ -50,7 +57,7 @@ struct ControllerOptions {
 // next pass starts at once, but no sooner than kMinPassSpacing after the
 // previous one started; wakes that arrive during a pass or that spacing
 // coalesce into that one pass. A pass that fails is observed, logged and
-// tried again after the interval like any other. A pass whose report has a
+// tried again with exponential backoff (ControllerOptions::retry_first). A pass whose report has a
 // `next_due` (a window opens, a soak completes before the interval is up)
 // is followed by one at that time (plus kWaitEndSlack), so waits end on time.
 //
@@ -82,6 +89,8 @@ class Controller {
   void AfterPass(const Result<record::PassReport>& report, TimePoint started);
   // Waits for the next pass to be due; true when stopped meanwhile.
   bool WaitForNextPass(TimePoint started, std::optional<TimePoint> next_due);
+  // The wait after the failed_in_a_row_-th failed pass in a row.
+  std::chrono::milliseconds RetryDelay();
 
   const PassFunction run_pass_;
   record::Workspace& ws_;
@@ -90,6 +99,7 @@ class Controller {
   CancelToken& stop_;
   const ControllerOptions options_;
   std::mt19937 rng_;
+  int failed_in_a_row_ = 0;
 };
 
 }  // namespace sluice::engine

@@ -284,14 +284,15 @@ TEST_F(ControllerTest, WebhooksDuringTheSpacingCoalesceIntoThePassItDelays) {
   EXPECT_GE(starts_[2] - (starts_[1] + milliseconds(100)), seconds(30));
 }
 
-TEST_F(ControllerTest, AFailingPassIsObservedAsFailedAndTriedAgainAfterTheInterval) {
+TEST_F(ControllerTest, AFailingPassIsObservedAsFailedAndTriedAgainSoon) {
   const Status fetch = Status::IOError("fetch git://example/envs.git: connection refused");
   script_ = {{fetch, seconds(3)}, {Changed(kHeadA), seconds(1)}};
   Run(/*stop_during_pass=*/2);
   ASSERT_EQ(starts_.size(), 2u);
+  // The first retry: 5 s with jitter (between half of it and all of it).
   const milliseconds gap = GapsAfterPasses(seconds(3)).at(0);
-  EXPECT_GE(gap, seconds(30));
-  EXPECT_LE(gap, seconds(33));
+  EXPECT_GE(gap, milliseconds(2500));
+  EXPECT_LE(gap, seconds(5));
   ASSERT_EQ(failures_observed_.size(), 1u);
   EXPECT_EQ(failures_observed_[0].what, fetch.ToString());
   EXPECT_DOUBLE_EQ(failures_observed_[0].took.count(), 3.0);
@@ -302,6 +303,49 @@ TEST_F(ControllerTest, AFailingPassIsObservedAsFailedAndTriedAgainAfterTheInterv
   EXPECT_FALSE(stamp_before_pass_.at(1).has_value());
   EXPECT_NE(logs_.str().find("error pass failed: " + fetch.ToString() + "\n"), std::string::npos)
       << logs_.str();
+  EXPECT_NE(logs_.str().find("warning 1 failed pass in a row; next try in "), std::string::npos)
+      << logs_.str();
+}
+
+// A remote that stays down: each retry waits twice as long as the one
+// before (5 s, 10 s, ... up to 5 min, the cap when the interval is
+// shorter), each with its own jitter; the first pass that runs goes back to
+// the interval.
+TEST_F(ControllerTest, FailuresInARowBackOffExponentiallyWithJitterUpToACap) {
+  const Status fetch = Status::IOError("fetch git://example/envs.git: connection refused");
+  for (int i = 0; i < 8; ++i) script_.push_back({fetch, seconds(1)});
+  script_.push_back({Changed(kHeadA), seconds(1)});
+  script_.push_back({Changed(kHeadA), seconds(1)});
+  Run(/*stop_during_pass=*/10);
+  ASSERT_EQ(starts_.size(), 10u);
+  const std::vector<milliseconds> gaps = GapsAfterPasses(seconds(1));
+  const std::vector<seconds> full = {seconds(5),  seconds(10),  seconds(20),  seconds(40),
+                                     seconds(80), seconds(160), seconds(300), seconds(300)};
+  std::set<long> fractions;  // each gap in thousandths of its full delay
+  for (size_t i = 0; i < full.size(); ++i) {
+    EXPECT_GE(gaps[i], full[i] / 2) << "retry " << i + 1;
+    EXPECT_LE(gaps[i], full[i]) << "retry " << i + 1;
+    fractions.insert(gaps[i] * 1000 / full[i]);
+  }
+  EXPECT_GT(fractions.size(), 1u) << "every retry had the same jitter";
+  // Back to the interval once a pass ran.
+  EXPECT_GE(gaps[8], seconds(30));
+  EXPECT_LE(gaps[8], seconds(33));
+  EXPECT_NE(logs_.str().find("warning 8 failed passes in a row; next try in "), std::string::npos)
+      << logs_.str();
+}
+
+// A webhook still starts a pass at once while the loop backs off. Four
+// failures end by 80 s at the latest (1 s passes, waits of at most 5, 10,
+// 20 and 40 s) and the wait after the fifth lasts at least 40 s from at
+// most 80 s, so a delivery at 81 s arrives during that wait.
+TEST_F(ControllerTest, AWebhookDuringABackOffStartsAPassAtOnce) {
+  const Status fetch = Status::IOError("fetch git://example/envs.git: connection refused");
+  for (int i = 0; i < 5; ++i) script_.push_back({fetch, seconds(1)});
+  time_.At(At(seconds(81)), [this] { stop_.Wake(); });
+  Run(/*stop_during_pass=*/6);
+  ASSERT_EQ(starts_.size(), 6u);
+  EXPECT_EQ(starts_[5], At(seconds(81)));
 }
 
 TEST_F(ControllerTest, LogsAPassThatChangedSomethingButNotAQuietOne) {
