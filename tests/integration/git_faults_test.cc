@@ -1,5 +1,6 @@
 // Git-server faults against a real `git daemon`: the remote down at start
-// (once, and for the daemon, which backs off and recovers), a push cut mid-way, a force-push that
+// (once, and for the daemon, which backs off and recovers), a full disk in
+// the workdir, a push cut mid-way, a force-push that
 // drops the deployed commit, and another writer of the record's notes. Each checks what a user
 // relies on: an honest exit code, nothing applied without a record, nothing lost or doubled.
 #include <gtest/gtest.h>
@@ -109,6 +110,46 @@ TEST(GitFaultsTest, DaemonBacksOffAndRecoversWhenTheRemoteReturns) {
   controller.wait();
   EXPECT_EQ(controller.exit_code(), 0) << ReadFile(log);
   EXPECT_EQ(f.Deploys().size(), 1u);
+}
+
+// The disk holding the workdir fills up (a preloaded shim makes every
+// write under it fail with ENOSPC, tests/fault/full_disk.cc). The pass
+// fails with an error that says so and names the fix; nothing is applied,
+// since nothing can be recorded; once space is freed the next pass applies
+// the change once, and the cache passes `git fsck`.
+TEST(GitFaultsTest, AFullDiskInTheWorkdirIsAClearErrorAndCorruptsNothing) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "api a");
+  f.Reconcile();
+  ASSERT_EQ(f.Deploys().size(), 1u);
+  const std::string flag = f.state + "/disk-full";
+  f.extra_env = {"LD_PRELOAD=" + std::string(SLUICE_FULL_DISK_SHIM),
+                 "SLUICE_FAULT_FULL_DIR=" + std::filesystem::canonical(f.workdir).string(),
+                 "SLUICE_FAULT_FULL_FLAG=" + flag,
+                 // A sanitizer build loads its runtime first; the shim after.
+                 "ASAN_OPTIONS=verify_asan_link_order=0"};
+  const std::string b = f.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", f.PinYaml(Digest('b'), "1.1.0")}}, "api b");
+  WriteFile(flag, "");
+  for (int pass = 0; pass < 2; ++pass) {
+    CommandOutput full = f.Sluice({"reconcile", "--once"});
+    EXPECT_EQ(full.exit_code, 1) << full.out << full.err;
+    EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << full.err;
+    EXPECT_NE(full.err.find("the disk holding the workdir " +
+                            std::filesystem::canonical(f.workdir).string() + " is full"),
+              std::string::npos)
+        << full.err;
+    EXPECT_EQ(f.Deploys().size(), 1u) << "applied while nothing could be recorded";
+  }
+  std::filesystem::remove(flag);
+  f.Reconcile();
+  ASSERT_EQ(f.Deploys().size(), 2u);
+  EXPECT_NE(f.Deploys()[1].find(Digest('b')), std::string::npos);
+  std::vector<std::string> kinds = Kinds(f.RemoteEvents(b), "api");
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "applying"), 1);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "verified"), 1);
+  CommandOutput fsck = RunCommand({"git", "fsck", "--no-progress"}, f.workdir + "/cache.git");
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
 }
 
 // A push cut mid-way: the server receives the pack, then git-receive-pack

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "adapters/adapter.h"
@@ -110,13 +112,27 @@ record::Event Reconciler::NewEvent(const std::string& env, const std::string& ap
   return e;
 }
 
+namespace {
+// A full disk under the workdir surfaces deep inside libgit2 or a journal
+// write ("cannot extend packfile '...': No space left on device"); the pass's
+// error then also says what it means and what to do.
+Status ExplainFullDisk(const Status& s, const std::string& workdir) {
+  static const std::string kNoSpace = std::strerror(ENOSPC);
+  if (s.ok() || s.message().find(kNoSpace) == std::string::npos) return s;
+  return Status::IOError(s.message() + "; the disk holding the workdir " + workdir +
+                         " is full: free space there (or give --workdir another disk). Nothing "
+                         "is applied until it can be recorded; the next pass goes on from here");
+}
+}  // namespace
+
 Result<record::PassReport> Reconciler::RunOnce() {
   rerun_ = false;
   auto report = RunPass();
+  if (!report.ok()) return ExplainFullDisk(report.status(), ws_.workdir());
   // At most two follow-ups: a rollback the pass committed, and its outcome.
   for (int i = 0; i < 2 && report.ok() && rerun_.exchange(false) && !cancel_.cancelled(); ++i) {
     auto next = RunPass();
-    if (!next.ok()) return next;
+    if (!next.ok()) return ExplainFullDisk(next.status(), ws_.workdir());
     for (auto& o : next->outcomes) report->outcomes.push_back(std::move(o));
     report->pins_read += next->pins_read;
     report->duration += next->duration;
