@@ -82,10 +82,46 @@ TEST(CliTest, InitWritesALayoutThatValidates) {
   EXPECT_TRUE(fs::exists(dir + "/environments/prod/environment.yaml"));
   CommandOutput v = Sluice({"validate", "--repo", dir});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  // prod can be released with nothing but Git (a signed merge): no forge
+  // is assumed, and the output says how to become a signer.
+  EXPECT_NE(ReadFile(dir + "/environments/prod/environment.yaml").find("evidence: signed"),
+            std::string::npos);
+  EXPECT_NE(init.out.find("prod releases need a merge signed by a member of release-managers"),
+            std::string::npos)
+      << init.out;
+  EXPECT_NE(init.out.find("echo \"$(git config user.email) $(cat ~/.ssh/id_ed25519.pub)\""),
+            std::string::npos)
+      << init.out;
   // Never overwrites without --force.
   CommandOutput again = Sluice({"init", dir});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("--force"), std::string::npos);
+}
+
+// A newcomer points the controller at their working clone: refused up
+// front (exit 2) with what to run instead, before any pass starts and
+// records an error per app; read-only commands take the clone.
+TEST(CliTest, AWorkingCloneAsTheControllersRepoIsRefusedWithWhatToDo) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("envs");
+  ASSERT_EQ(Sluice({"init", dir}).exit_code, 0);
+  Git(dir, {"init", "-q", "-b", "main"});
+  Git(dir, {"add", "-A"});
+  Git(dir, {"commit", "-q", "-m", "Start environments"});
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"reconcile", "--once"}, std::vector<std::string>{"controller"}}) {
+    std::vector<std::string> args = cmd;
+    for (const std::string& a : {"--repo", dir.c_str(), "--workdir", tmp.Sub("wd").c_str()}) {
+      args.push_back(a);
+    }
+    CommandOutput r = Sluice(args);
+    EXPECT_EQ(r.exit_code, 2) << cmd[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("is a working clone"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("git clone --bare " + dir + " " + dir + ".git"), std::string::npos)
+        << r.err;
+  }
+  CommandOutput status = Sluice({"status", "--repo", dir, "--workdir", tmp.Sub("wd2")});
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
 }
 
 TEST(CliTest, WorkedExampleValidates) {

@@ -262,6 +262,10 @@ Runner AddControllerCommand(CLI::App& app) {
     CancelToken stop, cancel;
     SignalWatcher signals(stop, cancel);
 
+    if (Status s = CheckRecordCanBePushed(settings->common); !s.ok()) {
+      PrintError(s.message());
+      return kExitUsage;
+    }
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
     auto lock = WorkdirLock::Acquire(settings->common);

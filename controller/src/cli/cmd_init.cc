@@ -48,7 +48,17 @@ Runner AddInitCommand(CLI::App& app) {
     }
     std::cout << "\nNext: pin an app in environments/dev/apps/<app>.yaml, check it with "
                  "'sluice validate --repo "
-              << *dir << "', commit, and point a controller at the repository.\n";
+              << *dir
+              << "', commit, and point a controller at the repository.\n"
+                 "\nprod releases need a merge signed by a member of release-managers "
+                 "(evidence: signed; no forge needed). To be that member:\n"
+                 "  1. put your e-mail in groups.release-managers and groups.on-call of "
+                 "sluice.yaml\n"
+                 "  2. add your key under signers: in sluice.yaml, as printed by\n"
+                 "       echo \"$(git config user.email) $(cat ~/.ssh/id_ed25519.pub)\"\n"
+                 "  3. sign with it: git config gpg.format ssh && git config user.signingkey "
+                 "~/.ssh/id_ed25519.pub, then merge with git merge -S\n"
+                 "With a forge, switch prod to evidence: forge (docs/approvals.md).\n";
     return kExitOk;
   };
 }

@@ -84,6 +84,10 @@ Runner AddReconcileCommand(CLI::App& app) {
     if (!secrets->target_problems.empty()) {
       spdlog::error("notifications: {}", secrets->target_problems);
     }
+    if (Status s = CheckRecordCanBePushed(*opts); !s.ok()) {
+      PrintError(s.message());
+      return kExitUsage;
+    }
     // The lock first: it clears what a killed process left in the cache
     // before the workspace opens it.
     auto lock = WorkdirLock::Acquire(*opts);

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -60,6 +61,27 @@ Result<std::string> WorkdirOf(const CommonOptions& opts) {
 int WorkspaceFailure(const CommonOptions& opts, const Status& s) {
   PrintError(s.message());
   return opts.repo.empty() ? kExitUsage : kExitError;
+}
+
+Status CheckRecordCanBePushed(const CommonOptions& opts) {
+  std::string path = opts.repo;
+  if (path.rfind("file://", 0) == 0) {
+    path = path.substr(strlen("file://"));
+  } else if (path.find("://") != std::string::npos) {
+    return Status::Ok();
+  }
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(std::filesystem::path(path) / ".git", ec)) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "--repo " + opts.repo +
+      " is a working clone: the controller pushes its record (refs/notes/sluice, "
+      "refs/sluice/*) to the repository it reads, and cannot push into a checked-out one. "
+      "Point --repo at the repository the clone came from (git -C " +
+      path + " remote get-url origin), or at a bare copy: git clone --bare " + path + " " + path +
+      ".git, then --repo " + path +
+      ".git. Read-only commands (status, plan, audit) take the clone as it is");
 }
 
 Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptions& opts) {

@@ -49,6 +49,12 @@ Status ParseTimeRange(const std::string& since, const std::string& until,
 // naming the file when it cannot be read.
 Result<std::string> ReadTemplateFile(const std::string& path);
 
+// For the commands that write the record (reconcile, controller): OK when
+// --repo is a URL or a bare repository; InvalidArgument saying what to run
+// instead when it is a working clone (a directory with a .git), into which
+// libgit2 cannot push.
+Status CheckRecordCanBePushed(const CommonOptions& opts);
+
 // The workdir a command uses: --workdir, or DefaultWorkdir(--repo);
 // InvalidArgument when --repo is missing.
 Result<std::string> WorkdirOf(const CommonOptions& opts);
