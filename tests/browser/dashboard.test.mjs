@@ -45,6 +45,10 @@ const failures = await checkPage(new URL(url).origin, screenshot, async (page) =
       if (!cell.includes(text)) failures.push(`${e.app} in ${e.env}: expected "${text}" in:\n${cell}`);
     }
   }
+  // The controller's alive sign: a dead controller must not look like a
+  // quiet one.
+  const alive = (await page.textContent('#alive')) || '';
+  if (!/^Controller /.test(alive.trim())) failures.push(`no controller alive sign in the header: "${alive}"`);
   const error = (await page.textContent('#error')) || '';
   if (error.trim()) failures.push(`the page shows an error: ${error}`);
   if (failures.length) console.log('grid as seen:\n' + JSON.stringify(grid, null, 2));

@@ -8,6 +8,7 @@
 //    verified release before it (SPEC section 5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "env_repo_fixture.h"
@@ -214,6 +215,56 @@ TEST_F(OnCallRollbackTest, UnsignedRevertIsUndoneThenRolledBackSigned) {
   pass = f_.Reconcile();
   ASSERT_NE(Outcome(pass, "prod", "verified"), nullptr) << pass.dump();
   EXPECT_EQ(DeployedDigest(), Digest('a'));
+}
+
+// The failed release stays in view while what follows it is blocked (an
+// unsigned revert), with the command that rolls back; every reason is
+// printed whole (wrapped, not cut at 100 columns) and says when it was
+// recorded.
+TEST_F(OnCallRollbackTest, StatusKeepsTheFailureInViewWhileTheRevertIsBlocked) {
+  GoodThenBad();
+  Git(f_.work, {"revert", "--no-edit", "-m", "1", bad_});
+  Git(f_.work, {"push", "-q", "origin", "HEAD:refs/heads/main"});
+  nlohmann::json pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "prod", "blocked"), nullptr) << pass.dump();
+
+  auto rows = nlohmann::json::parse(
+      f_.Sluice({"status", "--format", "json", "--env", "prod", "--log-level", "off"}).out);
+  ASSERT_EQ(rows.size(), 1u);
+  const nlohmann::json& row = rows[0];
+  EXPECT_EQ(row["state"], "blocked");
+  ASSERT_TRUE(row["lastFailure"].is_object()) << row.dump(2);
+  EXPECT_EQ(row["lastFailure"]["commit"], bad_);
+  EXPECT_EQ(row["lastFailure"]["version"], "2.0.0");
+  EXPECT_NE(row["lastFailure"]["reason"].get<std::string>().find("verification failed"),
+            std::string::npos)
+      << row.dump(2);
+  EXPECT_EQ(row["rollbackCommand"], "sluice rollback prod api --push");
+  EXPECT_TRUE(row["reasonsAsOf"].is_string()) << row.dump(2);
+
+  CommandOutput text = f_.Sluice({"status", "--env", "prod", "--log-level", "off"});
+  EXPECT_NE(text.out.find("  failed   2.0.0 at " + bad_.substr(0, 12)), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("  rollback sluice rollback prod api --push\n"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("  as of    "), std::string::npos) << text.out;
+  // Every line within 100 columns, and each reason whole once the wrapped
+  // lines are joined again.
+  std::istringstream lines(text.out);
+  std::string joined;
+  for (std::string line; std::getline(lines, line);) {
+    const auto columns = std::count_if(line.begin(), line.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    });
+    EXPECT_LE(columns, 100) << line;
+    size_t start = line.find_first_not_of(' ');
+    if (line.rfind("  why      ", 0) == 0) start = 11;
+    joined += " " + (start == std::string::npos ? "" : line.substr(start));
+  }
+  for (const auto& reason : row["reasons"]) {
+    EXPECT_NE(joined.find(reason.get<std::string>()), std::string::npos) << reason << "\n"
+                                                                         << text.out;
+  }
 }
 
 // After prod rolled back 2.0.0, promoting the same digest from dev again

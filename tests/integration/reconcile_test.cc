@@ -414,6 +414,17 @@ TEST(ReconcileWaitTest, ASoakReportsWhenItEnds) {
   const auto left = *due - std::chrono::system_clock::now();
   EXPECT_GT(left, std::chrono::minutes(55)) << pass.dump();
   EXPECT_LE(left, std::chrono::minutes(60)) << pass.dump();
+  // `status` restates the soak's end against the time it is read, since
+  // the waiting event (and its "… to go") is written once, not every pass.
+  auto rows = nlohmann::json::parse(
+      f.Sluice({"status", "--format", "json", "--env", "prod", "--log-level", "off"}).out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["state"], "waiting");
+  ASSERT_FALSE(rows[0]["reasons"].empty()) << rows.dump(2);
+  const std::string soak = rows[0]["reasons"][0];
+  EXPECT_NE(soak.find("; ends " + pass["nextDue"].get<std::string>() + " (in "), std::string::npos)
+      << soak;
+  EXPECT_TRUE(rows[0]["reasonsAsOf"].is_string()) << rows.dump(2);
 }
 
 }  // namespace

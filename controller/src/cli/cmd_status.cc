@@ -18,6 +18,7 @@
 #include "core/duration.h"
 #include "core/strings.h"
 #include "core/text.h"
+#include "core/time_format.h"
 #include "engine/reconciler.h"
 #include "ha/etcd_client.h"
 #include "ha/ownership.h"
@@ -42,6 +43,34 @@ std::string VersionOf(const reports::PinRef& p) {
 std::string Fit(const std::string& text, size_t width) {
   if (text.size() <= width) return text;
   return std::string(TruncateUtf8(text, width > 3 ? width - 3 : 0)) + "...";
+}
+
+// Characters (code points) of UTF-8 `s`, for column counts.
+size_t Utf8Length(const std::string& s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// Writes `text` after `label` (11 columns, e.g. "  why      "), wrapped at
+// word boundaries to kColumns, continuation lines indented under the text:
+// a reason is the cause, and cutting it hid exactly that. A word longer
+// than a line (a URL, a digest) gets a line of its own.
+void PrintWrapped(std::ostream& out, const std::string& label, const std::string& text) {
+  const std::string indent(label.size(), ' ');
+  const size_t width = kColumns > label.size() ? kColumns - label.size() : 20;
+  std::istringstream words(text);
+  std::string word, line;
+  bool first = true;
+  auto flush = [&] {
+    out << (first ? label : indent) << line << "\n";
+    first = false;
+    line.clear();
+  };
+  while (words >> word) {
+    if (!line.empty() && Utf8Length(line) + 1 + Utf8Length(word) > width) flush();
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty() || first) flush();
 }
 
 // Trust rule 1: an edit of an environment's policy files that was not
@@ -138,7 +167,17 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
   out << "  lkg      " << VersionOf(r.lkg);
   if (!r.lkg.commit.empty()) out << " at " << ShortId(r.lkg.commit);
   out << "\n";
-  for (const auto& reason : r.reasons) out << "  why      " << Fit(reason, kColumns - 11) << "\n";
+  if (r.last_failure && r.state != "failed") {
+    PrintWrapped(out, "  failed   ",
+                 (r.last_failure->version.empty() ? "" : r.last_failure->version + " ") + "at " +
+                     ShortId(r.last_failure->commit) + ", " + r.last_failure->time + ": " +
+                     r.last_failure->reason);
+  }
+  for (const auto& reason : r.reasons) PrintWrapped(out, "  why      ", reason);
+  if (r.reasons_as_of && !r.reasons.empty()) {
+    out << "  as of    " << FormatRfc3339(*r.reasons_as_of) << " (the pass that recorded it)\n";
+  }
+  if (!r.rollback_command.empty()) out << "  rollback " << r.rollback_command << "\n";
   for (const auto& u : r.untrusted) {
     out << "  UNTRUSTED " << Fit(u + " (ignored)", kColumns - 11) << "\n";
   }

@@ -33,7 +33,8 @@ record::Outcome DriftOutcome(const std::string& finding) {
 std::vector<record::GateRecord> ToRecords(const std::vector<gates::GateResult>& results) {
   std::vector<record::GateRecord> out;
   for (const auto& r : results) {
-    out.push_back({r.name, std::string(gates::VerdictName(r.verdict)), r.reason});
+    out.push_back({r.name, std::string(gates::VerdictName(r.verdict)), r.reason,
+                   r.verdict == gates::Verdict::kWait ? r.until : std::nullopt});
   }
   return out;
 }

@@ -37,7 +37,9 @@ std::string EventToJsonLine(const Event& e) {
   if (!e.reason.empty()) j["reason"] = e.reason;
   nlohmann::ordered_json gates = nlohmann::ordered_json::array();
   for (const auto& g : e.gates) {
-    gates.push_back({{"name", g.name}, {"result", g.result}, {"reason", g.reason}});
+    nlohmann::ordered_json gate = {{"name", g.name}, {"result", g.result}, {"reason", g.reason}};
+    if (g.until) gate["until"] = FormatRfc3339(*g.until);
+    gates.push_back(std::move(gate));
   }
   j["gates"] = std::move(gates);
   j["approvers"] = e.approvers;
@@ -83,7 +85,9 @@ Result<Event> ParseEventLine(std::string_view line) {
     if (j.contains("gates") && j["gates"].is_array()) {
       for (const auto& g : j["gates"]) {
         if (!g.is_object()) continue;
-        e.gates.push_back({g.value("name", ""), g.value("result", ""), g.value("reason", "")});
+        GateRecord gate{g.value("name", ""), g.value("result", ""), g.value("reason", ""), {}};
+        if (auto until = ParseRfc3339(g.value("until", "")); until.ok()) gate.until = *until;
+        e.gates.push_back(std::move(gate));
       }
     }
     if (j.contains("approvers") && j["approvers"].is_array()) {

@@ -35,6 +35,9 @@ struct GateRecord {
   std::string name;
   std::string result;
   std::string reason;
+  // A wait's end when known (a window's opening, a soak's end): readers
+  // say how far off it is when they read, not when it was written.
+  std::optional<TimePoint> until;
   bool operator==(const GateRecord&) const = default;
 };
 

@@ -10,6 +10,7 @@
 #include "config/app_order.h"
 #include "config/pin.h"
 #include "config/repository_config.h"
+#include "core/duration.h"
 #include "core/json_dump.h"
 #include "core/strings.h"
 #include "core/time_format.h"
@@ -108,10 +109,34 @@ std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string&
   return out;
 }
 
-std::vector<std::string> ReasonsOf(const record::Event& e) {
+// "in 2m" / "3m ago", to the second below a minute.
+std::string Relative(TimePoint t, TimePoint now) {
+  auto d = std::chrono::duration_cast<std::chrono::seconds>(t - now);
+  const bool future = d.count() >= 0;
+  auto abs = std::chrono::milliseconds(std::chrono::seconds(future ? d.count() : -d.count()));
+  if (abs >= std::chrono::minutes(1)) {
+    abs = std::chrono::duration_cast<std::chrono::minutes>(abs);
+  }
+  const std::string text = FormatDuration(abs);
+  return future ? "in " + text : text + " ago";
+}
+
+// The reasons of `e`: its gates that did not pass, else its one line. A
+// wait's end, when recorded, is restated against `now`: the recorded reason
+// ("35s to go") is as of the event, the end is not.
+std::vector<std::string> ReasonsOf(const record::Event& e,
+                                   std::optional<TimePoint> now = std::nullopt) {
   std::vector<std::string> out;
   for (const auto& g : e.gates) {
-    if (g.result != "pass") out.push_back(g.name + ": " + g.reason);
+    if (g.result == "pass") continue;
+    std::string line = g.name + ": " + g.reason;
+    if (g.until && now) {
+      line += *g.until > *now
+                  ? "; ends " + FormatRfc3339(*g.until) + " (" + Relative(*g.until, *now) + ")"
+                  : "; ended " + FormatRfc3339(*g.until) + " (" + Relative(*g.until, *now) +
+                        "): the next pass acts on it";
+    }
+    out.push_back(std::move(line));
   }
   if (out.empty() && !e.reason.empty()) out.push_back(e.reason);
   return out;
@@ -172,6 +197,18 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"lastPass", LastPassJson(r)},
                    {"recent", RecentJson(r.recent)},
                    {"untrusted", r.untrusted}});
+    out.back()["reasonsAsOf"] = r.reasons_as_of
+                                    ? nlohmann::ordered_json(FormatRfc3339(*r.reasons_as_of))
+                                    : nlohmann::ordered_json();
+    if (r.last_failure) {
+      out.back()["lastFailure"] = {{"time", r.last_failure->time},
+                                   {"commit", r.last_failure->commit},
+                                   {"version", r.last_failure->version},
+                                   {"reason", r.last_failure->reason}};
+      out.back()["rollbackCommand"] = r.rollback_command;
+    } else {
+      out.back()["lastFailure"] = nullptr;
+    }
     if (r.owner) {
       out.back()["owner"] =
           r.owner->empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(*r.owner);
@@ -281,7 +318,8 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
           row.state = "verifying";
         } else if (last && last->kind == record::EventKind::kFailed) {
           row.state = "failed";
-          row.reasons = ReasonsOf(*last);
+          row.reasons = ReasonsOf(*last, now);
+          row.reasons_as_of = last->time;
         } else if (last && last->kind == record::EventKind::kDrift && !last->resolved) {
           // Still in sync with Git (SPEC's states), but what runs differs:
           // the drift check's detail says how (engine/drift.h).
@@ -323,7 +361,21 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
             row.state = "waiting";
             break;
         }
-        row.reasons = ReasonsOf(*last);
+        row.reasons = ReasonsOf(*last, now);
+        row.reasons_as_of = last->time;
+      }
+      // The running release failed and nothing verified replaced it: keep
+      // the failure in view (the row's state may be about a blocked
+      // rollback), with the command that goes back to the LKG.
+      if (deployed.ok()) {
+        const record::Event* ran = record::LastEventFor(reader.Events(*deployed), env, app);
+        if (ran && ran->kind == record::EventKind::kFailed) {
+          row.last_failure = StatusRow::Failure{FormatRfc3339(ran->time), *deployed,
+                                                row.deployed.version, ran->reason};
+          if (!row.lkg.commit.empty() && row.lkg.commit != *deployed) {
+            row.rollback_command = "sluice rollback " + env + " " + app + " --push";
+          }
+        }
       }
       // A force-push can drop the deployed commit from the branch: what
       // runs is still its pin, and the next change is judged as usual.

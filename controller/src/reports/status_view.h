@@ -53,6 +53,22 @@ struct StatusRow {
   // in-sync | waiting | blocked | applying | verifying | failed
   std::string state;
   std::vector<std::string> reasons;
+  // When the event the reasons come from was written (they are as of then;
+  // a wait's end is restated against `now` when the row is computed).
+  std::optional<TimePoint> reasons_as_of;
+  // The running release failed (its last event is `failed`) and no verified
+  // release has replaced it yet: kept visible while a newer change (e.g. a
+  // blocked rollback) is what the row's state is about.
+  struct Failure {
+    std::string time;  // RFC 3339
+    std::string commit;
+    std::string version;
+    std::string reason;
+  };
+  std::optional<Failure> last_failure;
+  // With last_failure and a last-known-good to go back to: the command that
+  // rolls back ("sluice rollback ENV APP --push").
+  std::string rollback_command;
   // The row's place (1-based) in its environment's order by
   // deploy.dependsOn of the desired pins (apps free to go by name); 0 when
   // the order has a problem (a cycle, a missing app: `validate` names it).
