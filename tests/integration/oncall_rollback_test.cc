@@ -124,6 +124,17 @@ TEST_F(OnCallRollbackTest, OneSignedRollbackByOnCallIsAppliedWithHerApprovalReco
   EXPECT_EQ(kinds, (std::vector<std::string>{"applying", "rolled-back", "verified"}));
   EXPECT_TRUE(approved_by_carol);
   EXPECT_EQ(DeployedDigest(), Digest('a'));
+  // The reports name carol's signed approval of the rollback.
+  const std::string report =
+      f_.Sluice({"incident-report", "prod", "api", "--incident", "INC-42", "--log-level", "off"})
+          .out;
+  EXPECT_NE(report.find("Rollback:\n- carol@example.com — signed rollback commit"),
+            std::string::npos)
+      << report;
+  EXPECT_EQ(report.find("no approval required"), std::string::npos) << report;
+  const std::string notes = f_.Sluice({"release-notes", "prod", "api", "--log-level", "off"}).out;
+  EXPECT_NE(notes.find("## Approvals\n\n- carol@example.com\n"), std::string::npos) << notes;
+  EXPECT_EQ(notes.find("None recorded"), std::string::npos) << notes;
 }
 
 TEST_F(OnCallRollbackTest, SigningKeyFileSignsWithoutAnyGitSigningSetup) {

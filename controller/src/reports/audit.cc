@@ -188,7 +188,9 @@ void LinkRollbacks(std::vector<Change>& changes) {
           }
         }
       }
-      if (!IsRollback(c) || !c.rolls_back.empty()) continue;
+      // A rollback the controller never started (blocked: pushed without
+      // the approval it needs) rolled nothing back.
+      if (!IsRollback(c) || !c.rolls_back.empty() || !c.applying) continue;
       // When the rollback was asked for: the rollback commit's time, else its
       // first event.
       std::optional<TimePoint> asked = c.first_event;

@@ -71,7 +71,10 @@ std::string RollbackTargetOf(const Change& c) {
 // How each recorded approver was established, from the approval gate's reason
 // (approval/approval_gate.cc: "approved by a, b (...)" for forge reviews,
 // "merge signed by c (...)" for a signed merge).
-std::vector<IncidentApprover> ApproversOf(const Change& c) {
+// How each recorded approver of `c` approved. `rollback`: `c` is a rollback
+// commit, whose signature (not a merge's) is the approval (`sluice rollback
+// --sign`).
+std::vector<IncidentApprover> ApproversOf(const Change& c, bool rollback = false) {
   std::vector<IncidentApprover> out;
   const std::string& r = c.approval_reason;
   size_t signed_at = r.find("merge signed by ");
@@ -90,6 +93,7 @@ std::vector<IncidentApprover> ApproversOf(const Change& c) {
     } else if (c.approval_method == "signed") {
       how = "signed merge";
     }
+    if (rollback && how == "signed merge") how = "signed rollback commit";
     out.push_back({name, how});
   }
   return out;
@@ -167,7 +171,7 @@ std::optional<IncidentFailure> FailureOf(const Change& c, const std::vector<Chan
     f.by_rollback = true;
     f.rollback_author = rb->source.author;
     f.rollback_target = RollbackTargetOf(*rb);
-    f.rollback_approvers = ApproversOf(*rb);
+    f.rollback_approvers = ApproversOf(*rb, /*rollback=*/true);
     if (rb->source.known && rb->source.committed != TimePoint{}) {
       f.rollback_committed = rb->source.committed;
     }

@@ -266,6 +266,43 @@ TEST(AuditTest, LinksRollbacksByTrailerAndByRolledBackEvent) {
   EXPECT_EQ(Find(r, '9')->rolls_back, Id('8'));
 }
 
+// A revert that the controller blocked (pushed without the approval the
+// rollback rule needs) rolled nothing back: the failed release is not
+// "rolled back by" it. The signed rollback that followed and applied is.
+TEST(AuditTest, ABlockedRevertRollsNothingBack) {
+  std::map<char, std::vector<std::string>> notes;
+  notes['2'] = {Line("2026-11-03T11:00:00Z", "prod", "api", "applying", '2', kPassGates),
+                Line("2026-11-03T11:10:00Z", "prod", "api", "failed", '2',
+                     R"(,"reason":"verification failed: error ratio 0.07 > 0.01")")};
+  notes['b'] = {Line(
+      "2026-11-03T11:20:00Z", "prod", "api", "blocked", 'b',
+      R"(,"reason":"approval: direct push without approval","gates":[{"name":"approval","result":"block","reason":"direct push without approval"}])")};
+  std::vector<AnnotatedCommit> history;
+  for (const auto& [c, lines] : notes) {
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    history.push_back({Id(c), record::ParseNote(text)});
+  }
+  auto build = [&](const std::vector<AnnotatedCommit>& h) {
+    CollectResult collected = CollectChanges(h, {});
+    for (Change& c : collected.changes) {
+      c.source = Source(c.commit[0] == 'b' ? '2' : c.commit[0]);
+      c.source.landing_commit = c.commit;
+      if (c.commit == Id('b')) {
+        ReadRollbackReferences("Revert \"Promote api\"\n\nThis reverts commit " + Id('2') + ".\n",
+                               &c.source);
+      }
+    }
+    return BuildAudit(std::move(collected.changes), AuditOptions{},
+                      collected.envs_with_approval_gate);
+  };
+  AuditReport blocked = build(history);
+  ASSERT_NE(Find(blocked, 'b'), nullptr);
+  EXPECT_EQ(Find(blocked, 'b')->source.reverts, Id('2'));
+  EXPECT_TRUE(Find(blocked, '2')->rolled_back_by.empty()) << Find(blocked, '2')->rolled_back_by;
+  EXPECT_TRUE(Find(blocked, 'b')->rolls_back.empty());
+}
+
 TEST(AuditTest, AppliedChangeWithoutApproversIsAnException) {
   AuditReport r = Build();
   EXPECT_EQ(r.require_approval, std::set<std::string>{"prod"});

@@ -251,7 +251,7 @@ TEST(IncidentReportTest, TellsTheControllersRollbackFromAPersons) {
   EXPECT_EQ(f.incidents, std::vector<std::string>{"INC-7"});
   ASSERT_EQ(f.rollback_approvers.size(), 1u);
   EXPECT_EQ(f.rollback_approvers[0].name, "carol");
-  EXPECT_EQ(f.rollback_approvers[0].how, "signed merge");
+  EXPECT_EQ(f.rollback_approvers[0].how, "signed rollback commit");
   ASSERT_EQ(f.approvers.size(), 2u);
   EXPECT_EQ(f.approvers[1].how, "forge review");
 }
