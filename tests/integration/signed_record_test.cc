@@ -306,6 +306,29 @@ TEST(SignedRecordTest, AuditVerifyPassesACleanCloneAndFailsAForgedOne) {
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
 }
 
+// A reader in a fresh workdir without --controller-keys does not trust the
+// controller's record: it says so and what to pass, instead of reporting an
+// empty history as if nothing had been released.
+TEST(SignedRecordTest, ReadingWithoutTheControllersKeySaysWhatToPass) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "api a");
+  ASSERT_NE(Outcome(f.Reconcile(), "dev", "verified"), nullptr);
+  TempDir t;
+  for (const std::string& cmd : {"audit", "status"}) {
+    CommandOutput bare = f.Sluice({cmd, "--repo", f.url, "--workdir", t.Sub(cmd + "-w1")},
+                                  /*with_repo=*/false);
+    EXPECT_EQ(bare.exit_code, 0) << bare.err;
+    EXPECT_NE(bare.err.find("not signed by a key this command trusts"), std::string::npos)
+        << cmd << ": " << bare.err;
+    EXPECT_NE(bare.err.find("pass --controller-keys FILE"), std::string::npos) << bare.err;
+    CommandOutput keyed = f.Sluice({cmd, "--repo", f.url, "--workdir", t.Sub(cmd + "-w2"),
+                                    "--controller-keys", f.workdir + "/controller-key.pub"},
+                                   /*with_repo=*/false);
+    EXPECT_EQ(keyed.exit_code, 0) << keyed.err;
+    EXPECT_EQ(keyed.err.find("not signed by a key"), std::string::npos) << keyed.err;
+  }
+}
+
 // (e) Garbage and a tampered signed line: reported, ignored, nothing
 // crashes, nothing is lost.
 TEST(SignedRecordTest, GarbageAndTamperedLinesAreReportedIgnoredAndKept) {

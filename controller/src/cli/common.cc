@@ -88,6 +88,21 @@ Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptio
   auto ws = OpenWorkspace(opts);
   if (!ws.ok()) return ws.status();
   SLUICE_RETURN_IF_ERROR((*ws)->Sync(/*push=*/false));
+  // A reader in a workdir of its own trusts only that workdir's key: the
+  // controller's record would be left out without a word, and every report
+  // would read as empty. Say so, and what to pass.
+  if (size_t n = (*ws)->UntrustedCount(); n > 0) {
+    std::cerr << "sluice: warning: " << n << " record " << (n == 1 ? "entry is" : "entries are")
+              << " not signed by a key this command trusts and left out of what it reports";
+    if (opts.trust.controller_keys_file.empty()) {
+      std::cerr << ": pass --controller-keys FILE with the controller's public key (its log "
+                   "prints it at start, \"its public half\"; <workdir>/controller-key.pub on "
+                   "its host), or trust.controllerKeys in --config";
+    } else {
+      std::cerr << " (see `sluice audit`, \"Untrusted record entries\")";
+    }
+    std::cerr << "\n";
+  }
   return std::move(*ws);
 }
 
