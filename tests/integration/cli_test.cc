@@ -122,6 +122,12 @@ TEST(CliTest, AWorkingCloneAsTheControllersRepoIsRefusedWithWhatToDo) {
   }
   CommandOutput status = Sluice({"status", "--repo", dir, "--workdir", tmp.Sub("wd2")});
   EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  // ...and say that its record is the clone's copy, with the fetch that
+  // brings it up to date.
+  EXPECT_NE(status.err.find("reading the record from the working clone " + dir), std::string::npos)
+      << status.err;
+  EXPECT_NE(status.err.find("git fetch origin 'refs/notes/*:refs/notes/*'"), std::string::npos)
+      << status.err;
 }
 
 TEST(CliTest, WorkedExampleValidates) {

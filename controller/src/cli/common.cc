@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/app.h"
@@ -63,17 +64,28 @@ int WorkspaceFailure(const CommonOptions& opts, const Status& s) {
   return opts.repo.empty() ? kExitUsage : kExitError;
 }
 
-Status CheckRecordCanBePushed(const CommonOptions& opts) {
+namespace {
+// The path of --repo when it names a working clone (a directory with a
+// .git), else nullopt.
+std::optional<std::string> WorkingClone(const CommonOptions& opts) {
   std::string path = opts.repo;
   if (path.rfind("file://", 0) == 0) {
     path = path.substr(strlen("file://"));
   } else if (path.find("://") != std::string::npos) {
-    return Status::Ok();
+    return std::nullopt;
   }
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(std::filesystem::path(path) / ".git", ec)) {
-    return Status::Ok();
+    return std::nullopt;
   }
+  return path;
+}
+}  // namespace
+
+Status CheckRecordCanBePushed(const CommonOptions& opts) {
+  auto clone = WorkingClone(opts);
+  if (!clone) return Status::Ok();
+  const std::string& path = *clone;
   return Status::InvalidArgument(
       "--repo " + opts.repo +
       " is a working clone: the controller pushes its record (refs/notes/sluice, "
@@ -88,6 +100,14 @@ Result<std::unique_ptr<record::Workspace>> OpenSyncedWorkspace(const CommonOptio
   auto ws = OpenWorkspace(opts);
   if (!ws.ok()) return ws.status();
   SLUICE_RETURN_IF_ERROR((*ws)->Sync(/*push=*/false));
+  // A working clone holds the record as of its last fetch of the record's
+  // refs, which a plain `git fetch` or `git pull` does not bring.
+  if (auto clone = WorkingClone(opts)) {
+    std::cerr << "sluice: note: reading the record from the working clone " << *clone
+              << ": it is as fresh as that clone's last git fetch origin "
+                 "'refs/notes/*:refs/notes/*' '+refs/sluice/*:refs/sluice/*' (a plain fetch or "
+                 "pull does not bring it); for the live record, give --repo the URL of origin\n";
+  }
   // A reader in a workdir of its own trusts only that workdir's key: the
   // controller's record would be left out without a word, and every report
   // would read as empty. Say so, and what to pass.
