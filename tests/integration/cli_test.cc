@@ -368,6 +368,12 @@ TEST(CliTest, ReadmeExitCodeTableHoldsForEveryCommand) {
   g.CommitAndPush({{"environments/dev/apps/api.yaml", g.PinYaml(Digest('a'))}}, "api");
   expect("plan", 4, g.Sluice({"plan", "--env", "dev", "--at", "2026-11-24T12:00:00Z", off}));
 
+  // status --exit-code: a change not evaluated yet waits (4); the prod pin
+  // pushed without approval, once the controller judged it, blocks (3).
+  expect("status", 4, g.Sluice({"status", "--env", "dev", "--exit-code", off}));
+  f.Sluice({"reconcile", "--once", off});
+  expect("status", 3, f.Sluice({"status", "--env", "prod", "--exit-code", off}));
+
   for (const auto& [command, codes] : readme) {
     for (int code : codes) {
       EXPECT_TRUE(seen[command].count(code))

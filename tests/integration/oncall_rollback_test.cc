@@ -259,6 +259,12 @@ TEST_F(OnCallRollbackTest, StatusKeepsTheFailureInViewWhileTheRevertIsBlocked) {
   EXPECT_NE(text.out.find("  rollback sluice rollback prod api --push\n"), std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("  as of    "), std::string::npos) << text.out;
+  // For a monitor: --exit-code says blocked (3); without it, 0.
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_EQ(f_.Sluice({"status", "--env", "prod", "--exit-code", "--log-level", "off"}).exit_code,
+            3);
+  EXPECT_EQ(f_.Sluice({"status", "--env", "dev", "--exit-code", "--log-level", "off"}).exit_code,
+            0);
   // Every line within 100 columns, and each reason whole once the wrapped
   // lines are joined again.
   std::istringstream lines(text.out);

@@ -209,7 +209,8 @@ Runner AddStatusCommand(CLI::App& app) {
       "Read-only: fetches the repository and its record (refs/notes/sluice, refs/sluice/*).\n"
       "The first line says whether the controller is alive: fresh (its last pass, recorded\n"
       "at refs/sluice/pass, is younger than --stale-after), STALE, or unknown (none recorded).\n"
-      "Exit code 0 whatever the states; read them from the output.\n"
+      "Exit code 0 whatever the states; read them from the output. With --exit-code (for\n"
+      "scripts and monitors): 3 when a row is blocked or failed, else 4 when one waits.\n"
       "An in-sync row whose reasons start with 'drift:' runs something other than its pin "
       "(found by the controller's drift checks; see 'sluice controller --help').\n"
       "An app with deploy.dependsOn shows 'after  migrate (order 2 in prod)': it is applied "
@@ -235,7 +236,11 @@ Runner AddStatusCommand(CLI::App& app) {
                   "etcd keys stand for --etcd and the etcd TLS/auth flags)");
   auto ha = std::make_shared<HaSettings>();
   AddEtcdClientOptions(*cmd, *ha);
-  return [cmd, opts, env, app_name, stale_after, config_path, ha] {
+  auto exit_code = std::make_shared<bool>(false);
+  cmd->add_flag("--exit-code", *exit_code,
+                "Exit 3 when a row is blocked or failed, else 4 when a row waits, else 0 (as "
+                "git diff --exit-code; without it status exits 0 whatever the states)");
+  return [cmd, opts, env, app_name, stale_after, config_path, ha, exit_code] {
     ConfigureLogging(opts->log_level);
     std::optional<std::chrono::seconds> stale;
     if (!stale_after->empty()) {
@@ -280,9 +285,20 @@ Runner AddStatusCommand(CLI::App& app) {
     }
     AddIgnoredPolicyEdits(**ws, settings, *rows);
     WarnIgnoredSettings(**ws);
+    // --exit-code: the worst state shown, as plan's codes.
+    int code = kExitOk;
+    if (*exit_code) {
+      for (const auto& r : *rows) {
+        if (r.state == "blocked" || r.state == "failed") {
+          code = kExitBlocked;
+        } else if (r.state == "waiting" && code == kExitOk) {
+          code = kExitWaiting;
+        }
+      }
+    }
     if (opts->format == "json") {
       std::cout << reports::RenderStatusJson(*rows) << "\n";
-      return kExitOk;
+      return code;
     }
     std::ostringstream text;
     if (!rows->empty()) {
@@ -298,7 +314,7 @@ Runner AddStatusCommand(CLI::App& app) {
     // Reasons and subjects may quote a child's output or a commit: no
     // terminal escape sequence or control character reaches the terminal.
     std::cout << StripControl(text.str());
-    return kExitOk;
+    return code;
   };
 }
 
