@@ -399,7 +399,8 @@ Runner AddControllerCommand(CLI::App& app) {
       record::Workspace& workspace = **ws;
       http = std::make_unique<server::HttpServer>(
           sopts, metrics,
-          [&workspace, &parts, o = ownership.get()]() -> Result<std::string> {
+          [&workspace, &parts, o = ownership.get(),
+           forge = secrets->forge]() -> Result<std::string> {
             // The record as of the last pass's fetch; ComputeStatus takes the
             // workspace mutex, so this is safe beside a running pass.
             auto rows = reports::ComputeStatus(workspace, "", "", parts.clock.Now());
@@ -407,6 +408,8 @@ Runner AddControllerCommand(CLI::App& app) {
             // With --etcd, each row's owner as this replica's last look at
             // etcd saw it (every min(leaseTtl/3, 2s)); no request per GET.
             if (o != nullptr) reports::SetOwners(*rows, o->State().owner_of);
+            // With a forge: each pin's commit links to its page there.
+            if (forge) reports::SetCommitLinks(*rows, *forge);
             return reports::RenderStatusJson(*rows);
           },
           // Wake() is a flag, so a burst of hooks during a pass coalesces into

@@ -284,6 +284,7 @@ Runner AddStatusCommand(CLI::App& app) {
       reports::SetOwners(*rows, *owners);
     }
     AddIgnoredPolicyEdits(**ws, settings, *rows);
+    if (settings.secrets.forge) reports::SetCommitLinks(*rows, *settings.secrets.forge);
     WarnIgnoredSettings(**ws);
     // --exit-code: the worst state shown, as plan's codes.
     int code = kExitOk;

@@ -183,11 +183,19 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
       deployed["approvers"] = r.approvers;
       deployed["subject"] = r.deployed_subject;
     }
+    nlohmann::ordered_json desired = PinJson(r.desired);
+    nlohmann::ordered_json lkg = PinJson(r.lkg);
+    if (!r.commit_url_prefix.empty()) {
+      for (auto [pin, ref] : {std::pair{&desired, &r.desired}, std::pair{&deployed, &r.deployed},
+                              std::pair{&lkg, &r.lkg}}) {
+        if (!pin->is_null()) (*pin)["url"] = r.commit_url_prefix + ref->commit;
+      }
+    }
     out.push_back({{"env", r.env},
                    {"app", r.app},
-                   {"desired", PinJson(r.desired)},
+                   {"desired", desired},
                    {"deployed", deployed},
-                   {"lkg", PinJson(r.lkg)},
+                   {"lkg", lkg},
                    {"state", r.state},
                    {"reasons", r.reasons},
                    {"dependsOn", r.desired.depends_on},
@@ -218,6 +226,30 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
   // dashboard or a terminal; invalid UTF-8 is replaced instead of throwing.
   StripControlInStrings(out);
   return DumpJson(out, indent);
+}
+
+std::string CommitUrlPrefix(const config::ForgeSettings& forge) {
+  std::string api = forge.api;
+  while (!api.empty() && api.back() == '/') api.pop_back();
+  const size_t scheme = api.find("://");
+  if (scheme == std::string::npos || forge.repo.empty()) return "";
+  std::string host = api.substr(0, api.find('/', scheme + 3));
+  const std::string path = api.substr(host.size());
+  if (forge.type == "github") {
+    if (host == "https://api.github.com") {
+      host = "https://github.com";
+    } else if (path != "/api/v3") {
+      return "";
+    }
+    return host + "/" + forge.repo + "/commit/";
+  }
+  if (forge.type == "gitlab" && path == "/api/v4") return host + "/" + forge.repo + "/-/commit/";
+  return "";
+}
+
+void SetCommitLinks(std::vector<StatusRow>& rows, const config::ForgeSettings& forge) {
+  const std::string prefix = CommitUrlPrefix(forge);
+  for (StatusRow& r : rows) r.commit_url_prefix = prefix;
 }
 
 void SetOwners(std::vector<StatusRow>& rows, const std::map<std::string, std::string>& owner_of) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/settings.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "record/pass_stamp.h"
@@ -85,7 +86,20 @@ struct StatusRow {
   // this row's environment in etcd, "" when none does. nullopt when owners
   // were not looked up (no --etcd): the JSON then has no `owner` key.
   std::optional<std::string> owner;
+  // The forge's web page of a commit without its id ("https://github.com/
+  // org/envs/commit/"); "" when no forge is configured. Set by
+  // SetCommitLinks; the JSON then gives each pin a `url`.
+  std::string commit_url_prefix;
 };
+
+// The web page prefix of the commits of the forge's repository, from the
+// controller's forge settings: GitHub (api.github.com, or <host>/api/v3 of
+// GitHub Enterprise) → https://<host>/<repo>/commit/; GitLab (<host>/api/v4)
+// → https://<host>/<repo>/-/commit/; "" for anything else.
+std::string CommitUrlPrefix(const config::ForgeSettings& forge);
+
+// Gives every row the forge's commit links (CommitUrlPrefix).
+void SetCommitLinks(std::vector<StatusRow>& rows, const config::ForgeSettings& forge);
 
 // Sets each row's `owner` from `owner_of` (env -> instance id; an env
 // absent from it: "", no replica holds it).
