@@ -62,8 +62,11 @@ say "2. An environments repository, served by git daemon on loopback"
 git init -q --bare -b main "$demo/srv/environments.git"
 cp -r environments "$demo/work"
 # Alice is a release manager; her SSH key signs the merges she approves.
+# Carol is on call; her key signs the rollbacks she runs.
 ssh-keygen -q -t ed25519 -N '' -C alice@example.com -f "$demo/alice_key"
-printf '\nsigners:\n  - "alice@example.com %s"\n' "$(cut -d' ' -f1,2 "$demo/alice_key.pub")" \
+ssh-keygen -q -t ed25519 -N '' -C carol@example.com -f "$demo/carol_key"
+printf '\nsigners:\n  - "alice@example.com %s"\n  - "carol@example.com %s"\n' \
+  "$(cut -d' ' -f1,2 "$demo/alice_key.pub")" "$(cut -d' ' -f1,2 "$demo/carol_key.pub")" \
   >> "$demo/work/sluice.yaml"
 # The worked example's prod also has a Mon-Thu window, a 1h soak and freezes;
 # the walkthrough keeps approval, upstreamVerified, rollbackTarget and
@@ -133,6 +136,12 @@ promote=("${S[@]}" promote api --from staging --to prod --repo "$demo/work"
          --controller-keys "$demo/controller/controller-key.pub")
 run "${promote[@]}" --push
 branch=$(git -C "$demo/work" for-each-ref --format='%(refname:short)' 'refs/heads/sluice/promote/api-prod-*')
+# Alice's signed merge of a promotion branch into main.
+alice_merges() {
+  GIT_COMMITTER_NAME="Alice Release" GIT_COMMITTER_EMAIL=alice@example.com \
+    git -C "$demo/work" -c gpg.format=ssh -c user.signingkey="$demo/alice_key" \
+    merge -q --no-ff -S -m "$2" "$1"
+}
 echo "The gate preview says it: approval blocks until a release manager approves."
 echo "Dana does not wait for a review and fast-forwards main to her branch:"
 git -C "$demo/work" merge -q --ff-only "$branch" && push
@@ -147,16 +156,28 @@ echo "Before merging, Alice previews the pull request's branch with sluice plan,
 echo "date inside prod's holiday freeze (exit code 3: blocked; 4 would be waiting):"
 run "${S[@]}" plan "${common[@]}" --branch "$branch" --env prod \
   --at 2099-12-25T10:00:00+01:00 --log-level warn || true
-GIT_COMMITTER_NAME="Alice Release" GIT_COMMITTER_EMAIL=alice@example.com \
-  git -C "$demo/work" -c gpg.format=ssh -c user.signingkey="$demo/alice_key" \
-  merge -q --no-ff -S -m "Merge: promote api 2.5.3 to prod (approved by Alice)" "$branch"
+alice_merges "$branch" "Merge: promote api 2.5.3 to prod (approved by Alice)"
 push
 pass
 
-say "7. dev: api 2.6.0 deploys; then 2.6.1 deploys but fails verification"
+say "7. api 2.6.0: dev deploys it, staging takes it, Alice approves it for prod"
 pin dev api "sha256:$(printf 'api 2.6.0' | sha256sum | cut -d' ' -f1)" 2.6.0
 git -C "$demo/work" commit -q -am "dev: api 2.6.0" && push
 pass
+newest_branch() {
+  git -C "$demo/work" for-each-ref --sort=-committerdate --count=1 --format='%(refname:short)' \
+    "refs/heads/sluice/promote/api-$1-*"
+}
+run "${S[@]}" promote api --from dev --to staging --repo "$demo/work" --workdir "$demo/promote" \
+  --log-level warn --controller-keys "$demo/controller/controller-key.pub" >/dev/null
+git -C "$demo/work" merge -q --ff-only "$(newest_branch staging)" && push
+pass
+run "${promote[@]}" >/dev/null
+alice_merges "$(newest_branch prod)" "Merge: promote api 2.6.0 to prod (approved by Alice)"
+push
+pass
+
+say "   dev: then 2.6.1 deploys but fails verification"
 pin dev api "sha256:$(printf 'api 2.6.1' | sha256sum | cut -d' ' -f1)" 2.6.1 \
 'verification:
   checks:
@@ -164,11 +185,14 @@ pin dev api "sha256:$(printf 'api 2.6.1' | sha256sum | cut -d' ' -f1)" 2.6.1 \
 git -C "$demo/work" commit -q -am "dev: api 2.6.1" && push
 pass_failing
 
-say "8. On-call rolls back with one command; the controller applies it on the fast path"
-run "${S[@]}" rollback dev api --incident INC-42 --push "${common[@]}" --log-level warn \
-  --author "Carol Oncall <carol@example.com>"
+say "8. prod: 2.6.0 passed its checks, but customers report errors. Carol, on call, rolls"
+say "   it back with one signed command (her signature is the approval prod's rollback rule asks)"
+run "${S[@]}" rollback prod api --incident INC-42 --push --signing-key "$demo/carol_key" \
+  "${common[@]}" --log-level warn --author "Carol Oncall <carol@example.com>"
 pass
 git -C "$demo/work" pull -q --no-rebase origin main
+git -C "$demo/work" show origin/main:environments/prod/apps/api.yaml | grep -q '^  version: 2.5.3\b' \
+  || { echo "expected prod back on 2.5.3" >&2; exit 1; }
 
 say "9. dev: api 2.6.2 needs a database migration; deploy.dependsOn runs it first, same pass"
 sed -e "s|^  digest: .*|  digest: sha256:$(printf 'migrate 2.6.2' | sha256sum | cut -d' ' -f1)|" \
