@@ -35,6 +35,24 @@ TEST(EventTest, RoundTripsThroughJsonLine) {
   EXPECT_EQ(*back, e);
 }
 
+// A waiting gate's end is kept, so readers can restate it when they read.
+TEST(EventTest, AWaitingGateKeepsItsEnd) {
+  Event e = Sample();
+  e.kind = EventKind::kWaiting;
+  e.gates.push_back({"soak", "wait", "35s to go", *ParseRfc3339("2026-11-22T10:05:00Z")});
+  std::string line = EventToJsonLine(e);
+  EXPECT_NE(
+      line.find(
+          R"({"name":"soak","result":"wait","reason":"35s to go","until":"2026-11-22T10:05:00Z"})"),
+      std::string::npos)
+      << line;
+  auto back = ParseEventLine(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, e);
+  // Gates without an end write no `until`.
+  EXPECT_EQ(EventToJsonLine(Sample()).find("until"), std::string::npos);
+}
+
 TEST(EventTest, KeysComeInAStableReadableOrder) {
   std::string line = EventToJsonLine(Sample());
   EXPECT_EQ(
