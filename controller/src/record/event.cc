@@ -1,5 +1,7 @@
 #include "record/event.h"
 
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/json_dump.h"
@@ -58,6 +60,30 @@ std::string EventToJsonLine(const Event& e) {
   return DumpJson(j);
 }
 
+namespace {
+// The integer at `key`, or `fallback` when it is absent, not an integer, or
+// out of T's range. nlohmann's own conversion of 1e40 (a number the parser
+// keeps as a double) to int is undefined behaviour; a record line is input
+// from whoever can push.
+template <typename T>
+T IntAt(const nlohmann::json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    return v <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()) ? static_cast<T>(v)
+                                                                          : fallback;
+  }
+  if (it->is_number_integer()) {
+    const auto v = it->get<std::int64_t>();
+    return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()
+               ? static_cast<T>(v)
+               : fallback;
+  }
+  return fallback;
+}
+}  // namespace
+
 Result<Event> ParseEventLine(std::string_view line) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("event") || !j.contains("env") || !j.contains("app")) {
@@ -65,7 +91,7 @@ Result<Event> ParseEventLine(std::string_view line) {
   }
   try {
     Event e;
-    e.schema = j.value("v", 1);
+    e.schema = IntAt(j, "v", 1);
     auto kind = ParseEventKind(j.at("event").get<std::string>());
     if (!kind) return Status::InvalidArgument("unknown event kind");
     e.kind = *kind;
@@ -97,8 +123,8 @@ Result<Event> ParseEventLine(std::string_view line) {
     }
     if (j.contains("adapter") && j["adapter"].is_object()) {
       const auto& a = j["adapter"];
-      e.adapter = AdapterRecord{a.value("name", ""), a.value("exitCode", -1),
-                                a.value("durationMs", std::int64_t{0})};
+      e.adapter = AdapterRecord{a.value("name", ""), IntAt(a, "exitCode", -1),
+                                IntAt(a, "durationMs", std::int64_t{0})};
     }
     if (j.contains("controller") && j["controller"].is_object()) {
       e.controller_id = j["controller"].value("id", "");

@@ -35,6 +35,25 @@ TEST(EventTest, RoundTripsThroughJsonLine) {
   EXPECT_EQ(*back, e);
 }
 
+// Found by the event fuzzer (UBSan): a number too large for an int, which
+// the JSON parser keeps as a double, was converted to int. Such a value now
+// reads as absent.
+TEST(EventTest, OutOfRangeNumbersReadAsAbsent) {
+  auto e = ParseEventLine(
+      R"({"v":5555555555555555555555555555555555551,"time":"2026-11-22T10:00:00Z","env":"prod",)"
+      R"("app":"api","event":"applied","adapter":{"name":"exec","exitCode":1e40,)"
+      R"("durationMs":-1e300}})");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->schema, 1);
+  ASSERT_TRUE(e->adapter.has_value());
+  EXPECT_EQ(e->adapter->exit_code, -1);
+  EXPECT_EQ(e->adapter->duration_ms, 0);
+  auto big = ParseEventLine(
+      R"({"v":1,"env":"prod","app":"api","event":"applied","adapter":{"exitCode":4294967296}})");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->adapter->exit_code, -1);
+}
+
 // A waiting gate's end is kept, so readers can restate it when they read.
 TEST(EventTest, AWaitingGateKeepsItsEnd) {
   Event e = Sample();
