@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -220,7 +221,10 @@ std::optional<PolicyResolver::Cached> PolicyResolver::Load(const std::string& en
   ss << in.rdbuf();
   auto j = nlohmann::json::parse(ss.str(), nullptr, false);
   try {
-    if (j.is_discarded() || j.value("format", 0) != kCacheFormat ||
+    // `format` compared as an integer only: converting a double such as
+    // 1e40 to int would be undefined behaviour.
+    if (j.is_discarded() || !j.is_object() || !j.contains("format") ||
+        !j["format"].is_number_integer() || j["format"].get<std::int64_t>() != kCacheFormat ||
         j.value("bootstrap", "") != options_.bootstrap) {
       return std::nullopt;
     }
