@@ -126,6 +126,7 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
              "release)\n";
     }
   }
+  if (!r.step.empty()) out << "  step     " << r.step << "\n";
   if (r.state != "in-sync") {
     out << "  desired  " << VersionOf(r.desired) << " at " << ShortId(r.desired.commit) << "\n";
   }

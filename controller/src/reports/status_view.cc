@@ -16,6 +16,7 @@
 #include "record/candidate.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "record/steps.h"
 #include "reports/pin_side.h"
 
 namespace sluice::reports {
@@ -172,6 +173,7 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
                    {"lastPass", LastPassJson(r)},
                    {"recent", RecentJson(r.recent)},
                    {"untrusted", r.untrusted}});
+    if (!r.step.empty()) out.back()["step"] = r.step;
     if (r.owner) {
       out.back()["owner"] =
           r.owner->empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(*r.owner);
@@ -319,11 +321,22 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
           case record::EventKind::kFailed:
             row.state = "failed";
             break;
+          case record::EventKind::kStep:
+            // deploy.strategy: between steps the release is still applying.
+            row.state = last->phase == "verifying" ? "verifying"
+                        : last->phase == "paused"  ? "waiting"
+                                                   : "applying";
+            break;
           default:
             row.state = "waiting";
             break;
         }
         row.reasons = ReasonsOf(*last);
+        if (auto progress = record::ReleaseInProgress(events, env, app)) {
+          row.step = progress->line + " (step " + std::to_string(progress->current) + " of " +
+                     std::to_string(progress->of) + ")";
+          if (last->kind == record::EventKind::kStep) row.reasons = {progress->line};
+        }
       }
       // A force-push can drop the deployed commit from the branch: what
       // runs is still its pin, and the next change is judged as usual.

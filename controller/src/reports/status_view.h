@@ -53,6 +53,9 @@ struct StatusRow {
   // in-sync | waiting | blocked | applying | verifying | failed
   std::string state;
   std::vector<std::string> reasons;
+  // A release with deploy.strategy under way: where it stands ("canary 50%,
+  // verifying (step 3 of 4)"); "" otherwise.
+  std::string step;
   // The row's place (1-based) in its environment's order by
   // deploy.dependsOn of the desired pins (apps free to go by name); 0 when
   // the order has a problem (a cycle, a missing app: `validate` names it).
@@ -90,7 +93,8 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, `lastPass`, `recent`, `untrusted`, `dependsOn` and `order`, and, with
+// `sourceRange`, `lastPass`, `recent`, `untrusted`, `dependsOn` and `order`, `step` (only while
+// a stepped release is under way), and, with
 // owners looked up (SetOwners), `owner` (an instance id, or null) (docs/record.md).
 // `indent` < 0 renders compactly. Shared by the CLI and the daemon's GET /api/v1/status so
 // both stay equal.
