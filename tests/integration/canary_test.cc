@@ -276,9 +276,16 @@ TEST_F(CanaryTest, AKilledControllerResumesAtTheRecordedStepAndNeverRepeatsAFini
             (std::vector<std::string>{"applying", "step:1:applying", "step:1:verifying",
                                       "step:1:verified", "step:2:applying"}));
   // Meanwhile `status` says where the release stands.
-  CommandOutput status = f_.Sluice({"status", "--env", "dev", "--log-level", "off"});
-  EXPECT_NE(status.out.find("  step     canary 50%, applying (step 2 of 3)"), std::string::npos)
-      << status.out;
+  CommandOutput status;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        status = f_.Sluice({"status", "--env", "dev", "--log-level", "off"});
+        return status.out.find("  step     canary 50%, applying (step 2 of 3)") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10), "status to show step 2"))
+      << "exit " << status.exit_code << "\n"
+      << status.out << status.err;
 
   fs::remove(f_.state + "/hang-50");
   nlohmann::json pass = f_.Reconcile();
@@ -348,6 +355,47 @@ TEST_F(CanaryTest, BlueGreenDeploysToTheIdleSlotVerifiesItThenSwitches) {
       << nlohmann::json(events).dump(2);
   EXPECT_EQ(events[5]["slot"], "green");
   EXPECT_EQ(events[5]["action"], "switch");
+}
+
+TEST_F(CanaryTest, ABlueGreenReleaseThatFailsOnTheIdleSlotNeverSwitches) {
+  const std::string a = Digest('a');
+  const std::string c = Digest('c');
+  SetUpService(c);
+  std::string good = f_.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", Pin(a, "    blueGreen: {}\n")}}, "api 1.0.0 blue-green");
+  ASSERT_NE(Outcome(f_.Reconcile(), "verified"), nullptr);
+  std::string bad = f_.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", Pin(c, "    blueGreen: {}\n", "1.1.0")}}, "api 1.1.0");
+  nlohmann::json pass = f_.Reconcile(/*expected_exit=*/1);
+  ASSERT_NE(Outcome(pass, "failed"), nullptr) << pass.dump(2);
+  // Deployed to green, verified there (failing), never switched: blue, the
+  // live slot, kept all the traffic.
+  EXPECT_EQ(Rollouts(), (std::vector<std::string>{a + " weight= slot=blue action=deploy",
+                                                  a + " weight= slot=blue action=switch",
+                                                  c + " weight= slot=green action=deploy"}));
+  auto events = f_.RemoteEvents(bad);
+  EXPECT_EQ(Story(events),
+            (std::vector<std::string>{"applying", "step:1:applying", "step:1:verifying",
+                                      "step:1:failed", "failed"}))
+      << nlohmann::json(events).dump(2);
+  const std::string reason = events.back()["reason"];
+  EXPECT_NE(reason.find("step 1 of 2 (green before the switch) verification failed"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(f_.RemoteRef("refs/sluice/deployed/dev/api"), good);
+}
+
+TEST_F(CanaryTest, ValidateNamesTheFileLineAndFixOfABadStrategy) {
+  SetUpService("");
+  WriteFile(f_.work + "/environments/dev/apps/api.yaml",
+            Pin(Digest('a'), "    canary:\n      steps: [{weight: 10}, {weight: 50}]\n"));
+  CommandOutput out = f_.Sluice({"validate", "--repo", f_.work}, /*with_repo=*/false);
+  EXPECT_NE(out.exit_code, 0);
+  EXPECT_NE(out.out.find("environments/dev/apps/api.yaml:9: deploy.strategy.canary.steps ends at "
+                         "weight 50, so the release would never take all traffic; end the steps "
+                         "with { weight: 100 }"),
+            std::string::npos)
+      << out.out << out.err;
 }
 
 }  // namespace

@@ -268,7 +268,10 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
     // A failed step: under onFailure: rollback the traffic goes back to the
     // old release before `failed` and the rollback commit.
     auto abort = [&](int index, record::Event verdict, std::string why) -> Applied {
-      if (on_rollback && (canary || !live.empty())) {
+      // Blue-green moves traffic only with its switch: a failure before it
+      // leaves the live slot as it was.
+      const bool moved = canary || (steps[index].action == "switch" && !live.empty());
+      if (on_rollback && moved) {
         adapters::ApplyRequest back = req;
         back.weight = canary ? std::optional<int>(0) : std::nullopt;
         back.slot = canary ? "" : live;
