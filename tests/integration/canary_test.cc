@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 // Stand-in rollout: logs "<digest> weight=<w> slot=<s> action=<a>" to
 // <state>/rollouts.log and records what now takes the traffic in
 // <state>/running ("<digest> <weight>" or "<digest> <slot> <action>");
-// hangs (pid in <state>/hung.pid) when <state>/hang-<weight> exists.
+// hangs (pid in <state>/hung.pid) when <state>/hang-<weight> exists; fails
+// when <state>/fail-<action>-<slot> exists.
 constexpr char kRolloutScript[] = R"(#!/bin/sh
 set -eu
 state="$2"
@@ -36,6 +37,10 @@ echo "$1 weight=${SLUICE_WEIGHT:-} slot=${SLUICE_SLOT:-} action=${SLUICE_ACTION:
 if [ -f "$state/hang-${SLUICE_WEIGHT:-x}" ]; then
   echo $$ > "$state/hung.pid.tmp" && mv "$state/hung.pid.tmp" "$state/hung.pid"
   exec sleep 600
+fi
+if [ -f "$state/fail-${SLUICE_ACTION:-x}-${SLUICE_SLOT:-x}" ]; then
+  echo "switch to $SLUICE_SLOT failed: load balancer refused" >&2
+  exit 4
 fi
 printf '%s %s\n' "$1" "${SLUICE_WEIGHT:-${SLUICE_SLOT:-}}" > "$state/running.tmp"
 mv "$state/running.tmp" "$state/running"
@@ -382,6 +387,36 @@ TEST_F(CanaryTest, ABlueGreenReleaseThatFailsOnTheIdleSlotNeverSwitches) {
   EXPECT_NE(reason.find("step 1 of 2 (green before the switch) verification failed"),
             std::string::npos)
       << reason;
+  EXPECT_EQ(f_.RemoteRef("refs/sluice/deployed/dev/api"), good);
+}
+
+TEST_F(CanaryTest, AFailedBlueGreenSwitchSwitchesBackToTheLiveSlot) {
+  const std::string a = Digest('a');
+  const std::string c = Digest('c');
+  SetUpService("");
+  std::string good = f_.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", Pin(a, "    blueGreen: {}\n")}}, "api 1.0.0 blue-green");
+  ASSERT_NE(Outcome(f_.Reconcile(), "verified"), nullptr);
+  WriteFile(f_.state + "/fail-switch-green", "");
+  std::string bad = f_.CommitAndPush(
+      {{"environments/dev/apps/api.yaml", Pin(c, "    blueGreen: {}\n", "1.1.0")}}, "api 1.1.0");
+  nlohmann::json pass = f_.Reconcile(/*expected_exit=*/1);
+  ASSERT_NE(Outcome(pass, "failed"), nullptr) << pass.dump(2);
+  EXPECT_EQ(Rollouts(),
+            (std::vector<std::string>{
+                a + " weight= slot=blue action=deploy", a + " weight= slot=blue action=switch",
+                c + " weight= slot=green action=deploy", c + " weight= slot=green action=switch",
+                c + " weight= slot=blue action=switch"}));
+  auto events = f_.RemoteEvents(bad);
+  EXPECT_EQ(Story(events),
+            (std::vector<std::string>{"applying", "step:1:applying", "step:1:verifying",
+                                      "step:1:verified", "step:2:applying", "step:2:failed",
+                                      "step:2:verified:abort", "failed"}))
+      << nlohmann::json(events).dump(2);
+  EXPECT_EQ(events[6]["slot"], "blue");
+  const std::string reason = events.back()["reason"];
+  EXPECT_NE(reason.find("step 2 of 2 (switch green): exit 4"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("; switched back to blue"), std::string::npos) << reason;
   EXPECT_EQ(f_.RemoteRef("refs/sluice/deployed/dev/api"), good);
 }
 
