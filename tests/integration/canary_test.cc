@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "env_repo_fixture.h"
+#include "support/prometheus.h"
 #include "support/stop_child.h"
 #include "support/wait_until.h"
 
@@ -418,6 +419,41 @@ TEST_F(CanaryTest, AFailedBlueGreenSwitchSwitchesBackToTheLiveSlot) {
   EXPECT_NE(reason.find("step 2 of 2 (switch green): exit 4"), std::string::npos) << reason;
   EXPECT_NE(reason.find("; switched back to blue"), std::string::npos) << reason;
   EXPECT_EQ(f_.RemoteRef("refs/sluice/deployed/dev/api"), good);
+}
+
+// Prometheus queries may compare the canary at its weight: {{weight}} is the
+// step's weight. The service reports a series per weight it takes traffic
+// at; a query left with "{{weight}}" in it would find none and fail.
+TEST_F(CanaryTest, PrometheusQueriesSeeTheStepsWeight) {
+  MetricsExporter exporter([] {
+    return std::string(
+        "# TYPE sluice_canary_healthy gauge\n"
+        "sluice_canary_healthy{weight=\"10\"} 1\n"
+        "sluice_canary_healthy{weight=\"100\"} 1\n");
+  });
+  PrometheusServer prometheus({exporter.Target()}, std::chrono::milliseconds(250));
+  ASSERT_TRUE(prometheus.ready()) << prometheus.Log();
+  ASSERT_TRUE(prometheus.WaitForValue(R"(max(sluice_canary_healthy{weight="100"}))", 1));
+  const std::string script = f_.work + "/scripts/rollout.sh";
+  WriteFile(script, kRolloutScript);
+  fs::permissions(script, fs::perms::owner_all, fs::perm_options::add);
+  f_.CommitAndPush(
+      {{"scripts/rollout.sh", kRolloutScript},
+       {"environments/dev/environment.yaml",
+        "verification:\n  checks:\n    - prometheus:\n        url: " + prometheus.Url() +
+            "\n        query: 'max(sluice_canary_healthy{weight=\"{{weight}}\"})'\n"
+            "        min: 1\n"}},
+      "dev: verify the canary at its weight");
+  std::string commit = f_.CommitAndPush(
+      {{"environments/dev/apps/api.yaml",
+        Pin(Digest('a'), "    canary:\n      steps: [{weight: 10}, {weight: 100}]\n")}},
+      "api 1.0.0 as a canary");
+  nlohmann::json pass = f_.Reconcile();
+  ASSERT_NE(Outcome(pass, "verified"), nullptr) << pass.dump(2);
+  auto events = f_.RemoteEvents(commit);
+  ASSERT_EQ(Story(events)[3], "step:1:verified") << nlohmann::json(events).dump(2);
+  EXPECT_NE(events[3]["reason"].get<std::string>().find("passed"), std::string::npos)
+      << events[3].dump();
 }
 
 TEST_F(CanaryTest, ValidateNamesTheFileLineAndFixOfABadStrategy) {
