@@ -211,10 +211,32 @@ line_of() { printf '%s\n' "$out" | grep -n "^$1: verified" | cut -d: -f1; }
 m=$(line_of dev/migrate) a=$(line_of dev/api)
 [ -n "$m" ] && [ -n "$a" ] && [ "$m" -lt "$a" ] || { echo "expected migrate, then api" >&2; exit 1; }
 
-say "10. sluice status: what runs where, since when, who approved it, the last-known-good"
+say "10. dev: web 1.15.0 as a canary (10%, 50%, 100%); it fails verification at 10%,"
+say "    and Sluice returns the traffic to 1.14.0 and rolls back by itself"
+sed -i 's|^{}$|onFailure: rollback|' "$demo/work/environments/dev/environment.yaml"
+git -C "$demo/work" commit -q -am "dev: roll back by itself on a failed verification" && push
+pin dev web "sha256:$(printf 'web 1.15.0' | sha256sum | cut -d' ' -f1)" 1.15.0 \
+'verification:
+  checks:
+    - http: { url: "http://127.0.0.1:9/health/ready", expect: 200, retries: 0 }'
+sed -i 's|^deploy:$|deploy:\n  strategy:\n    canary:\n      steps: [{ weight: 10 }, { weight: 50 }, { weight: 100 }]|' \
+  "$demo/work/environments/dev/apps/web.yaml"
+git -C "$demo/work" commit -q -am "dev: web 1.15.0 as a canary" && push
+pass_failing
+echo "what the deploy script ran for web (SLUICE_WEIGHT 10, then 0: the traffic back on 1.14.0):"
+grep -h ' web ' "$demo/state/deploys.log" | tail -n 2
+tail -n 2 "$demo/state/deploys.log" | grep -q 'weight 10$' || { echo "expected weight 10 first" >&2; exit 1; }
+tail -n 1 "$demo/state/deploys.log" | grep -q 'weight 0$' || { echo "expected weight 0 last" >&2; exit 1; }
+git -C "$demo/work" pull -q --no-rebase origin main
+[ "$(git -C "$demo/work" log -1 --format=%an)" = "Sluice controller" ] \
+  || { echo "expected the controller's rollback commit on main" >&2; exit 1; }
+run git -C "$demo/work" log -1 --format='%h %an: %s'
+run "${S[@]}" status "${common[@]}" --env dev --app web --log-level warn
+
+say "11. sluice status: what runs where, since when, who approved it, the last-known-good"
 run "${S[@]}" status "${common[@]}" --log-level warn
 
-say "11. The record in Git: any clone can read it"
+say "12. The record in Git: any clone can read it"
 git -C "$demo/work" fetch -q origin 'refs/notes/*:refs/notes/*' '+refs/sluice/*:refs/sluice/*'
 run git -C "$demo/work" log --notes=sluice --format='%h %s%n%N' -1 origin/main
 run "${S[@]}" audit "${common[@]}" --env prod --log-level warn

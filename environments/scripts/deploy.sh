@@ -1,7 +1,8 @@
 #!/bin/sh
 # Example deploy for Sluice's exec adapter, run as `scripts/deploy.sh <digest>`
 # from a checkout of the commit being applied, with SLUICE_ENV, SLUICE_APP,
-# SLUICE_IMAGE, SLUICE_DIGEST, SLUICE_VERSION and SLUICE_COMMIT set. Exit 0
+# SLUICE_IMAGE, SLUICE_DIGEST, SLUICE_VERSION and SLUICE_COMMIT set (and
+# SLUICE_WEIGHT for a canary step). Exit 0
 # means applied. A real script would call kubectl, a cloud API, etc.; this one
 # records what it "deployed" in $SLUICE_DEMO_STATE (default /tmp/sluice-demo-state).
 set -eu
@@ -18,5 +19,8 @@ if [ -f "$state/fail-digest" ] && [ "$digest" = "$(cat "$state/fail-digest")" ];
 fi
 
 mkdir -p "$state"
+# A canary step (deploy.strategy) sends SLUICE_WEIGHT percent of the traffic
+# to this release; 0 sends it all back to the release before.
+echo "${SLUICE_ENV} ${SLUICE_APP} ${digest}${SLUICE_WEIGHT:+ weight $SLUICE_WEIGHT}" >> "$state/deploys.log"
 echo "${digest} ${SLUICE_VERSION} ${SLUICE_COMMIT}" > "$state/${SLUICE_ENV}-${SLUICE_APP}.deployed"
 echo "deploy: ${SLUICE_ENV}/${SLUICE_APP} is now ${digest}"

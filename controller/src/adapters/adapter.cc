@@ -202,4 +202,11 @@ std::string Elapsed(std::chrono::milliseconds d) {
 
 }  // namespace internal
 
+std::optional<int> CanaryWeight(const ApplyRequest& req) {
+  if (req.pin == nullptr || req.pin->deploy.strategy.kind != config::StrategyKind::kCanary) {
+    return std::nullopt;
+  }
+  return req.weight.value_or(100);
+}
+
 }  // namespace sluice::adapters

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,20 @@ struct ApplyRequest {
   std::string checkout_dir;  // absolute path of the exported commit tree
   process::LineSink log;     // streamed, redacted output (may be empty)
   CancelToken* cancel = nullptr;
+  // deploy.strategy (SPEC 1.4). A canary step's weight (0..100); unset means
+  // 100 for a canary pin (a full apply: a rollback, a drift check). Exec:
+  // SLUICE_WEIGHT; helm: --set <weightValue>=N; terraform: -var
+  // <weightValue with '_' for '.'>=N. Only used when the pin has canary steps.
+  std::optional<int> weight;
+  // Blue-green: the slot (blue | green) and the action (deploy | switch);
+  // exec: SLUICE_SLOT and SLUICE_ACTION.
+  std::string slot;
+  std::string action;
 };
+
+// The canary weight `req` applies: its weight, or 100 when unset; nullopt
+// when the pin has no canary steps.
+std::optional<int> CanaryWeight(const ApplyRequest& req);
 
 struct ApplyResult {
   bool ok = false;  // the adapter reports the pin applied

@@ -126,6 +126,13 @@ Result<process::ProcessSpec> BuildExecProcess(const ApplyRequest& req,
   spec.env["SLUICE_DIGEST"] = pin.artifact.digest;
   spec.env["SLUICE_VERSION"] = pin.artifact.version;
   spec.env["SLUICE_COMMIT"] = req.commit;
+  if (std::optional<int> weight = CanaryWeight(req)) {
+    spec.env["SLUICE_WEIGHT"] = std::to_string(*weight);
+  }
+  if (!req.slot.empty()) {
+    spec.env["SLUICE_SLOT"] = req.slot;
+    spec.env["SLUICE_ACTION"] = req.action.empty() ? "deploy" : req.action;
+  }
   spec.cwd = req.checkout_dir;
   spec.timeout = exec.timeout;
   spec.on_line = req.log;

@@ -201,6 +201,16 @@ Result<std::vector<std::string>> BuildHelmUpgradeArgs(const ApplyRequest& req, H
     args.push_back("--set-string");
     args.push_back(helm.repository_key + "=" + EscapeSetValue(pin.artifact.image));
   }
+  if (std::optional<int> weight = CanaryWeight(req)) {
+    // An integer, so --set (not --set-string); the key is checked like digestKey.
+    const std::string& key = pin.deploy.strategy.weight_value;
+    if (!IsDottedKey(key)) {
+      return Status::InvalidArgument(PinPath(req) + ": deploy.strategy.canary.weightValue \"" +
+                                     key + "\" must be a dotted key such as canary.weight");
+    }
+    args.push_back("--set");
+    args.push_back(key + "=" + std::to_string(*weight));
+  }
   if (!helm.kube_context.empty()) {
     args.push_back("--kube-context");
     args.push_back(helm.kube_context);

@@ -193,6 +193,11 @@ Result<std::vector<std::string>> BuildTerraformVarArgs(const ApplyRequest& req) 
     args.push_back("-var");
     args.push_back(name + "=" + *value);
   }
+  if (std::optional<int> weight = CanaryWeight(req)) {
+    args.push_back("-var");
+    args.push_back(config::TerraformWeightVar(req.pin->deploy.strategy.weight_value) + "=" +
+                   std::to_string(*weight));
+  }
   return args;
 }
 

@@ -155,6 +155,7 @@ void PrintRow(std::ostream& out, const reports::StatusRow& r) {
              "release)\n";
     }
   }
+  if (!r.step.empty()) out << "  step     " << r.step << "\n";
   if (r.state != "in-sync") {
     out << "  desired  " << VersionOf(r.desired) << " at " << ShortId(r.desired.commit) << "\n";
   }
@@ -215,6 +216,9 @@ Runner AddStatusCommand(CLI::App& app) {
       "(found by the controller's drift checks; see 'sluice controller --help').\n"
       "An app with deploy.dependsOn shows 'after  migrate (order 2 in prod)': it is applied "
       "after those apps; a reason starting 'dependsOn:' names the dependency that holds it.\n"
+      "A canary or blue-green release under way (deploy.strategy) shows where it stands:\n"
+      "'step     canary 50%, verifying (step 3 of 4)' (JSON: step); a restarted controller\n"
+      "resumes it at that step.\n"
       "Example:\n  sluice status --repo git://git.example.com/environments --env prod\n"
       "  sluice status --repo ... --format json   # one object per (env, app)\n"
       "Fields and freshness rules: docs/record.md (\"sluice status\").");

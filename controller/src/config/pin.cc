@@ -411,10 +411,161 @@ bool ParseDependsOn(MapReader& m, const std::string& app, Deploy& deploy) {
   return ok;
 }
 
+// `weightValue`: a Helm value path ("canary.weight") that, with '.' turned
+// into '_', is also a Terraform variable name.
+bool IsWeightValue(std::string_view s) {
+  if (s.empty() || s.size() > 200) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  if (s.back() == '.' || s.find("..") != std::string_view::npos) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+constexpr char kStepsHowTo[] = "e.g. steps: [{ weight: 10 }, { pause: 5m }, { weight: 100 }]";
+
+// `deploy.strategy.canary.steps`.
+bool ParseCanarySteps(MapReader& c, Strategy& s) {
+  FileDiags& d = c.diags();
+  if (!c.Present("steps")) {
+    c.Missing("steps", kStepsHowTo);
+    return false;
+  }
+  YAML::Node list = c.Get("steps");
+  if (!list.IsSequence() || list.size() == 0) {
+    d.Add(c.ValueLine("steps"),
+          "deploy.strategy.canary.steps must be a list of { weight: N } and { pause: D }, " +
+              std::string(kStepsHowTo) + ", got " + internal::Describe(list));
+    return false;
+  }
+  bool ok = true;
+  int last_weight = 0;
+  int last_weight_line = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = internal::Item("deploy.strategy.canary.steps", i);
+    MapReader step(d, list[i], where, internal::LineOf(list[i]), {"weight", "pause"});
+    if (!step.valid()) {
+      ok = false;
+      continue;
+    }
+    CanaryStep cs;
+    cs.line = internal::LineOf(list[i]);
+    const bool has_weight = step.Present("weight");
+    const bool has_pause = step.Present("pause");
+    if (has_weight == has_pause) {
+      d.Add(cs.line, where + (has_weight ? " has both weight and pause" : " is empty") +
+                         "; give each step one of { weight: N } or { pause: D }");
+      ok = false;
+      continue;
+    }
+    if (has_pause) {
+      auto p = step.Duration("pause");
+      if (!p) {
+        ok = false;
+        continue;
+      }
+      if (p->count() <= 0) {
+        d.Add(step.Get("pause"), where +
+                                     ".pause must be longer than 0 (e.g. 5m); remove the step "
+                                     "to go on without a pause");
+        ok = false;
+        continue;
+      }
+      cs.pause = *p;
+      if (last_weight == 0) {
+        d.Add(step.Get("pause"), where +
+                                     " pauses before any weight step; start the steps with a "
+                                     "weight (e.g. { weight: 10 })");
+        ok = false;
+      }
+      s.steps.push_back(cs);
+      continue;
+    }
+    auto w = step.Int("weight", 1, 100);
+    if (!w) {
+      ok = false;
+      continue;
+    }
+    cs.weight = *w;
+    if (*w <= last_weight) {
+      d.Add(step.Get("weight"),
+            where + ".weight " + std::to_string(*w) + " is not more than the weight before it (" +
+                std::to_string(last_weight) + "); weights must increase from step to step");
+      ok = false;
+    }
+    last_weight = std::max(last_weight, *w);
+    last_weight_line = internal::LineOf(step.Get("weight"));
+    s.steps.push_back(cs);
+  }
+  if (ok && last_weight != 100) {
+    d.Add(last_weight_line, "deploy.strategy.canary.steps ends at weight " +
+                                std::to_string(last_weight) +
+                                ", so the release would never take all traffic; end the steps "
+                                "with { weight: 100 }");
+    ok = false;
+  }
+  if (ok && s.steps.back().pause) {
+    d.Add(s.steps.back().line,
+          "deploy.strategy.canary.steps ends with a pause after weight 100, which holds nothing; "
+          "remove it, or give verification.duration to watch the full release longer");
+    ok = false;
+  }
+  return ok;
+}
+
+// `deploy.strategy`: canary steps or blueGreen.
+bool ParseStrategy(MapReader& m, Deploy& deploy) {
+  FileDiags& d = m.diags();
+  if (!m.Present("strategy")) return true;
+  MapReader s(d, m.Get("strategy"), "deploy.strategy", m.KeyLine("strategy"),
+              {"canary", "blueGreen"});
+  if (!s.valid()) return false;
+  if (s.Present("canary") && s.Present("blueGreen")) {
+    d.Add(s.KeyLine("blueGreen"),
+          "deploy.strategy has both canary and blueGreen; a release takes one of them: remove "
+          "one");
+    return false;
+  }
+  if (s.Present("blueGreen")) {
+    MapReader bg(d, s.Get("blueGreen"), "deploy.strategy.blueGreen", s.KeyLine("blueGreen"), {});
+    if (!bg.valid()) return false;
+    deploy.strategy.kind = StrategyKind::kBlueGreen;
+    return true;
+  }
+  if (!s.Present("canary")) {
+    d.Add(m.KeyLine("strategy"),
+          "deploy.strategy names no strategy; give canary: { steps: [...] } or blueGreen: {}, or "
+          "remove deploy.strategy to apply in one go");
+    return false;
+  }
+  MapReader c(d, s.Get("canary"), "deploy.strategy.canary", s.KeyLine("canary"),
+              {"steps", "weightValue"});
+  if (!c.valid()) return false;
+  deploy.strategy.kind = StrategyKind::kCanary;
+  bool ok = ParseCanarySteps(c, deploy.strategy);
+  if (c.Present("weightValue")) {
+    if (auto v = c.String("weightValue")) {
+      if (!IsWeightValue(*v)) {
+        d.Add(c.Get("weightValue"),
+              "deploy.strategy.canary.weightValue '" + Quote(*v) +
+                  "' is not a value path; use letters, digits, '_', '-' and '.' (e.g. "
+                  "canary.weight: helm --set canary.weight=N, terraform -var canary_weight=N)");
+        ok = false;
+      } else {
+        deploy.strategy.weight_value = *v;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 bool ParseDeploy(MapReader& m, const std::string& env, const std::string& app, Deploy& deploy) {
   FileDiags& d = m.diags();
   if (!m.valid()) return false;
   bool ok = ParseDependsOn(m, app, deploy);
+  if (!ParseStrategy(m, deploy)) ok = false;
   const std::vector<std::string> kinds = {"helm", "terraform", "exec"};
   std::optional<std::string> adapter = m.Enum("adapter", kinds, Req::kRequired);
   if (!adapter) ok = false;
@@ -433,6 +584,13 @@ bool ParseDeploy(MapReader& m, const std::string& env, const std::string& app, D
   }
   YAML::Node block = m.Get(*adapter);
   int line = m.KeyLine(*adapter);
+  if (deploy.strategy.kind == StrategyKind::kBlueGreen && *adapter != "exec") {
+    d.Add(m.KeyLine("strategy"),
+          "deploy.strategy.blueGreen needs the exec adapter (it sees "
+          "SLUICE_SLOT and SLUICE_ACTION); with " +
+              *adapter + ", use canary steps or adapter: exec");
+    ok = false;
+  }
   if (*adapter == "helm") {
     deploy.adapter = AdapterKind::kHelm;
     deploy.helm = ParseHelm(d, block, line);
@@ -485,6 +643,12 @@ std::string_view AdapterName(AdapterKind kind) {
       return "exec";
   }
   return "unknown";
+}
+
+std::string TerraformWeightVar(const std::string& weight_value) {
+  std::string out = weight_value;
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
 }
 
 bool IsValidDigest(std::string_view digest) {
@@ -550,7 +714,7 @@ std::optional<Pin> ParsePin(std::string_view yaml_text, const std::string& path,
     }
     if (top.Present("deploy")) {
       MapReader m(d, top.Get("deploy"), "deploy", top.KeyLine("deploy"),
-                  {"adapter", "helm", "terraform", "exec", "dependsOn"});
+                  {"adapter", "helm", "terraform", "exec", "dependsOn", "strategy"});
       ParseDeploy(m, pin.env, pin.app, pin.deploy);
     } else {
       top.Missing("deploy", "give deploy.adapter (helm, terraform or exec) and its block");

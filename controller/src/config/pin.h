@@ -66,8 +66,38 @@ struct Dependency {
   int line = 0;
 };
 
+// One step of `deploy.strategy.canary.steps`: a weight (1..100, the share of
+// traffic the new release gets) or a pause. `line` is its 1-based line in the
+// pin file (0 when unknown).
+struct CanaryStep {
+  int weight = 0;                                  // set iff !pause
+  std::optional<std::chrono::milliseconds> pause;  // `pause: 5m`
+  int line = 0;
+};
+
+// The default of `deploy.strategy.canary.weightValue`: helm `--set
+// canary.weight=N`, terraform `-var canary_weight=N` ('.' becomes '_').
+inline constexpr char kDefaultWeightValue[] = "canary.weight";
+
+enum class StrategyKind { kAllAtOnce, kCanary, kBlueGreen };
+
+// `deploy.strategy` (SPEC 1.4). Absent: the adapter runs once (kAllAtOnce).
+struct Strategy {
+  StrategyKind kind = StrategyKind::kAllAtOnce;
+  // Canary: weights strictly increasing, the last weight step 100, pauses
+  // anywhere between them.
+  std::vector<CanaryStep> steps;
+  std::string weight_value = kDefaultWeightValue;
+};
+
+// The terraform variable a canary weight is passed in: `weightValue` with
+// every '.' turned into '_' ("canary.weight" -> "canary_weight").
+std::string TerraformWeightVar(const std::string& weight_value);
+
 struct Deploy {
   AdapterKind adapter = AdapterKind::kExec;
+  // `strategy:` (SPEC 1.4): canary steps or blue-green.
+  Strategy strategy;
   // `dependsOn:` (SPEC 1.4): valid app names, none twice, never the app
   // itself. Whether they exist and form no cycle is a check of the whole
   // environment (config/app_order.h).

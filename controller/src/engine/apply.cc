@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "adapters/adapter.h"
 #include "config/repository_config.h"
+#include "core/duration.h"
 #include "core/strings.h"
 #include "core/text.h"
+#include "core/time_format.h"
 #include "engine/rollback.h"
 #include "record/refs.h"
 
@@ -20,6 +23,24 @@ constexpr size_t kRecordedOutputBytes = 2048;
 
 std::string Tail(const std::string& s, size_t n) {
   return s.size() <= n ? s : "…" + std::string(TailUtf8(s, n));
+}
+
+// One line per check: "ok   name: detail" / "FAIL name: detail".
+std::string VerificationOutput(const verify::VerificationResult& v) {
+  std::string out;
+  for (const auto& check : v.checks) {
+    if (!out.empty()) out += "\n";
+    out += (check.ok ? "ok   " : "FAIL ") + check.name + ": " + check.detail;
+  }
+  return out;
+}
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = text.find(from); pos != std::string::npos;
+       pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
 }
 
 }  // namespace
@@ -47,8 +68,24 @@ std::optional<std::string> Applier::Fenced(const std::string& env) const {
   return why.empty() ? std::string("ownership cannot be proved") : why;
 }
 
+std::string Applier::LiveSlot(const std::string& env, const std::string& app) {
+  std::optional<std::string> deployed = record_.Ref(record::DeployedRef(env, app));
+  if (!deployed) return "";
+  std::vector<record::Event> events = record_.EventsFor(*deployed, env, app);
+  std::stable_sort(events.begin(), events.end(),
+                   [](const record::Event& a, const record::Event& b) { return a.time < b.time; });
+  std::string slot;
+  for (const record::Event& e : events) {
+    if (e.kind == record::EventKind::kStep && e.action == "switch" && e.phase == "verified" &&
+        e.env == env && e.app == app) {
+      slot = e.slot;
+    }
+  }
+  return slot;
+}
+
 Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
-                       bool resumed_after_crash) {
+                       bool resumed_after_crash, const record::StepProgress* resume) {
   const std::string& env = base.env;
   const std::string& app = base.app;
   Applied applied;
@@ -86,11 +123,14 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (!adapter.ok()) return fail(base, adapter.status().message());
 
   // Announce the apply on the remote before it starts: a crash mid-apply is
-  // then visible to everyone and resolved by the next pass.
-  if (Status s = record_.Write(base, {{record::CandidateRef(env, app), base.commit}}); !s.ok()) {
-    outcome.state = record::Outcome::kError;
-    outcome.reason = "not applying: could not record the `applying` event (" + s.ToString() + ")";
-    return applied;
+  // then visible to everyone and resolved by the next pass. A resumed
+  // stepped release was announced by its first `applying`.
+  if (resume == nullptr) {
+    if (Status s = record_.Write(base, {{record::CandidateRef(env, app), base.commit}}); !s.ok()) {
+      outcome.state = record::Outcome::kError;
+      outcome.reason = "not applying: could not record the `applying` event (" + s.ToString() + ")";
+      return applied;
+    }
   }
   if (before_apply_) before_apply_(env, app);
 
@@ -114,6 +154,13 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
       return fail(base, "checkout failed: " + given.ToString());
     }
   }
+  struct RemoveCheckout {
+    const std::string& dir;
+    ~RemoveCheckout() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } remove_checkout{checkout};
 
   adapters::ApplyRequest req;
   req.env = env;
@@ -130,28 +177,264 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
       pin.verification
           ? *pin.verification
           : (pif.policy && pif.policy->verification ? *pif.policy->verification : no_checks);
-  // Relative thresholds ("no more than 1.5x before") need the value before.
-  verify::Baseline baseline = verifier_.ReadBaseline(checks, &cancel_);
+  // deploy.strategy: a rollback commit of a canary pin applies at once
+  // (weight 100): it restores what ran before, it does not probe it.
+  const config::Strategy& strategy = pin.deploy.strategy;
+  const bool canary =
+      strategy.kind == config::StrategyKind::kCanary && base.rollback_target.empty();
+  const bool blue_green = strategy.kind == config::StrategyKind::kBlueGreen;
+  const bool stepped = canary || blue_green;
+  // Verification with {{weight}} / {{slot}} filled in for what this step runs.
+  std::string weight_text = "100";
+  std::string slot_text;
+  auto checks_now = [&]() {
+    config::Verification c = checks;
+    for (auto& check : c.checks) {
+      if (!check.prometheus) continue;
+      check.prometheus->query = ReplaceAll(check.prometheus->query, "{{weight}}", weight_text);
+      check.prometheus->query = ReplaceAll(check.prometheus->query, "{{slot}}", slot_text);
+    }
+    return c;
+  };
+  // Relative thresholds ("no more than 1.5x before") need the value before
+  // (a stepped release reads it before each step, below).
+  verify::Baseline baseline;
+  if (!stepped) baseline = verifier_.ReadBaseline(checks_now(), &cancel_);
 
   Result<adapters::ApplyResult> result = Status::Internal("not run");
-  if (resumed_after_crash) {
-    // Never apply twice blindly: ask the tool what runs first.
-    auto observed = (*adapter)->Observe(req);
-    if (observed.ok() && *observed == adapters::Observed::kPinDeployed) {
-      adapters::ApplyResult already;
-      already.ok = true;
-      already.exit_code = 0;
-      already.summary = "resolved after restart: the " + std::string((*adapter)->Name()) +
-                        " adapter reports this pin deployed";
-      result = already;
+  // Blue-green: the idle slot's verification, which stands for the release.
+  std::optional<verify::VerificationResult> verified_before;
+  std::string steps_note;  // what the steps did, for the `applied` reason
+  if (stepped) {
+    const bool on_rollback = pif.policy && pif.policy->on_failure == config::OnFailure::kRollback;
+    // The steps of this release: canary weights and pauses, or blue-green's
+    // deploy to the idle slot and switch.
+    struct Step {
+      int weight = 0;  // canary weight step
+      std::optional<std::chrono::milliseconds> pause;
+      std::string action;  // blue-green: deploy | switch
+    };
+    std::vector<Step> steps;
+    std::string live;  // blue-green: the slot that takes the traffic now
+    std::string idle;
+    if (canary) {
+      for (const auto& s : strategy.steps) steps.push_back({s.weight, s.pause, ""});
+    } else {
+      live = LiveSlot(env, app);
+      idle = live == "blue" ? "green" : "blue";
+      if (resume && !resume->slot.empty()) {
+        idle = resume->slot;
+        live = idle == "blue" ? "green" : "blue";
+      }
+      steps = {{0, std::nullopt, "deploy"}, {0, std::nullopt, "switch"}};
+      slot_text = idle;
+      baseline = verifier_.ReadBaseline(checks_now(), &cancel_);
+    }
+    const int n = static_cast<int>(steps.size());
+    int weight_now = resume ? resume->weight : 0;
+    auto write_step = [&](int index, const std::string& phase, const std::string& action,
+                          std::optional<int> weight, std::string reason,
+                          std::optional<TimePoint> until = std::nullopt) -> std::optional<Applied> {
+      if (auto lost = fenced(("step " + std::to_string(index + 1) + " " + phase).c_str())) {
+        return lost;
+      }
+      record::Event e = base;
+      e.kind = record::EventKind::kStep;
+      e.time = clock_.Now();
+      e.gates.clear();
+      e.approvers.clear();
+      e.reason = std::move(reason);
+      e.step = index + 1;
+      e.steps = n;
+      e.weight = weight;
+      e.slot = canary ? "" : (action == "abort" ? live : idle);
+      e.action = action;
+      e.phase = phase;
+      e.until = until;
+      if (Status s = record_.Write(e); !s.ok()) {
+        spdlog::warn("{}/{}: could not record step {}: {}", env, app, index + 1, s.ToString());
+      }
+      spdlog::info("{}/{}: step {}/{}: {}", env, app, index + 1, n, record::StepLine(e));
+      return std::nullopt;
+    };
+    // Shutdown mid-release: nothing more is recorded; the next pass resumes
+    // at the recorded step.
+    auto interrupted = [&](int index) {
+      outcome.state = record::Outcome::kWaiting;
+      outcome.reason = "interrupted by shutdown at step " + std::to_string(index + 1) + " of " +
+                       std::to_string(n) + "; the next pass resumes there";
+      return applied;
+    };
+    // A failed step: under onFailure: rollback the traffic goes back to the
+    // old release before `failed` and the rollback commit.
+    auto abort = [&](int index, record::Event verdict, std::string why) -> Applied {
+      // Blue-green moves traffic only with its switch: a failure before it
+      // leaves the live slot as it was.
+      const bool moved = canary || (steps[index].action == "switch" && !live.empty());
+      if (on_rollback && moved) {
+        adapters::ApplyRequest back = req;
+        back.weight = canary ? std::optional<int>(0) : std::nullopt;
+        back.slot = canary ? "" : live;
+        back.action = canary ? "" : "switch";
+        Result<adapters::ApplyResult> r = (*adapter)->Apply(back);
+        const bool ok = r.ok() && r->ok;
+        const std::string how = r.ok() ? r->summary : r.status().message();
+        if (auto lost = write_step(index, ok ? "verified" : "failed", "abort",
+                                   canary ? std::optional<int>(0) : std::nullopt,
+                                   (canary ? "traffic returned to the old release (weight 0): "
+                                           : "switched back to " + live + ": ") +
+                                       how)) {
+          return *lost;
+        }
+        why += ok ? (canary ? "; traffic returned to the old release (weight 0)"
+                            : "; switched back to " + live)
+                  : (canary ? "; returning the traffic to the old release failed: "
+                            : "; switching back to " + live + " failed: ") +
+                        how;
+      } else if (canary) {
+        why += "; traffic left at canary " + std::to_string(weight_now) + "% (onFailure: hold)";
+      }
+      if (on_rollback && !cancel_.cancelled()) {
+        auto [line, pushed] = CommitAutomaticRollback(env, app, why);
+        why += "; " + line;
+        applied.rerun = pushed;
+      }
+      return fail(std::move(verdict), why);
+    };
+    int start = resume ? resume->next : 0;
+    if (resume && resume->verify_first && start > 0 && start < n) {
+      // The adapter of step `start` ran; its verification has no result
+      // (the last step's is the release's, below). The baseline is read
+      // now: the one read before that adapter ran is gone.
+      const Step& s = steps[start - 1];
+      if (canary) {
+        weight_text = std::to_string(weight_now);
+        baseline = verifier_.ReadBaseline(checks_now(), &cancel_);
+      }
+      verify::VerificationResult v = verifier_.Verify(checks_now(), baseline, &cancel_);
+      if (v.cancelled) return interrupted(start - 1);
+      if (!v.ok) {
+        record::Event verdict = base;
+        verdict.output = VerificationOutput(v);
+        return abort(start - 1, verdict, "step " + std::to_string(start) + " " + v.reason);
+      }
+      if (auto lost =
+              write_step(start - 1, "verified", canary ? "deploy" : s.action,
+                         canary ? std::optional<int>(weight_now) : std::nullopt, v.reason)) {
+        return *lost;
+      }
+      if (blue_green && s.action == "deploy") verified_before = v;
+    }
+    for (int i = start; i < n; ++i) {
+      const Step& s = steps[i];
+      if (cancel_.cancelled()) return interrupted(i);
+      if (s.pause) {
+        TimePoint until = clock_.Now() +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(*s.pause);
+        if (auto lost = write_step(i, "paused", "pause", weight_now,
+                                   "pause " + FormatDuration(*s.pause), until)) {
+          return *lost;
+        }
+        outcome.state = record::Outcome::kWaiting;
+        outcome.reason = "canary " + std::to_string(weight_now) + "%, paused until " +
+                         FormatRfc3339(until) + " (step " + std::to_string(i + 1) + " of " +
+                         std::to_string(n) + ")";
+        outcome.retry_at = until;
+        return applied;
+      }
+      const bool last = i == n - 1;
+      std::optional<int> weight = canary ? std::optional<int>(s.weight) : std::nullopt;
+      if (canary) {
+        req.weight = s.weight;
+        weight_text = std::to_string(s.weight);
+        baseline = verifier_.ReadBaseline(checks_now(), &cancel_);
+      } else {
+        req.slot = idle;
+        req.action = s.action;
+      }
+      const std::string action = canary ? "deploy" : s.action;
+      if (auto lost = write_step(i, "applying", action, weight, "")) return *lost;
+      spdlog::info("{}/{}: applying {} with the {} adapter (step {} of {})", env, app,
+                   pin.artifact.digest, (*adapter)->Name(), i + 1, n);
+      result = (*adapter)->Apply(req);
+      if (result.ok() && result->cancelled) return interrupted(i);
+      if (!result.ok() || !result->ok) {
+        record::Event done = base;
+        done.time = clock_.Now();
+        std::string why = result.ok() ? result->summary : result.status().message();
+        if (result.ok()) {
+          done.adapter = record::AdapterRecord{std::string((*adapter)->Name()), result->exit_code,
+                                               static_cast<std::int64_t>(result->duration.count())};
+          done.output = Tail(result->output_tail, kRecordedOutputBytes);
+        }
+        if (auto lost = write_step(i, "failed", action, weight, why)) return *lost;
+        return abort(i, done,
+                     "step " + std::to_string(i + 1) + " of " + std::to_string(n) + " (" +
+                         (canary ? "canary " + weight_text + "%" : action + " " + idle) +
+                         "): " + why);
+      }
+      if (canary) weight_now = s.weight;
+      if (last) {
+        // The last step: `applied` and the release's verification follow.
+        if (auto lost =
+                write_step(i, canary ? "verifying" : "verified", action, weight, result->summary)) {
+          return *lost;
+        }
+        steps_note = canary ? "canary " + std::to_string(n) + " steps to 100%"
+                            : "blue-green: " + idle + " verified, switched to " + idle;
+        break;
+      }
+      if (auto lost = write_step(i, "verifying", action, weight, result->summary)) return *lost;
+      verify::VerificationResult v = verifier_.Verify(checks_now(), baseline, &cancel_);
+      if (v.cancelled) return interrupted(i);
+      if (!v.ok) {
+        record::Event verdict = base;
+        verdict.output = VerificationOutput(v);
+        if (auto lost = write_step(i, "failed", action, weight, v.reason)) return *lost;
+        return abort(i, verdict,
+                     "step " + std::to_string(i + 1) + " of " + std::to_string(n) + " (" +
+                         (canary ? "canary " + weight_text + "%" : idle + " before the switch") +
+                         ") " + v.reason);
+      }
+      if (auto lost = write_step(i, "verified", action, weight, v.reason)) return *lost;
+      if (blue_green) verified_before = v;
+    }
+    if (blue_green && !verified_before) {
+      // Resumed after the switch was recorded: the idle slot was verified
+      // before it (the release never switches otherwise).
+      verify::VerificationResult v;
+      v.ok = true;
+      v.reason = "verified before the switch";
+      verified_before = v;
+    }
+    if (!result.ok()) {
+      // Resumed with every adapter run already recorded.
+      adapters::ApplyResult resumed;
+      resumed.ok = true;
+      resumed.exit_code = 0;
+      resumed.summary = "resumed after the last step";
+      result = resumed;
+      if (canary) baseline = verifier_.ReadBaseline(checks_now(), &cancel_);
+    }
+  } else {
+    if (resumed_after_crash) {
+      // Never apply twice blindly: ask the tool what runs first.
+      auto observed = (*adapter)->Observe(req);
+      if (observed.ok() && *observed == adapters::Observed::kPinDeployed) {
+        adapters::ApplyResult already;
+        already.ok = true;
+        already.exit_code = 0;
+        already.summary = "resolved after restart: the " + std::string((*adapter)->Name()) +
+                          " adapter reports this pin deployed";
+        result = already;
+      }
+    }
+    if (!result.ok()) {
+      spdlog::info("{}/{}: applying {} with the {} adapter", env, app, pin.artifact.digest,
+                   (*adapter)->Name());
+      result = (*adapter)->Apply(req);
     }
   }
-  if (!result.ok()) {
-    spdlog::info("{}/{}: applying {} with the {} adapter", env, app, pin.artifact.digest,
-                 (*adapter)->Name());
-    result = (*adapter)->Apply(req);
-  }
-  fs::remove_all(checkout, ec);
 
   record::Event done = base;
   done.time = clock_.Now();
@@ -173,8 +456,8 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (auto prev = record_.Ref(record::DeployedRef(env, app)); prev && *prev != base.commit) {
     done.previous = *prev;
   }
-  done.reason =
-      base.rollback_target.empty() ? result->summary : base.reason + "; " + result->summary;
+  std::string summary = steps_note.empty() ? result->summary : steps_note + "; " + result->summary;
+  done.reason = base.rollback_target.empty() ? summary : base.reason + "; " + summary;
   std::string record_error;  // this apply's record could not be written
   if (Status s = record_.Write(done, {{record::DeployedRef(env, app), base.commit},
                                       {record::AppliedRef(env), base.commit}});
@@ -187,15 +470,13 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
       base.rollback_target.empty() ? record::Outcome::kApplied : record::Outcome::kRolledBack;
   outcome.reason = done.reason;
 
-  verify::VerificationResult v = verifier_.Verify(checks, baseline, &cancel_);
+  verify::VerificationResult v =
+      verified_before ? *verified_before : verifier_.Verify(checks_now(), baseline, &cancel_);
   record::Event verdict = done;
   verdict.time = clock_.Now();
   verdict.adapter.reset();
   verdict.reason = v.reason;
-  for (const auto& check : v.checks) {
-    if (!verdict.output.empty()) verdict.output += "\n";
-    verdict.output += (check.ok ? "ok   " : "FAIL ") + check.name + ": " + check.detail;
-  }
+  verdict.output = VerificationOutput(v);
   if (auto lost = fenced(v.ok ? "verified" : "verification failed")) return *lost;
   if (v.ok) {
     verdict.kind = record::EventKind::kVerified;
@@ -221,6 +502,30 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   if (v.cancelled) {
     verdict.interrupted = true;
     return fail(verdict, "interrupted: verification stopped by shutdown; " + v.reason);
+  }
+  if (canary && pif.policy && pif.policy->on_failure == config::OnFailure::kRollback) {
+    // A rollback returns the traffic to the old release first.
+    adapters::ApplyRequest back = req;
+    back.weight = 0;
+    Result<adapters::ApplyResult> r = (*adapter)->Apply(back);
+    const bool ok = r.ok() && r->ok;
+    const std::string how = r.ok() ? r->summary : r.status().message();
+    record::Event e = base;
+    e.kind = record::EventKind::kStep;
+    e.time = clock_.Now();
+    e.gates.clear();
+    e.approvers.clear();
+    e.step = static_cast<int>(strategy.steps.size());
+    e.steps = e.step;
+    e.weight = 0;
+    e.action = "abort";
+    e.phase = ok ? "verified" : "failed";
+    e.reason = "traffic returned to the old release (weight 0): " + how;
+    if (Status s = record_.Write(e); !s.ok()) {
+      spdlog::warn("{}/{}: could not record the step back to weight 0: {}", env, app, s.ToString());
+    }
+    verdict.reason += ok ? "; traffic returned to the old release (weight 0)"
+                         : "; returning the traffic to the old release failed: " + how;
   }
   if (pif.policy && pif.policy->on_failure == config::OnFailure::kRollback) {
     auto [line, pushed] = CommitAutomaticRollback(env, app, verdict.reason);

@@ -12,6 +12,7 @@
 #include "process/runner.h"
 #include "record/event.h"
 #include "record/pass_report.h"
+#include "record/steps.h"
 #include "record/store.h"
 #include "record/workspace.h"
 #include "verify/verifier.h"
@@ -43,8 +44,17 @@ class Applier {
   // approvers and landing filled in). `resumed_after_crash`: the record has
   // an `applying` without an outcome for this commit (the caller closed it
   // as interrupted): the adapter is asked what runs before applying again.
+  //
+  // deploy.strategy (SPEC 1.4): a canary runs the adapter once per weight
+  // step, verification after each (`step` events before and after); a pause
+  // step ends the apply as waiting until the pause is over; a blue-green
+  // release deploys to the idle slot, verifies it, then switches. A failed
+  // step under onFailure: rollback returns the traffic to the old release
+  // first (weight 0 / switch back), then records `failed` and commits the
+  // rollback. `resume` (from the record) continues an unfinished release at
+  // its next step without writing a new `applying`.
   Applied Apply(const record::Event& base, const config::Pin& pin, const PolicyInForce& pif,
-                bool resumed_after_crash);
+                bool resumed_after_crash, const record::StepProgress* resume = nullptr);
 
  private:
   // After a failed verification under `onFailure: rollback`: commits and
@@ -53,6 +63,10 @@ class Applier {
   std::pair<std::string, bool> CommitAutomaticRollback(const std::string& env,
                                                        const std::string& app,
                                                        const std::string& why);
+
+  // Blue-green: the slot the deployed release of (env, app) switched to, or
+  // "" when none is recorded.
+  std::string LiveSlot(const std::string& env, const std::string& app);
 
   // The outcome of an apply on `env` may be recorded by this replica (see
   // ReconcileOptions::still_owner); nullopt when it may, else why not.

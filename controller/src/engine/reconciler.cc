@@ -19,6 +19,7 @@
 #include "engine/order.h"
 #include "record/candidate.h"
 #include "record/refs.h"
+#include "record/steps.h"
 
 namespace sluice::engine {
 namespace {
@@ -395,6 +396,49 @@ record::AppOutcome Reconciler::ReconcileApp(const std::string& env, const std::s
   };
 
   if (j.pin) outcome.digest = j.pin->artifact.digest;
+  // deploy.strategy: a release past its first step goes on at its recorded
+  // step (never repeating a finished one). The gates passed when it started:
+  // a window that closes since does not stop it; a freeze that starts holds
+  // the next step (docs/configuration.md#deploystrategy).
+  if (std::optional<record::StepProgress> progress =
+          j.pin ? record::ReleaseInProgress(history, env, app) : std::nullopt) {
+    for (const gates::GateResult& r : j.results) {
+      if (r.name != "freeze" || r.verdict == gates::Verdict::kPass) continue;
+      record_decision(r.verdict == gates::Verdict::kBlock ? record::EventKind::kBlocked
+                                                          : record::EventKind::kWaiting,
+                      ToRecords({r}),
+                      "the freeze holds the next step (" + progress->line + "): " + r.reason,
+                      outcome.digest);
+      if (outcome.state == record::Outcome::kWaiting) outcome.retry_at = r.until;
+      return outcome;
+    }
+    if (progress->paused_until && clock_.Now() < *progress->paused_until) {
+      outcome.state = record::Outcome::kWaiting;
+      outcome.reason = progress->line + " (step " + std::to_string(progress->current) + " of " +
+                       std::to_string(progress->of) + ")";
+      outcome.retry_at = progress->paused_until;
+      return outcome;
+    }
+    if (!progress->paused_until && options_.may_resume && progress->by != options_.instance_id) {
+      // Another replica's release: its step may still run there.
+      if (auto wait = options_.may_resume(env, progress->by, adapters::LongestApply(*j.pin))) {
+        outcome.state = record::Outcome::kWaiting;
+        outcome.reason =
+            "release in progress by " + progress->by + " (" + progress->line + "): " + *wait;
+        return outcome;
+      }
+    }
+    record::Event base = NewEvent(env, app, candidate, record::EventKind::kApplying);
+    base.digest = j.pin->artifact.digest;
+    base.version = j.pin->artifact.version;
+    base.landing = landing();
+    spdlog::info("{}/{}: resuming the release at step {} ({})", env, app, progress->next + 1,
+                 progress->line);
+    Applied applied = applier_.Apply(base, *j.pin, pif, /*resumed_after_crash=*/false, &*progress);
+    if (applied.rerun) rerun_ = true;
+    applied.outcome.commit = candidate;
+    return applied.outcome;
+  }
   // deploy.dependsOn: a dependency not in place holds this change, as one
   // more gate result (after the others, so `plan` and the record show both).
   // In place, it is a passing result that says when each dependency was.

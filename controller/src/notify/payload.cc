@@ -91,7 +91,10 @@ ordered_json EventJson(const record::Event& e) {
 }  // namespace
 
 bool IsNotified(record::EventKind kind) {
-  return kind != record::EventKind::kWaiting && kind != record::EventKind::kApplying;
+  // Release steps (deploy.strategy) are many per release: the release's
+  // applied / verified / failed say what people need.
+  return kind != record::EventKind::kWaiting && kind != record::EventKind::kApplying &&
+         kind != record::EventKind::kStep;
 }
 
 std::string CommitUrl(const std::optional<config::ForgeSettings>& forge,

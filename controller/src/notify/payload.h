@@ -11,7 +11,8 @@ namespace sluice::notify {
 
 // Whether events of `kind` are sent to people: blocked, applied, verified,
 // failed, rolled-back, drift and any kind added later. `waiting` (it passes
-// by itself) and `applying` (always followed by an outcome) are not.
+// by itself), `applying` (always followed by an outcome) and `step` (several
+// per canary or blue-green release, which ends in an outcome) are not.
 bool IsNotified(record::EventKind kind);
 
 // The web page of `commit` in the environments repository, or "" when no

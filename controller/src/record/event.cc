@@ -10,8 +10,9 @@
 namespace sluice::record {
 namespace {
 
-constexpr std::string_view kKindNames[] = {"waiting",  "blocked", "applying",    "applied",
-                                           "verified", "failed",  "rolled-back", "drift"};
+constexpr std::string_view kKindNames[] = {"waiting",     "blocked",  "applying",
+                                           "applied",     "verified", "failed",
+                                           "rolled-back", "drift",    "step"};
 
 }  // namespace
 
@@ -55,6 +56,15 @@ std::string EventToJsonLine(const Event& e) {
   if (!e.rollback_target.empty()) j["rollbackTo"] = e.rollback_target;
   if (!e.previous.empty()) j["previous"] = e.previous;
   if (e.resolved) j["resolved"] = true;
+  if (e.step > 0) {
+    j["step"] = e.step;
+    j["steps"] = e.steps;
+    if (e.weight) j["weight"] = *e.weight;
+    if (!e.slot.empty()) j["slot"] = e.slot;
+    if (!e.action.empty()) j["action"] = e.action;
+    if (!e.phase.empty()) j["phase"] = e.phase;
+    if (e.until) j["until"] = FormatRfc3339Millis(*e.until);
+  }
   j["controller"] = {{"id", e.controller_id}, {"version", e.controller_version}};
   // Replace invalid UTF-8 from a child's output instead of throwing.
   return DumpJson(j);
@@ -108,6 +118,15 @@ Result<Event> ParseEventLine(std::string_view line) {
     e.rollback_target = j.value("rollbackTo", "");
     e.previous = j.value("previous", "");
     e.resolved = j.value("resolved", false);
+    e.step = IntAt(j, "step", 0);
+    e.steps = IntAt(j, "steps", 0);
+    if (int weight = IntAt(j, "weight", -1); weight >= 0) e.weight = weight;
+    e.slot = j.value("slot", "");
+    e.action = j.value("action", "");
+    e.phase = j.value("phase", "");
+    if (j.contains("until") && j["until"].is_string()) {
+      if (auto t = ParseRfc3339(j["until"].get<std::string>()); t.ok()) e.until = *t;
+    }
     if (j.contains("gates") && j["gates"].is_array()) {
       for (const auto& g : j["gates"]) {
         if (!g.is_object()) continue;

@@ -24,6 +24,9 @@ enum class EventKind {
   kFailed,
   kRolledBack,
   kDrift,
+  // One step of a release with deploy.strategy (SPEC 1.4): a canary weight
+  // or pause, a blue-green deploy or switch; see Event::step.
+  kStep,
 };
 
 // "waiting", "blocked", ... as in SPEC section 6.
@@ -75,6 +78,19 @@ struct Event {
   // A `drift` event saying that an earlier drift is gone: what runs is the
   // deployed pin again ("resolved": true in JSON).
   bool resolved = false;
+  // A `step` event (deploy.strategy, SPEC 1.4). `step` is 1-based (0: not a
+  // step event) of `steps`; `weight` the canary weight the step set (0: the
+  // traffic went back to the old release); `slot` the blue-green slot;
+  // `action` deploy | switch | pause | abort; `phase` applying (the adapter
+  // runs) | verifying (it ran; verification runs) | verified | paused (until
+  // `until`) | failed.
+  int step = 0;
+  int steps = 0;
+  std::optional<int> weight;
+  std::string slot;
+  std::string action;
+  std::string phase;
+  std::optional<TimePoint> until;
   std::string controller_id;  // instance id
   std::string controller_version;
 

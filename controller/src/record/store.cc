@@ -61,8 +61,12 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
     // Signed in-process (one Ed25519 signature, microseconds): other
     // replicas and `sluice audit --verify` check it against
     // trust.controllerKeys.
+    // An `applying` (and a release step's, deploy.strategy) is on disk
+    // before its adapter starts: a restart resumes from it.
+    const bool starts_adapter =
+        e.kind == EventKind::kApplying || (e.kind == EventKind::kStep && e.phase == "applying");
     SLUICE_RETURN_IF_ERROR(ws_.JournalEventLocked(e, ws_.keys().SignLine(EventToJsonLine(e)),
-                                                  /*sync=*/e.kind == EventKind::kApplying));
+                                                  /*sync=*/starts_adapter));
     std::vector<std::string> names;
     for (const auto& r : refs) names.push_back(r.name);
     // Journal the names first: a crash before the push still gets them pushed.

@@ -92,6 +92,14 @@ void Summarise(Change& c) {
       case record::EventKind::kDrift:
         if (!e.resolved) First(c.drift, e.time);
         break;
+      case record::EventKind::kStep:
+        // deploy.strategy: the release took traffic with its first weight
+        // step (or the blue-green deploy): applied from then on.
+        if (e.phase == "verifying" && e.action != "abort") {
+          First(c.applied, e.time);
+          applied_seen = true;
+        }
+        break;
       case record::EventKind::kRolledBack:
         if (!e.rollback_target.empty()) {
           // Written on the rollback commit itself (it carries `rollbackTo`):
@@ -105,7 +113,9 @@ void Summarise(Change& c) {
       default:
         break;
     }
-    if (e.kind != record::EventKind::kDrift) last_lifecycle = &e;
+    if (e.kind != record::EventKind::kDrift && e.kind != record::EventKind::kStep) {
+      last_lifecycle = &e;
+    }
   }
   const record::Event* gates_from =
       applying ? applying : (c.events.empty() ? nullptr : &c.events.back());

@@ -10,6 +10,7 @@
 #include "core/json_dump.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "record/steps.h"
 
 namespace sluice::reports {
 namespace {
@@ -105,6 +106,26 @@ std::string WindowLength(const AuditReport& r) {
   return FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(length));
 }
 
+// deploy.strategy: one row per `step` event of a change, with its time.
+Json StepsJson(const Change& c) {
+  Json steps = Json::array();
+  for (const record::Event& e : c.events) {
+    if (e.kind != record::EventKind::kStep) continue;
+    Json s = {{"time", FormatRfc3339Millis(e.time)},
+              {"step", e.step},
+              {"of", e.steps},
+              {"action", e.action},
+              {"phase", e.phase}};
+    if (e.weight) s["weight"] = *e.weight;
+    if (!e.slot.empty()) s["slot"] = e.slot;
+    if (e.until) s["until"] = FormatRfc3339Millis(*e.until);
+    s["text"] = record::StepLine(e);
+    s["reason"] = e.reason;
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
 std::string RenderAuditMarkdown(const AuditReport& r) {
   std::ostringstream o;
   o << "# Sluice audit\n\n";
@@ -156,6 +177,24 @@ std::string RenderAuditMarkdown(const AuditReport& r) {
         << Cell(Time(c.applied)) << " | " << Cell(Time(c.verified)) << " | "
         << Cell(c.failed ? Time(c.failed) + " (" + c.failure + ")" : "") << " | " << c.outcome
         << " | " << Cell(RollbackCell(c)) << " |\n";
+    }
+    o << "\n";
+  }
+
+  bool any_steps = false;
+  for (const auto& c : r.changes) {
+    for (const auto& e : c.events) any_steps = any_steps || e.kind == record::EventKind::kStep;
+  }
+  if (any_steps) {
+    o << "## Release steps\n\n| env | app | commit | step | what | time |\n"
+         "|---|---|---|---|---|---|\n";
+    for (const auto& c : r.changes) {
+      for (const auto& e : c.events) {
+        if (e.kind != record::EventKind::kStep) continue;
+        o << "| " << Cell(c.env) << " | " << Cell(c.app) << " | " << ShortId(c.commit) << " | "
+          << e.step << " of " << e.steps << " | " << Cell(record::StepLine(e)) << " | "
+          << FormatRfc3339(e.time) << " |\n";
+      }
     }
     o << "\n";
   }
@@ -245,6 +284,7 @@ std::string RenderAuditJson(const AuditReport& r) {
         {"rollsBack", TextOrNull(c.rolls_back)},
         {"rolledBackBy", TextOrNull(c.rolled_back_by)},
         {"events", c.events.size()},
+        {"steps", StepsJson(c)},
     });
   }
   out["changes"] = std::move(changes);

@@ -9,6 +9,7 @@
 #include "core/strings.h"
 #include "core/time_format.h"
 #include "git/repo.h"
+#include "record/steps.h"
 #include "reports/markdown_template.h"
 
 namespace sluice::reports {
@@ -228,6 +229,9 @@ std::string EventText(const record::Event& e, const Change& c, bool restores, st
                (e.reason.empty() ? "" : " (" + e.reason + ")");
       }
       return "verified" + (e.reason.empty() ? "" : ": " + e.reason);
+    case record::EventKind::kStep:
+      return "step " + std::to_string(e.step) + " of " + std::to_string(e.steps) + ": " +
+             record::StepLine(e) + (e.reason.empty() ? "" : " (" + e.reason + ")");
     case record::EventKind::kFailed:
       if (e.interrupted) {
         *kind = "interrupted";

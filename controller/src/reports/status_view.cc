@@ -17,6 +17,7 @@
 #include "record/candidate.h"
 #include "record/event.h"
 #include "record/refs.h"
+#include "record/steps.h"
 #include "reports/pin_side.h"
 
 namespace sluice::reports {
@@ -82,9 +83,9 @@ class StatusReader {
 
 // The newest events of (env, app) on `commits` (duplicates and empty ids
 // skipped), newest first, at most kRecentEvents.
-std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string& env,
-                                        const std::string& app,
-                                        std::initializer_list<std::string> commits) {
+std::vector<RecentEvent> RecentEvents(StatusReader& reader, const std::string& env,
+                                      const std::string& app,
+                                      std::initializer_list<std::string> commits) {
   std::vector<std::string> seen;
   std::vector<const record::Event*> events;
   for (const std::string& c : commits) {
@@ -101,7 +102,7 @@ std::vector<TimelineEntry> RecentEvents(StatusReader& reader, const std::string&
       events.begin(), events.end(),
       [](const record::Event* a, const record::Event* b) { return a->time > b->time; });
   if (events.size() > kRecentEvents) events.resize(kRecentEvents);
-  std::vector<TimelineEntry> out;
+  std::vector<RecentEvent> out;
   for (const record::Event* e : events) {
     out.push_back({FormatRfc3339(e->time), std::string(record::EventKindName(e->kind)), e->commit,
                    reader.Pin(e->commit, env, app).version, e->reason});
@@ -160,7 +161,7 @@ nlohmann::ordered_json LastPassJson(const StatusRow& r) {
   return j;
 }
 
-nlohmann::ordered_json RecentJson(const std::vector<TimelineEntry>& recent) {
+nlohmann::ordered_json RecentJson(const std::vector<RecentEvent>& recent) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& t : recent) {
     out.push_back({{"time", t.time},
@@ -217,6 +218,7 @@ std::string RenderStatusJson(const std::vector<StatusRow>& rows, int indent) {
     } else {
       out.back()["lastFailure"] = nullptr;
     }
+    if (!r.step.empty()) out.back()["step"] = r.step;
     if (r.owner) {
       out.back()["owner"] =
           r.owner->empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(*r.owner);
@@ -389,12 +391,23 @@ Result<std::vector<StatusRow>> ComputeStatus(record::Workspace& ws, const std::s
           case record::EventKind::kFailed:
             row.state = "failed";
             break;
+          case record::EventKind::kStep:
+            // deploy.strategy: between steps the release is still applying.
+            row.state = last->phase == "verifying" ? "verifying"
+                        : last->phase == "paused"  ? "waiting"
+                                                   : "applying";
+            break;
           default:
             row.state = "waiting";
             break;
         }
         row.reasons = ReasonsOf(*last, now);
         row.reasons_as_of = last->time;
+        if (auto progress = record::ReleaseInProgress(events, env, app)) {
+          row.step = progress->line + " (step " + std::to_string(progress->current) + " of " +
+                     std::to_string(progress->of) + ")";
+          if (last->kind == record::EventKind::kStep) row.reasons = {progress->line};
+        }
       }
       // The running release failed and nothing verified replaced it: keep
       // the failure in view (the row's state may be about a blocked

@@ -22,8 +22,10 @@ struct PinRef {
   std::vector<std::string> depends_on;  // deploy.dependsOn
 };
 
-// One recent event of an (env, app): the dashboard's timeline.
-struct TimelineEntry {
+// One recent event of an (env, app): the dashboard's timeline. (Not the
+// incident report's TimelineEntry: one name for two layouts in one namespace
+// broke the One Definition Rule and crashed the incident report.)
+struct RecentEvent {
   std::string time;     // RFC 3339
   std::string event;    // waiting | blocked | applying | applied | verified | ...
   std::string commit;   // the environments-repo commit it is about
@@ -70,6 +72,9 @@ struct StatusRow {
   // With last_failure and a last-known-good to go back to: the command that
   // rolls back ("sluice rollback ENV APP --push").
   std::string rollback_command;
+  // A release with deploy.strategy under way: where it stands ("canary 50%,
+  // verifying (step 3 of 4)"); "" otherwise.
+  std::string step;
   // The row's place (1-based) in its environment's order by
   // deploy.dependsOn of the desired pins (apps free to go by name); 0 when
   // the order has a problem (a cycle, a missing app: `validate` names it).
@@ -78,7 +83,7 @@ struct StatusRow {
   // pending one, the deployed one, the one before it, the LKG), newest
   // first, at most kRecentEvents: read from those notes only, never by
   // walking history.
-  std::vector<TimelineEntry> recent;
+  std::vector<RecentEvent> recent;
   // Record entries of this (env, app) (or of its env's applied ref) that
   // Workspace::Sync found untrusted and ignored: "<what>: <reason>".
   std::vector<std::string> untrusted;
@@ -120,7 +125,8 @@ Result<std::vector<StatusRow>> ComputeStatus(
 // deployed (with time and approvers), lkg, state and reasons; a pin that is
 // absent (never deployed, no LKG) is null. New keys beyond SPEC section 7:
 // `source` on every pin, `subject` in deployed, `previous` (a pin or null),
-// `sourceRange`, `lastPass`, `recent`, `untrusted`, `dependsOn` and `order`, and, with
+// `sourceRange`, `lastPass`, `recent`, `untrusted`, `dependsOn` and `order`, `step` (only while
+// a stepped release is under way), and, with
 // owners looked up (SetOwners), `owner` (an instance id, or null) (docs/record.md).
 // `indent` < 0 renders compactly. Shared by the CLI and the daemon's GET /api/v1/status so
 // both stay equal.

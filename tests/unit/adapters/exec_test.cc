@@ -297,6 +297,37 @@ TEST(ExecAdapterTest, RunsRepoScriptInCheckoutWithSluiceVariables) {
   EXPECT_THAT(Lines(testing::ReadFile(out.Sub("args.txt"))), ElementsAre(kDigest, "two words"));
 }
 
+// deploy.strategy: SLUICE_WEIGHT for a canary pin (100 outside its steps),
+// SLUICE_SLOT and SLUICE_ACTION for blue-green; neither otherwise.
+TEST(BuildExecProcessTest, StrategyVariables) {
+  testing::TempDir checkout;
+  config::Pin pin = MakePin({"true"});
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+  req.weight = 10;
+  Result<process::ProcessSpec> plain = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->env.count("SLUICE_WEIGHT"), 0u);
+  EXPECT_EQ(plain->env.count("SLUICE_SLOT"), 0u);
+
+  pin.deploy.strategy.kind = config::StrategyKind::kCanary;
+  Result<process::ProcessSpec> canary = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}});
+  ASSERT_TRUE(canary.ok());
+  EXPECT_EQ(canary->env.at("SLUICE_WEIGHT"), "10");
+  req.weight = 0;
+  EXPECT_EQ(BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}})->env.at("SLUICE_WEIGHT"), "0");
+  req.weight.reset();
+  EXPECT_EQ(BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}})->env.at("SLUICE_WEIGHT"), "100");
+
+  pin.deploy.strategy.kind = config::StrategyKind::kBlueGreen;
+  req.slot = "green";
+  req.action = "switch";
+  Result<process::ProcessSpec> bg = BuildExecProcess(req, {{"PATH", "/usr/bin:/bin"}});
+  ASSERT_TRUE(bg.ok());
+  EXPECT_EQ(bg->env.count("SLUICE_WEIGHT"), 0u);
+  EXPECT_EQ(bg->env.at("SLUICE_SLOT"), "green");
+  EXPECT_EQ(bg->env.at("SLUICE_ACTION"), "switch");
+}
+
 TEST(ExecAdapterTest, ProgramOnPathRuns) {
   testing::TempDir checkout;
   config::Pin pin = MakePin({"echo", "{{app}}", "{{version}}"});

@@ -429,6 +429,45 @@ TEST(HelmAdapterTest, InstallsThenUpgradesAndObservesThePin) {
               ElementsAre("history", "api", "--namespace", "shop", "-o", "json", "--max", "10"));
 }
 
+// deploy.strategy: each canary step sets the weight with --set
+// <weightValue>=N; a run outside the steps (a rollback) sets 100.
+TEST(HelmAdapterTest, CanaryStepsSetTheWeightValue) {
+  testing::TempDir checkout;
+  WriteValues(checkout);
+  StubWorld world(kHelmEnv);
+  process::BoostCommandRunner runner;
+  HelmAdapter adapter(runner, world.env());
+  config::Pin pin = MakePin();
+  pin.deploy.strategy.kind = config::StrategyKind::kCanary;
+  pin.deploy.strategy.steps = {{10, std::nullopt, 0}, {100, std::nullopt, 0}};
+  pin.deploy.strategy.weight_value = "api.canary.weight";
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+  for (std::optional<int> weight :
+       {std::optional<int>(10), std::optional<int>(0), std::optional<int>()}) {
+    req.weight = weight;
+    Result<ApplyResult> r = adapter.Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->ok) << r->summary << r->output_tail;
+  }
+  std::vector<Invocation> calls = world.Invocations();
+  ASSERT_EQ(calls.size(), 3u);
+  const char* want[] = {"api.canary.weight=10", "api.canary.weight=0", "api.canary.weight=100"};
+  for (size_t i = 0; i < calls.size(); ++i) {
+    std::vector<std::string> expected = ExpectedUpgrade(checkout.path());
+    expected.push_back("--set");
+    expected.push_back(want[i]);
+    EXPECT_EQ(calls[i].args, expected);
+  }
+  // Without canary steps no weight is set, whatever the request says.
+  world.ClearLog();
+  config::Pin plain = MakePin();
+  ApplyRequest plain_req = MakeRequest(plain, checkout.path());
+  plain_req.weight = 10;
+  ASSERT_TRUE(adapter.Apply(plain_req).ok());
+  ASSERT_EQ(world.Invocations().size(), 1u);
+  EXPECT_EQ(world.Invocations()[0].args, ExpectedUpgrade(checkout.path()));
+}
+
 TEST(HelmAdapterTest, KubeContextIsPassedToEveryCommand) {
   testing::TempDir checkout;
   WriteValues(checkout);

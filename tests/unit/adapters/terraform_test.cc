@@ -295,6 +295,31 @@ std::vector<std::string> ExpectedPlan(const std::string& plan_file) {
   return args;
 }
 
+// deploy.strategy: each canary step passes the weight as -var
+// <weightValue with '_' for '.'>=N after the pin's vars.
+TEST(TerraformAdapterTest, CanaryStepsPassTheWeightVariable) {
+  testing::TempDir checkout;
+  WriteModule(checkout);
+  StubWorld world(kTerraformEnv);
+  process::BoostCommandRunner runner;
+  TerraformAdapter adapter(runner, world.env());
+  config::Pin pin = MakePin();
+  pin.deploy.strategy.kind = config::StrategyKind::kCanary;
+  pin.deploy.strategy.steps = {{50, std::nullopt, 0}, {100, std::nullopt, 0}};
+  ApplyRequest req = MakeRequest(pin, checkout.path());
+  req.weight = 50;
+  Result<ApplyResult> r = adapter.Apply(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok) << r->summary;
+  const std::string plan_file = Canonical(checkout.Sub("infra/api")) + "/sluice.tfplan";
+  std::vector<std::string> expected = ExpectedPlan(plan_file);
+  expected.push_back("-var");
+  expected.push_back("canary_weight=50");
+  std::vector<Invocation> calls = world.Invocations();
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ(calls[3].args, expected);
+}
+
 TEST(TerraformAdapterTest, AppliesExactlyThePlanItShowed) {
   testing::TempDir checkout;
   WriteModule(checkout);
