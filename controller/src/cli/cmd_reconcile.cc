@@ -70,7 +70,10 @@ Runner AddReconcileCommand(CLI::App& app) {
                   "Run adapters and custom gates as this unprivileged user (runAs; the "
                   "controller must run as root): they cannot read the controller's files or "
                   "memory");
-  return [cmd, opts, parallelism, drift, config_path, forge_token_file, run_as] {
+  return [cmd, opts, once, parallelism, drift, config_path, forge_token_file, run_as] {
+    // `once` is kept alive for CLI11, which writes --once into it while parsing
+    // (uncaptured, that write went to freed memory: found by ASan).
+    (void)once;
     ControllerSettings settings;
     settings.run_as = *run_as;
     if (Status s = LoadCommandConfig(*cmd, *config_path, *opts, settings); !s.ok()) {
