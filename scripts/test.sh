@@ -10,6 +10,9 @@ scripts/install-deps.sh
 if [ "${SANITIZE:-0}" = "1" ]; then
   build=build-sanitize
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON
+  # An UBSan report fails the test that caused it (GCC's UBSan only prints
+  # and goes on by default), with the stack that led there.
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 else
   build=build
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
