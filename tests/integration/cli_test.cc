@@ -111,9 +111,7 @@ TEST(CliTest, AWorkingCloneAsTheControllersRepoIsRefusedWithWhatToDo) {
   for (const std::vector<std::string>& cmd :
        {std::vector<std::string>{"reconcile", "--once"}, std::vector<std::string>{"controller"}}) {
     std::vector<std::string> args = cmd;
-    for (const std::string& a : {"--repo", dir.c_str(), "--workdir", tmp.Sub("wd").c_str()}) {
-      args.push_back(a);
-    }
+    args.insert(args.end(), {"--repo", dir, "--workdir", tmp.Sub("wd")});
     CommandOutput r = Sluice(args);
     EXPECT_EQ(r.exit_code, 2) << cmd[0] << ": " << r.out << r.err;
     EXPECT_NE(r.err.find("is a working clone"), std::string::npos) << r.err;
