@@ -152,15 +152,9 @@ sleep $sleep_s
 echo "end \$SLUICE_ENV \$SLUICE_APP \$SLUICE_DIGEST \$\$" >> "\$d/ha-stamps"
 rm -rf "\$lock"
 EOF
-chmod +x "$work/author/scripts/trial.sh"
-git -C "$work/author" add scripts/trial.sh
-git -C "$work/author" commit -q -m "trial adapter"
-git -C "$work/author" push -q origin HEAD:main
-
 . "$root/bench/lib.sh"
-start_git_daemon "$work/srv" "$work/daemon.log" || true
-[ -n "$daemon_pid" ] || { echo "ha_kill9_trials.sh: git daemon did not start; see $work/daemon.log" >&2; exit 1; }
-url="git://127.0.0.1:$port/env.git"
+commit_trial_adapter "$work/author"
+serve_env_repo "$work/srv" "$work/daemon.log" ha_kill9_trials.sh
 
 # ------------------------------------------------------------ replicas
 # Each signs the record with its own key and trusts all of them.

@@ -58,15 +58,9 @@ bench/generate.sh --out "$work/srv/env.git" --envs 1 --apps "$pins" --commits 1 
 git clone -q "$work/srv/env.git" "$work/author"
 printf '#!/bin/sh\necho "$SLUICE_APP $SLUICE_DIGEST" >> "${TMPDIR:-/tmp}/kill9-stamps"\nsleep 0.02\n' \
   >"$work/author/scripts/trial.sh"
-chmod +x "$work/author/scripts/trial.sh"
-git -C "$work/author" add scripts/trial.sh
-git -C "$work/author" commit -q -m "trial adapter"
-git -C "$work/author" push -q origin HEAD:main
-
 . "$root/bench/lib.sh"
-start_git_daemon "$work/srv" "$work/daemon.log" || true
-[ -n "$daemon_pid" ] || { echo "kill9_trials.sh: git daemon did not start; see $work/daemon.log" >&2; exit 1; }
-url="git://127.0.0.1:$port/env.git"
+commit_trial_adapter "$work/author"
+serve_env_repo "$work/srv" "$work/daemon.log" kill9_trials.sh
 reconcile() { TMPDIR="$work/tmp" "$sluice" reconcile --once --repo "$url" --workdir "$work/wd" --log-level off --format json "$@"; }
 log "first pass over $pins pins"
 reconcile >/dev/null || true

@@ -20,3 +20,21 @@ start_git_daemon() {
   done
   return 1
 }
+
+# commit_trial_adapter CLONE: commits the trial adapter script the caller
+# wrote to CLONE/scripts/trial.sh (made executable) and pushes it to main.
+commit_trial_adapter() {
+  local clone="$1"
+  chmod +x "$clone/scripts/trial.sh"
+  git -C "$clone" add scripts/trial.sh
+  git -C "$clone" commit -q -m "trial adapter"
+  git -C "$clone" push -q origin HEAD:main
+}
+
+# serve_env_repo SRV LOG NAME: start_git_daemon, or exit naming the script
+# NAME and LOG; sets `url` to the served SRV/env.git.
+serve_env_repo() {
+  start_git_daemon "$1" "$2" || true
+  [ -n "$daemon_pid" ] || { echo "$3: git daemon did not start; see $2" >&2; exit 1; }
+  url="git://127.0.0.1:$port/env.git"
+}
