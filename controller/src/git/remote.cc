@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <unordered_map>
 
 #include "git/credentials.h"
 #include "git/incremental.h"
@@ -242,6 +243,99 @@ Status Repository::Fetch(const std::vector<std::string>& refspecs, const std::st
   return FetchListingUpdates(*this, refspecs, nullptr, remote_name);
 }
 
+namespace {
+
+// Above this many moved references the fetch asks with the caller's own
+// (pattern) refspecs again: libgit2 matches every advertised reference
+// against every refspec, so thousands of one-reference refspecs would cost
+// more than the pattern (the first fetch of a long record moves them all).
+constexpr size_t kMaxNamedRefspecs = 256;
+
+// The refspecs of a fetch that take only what moved: one "src:dst" (with
+// the caller's "+" where it had one) per advertised reference that matches
+// one of `refspecs` and whose value differs from the local destination's.
+// `*all` is set when too many moved to name them (fetch with `refspecs`).
+Status MovedRefspecs(git_repository* repo, git_remote* remote,
+                     const std::vector<std::string>& refspecs, std::vector<std::string>* moved,
+                     bool* all) {
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  int rc = git_remote_ls(&heads, &count, remote);
+  if (rc != 0) return RemoteError(rc, "list the remote's references");
+  std::vector<git_refspec*> parsed;
+  auto free_parsed = [&] {
+    for (auto* p : parsed) git_refspec_free(p);
+  };
+  for (const auto& spec : refspecs) {
+    git_refspec* p = nullptr;
+    if (git_refspec_parse(&p, spec.c_str(), 1) != 0) {
+      free_parsed();
+      return GitError(-1, "fetch refspec \"" + spec + "\"");
+    }
+    parsed.push_back(p);
+  }
+  // The local destinations' values, read once: a pattern's by one pass over
+  // its references (a lookup per advertised name would stat a loose file and
+  // the packed-refs file for each of thousands).
+  std::unordered_map<std::string, git_oid> local;
+  for (auto* p : parsed) {
+    std::string dst = git_refspec_dst(p);
+    if (dst.find('*') == std::string::npos) {
+      git_oid id;
+      if (git_reference_name_to_id(&id, repo, dst.c_str()) == 0) local.emplace(dst, id);
+      git_error_clear();
+      continue;
+    }
+    git_reference_iterator* raw_it = nullptr;
+    if (git_reference_iterator_glob_new(&raw_it, repo, dst.c_str()) != 0) {
+      git_error_clear();
+      continue;  // compared as absent: asked for, which is only slower
+    }
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, raw_it) == 0) {
+      if (const git_oid* id = git_reference_target(ref); id != nullptr) {
+        local.emplace(git_reference_name(ref), *id);
+      }
+      git_reference_free(ref);
+    }
+    git_error_clear();
+    git_reference_iterator_free(raw_it);
+  }
+  *all = false;
+  for (size_t i = 0; i < count && !*all; ++i) {
+    const char* name = heads[i]->name;
+    // A peeled tag ("^{}") or a name git would refuse is never fetched.
+    int valid = 0;
+    if (git_reference_name_is_valid(&valid, name) != 0 || valid == 0) {
+      git_error_clear();
+      continue;
+    }
+    for (auto* p : parsed) {
+      if (git_refspec_src_matches(p, name) == 0) continue;
+      Buf dst;
+      if (git_refspec_transform(dst.get(), p, name) != 0) {
+        git_error_clear();
+        break;
+      }
+      if (auto ours = local.find(dst.get()->ptr);
+          ours != local.end() && git_oid_equal(&ours->second, &heads[i]->oid)) {
+        break;  // the local copy has it: nothing to ask for
+      }
+      if (moved->size() == kMaxNamedRefspecs) {
+        *all = true;
+        break;
+      }
+      moved->push_back(std::string(git_refspec_force(p) != 0 ? "+" : "") + name + ":" +
+                       dst.get()->ptr);
+      break;  // the first matching refspec wins, as in libgit2's own fetch
+    }
+  }
+  free_parsed();
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status FetchListingUpdates(Repository& repository, const std::vector<std::string>& refspecs,
                            std::vector<std::string>* updated, const std::string& remote_name) {
   git_repository* repo = repository.raw();
@@ -257,8 +351,33 @@ Status FetchListingUpdates(Repository& repository, const std::vector<std::string
   // Exactly the refs asked for: no tags following along, no FETCH_HEAD.
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   opts.update_fetchhead = 0;
-  StrArray specs(refspecs);
-  int rc = git_remote_fetch(remote->get(), &specs.array, &opts, "sluice: fetch");
+
+  // One connection: its advertisement says which references moved, and
+  // only those are asked for. A fetch of refs/sluice/* with nothing new
+  // otherwise costs libgit2 a comparison and a ref lookup per advertised
+  // reference in its update of the tips (30,000 record refs: ~0.14 s of a
+  // ~0.21 s fetch, docs/performance.md), and a pass where nothing moved
+  // asks for nothing.
+  int rc = git_remote_connect(remote->get(), GIT_DIRECTION_FETCH, &opts.callbacks, &opts.proxy_opts,
+                              &opts.custom_headers);
+  if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  std::vector<std::string> moved;
+  bool all = false;
+  if (Status listed = MovedRefspecs(repo, remote->get(), refspecs, &moved, &all); !listed.ok()) {
+    git_remote_disconnect(remote->get());
+    return listed.WithContext("fetch from " + url);
+  }
+  if (!all && moved.empty()) {
+    git_remote_disconnect(remote->get());
+    return Status::Ok();
+  }
+  StrArray specs(all ? refspecs : moved);
+  rc = git_remote_download(remote->get(), &specs.array, &opts);
+  git_remote_disconnect(remote->get());
+  if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  repository.RefsMoved();
+  rc = git_remote_update_tips(remote->get(), &opts.callbacks, /*update_fetchhead=*/0,
+                              GIT_REMOTE_DOWNLOAD_TAGS_NONE, "sluice: fetch");
   if (rc != 0) return RemoteError(rc, "fetch from " + url);
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -328,6 +329,55 @@ TEST_F(RemoteTest, FetchNegotiatingAloneBringsOneCommitForOneCommit) {
       FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), {"+refs/heads/*:refs/x/*"}, nullptr)
           .code(),
       Status::Code::kInvalidArgument);
+}
+
+// The record's shape: hundreds of refs under one pattern, of which a pass
+// sees a few move. The fetch names only the refs whose advertised value
+// differs from the local copy (and asks with the pattern itself when more
+// than 256 moved); either way the copies must end up as on the remote, and
+// `updated` must list exactly what moved.
+TEST_F(RemoteTest, AFetchOfManyRefsTakesExactlyThoseThatMoved) {
+  std::string work = tmp_.Sub("work");
+  CloneRepo(bare_, work);
+  const std::string second = CommitFiles(work, {{"other", "x\n"}}, "second");
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/second"});
+  ASSERT_OK_AND_ASSIGN(server, Repository::Open(bare_));
+  auto name = [](int i) { return "refs/sluice/deployed/prod/app" + std::to_string(1000 + i); };
+  for (int i = 0; i < 300; ++i) ASSERT_OK(server->SetRef(name(i), first_, "seed"));
+
+  GitDaemon daemon(root_);
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), daemon.Url("env.git")));
+  const std::vector<std::string> specs = {"+refs/sluice/*:refs/sluice-remote/sluice/*"};
+  std::vector<std::string> updated;
+  ASSERT_OK(FetchListingUpdates(*cache, specs, &updated));  // all 300: the pattern
+  EXPECT_EQ(updated.size(), 300u);
+  ASSERT_OK_AND_ASSIGN(copies, cache->ListRefs("refs/sluice-remote/sluice/"));
+  EXPECT_EQ(copies.size(), 300u);
+
+  updated.clear();
+  ASSERT_OK(FetchListingUpdates(*cache, specs, &updated));
+  EXPECT_TRUE(updated.empty()) << "nothing moved";
+
+  // Three move, one is new, one is deleted on the remote.
+  for (int i : {7, 150, 299}) ASSERT_OK(server->SetRef(name(i), second, "move"));
+  ASSERT_OK(server->SetRef(name(300), second, "new"));
+  ASSERT_OK(server->DeleteRef(name(0)));
+  updated.clear();
+  ASSERT_OK(FetchListingUpdates(*cache, specs, &updated));
+  std::sort(updated.begin(), updated.end());
+  auto copy = [&](int i) { return "refs/sluice-remote/sluice" + name(i).substr(11); };
+  EXPECT_EQ(updated, (std::vector<std::string>{copy(7), copy(150), copy(299), copy(300)}));
+  for (int i : {7, 150, 299, 300}) EXPECT_EQ(*cache->ResolveRef(copy(i)), second) << i;
+  EXPECT_EQ(*cache->ResolveRef(copy(8)), first_);
+  EXPECT_EQ(*cache->ResolveRef(copy(0)), first_) << "a fetch never prunes";
+  EXPECT_TRUE(cache->GetCommit(second).ok()) << "the moved refs' objects came along";
+
+  // A copy changed locally is a difference too: the remote's value wins.
+  ASSERT_OK(cache->SetRef(copy(42), second, "local"));
+  updated.clear();
+  ASSERT_OK(FetchListingUpdates(*cache, specs, &updated));
+  EXPECT_EQ(updated, std::vector<std::string>{copy(42)});
+  EXPECT_EQ(*cache->ResolveRef(copy(42)), first_);
 }
 
 TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
