@@ -56,7 +56,8 @@ Result<std::vector<std::string>> ChangedApps(record::Workspace& ws, const std::s
   } else if (!names.status().IsNotFound()) {
     return names.status();
   }
-  auto deployed = repo.ListRefs("refs/sluice/deployed/" + env + "/");
+  // One listing of every environment's deployed refs serves the pass.
+  auto deployed = repo.ListRefsUnder("refs/sluice/deployed/", "refs/sluice/deployed/" + env + "/");
   if (!deployed.ok()) return deployed.status();
 
   // Group deployed apps by the commit they were applied at; one tree diff per

@@ -3,6 +3,8 @@
 
 #include "git/repo.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -386,8 +388,41 @@ Result<std::map<std::string, std::string>> Repository::ListRefs(const std::strin
   return refs;
 }
 
+namespace {
+
+// What identifies one version of packed-refs (libgit2 replaces the file by a
+// rename on every rewrite, so inode and time change): "" when absent.
+std::string PackedRefsStamp(git_repository* repo) {
+  struct stat st {};
+  const std::string path = std::string(git_repository_commondir(repo)) + "packed-refs";
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> Repository::ListRefsUnder(
+    const std::string& root, const std::string& prefix) const {
+  if (prefix.compare(0, root.size(), root) != 0) return ListRefs(prefix);
+  const std::string stamp = PackedRefsStamp(repo_.get());
+  if (!listing_.valid || listing_.root != root || listing_.generation != ref_generation_ ||
+      listing_.packed_refs_stamp != stamp) {
+    auto listed = ListRefs(root);
+    if (!listed.ok()) return listed.status();
+    listing_ = RefListing{true, root, ref_generation_, stamp, std::move(*listed)};
+  }
+  std::map<std::string, std::string> refs;
+  for (auto it = listing_.refs.lower_bound(prefix);
+       it != listing_.refs.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    refs.emplace_hint(refs.end(), it->first, it->second);
+  }
+  return refs;
+}
+
 Status Repository::SetRef(const std::string& name, const std::string& commit_id,
                           const std::string& log_message) {
+  ++ref_generation_;
   Result<git_oid> oid = ParseOid(commit_id, "set " + name);
   if (!oid.ok()) return oid.status();
   git_reference* raw = nullptr;
@@ -399,6 +434,7 @@ Status Repository::SetRef(const std::string& name, const std::string& commit_id,
 }
 
 Status Repository::DeleteRef(const std::string& name) {
+  ++ref_generation_;
   git_reference* raw = nullptr;
   int rc = git_reference_lookup(&raw, repo_.get(), name.c_str());
   if (rc == GIT_ENOTFOUND) {
@@ -413,6 +449,7 @@ Status Repository::DeleteRef(const std::string& name) {
 }
 
 Status Repository::PackRefs() {
+  ++ref_generation_;
   git_refdb* raw = nullptr;
   int rc = git_repository_refdb(&raw, repo_.get());
   if (rc != 0) return GitError(rc, "open the reference database");

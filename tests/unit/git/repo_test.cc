@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "unit/git/git_test_util.h"
 
@@ -67,6 +68,38 @@ TEST_F(RepoTest, SetListAndDeleteRefs) {
   ASSERT_OK_AND_ASSIGN(after, repo_->ListRefs("refs/sluice/"));
   EXPECT_EQ(after.size(), 2u);
   EXPECT_EQ(after.count("refs/sluice/deployed/prod/api"), 0u);
+}
+
+// ListRefsUnder answers from one listing of the root, which must never
+// serve a stale value: not after this handle moves a ref, and not after the
+// packed-refs file changes under it.
+TEST_F(RepoTest, ListRefsUnderIsNeverStale) {
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/dev/api", c1_, "t"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/prod/api", c1_, "t"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/prod/web", c2_, "t"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/deployed/prodx/api", c2_, "t"));
+  const std::string root = "refs/sluice/deployed/";
+  ASSERT_OK_AND_ASSIGN(prod, repo_->ListRefsUnder(root, root + "prod/"));
+  EXPECT_EQ(prod, (std::map<std::string, std::string>{{root + "prod/api", c1_},
+                                                      {root + "prod/web", c2_}}));
+  ASSERT_OK_AND_ASSIGN(dev, repo_->ListRefsUnder(root, root + "dev/"));
+  EXPECT_EQ(dev.size(), 1u);
+
+  ASSERT_OK(repo_->SetRef(root + "prod/api", c2_, "t"));
+  ASSERT_OK(repo_->DeleteRef(root + "prod/web"));
+  ASSERT_OK_AND_ASSIGN(moved, repo_->ListRefsUnder(root, root + "prod/"));
+  EXPECT_EQ(moved, (std::map<std::string, std::string>{{root + "prod/api", c2_}}));
+
+  // Another writer packs and rewrites packed-refs (a ref only in that file).
+  Git(work_, {"pack-refs", "--all"});
+  Git(work_, {"update-ref", root + "prod/api", c1_});
+  Git(work_, {"pack-refs", "--all"});
+  ASSERT_OK_AND_ASSIGN(repacked, repo_->ListRefsUnder(root, root + "prod/"));
+  EXPECT_EQ(repacked.at(root + "prod/api"), c1_);
+
+  // A prefix outside the root is listed as ListRefs lists it.
+  ASSERT_OK_AND_ASSIGN(heads, repo_->ListRefsUnder(root, "refs/heads/"));
+  EXPECT_EQ(heads.at("refs/heads/main"), c2_);
 }
 
 TEST_F(RepoTest, SetRefRejectsMalformedId) {
