@@ -422,14 +422,32 @@ Result<std::map<std::string, std::string>> Repository::ListRefsUnder(
 
 Status Repository::SetRef(const std::string& name, const std::string& commit_id,
                           const std::string& log_message) {
-  ++ref_generation_;
   Result<git_oid> oid = ParseOid(commit_id, "set " + name);
   if (!oid.ok()) return oid.status();
+  // A listing ListRefsUnder keeps stays current: a ref under its root takes
+  // its new value there (as ListRefs would list it: the commit it peels to),
+  // and one outside it does not concern it. So a pass that applies in one
+  // environment does not make the next environment list the root again.
+  const bool in_listing = listing_.valid && listing_.generation == ref_generation_ &&
+                          name.compare(0, listing_.root.size(), listing_.root) == 0;
   git_reference* raw = nullptr;
   int rc = git_reference_create(&raw, repo_.get(), name.c_str(), &*oid, /*force=*/1,
                                 log_message.c_str());
-  if (rc != 0) return GitError(rc, "set reference " + name + " to " + commit_id);
+  if (rc != 0) {
+    ++ref_generation_;  // whatever it left, the listing is not to be trusted
+    return GitError(rc, "set reference " + name + " to " + commit_id);
+  }
   ReferencePtr ref(raw);
+  if (in_listing) {
+    git_object* obj = nullptr;
+    if (git_reference_peel(&obj, ref.get(), GIT_OBJECT_COMMIT) == 0) {
+      ObjectPtr object(obj);
+      listing_.refs[name] = OidToString(*git_object_id(object.get()));
+    } else {
+      git_error_clear();
+      listing_.refs.erase(name);  // names no commit: ListRefs leaves it out
+    }
+  }
   return Status::Ok();
 }
 

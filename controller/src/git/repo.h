@@ -134,8 +134,8 @@ class Repository {
 
   // ListRefs(prefix) for a `prefix` that starts with `root`, answered from
   // one listing of `root` that this handle keeps until a reference moves
-  // through it (SetRef, DeleteRef, PackRefs, a fetch: RefsMoved) or the
-  // packed-refs file changes. libgit2 copies every packed reference into
+  // through it (DeleteRef, PackRefs, a fetch: RefsMoved; SetRef updates the
+  // listing instead) or the packed-refs file changes. libgit2 copies every packed reference into
   // each new iterator (13 ms at 60,000 record refs), so ten environments
   // each listing their own deployed refs paid it ten times per pass. Only
   // for a repository no other handle or process writes loose references

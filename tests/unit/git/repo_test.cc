@@ -85,8 +85,17 @@ TEST_F(RepoTest, ListRefsUnderIsNeverStale) {
   ASSERT_OK_AND_ASSIGN(dev, repo_->ListRefsUnder(root, root + "dev/"));
   EXPECT_EQ(dev.size(), 1u);
 
+  // SetRef keeps the listing current (new and moved refs, and one outside
+  // the root between two listings), DeleteRef drops it.
   ASSERT_OK(repo_->SetRef(root + "prod/api", c2_, "t"));
+  ASSERT_OK(repo_->SetRef("refs/sluice/lkg/prod/api", c2_, "t"));
+  ASSERT_OK(repo_->SetRef(root + "prod/new", c1_, "t"));
+  ASSERT_OK_AND_ASSIGN(set, repo_->ListRefsUnder(root, root + "prod/"));
+  EXPECT_EQ(set,
+            (std::map<std::string, std::string>{
+                {root + "prod/api", c2_}, {root + "prod/new", c1_}, {root + "prod/web", c2_}}));
   ASSERT_OK(repo_->DeleteRef(root + "prod/web"));
+  ASSERT_OK(repo_->DeleteRef(root + "prod/new"));
   ASSERT_OK_AND_ASSIGN(moved, repo_->ListRefsUnder(root, root + "prod/"));
   EXPECT_EQ(moved, (std::map<std::string, std::string>{{root + "prod/api", c2_}}));
 
