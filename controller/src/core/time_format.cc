@@ -6,8 +6,12 @@
 namespace sluice {
 
 std::string FormatRfc3339(TimePoint t) {
+  // floor, not time_point_cast: before 1970 a cast rounds toward zero, to
+  // the *next* second, and FormatRfc3339Millis would then add its fraction
+  // to that one (found by fuzz/event_fuzz.cc: an event dated 1946 gained a
+  // second each time it was written and read).
   std::time_t secs =
-      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];

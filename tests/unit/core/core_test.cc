@@ -41,6 +41,20 @@ TEST(TimeFormatTest, HonoursOffsetsAndFractions) {
   EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-11-22T05:00:00.123-05:00")), "2026-11-22T10:00:00Z");
 }
 
+// Found by fuzz/event_fuzz.cc: before 1970 the seconds were rounded toward
+// zero and the milliseconds added to them, so an event written and read
+// again moved one second later each time.
+TEST(TimeFormatTest, FractionsBefore1970RoundTrip) {
+  for (const char* text : {"1946-11-22T10:05:00.250Z", "1969-12-31T23:59:59.999Z",
+                           "1900-01-01T00:00:00.001Z", "2026-11-22T10:05:00.250Z"}) {
+    auto t = ParseRfc3339(text);
+    ASSERT_TRUE(t.ok()) << text;
+    EXPECT_EQ(FormatRfc3339Millis(*t), text);
+    EXPECT_EQ(*ParseRfc3339(FormatRfc3339Millis(*t)), *t) << text;
+  }
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("1946-11-22T10:05:00.250Z")), "1946-11-22T10:05:00Z");
+}
+
 // Found by fuzz/event_fuzz.cc: a record event dated 4052 overflowed the
 // nanosecond TimePoint (undefined behaviour) instead of failing to parse.
 TEST(TimeFormatTest, RejectsYearsATimePointCannotHold) {
