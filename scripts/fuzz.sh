@@ -2,6 +2,7 @@
 # Runs the libFuzzer targets of fuzz/ (docs/testing.md).
 #
 #   scripts/fuzz.sh [--seconds N | --runs N] [target...]
+#   scripts/fuzz.sh --build-only [target...]
 #
 # Configures and builds build-fuzz with clang 14 (-DSLUICE_FUZZ=ON: libFuzzer,
 # ASan, UBSan), then runs each target (all of them by default: pin policy
@@ -10,13 +11,17 @@
 # under build-fuzz/fuzz-runs/<target>/, so the seeds in the tree stay small.
 # Prints each target's executions and time; on a crash, leak or sanitizer
 # report prints the reproducer's path (copy it into fuzz/corpus/<target>/
-# with the fix, so the replay test keeps it) and exits 1.
+# with the fix, so the replay test keeps it) and exits 1. --build-only stops
+# after the build: scripts/test.sh then runs the 20 s smoke of each target
+# (ctest --test-dir build-fuzz -L fuzz-smoke). SLUICE_FUZZ_JOBS sets the
+# build's parallelism (default 1, so that a fuzzer already running keeps a core).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${SLUICE_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_PER_TARGET=60
 RUNS=""
+BUILD_ONLY=0
 ALL=(pin policy settings event scan_report forge webhook calendar)
 targets=()
 while [ $# -gt 0 ]; do
@@ -25,7 +30,8 @@ while [ $# -gt 0 ]; do
     --seconds=*) SECONDS_PER_TARGET="${1#*=}"; shift ;;
     --runs) RUNS="$2"; shift 2 ;;
     --runs=*) RUNS="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --build-only) BUILD_ONLY=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -45,6 +51,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCH=OFF >/dev/null
 # Only the targets, and so only the libraries they link, are built.
 ninja -C "$BUILD" -j "${SLUICE_FUZZ_JOBS:-1}" "${targets[@]/#/fuzz_}"
+[ "$BUILD_ONLY" = 1 ] && exit 0
 
 failed=0
 for t in "${targets[@]}"; do

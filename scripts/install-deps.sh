@@ -15,7 +15,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev time
   # the fuzz targets (scripts/fuzz.sh): clang 14 with libFuzzer and its sanitizers
-  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev ninja-build
   # real servers the integration tests start on loopback
   lighttpd openssh-client prometheus docker-registry etcd-server
   # the browser test of the dashboard (tests/browser: playwright-core drives it)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Sluice with its tests, and runs every test.
+# Installs what is missing, builds Sluice with its tests, and runs every test,
+# then the 20 s libFuzzer smoke of each fuzz target.
 #   scripts/test.sh              # RelWithDebInfo build in ./build
 #   SANITIZE=1 scripts/test.sh   # AddressSanitizer + UBSan build in ./build-sanitize
 set -euo pipefail
@@ -22,3 +23,9 @@ cmake --build "$build" -j"$(nproc)"
 # Tests that start servers pick free loopback ports themselves; running two
 # test binaries at once is safe.
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+
+# The libFuzzer smoke (docs/testing.md): each fuzz target fuzzes for 20 s from
+# its seed corpus, in a second tree built with clang 14, ASan and UBSan
+# (build-fuzz, the one scripts/fuzz.sh uses for longer runs).
+SLUICE_FUZZ_JOBS="$(nproc)" scripts/fuzz.sh --build-only
+ctest --test-dir build-fuzz --output-on-failure -j2 -L fuzz-smoke --timeout 300
