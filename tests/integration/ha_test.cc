@@ -319,7 +319,9 @@ TEST_F(HaTest, ANewOwnerWaitsForTheAdapterOfAReplicaThatIsCutOffButAlive) {
   // a starts a slow apply, then stops answering (SIGSTOP: as a replica cut
   // off from etcd, it is alive and its adapter runs on). b takes the
   // environment over and must not run the change beside a's adapter: it
-  // waits for the adapter's longest run (timeout 10s + 10s grace).
+  // waits for the adapter's longest run (timeout 15s + 10s grace). The
+  // timeout leaves 9 s beyond the run's 6 s of sleep, so that a loaded
+  // machine's slow start does not end a's run by its timeout before a stops.
   Replica& a = Start("a");
   Start("b");
   ASSERT_TRUE(WaitUntil([&] { return Spread({"a", "b"}); }, seconds(30), "three each")) << Logs();
@@ -329,14 +331,24 @@ TEST_F(HaTest, ANewOwnerWaitsForTheAdapterOfAReplicaThatIsCutOffButAlive) {
   }
   ASSERT_FALSE(env.empty());
   const std::string log = f_.state + "/slow.log";
+  // Each run logs "start <shell pid>" and "end <shell pid>", and first looks
+  // whether an earlier run still runs ("overlap": not gone, not a zombie).
+  // a's run ends on its own while a is stopped (or, on a machine slow enough
+  // to take 9 s to start it, by its timeout: then it has no "end"); either
+  // way it must be over before b's begins.
   WriteFile(f_.work + "/scripts/slow.sh",
-            "#!/bin/sh\necho \"start $PPID\" >> \"$1\"\nsleep 8\necho \"end $PPID\" >> \"$1\"\n");
+            "#!/bin/sh\n"
+            "for p in $(sed -n 's/^start \\([0-9]*\\)$/\\1/p' \"$1\" 2>/dev/null); do\n"
+            "  s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\n"
+            "  if [ -n \"$s\" ] && [ \"$s\" != Z ]; then echo \"overlap $p\" >> \"$1\"; fi\n"
+            "done\n"
+            "echo \"start $$\" >> \"$1\"\nsleep 6\necho \"end $$\" >> \"$1\"\n");
   std::filesystem::permissions(f_.work + "/scripts/slow.sh", std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace);
   const std::string pin =
       "artifact:\n  image: registry.example.com/shop/app\n  digest: " + Digest('f') +
       "\n  version: 1.0.0\ndeploy:\n  adapter: exec\n  exec:\n    command: [scripts/slow.sh, \"" +
-      log + "\"]\n    timeout: 10s\n";
+      log + "\"]\n    timeout: 15s\n";
   const std::string commit =
       f_.CommitAndPush({{"environments/" + env + "/apps/api.yaml", pin}}, "Pin a slow api");
   ASSERT_TRUE(WaitUntil(
@@ -358,11 +370,22 @@ TEST_F(HaTest, ANewOwnerWaitsForTheAdapterOfAReplicaThatIsCutOffButAlive) {
                         "b to apply the change in the end"))
       << Logs();
   ::kill(a.child->id(), SIGCONT);
-  // a's run ended before b's began, and b recorded the outcome.
-  std::istringstream lines(ReadFile(log));
+  // a's run was over before b's began, b's ran whole, and b recorded the
+  // outcome.
+  const std::string runs = ReadFile(log);
+  std::istringstream lines(runs);
   std::vector<std::string> seen;
-  for (std::string l; std::getline(lines, l);) seen.push_back(l.substr(0, l.find(' ')));
-  EXPECT_EQ(seen, (std::vector<std::string>{"start", "end", "start", "end"})) << ReadFile(log);
+  for (std::string l; std::getline(lines, l);) seen.push_back(l);
+  ASSERT_GE(seen.size(), 3u) << runs;
+  EXPECT_EQ(runs.find("overlap"), std::string::npos) << runs;
+  const std::string a_run = seen[0].substr(seen[0].find(' ') + 1);
+  const std::string b_run = seen[seen.size() - 2].substr(seen[seen.size() - 2].find(' ') + 1);
+  EXPECT_EQ(seen[0], "start " + a_run) << runs;
+  if (seen.size() == 4) EXPECT_EQ(seen[1], "end " + a_run) << runs;  // else a killed it
+  EXPECT_LE(seen.size(), 4u) << runs;
+  EXPECT_NE(a_run, b_run) << runs;
+  EXPECT_EQ(seen[seen.size() - 2], "start " + b_run) << runs;
+  EXPECT_EQ(seen.back(), "end " + b_run) << runs;
   EXPECT_EQ(RecordedBy(commit, "verified").at(env), "b");
   EXPECT_NE(ReadFile(replicas_["b"].log).find("interrupted apply by a: waiting until"),
             std::string::npos)
