@@ -59,7 +59,8 @@ Applier::Applier(record::Workspace& ws, record::RecordStore& record, process::Co
       own_rollbacks_(own_rollbacks),
       make_adapter_(std::move(make_adapter)),
       before_apply_(std::move(before_apply)),
-      still_owner_(std::move(still_owner)) {}
+      still_owner_(std::move(still_owner)),
+      checkouts_(ws, runner) {}
 
 std::optional<std::string> Applier::Fenced(const std::string& env) const {
   if (!still_owner_) return std::nullopt;
@@ -134,40 +135,15 @@ Applied Applier::Apply(const record::Event& base, const config::Pin& pin, const 
   }
   if (before_apply_) before_apply_(env, app);
 
-  std::error_code ec;
-  std::string checkout = ws_.ScratchDir() + "/" + env + "-" + app + "-" + ShortId(base.commit);
-  fs::remove_all(checkout, ec);
-  fs::create_directories(ws_.ScratchDir(), ec);
-  Status exported;
-  {
-    std::lock_guard lock(ws_.mutex());
-    exported =
-        ws_.repo().ExportTree(base.commit, checkout, [&](std::string_view path, bool is_directory) {
-          return !is_directory && config::IsOtherAppsPin(path, env, app);
-        });
-  }
-  if (!exported.ok()) return fail(base, "checkout failed: " + exported.ToString());
-  if (auto user = runner_.RepositoryCodeUser()) {
-    // runAs: the adapter runs as its own account and owns its checkout.
-    if (Status given = process::HandOverTree(checkout, ws_.workdir(), *user); !given.ok()) {
-      fs::remove_all(checkout, ec);
-      return fail(base, "checkout failed: " + given.ToString());
-    }
-  }
-  struct RemoveCheckout {
-    const std::string& dir;
-    ~RemoveCheckout() {
-      std::error_code ignored;
-      fs::remove_all(dir, ignored);
-    }
-  } remove_checkout{checkout};
+  Result<std::unique_ptr<Checkouts::Checkout>> checkout = checkouts_.Prepare(env, app, base.commit);
+  if (!checkout.ok()) return fail(base, "checkout failed: " + checkout.status().ToString());
 
   adapters::ApplyRequest req;
   req.env = env;
   req.app = app;
   req.commit = base.commit;
   req.pin = &pin;
-  req.checkout_dir = fs::absolute(checkout).string();
+  req.checkout_dir = (*checkout)->dir();
   req.cancel = &cancel_;
   req.log = [&](std::string_view line, bool is_stderr) {
     spdlog::info("[{}/{}{}] {}", env, app, is_stderr ? " stderr" : "", line);

@@ -7,6 +7,7 @@
 #include "config/pin.h"
 #include "core/cancel.h"
 #include "core/clock.h"
+#include "engine/checkouts.h"
 #include "engine/drift.h"
 #include "engine/judge.h"
 #include "process/runner.h"
@@ -82,6 +83,7 @@ class Applier {
   AdapterFactory make_adapter_;
   std::function<void(const std::string& env, const std::string& app)> before_apply_;
   std::function<bool(const std::string& env, std::string* why)> still_owner_;
+  Checkouts checkouts_;  // one kept per environment
 };
 
 }  // namespace sluice::engine

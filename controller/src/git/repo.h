@@ -58,6 +58,21 @@ struct ChangedPath {
   std::string new_blob;  // empty when deleted
 };
 
+// What SyncTree last wrote into a directory (Repository::SyncTree): each
+// path (relative; "" is the directory itself) with its Git id and mode, and
+// what lstat said right after it was written.
+struct ExportManifest {
+  struct Entry {
+    std::string id;     // blob, tree or submodule commit id; "" for the root
+    unsigned mode = 0;  // Git file mode (040000 for a directory)
+    uint64_t dev = 0;   // lstat after writing
+    uint64_t ino = 0;
+    uint32_t st_mode = 0;
+  };
+  std::string dir;  // the absolute directory it describes
+  std::map<std::string, Entry> entries;
+};
+
 // A file to write in a commit made by Sluice (rollback, promote, tests):
 // content, or nullopt to delete the path.
 using FileChanges = std::map<std::string, std::optional<std::string>>;
@@ -200,6 +215,18 @@ class Repository {
   using ExportSkip = std::function<bool(std::string_view path, bool is_directory)>;
   Status ExportTree(const std::string& commit_id, const std::string& target_dir,
                     const ExportSkip& skip = {}) const;
+
+  // Like ExportTree, into a directory that an earlier SyncTree with the same
+  // `manifest` wrote. When nothing there changed since (each entry is still
+  // the inode it was, with its mode; each file still hashes to its blob id;
+  // each directory lists exactly the entries written into it), only what
+  // differs from `commit_id`'s tree (less `skip`) is written or removed,
+  // files rewritten in place. Otherwise (first use, anything changed, a
+  // symlink on either side, an error) the directory is emptied and exported
+  // whole. The files are the same as ExportTree's either way, and the
+  // manifest then describes them. `reused`, when given, says which way it went.
+  Status SyncTree(const std::string& commit_id, const std::string& target_dir,
+                  const ExportSkip& skip, ExportManifest* manifest, bool* reused = nullptr) const;
 
   // Commits `changes` on top of `parent_commit` ("" for a root commit)
   // without touching any working tree, and returns the new commit id. Does

@@ -187,10 +187,99 @@ Status WriteWholeFile(const std::string& path, const void* data, size_t size, mo
   return Status::Ok();
 }
 
+// Rewrites a file SyncTree wrote earlier (and found unchanged) in place, so
+// that no inode is freed and allocated again.
+Status RewriteFile(const std::string& path, const void* data, size_t size, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("rewrite " + path + ": " + std::strerror(errno));
+  const char* p = static_cast<const char*>(data);
+  size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::IOError("write " + path + ": " + std::strerror(err));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
+    return Status::IOError("finish " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+bool IsDirectoryMode(unsigned mode) {
+  return mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT;
+}
+
+// Fills the lstat part of `e` for `path`; false when it cannot be read.
+bool StatEntry(const fs::path& path, ExportManifest::Entry* e) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  e->dev = static_cast<uint64_t>(st.st_dev);
+  e->ino = static_cast<uint64_t>(st.st_ino);
+  e->st_mode = static_cast<uint32_t>(st.st_mode);
+  return true;
+}
+
+// True when the directory `m` describes is still exactly what was written:
+// same inodes and modes, every file's content hashing to its blob id, every
+// directory listing only its recorded entries. Anything else (an adapter
+// that wrote, removed or chmod-ed something) means export afresh.
+bool StillAsWritten(const ExportManifest& m) {
+  const fs::path root(m.dir);
+  std::map<std::string, size_t> children;  // directory -> entries recorded in it
+  for (const auto& [path, e] : m.entries) {
+    const fs::path at = path.empty() ? root : root / path;
+    ExportManifest::Entry now;
+    if (!StatEntry(at, &now) || now.dev != e.dev || now.ino != e.ino || now.st_mode != e.st_mode) {
+      return false;
+    }
+    if (!path.empty()) {
+      size_t slash = path.rfind('/');
+      ++children[slash == std::string::npos ? "" : path.substr(0, slash)];
+    }
+    if (e.mode == GIT_FILEMODE_BLOB || e.mode == GIT_FILEMODE_BLOB_EXECUTABLE) {
+      git_oid id;
+      git_oid want;
+      if (git_odb_hashfile(&id, at.c_str(), GIT_OBJECT_BLOB) != 0 ||
+          git_oid_fromstr(&want, e.id.c_str()) != 0 || git_oid_cmp(&id, &want) != 0) {
+        git_error_clear();
+        return false;
+      }
+    }
+  }
+  for (const auto& [path, e] : m.entries) {
+    if (!IsDirectoryMode(e.mode) && !path.empty()) continue;
+    std::error_code ec;
+    size_t n = 0;
+    for (fs::directory_iterator it(path.empty() ? root : root / path, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      ++n;
+    }
+    auto c = children.find(path);
+    if (ec || n != (c == children.end() ? 0 : c->second)) return false;
+  }
+  return true;
+}
+
 class Exporter {
  public:
   Exporter(git_repository* repo, fs::path root, const Repository::ExportSkip& skip)
       : repo_(repo), root_(std::move(root)), skip_(skip) {}
+
+  // Records every entry written (path -> id and mode) into `written`.
+  void RecordInto(std::map<std::string, ExportManifest::Entry>* written) { written_ = written; }
+  // Sync mode: `had` is what the directory holds (checked by
+  // StillAsWritten); entries that are the same are left as they are.
+  void SyncFrom(const std::map<std::string, ExportManifest::Entry>* had) { had_ = had; }
+
+  // Sync mode: thrown out (as a status) when the tree holds a symlink, which
+  // is exported only whole (RecheckLinks looks at all of them together).
+  static constexpr const char* kNeedsWholeExport = "needs a whole export";
 
   Status Walk(const git_tree* tree, const std::string& rel) {
     size_t n = git_tree_entrycount(tree);
@@ -205,11 +294,25 @@ class Exporter {
       git_filemode_t mode = git_tree_entry_filemode(e);
       if (skip_ && skip_(child, mode == GIT_FILEMODE_TREE)) continue;
       fs::path target = root_ / child;
+      const std::string id = OidToString(*git_tree_entry_id(e));
+      const ExportManifest::Entry* had = nullptr;
+      if (had_) {
+        auto it = had_->find(child);
+        if (it != had_->end()) had = &it->second;
+      }
+      if (written_) {
+        ExportManifest::Entry& w = (*written_)[child];
+        w.id = id;
+        w.mode = static_cast<unsigned>(mode);
+      }
       switch (mode) {
         case GIT_FILEMODE_TREE: {
-          if (::mkdir(target.c_str(), 0755) != 0) {
-            return Status::IOError("create directory " + target.string() + ": " +
-                                   std::strerror(errno));
+          if (!had || had->mode != GIT_FILEMODE_TREE) {
+            if (had) SLUICE_RETURN_IF_ERROR(RemoveHad(child, *had));
+            if (::mkdir(target.c_str(), 0755) != 0) {
+              return Status::IOError("create directory " + target.string() + ": " +
+                                     std::strerror(errno));
+            }
           }
           Result<TreePtr> sub = LookupTree(repo_, *git_tree_entry_id(e), child);
           if (!sub.ok()) return sub.status();
@@ -218,15 +321,20 @@ class Exporter {
         }
         case GIT_FILEMODE_BLOB:
         case GIT_FILEMODE_BLOB_EXECUTABLE: {
+          if (had && had->mode == static_cast<unsigned>(mode) && had->id == id) break;
+          const bool in_place = had && !IsDirectoryMode(had->mode);
+          if (had && !in_place) SLUICE_RETURN_IF_ERROR(RemoveHad(child, *had));
           Result<BlobPtr> blob = LookupBlob(*git_tree_entry_id(e), child);
           if (!blob.ok()) return blob.status();
-          SLUICE_RETURN_IF_ERROR(
-              WriteWholeFile(target.string(), git_blob_rawcontent(blob->get()),
-                             static_cast<size_t>(git_blob_rawsize(blob->get())),
-                             mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644));
+          const mode_t file_mode = mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+          const void* data = git_blob_rawcontent(blob->get());
+          const auto size = static_cast<size_t>(git_blob_rawsize(blob->get()));
+          SLUICE_RETURN_IF_ERROR(in_place ? RewriteFile(target.string(), data, size, file_mode)
+                                          : WriteWholeFile(target.string(), data, size, file_mode));
           break;
         }
         case GIT_FILEMODE_LINK: {
+          if (had_) return Status::FailedPrecondition(kNeedsWholeExport);
           Result<BlobPtr> blob = LookupBlob(*git_tree_entry_id(e), child);
           if (!blob.ok()) return blob.status();
           std::string link(static_cast<const char*>(git_blob_rawcontent(blob->get())),
@@ -244,15 +352,29 @@ class Exporter {
         }
         case GIT_FILEMODE_COMMIT:
           // A submodule: like git, leave an empty directory.
+          if (had && had->mode == GIT_FILEMODE_COMMIT) break;
+          if (had) SLUICE_RETURN_IF_ERROR(RemoveHad(child, *had));
           if (::mkdir(target.c_str(), 0755) != 0) {
             return Status::IOError("create directory " + target.string() + ": " +
                                    std::strerror(errno));
           }
           break;
         default:
+          if (written_) written_->erase(child);
           skipped_.push_back("\"" + child + "\" (unknown file mode)");
           break;
       }
+    }
+    return Status::Ok();
+  }
+
+  // Sync mode, after Walk: removes what the directory had and the new tree
+  // does not (deepest first).
+  Status RemoveUnlisted() {
+    for (auto it = had_->rbegin(); it != had_->rend(); ++it) {
+      const std::string& path = it->first;
+      if (path.empty() || written_->count(path) > 0 || UnderRemoved(path)) continue;
+      SLUICE_RETURN_IF_ERROR(RemoveHad(path, it->second));
     }
     return Status::Ok();
   }
@@ -284,8 +406,31 @@ class Exporter {
   }
 
   const std::vector<std::string>& skipped() const { return skipped_; }
+  bool wrote_links() const { return !links_.empty(); }
 
  private:
+  // Sync mode: removes an entry the directory had (a directory with
+  // everything under it).
+  Status RemoveHad(const std::string& path, const ExportManifest::Entry& had) {
+    const fs::path target = root_ / path;
+    std::error_code ec;
+    if (IsDirectoryMode(had.mode)) {
+      fs::remove_all(target, ec);
+      removed_dirs_.push_back(path + "/");
+    } else {
+      fs::remove(target, ec);
+    }
+    if (ec) return Status::IOError("remove " + target.string() + ": " + ec.message());
+    return Status::Ok();
+  }
+
+  bool UnderRemoved(const std::string& path) const {
+    for (const auto& dir : removed_dirs_) {
+      if (path.compare(0, dir.size(), dir) == 0) return true;
+    }
+    return false;
+  }
+
   Result<BlobPtr> LookupBlob(const git_oid& id, const std::string& path) {
     git_blob* blob = nullptr;
     int rc = git_blob_lookup(&blob, repo_, &id);
@@ -313,6 +458,9 @@ class Exporter {
   git_repository* repo_;
   fs::path root_;
   const Repository::ExportSkip& skip_;
+  std::map<std::string, ExportManifest::Entry>* written_ = nullptr;
+  const std::map<std::string, ExportManifest::Entry>* had_ = nullptr;
+  std::vector<std::string> removed_dirs_;  // "dir/"
   std::vector<std::string> links_;
   std::vector<std::string> skipped_;
 };
@@ -572,6 +720,69 @@ Status Repository::ExportTree(const std::string& commit_id, const std::string& t
     return Status::InvalidArgument("export " + commit_id + " to " + target_dir +
                                    ": skipped entries that would escape the target: " + list);
   }
+  return Status::Ok();
+}
+
+Status Repository::SyncTree(const std::string& commit_id, const std::string& target_dir,
+                            const ExportSkip& skip, ExportManifest* manifest, bool* reused) const {
+  if (reused) *reused = false;
+  Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
+  if (!tree.ok()) return tree.status();
+  std::error_code ec;
+  const fs::path root = fs::absolute(target_dir, ec);
+  std::map<std::string, ExportManifest::Entry> now;
+  auto describe = [&]() {
+    // What lstat says now, for the next SyncTree to compare with.
+    now[""] = ExportManifest::Entry{};
+    for (auto& [path, e] : now) {
+      if (!StatEntry(path.empty() ? root : root / path, &e)) {
+        manifest->entries.clear();  // cannot vouch for it: export whole next time
+        return;
+      }
+    }
+    manifest->entries = std::move(now);
+  };
+
+  if (manifest->dir == root.string() && !manifest->entries.empty() && StillAsWritten(*manifest)) {
+    Exporter exporter(repo_.get(), root, skip);
+    exporter.RecordInto(&now);
+    exporter.SyncFrom(&manifest->entries);
+    Status s = exporter.Walk(tree->get(), "");
+    if (s.ok()) s = exporter.RemoveUnlisted();
+    if (s.ok() && exporter.skipped().empty()) {
+      describe();
+      if (reused) *reused = true;
+      return Status::Ok();
+    }
+    // A symlink, an entry that cannot be written, or an error half-way:
+    // start over from an empty directory (which reports the same errors).
+    now.clear();
+  }
+
+  manifest->dir = root.string();
+  manifest->entries.clear();
+  fs::remove_all(root, ec);
+  if (ec) {
+    return Status::IOError("export " + commit_id + ": empty " + root.string() + ": " +
+                           ec.message());
+  }
+  if (!fs::create_directories(root, ec) && ec) {
+    return Status::IOError("export " + commit_id + ": create " + root.string() + ": " +
+                           ec.message());
+  }
+  Exporter exporter(repo_.get(), root, skip);
+  exporter.RecordInto(&now);
+  Status s = exporter.Walk(tree->get(), "");
+  if (!s.ok()) return s.WithContext("export " + commit_id + " to " + target_dir);
+  exporter.RecheckLinks();
+  if (!exporter.skipped().empty()) {
+    std::string list;
+    for (const auto& item : exporter.skipped()) list += (list.empty() ? "" : ", ") + item;
+    return Status::InvalidArgument("export " + commit_id + " to " + target_dir +
+                                   ": skipped entries that would escape the target: " + list);
+  }
+  // A tree with symlinks is exported whole each time (RecheckLinks).
+  if (!exporter.wrote_links()) describe();
   return Status::Ok();
 }
 

@@ -268,6 +268,59 @@ TEST_F(ReconcilerTest, AnEnvironmentShouldApplyRefusesIsLeftAloneUntilItIsAllowe
   EXPECT_TRUE(Ran("qa", D('a')));
 }
 
+// Each app's adapter runs in the files of its commit, with its own pin and
+// no other app's, whatever the adapter before it did to its checkout (the
+// environment's checkout is kept between applies and updated in place;
+// engine/checkouts.h).
+TEST_F(ReconcilerTest, EachAdapterSeesItsCommitAndNothingAnEarlierOneLeft) {
+  // Lists what the checkout holds (with environment.yaml's content) into $1;
+  // with "tamper", leaves a file behind and edits environment.yaml.
+  const std::string look =
+      "find . | LC_ALL=C sort > \"$1\"\n"
+      "cat environments/dev/environment.yaml >> \"$1\"\n"
+      "if [ \"$2\" = tamper ]; then\n"
+      "  echo left > leftover.txt\n"
+      "  echo 'windows: {}' >> environments/dev/environment.yaml\n"
+      "fi\n";
+  auto pin = [&](const std::string& app, char digest, bool tamper) {
+    return "artifact:\n  image: r.example.com/shop/" + app + "\n  digest: " + D(digest) +
+           "\ndeploy:\n  adapter: exec\n  exec: {command: [sh, scripts/look.sh, \"" +
+           tmp_.Sub("seen-" + app) + "\"" + (tamper ? ", tamper" : "") + "]}\n";
+  };
+  Push({{"sluice.yaml", "pipeline: [dev]\n"},
+        {"environments/dev/environment.yaml", "{}\n"},
+        {"scripts/look.sh", look}});
+  Push({{"environments/dev/apps/a.yaml", pin("a", 'a', true)},
+        {"environments/dev/apps/b.yaml", pin("b", 'b', false)},
+        {"environments/dev/apps/c.yaml", pin("c", 'c', false)}});
+  auto expected = [](const std::string& app) {
+    return ".\n./environments\n./environments/dev\n./environments/dev/apps\n"
+           "./environments/dev/apps/" +
+           app +
+           ".yaml\n./environments/dev/environment.yaml\n./scripts\n./scripts/look.sh\n"
+           "./sluice.yaml\n{}\n";
+  };
+  auto ws = record::Workspace::Open(tmp_.Sub("workdir"), bare_, "main");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  auto r = MakeReconciler(**ws);
+  auto first = r->RunOnce();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  for (const std::string app : {"a", "b", "c"}) {
+    EXPECT_EQ(testing::ReadFile(tmp_.Sub("seen-" + app)), expected(app)) << app;
+  }
+
+  // The next commit, through the same reconciler: b again, after a's mess.
+  Push({{"environments/dev/apps/a.yaml", pin("a", 'd', true)}});
+  ASSERT_TRUE(r->RunOnce().ok());
+  Push({{"environments/dev/apps/b.yaml", pin("b", 'e', false)},
+        {"sluice.yaml", "pipeline: [dev]\n# a comment\n"}});
+  ASSERT_TRUE(r->RunOnce().ok());
+  std::string b = expected("b");
+  EXPECT_EQ(testing::ReadFile(tmp_.Sub("seen-b")), b);
+  EXPECT_EQ(testing::ReadFile(tmp_.Sub("workdir/checkouts/dev.env/sluice.yaml")),
+            "pipeline: [dev]\n# a comment\n");
+}
+
 // A lease lost between two changes of one environment: the second is not
 // started (each change is proved again), and the HA layer hears once that
 // the pass is done with the environment.
