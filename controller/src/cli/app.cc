@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include <malloc.h>
+
 #include <exception>
 #include <iostream>
 #include <map>
@@ -16,6 +18,15 @@ int Main(int argc, char** argv) {
   // its environment and argv, and the process becomes undumpable (SPEC 1.3
   // rule 5).
   std::vector<std::string> args = SealProcessSecrets(argc, argv);
+  // Memory: a pass applies environments on threads of their own, and the
+  // record's notes run to megabytes. glibc would give each thread an arena
+  // of its own and, once a large buffer is freed, raise its mmap threshold
+  // to that size, so that later megabyte buffers come from (and stay in)
+  // the arenas. A fixed threshold hands every buffer of 1 MiB or more back
+  // to the kernel when it is freed; two arenas are plenty for threads that
+  // mostly wait for Git and adapters (docs/performance.md).
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  ::mallopt(M_ARENA_MAX, 2);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
   arg_ptrs.push_back(nullptr);

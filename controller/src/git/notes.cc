@@ -165,13 +165,20 @@ bool IsHex(std::string_view s) {
 }
 
 // The text of blob `id`, or "".
-Result<std::string> BlobText(git_repository* repo, const git_oid& id, const std::string& what) {
+// The blob's bytes, in a string with room for `spare` more (so that
+// appending them does not copy it again: a note on the head commit of a
+// fleet-wide change is megabytes long).
+Result<std::string> BlobText(git_repository* repo, const git_oid& id, const std::string& what,
+                             size_t spare = 0) {
   git_blob* raw = nullptr;
   int rc = git_blob_lookup(&raw, repo, &id);
   if (rc != 0) return GitError(rc, "read " + what);
   BlobPtr blob(raw);
-  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
-                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+  const auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
+  std::string text;
+  text.reserve(size + spare);
+  text.append(static_cast<const char*>(git_blob_rawcontent(blob.get())), size);
+  return text;
 }
 
 Result<TreePtr> ReadTree(git_repository* repo, const git_oid& id, const std::string& what) {
@@ -261,7 +268,6 @@ Result<std::string> Repository::AppendToNotes(
                                      "\" is not a commit id");
     }
     // Where the note is now: "ab/cdef..." or flat (a mixed tree is valid git).
-    std::string existing;
     const git_tree_entry* flat = git_treebuilder_get(top->get(), commit.c_str());
     git_treebuilder* sub_builder = nullptr;
     const git_tree_entry* nested = nullptr;
@@ -271,19 +277,28 @@ Result<std::string> Repository::AppendToNotes(
       sub_builder = *sub;
       nested = git_treebuilder_get(sub_builder, commit.c_str() + 2);
     }
+    // Room for every new line up front: the views below point into `text`,
+    // which must not move while they are in use.
+    size_t spare = 1;
+    for (const auto& line : lines) spare += line.size() + 1;
+    std::string text;
     if (const git_tree_entry* at = nested ? nested : flat) {
-      Result<std::string> text = BlobText(repo, *git_tree_entry_id(at), "the note on " + commit);
-      if (!text.ok()) return text.status();
-      existing = std::move(*text);
+      Result<std::string> read =
+          BlobText(repo, *git_tree_entry_id(at), "the note on " + commit, spare);
+      if (!read.ok()) return read.status();
+      text = std::move(*read);
+    } else {
+      text.reserve(spare);
     }
-    std::vector<std::string_view> have_lines = SplitLines(existing);
-    std::set<std::string_view> have(have_lines.begin(), have_lines.end());
-    std::string text = existing;
+    std::set<std::string_view> have;
+    for (std::string_view l : SplitLines(text)) have.insert(l);
     bool grew = false;
     for (const auto& line : lines) {
-      if (line.empty() || !have.insert(line).second) continue;
+      if (line.empty() || have.count(line) > 0) continue;
       if (!text.empty() && text.back() != '\n') text += '\n';
+      const size_t at = text.size();
       text.append(line).append("\n");
+      have.insert(std::string_view(text).substr(at, line.size()));
       grew = true;
     }
     if (!grew) continue;
