@@ -162,11 +162,9 @@ bool SafeEntryName(const std::string& name) {
   return lower != ".git";
 }
 
-Status WriteWholeFile(const std::string& path, const void* data, size_t size, mode_t mode) {
-  // O_EXCL | O_NOFOLLOW: never write through something already there (such
-  // as a symlink an earlier entry created).
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
+// Writes `size` bytes to `fd` (opened for `path`), sets `mode` (the umask
+// must not strip the bits recorded in Git) and closes it.
+Status FillAndClose(int fd, const std::string& path, const void* data, size_t size, mode_t mode) {
   const char* p = static_cast<const char*>(data);
   size_t left = size;
   while (left > 0) {
@@ -180,11 +178,18 @@ Status WriteWholeFile(const std::string& path, const void* data, size_t size, mo
     p += n;
     left -= static_cast<size_t>(n);
   }
-  // The umask must not strip the bits recorded in Git.
   if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
     return Status::IOError("finish " + path + ": " + std::strerror(errno));
   }
   return Status::Ok();
+}
+
+Status WriteWholeFile(const std::string& path, const void* data, size_t size, mode_t mode) {
+  // O_EXCL | O_NOFOLLOW: never write through something already there (such
+  // as a symlink an earlier entry created).
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
+  return FillAndClose(fd, path, data, size, mode);
 }
 
 // Rewrites a file SyncTree wrote earlier (and found unchanged) in place, so
@@ -192,23 +197,7 @@ Status WriteWholeFile(const std::string& path, const void* data, size_t size, mo
 Status RewriteFile(const std::string& path, const void* data, size_t size, mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Status::IOError("rewrite " + path + ": " + std::strerror(errno));
-  const char* p = static_cast<const char*>(data);
-  size_t left = size;
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Status::IOError("write " + path + ": " + std::strerror(err));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
-    return Status::IOError("finish " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
+  return FillAndClose(fd, path, data, size, mode);
 }
 
 bool IsDirectoryMode(unsigned mode) {
@@ -697,6 +686,31 @@ Result<std::vector<ChangedPath>> Repository::DiffTrees(const std::string& old_co
   return differ.Take();
 }
 
+namespace {
+
+// Writes all of `tree` (less `skip`) into the existing, empty `root`;
+// `written` and `links`, when given, receive what was written and whether a
+// symlink was among it.
+Status ExportWhole(git_repository* repo, const git_tree* tree, const std::string& commit_id,
+                   const fs::path& root, const Repository::ExportSkip& skip,
+                   std::map<std::string, ExportManifest::Entry>* written, bool* links) {
+  Exporter exporter(repo, root, skip);
+  if (written) exporter.RecordInto(written);
+  Status s = exporter.Walk(tree, "");
+  if (!s.ok()) return s.WithContext("export " + commit_id + " to " + root.string());
+  exporter.RecheckLinks();
+  if (!exporter.skipped().empty()) {
+    std::string list;
+    for (const auto& item : exporter.skipped()) list += (list.empty() ? "" : ", ") + item;
+    return Status::InvalidArgument("export " + commit_id + " to " + root.string() +
+                                   ": skipped entries that would escape the target: " + list);
+  }
+  if (links) *links = exporter.wrote_links();
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Repository::ExportTree(const std::string& commit_id, const std::string& target_dir,
                               const ExportSkip& skip) const {
   Result<TreePtr> tree = LookupCommitTree(repo_.get(), commit_id);
@@ -710,17 +724,8 @@ Status Repository::ExportTree(const std::string& commit_id, const std::string& t
   } else if (!fs::create_directories(target_dir, ec) && ec) {
     return Status::IOError("export " + commit_id + ": create " + target_dir + ": " + ec.message());
   }
-  Exporter exporter(repo_.get(), fs::absolute(target_dir, ec), skip);
-  Status s = exporter.Walk(tree->get(), "");
-  if (!s.ok()) return s.WithContext("export " + commit_id + " to " + target_dir);
-  exporter.RecheckLinks();
-  if (!exporter.skipped().empty()) {
-    std::string list;
-    for (const auto& item : exporter.skipped()) list += (list.empty() ? "" : ", ") + item;
-    return Status::InvalidArgument("export " + commit_id + " to " + target_dir +
-                                   ": skipped entries that would escape the target: " + list);
-  }
-  return Status::Ok();
+  return ExportWhole(repo_.get(), tree->get(), commit_id, fs::absolute(target_dir, ec), skip,
+                     nullptr, nullptr);
 }
 
 Status Repository::SyncTree(const std::string& commit_id, const std::string& target_dir,
@@ -770,19 +775,11 @@ Status Repository::SyncTree(const std::string& commit_id, const std::string& tar
     return Status::IOError("export " + commit_id + ": create " + root.string() + ": " +
                            ec.message());
   }
-  Exporter exporter(repo_.get(), root, skip);
-  exporter.RecordInto(&now);
-  Status s = exporter.Walk(tree->get(), "");
-  if (!s.ok()) return s.WithContext("export " + commit_id + " to " + target_dir);
-  exporter.RecheckLinks();
-  if (!exporter.skipped().empty()) {
-    std::string list;
-    for (const auto& item : exporter.skipped()) list += (list.empty() ? "" : ", ") + item;
-    return Status::InvalidArgument("export " + commit_id + " to " + target_dir +
-                                   ": skipped entries that would escape the target: " + list);
-  }
+  bool links = false;
+  SLUICE_RETURN_IF_ERROR(
+      ExportWhole(repo_.get(), tree->get(), commit_id, root, skip, &now, &links));
   // A tree with symlinks is exported whole each time (RecheckLinks).
-  if (!exporter.wrote_links()) describe();
+  if (!links) describe();
   return Status::Ok();
 }
 
