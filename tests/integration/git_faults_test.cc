@@ -231,6 +231,36 @@ TEST(GitFaultsTest, AForcePushDroppingTheDeployedCommitIsAnOrdinaryChange) {
   EXPECT_EQ(f.RemoteRef("refs/sluice/deployed/dev/api"), rewritten);
 }
 
+// Someone with push access replaces the record's refs/sluice/deployed/*
+// by one ref named refs/sluice/deployed (git allows that once the others
+// are gone). The controller's copies of the old refs are directories of that
+// name: fetching it failed every later pass ("cannot lock ref ..., there are
+// refs beneath that folder"), a controller no push could repair and no
+// rollback could get past. Names the controller never writes are not fetched.
+TEST(GitFaultsTest, ARecordRefThatIsADirectoryOfTheLocalCopiesIsNotFetched) {
+  EnvRepoFixture f;
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('a'))}}, "api a");
+  f.Reconcile();
+  const std::string head = f.RemoteRef("refs/heads/main");
+  Git(f.bare, {"update-ref", "-d", "refs/sluice/deployed/dev/api"});
+  Git(f.bare, {"update-ref", "refs/sluice/deployed", head});
+  Git(f.bare, {"update-ref", "refs/sluice/lkg/dev/web/deeper", head});  // one level too many
+
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('b'))}}, "api b");
+  f.Reconcile();
+  ASSERT_EQ(f.Deploys().size(), 2u);
+  EXPECT_NE(f.Deploys()[1].find(Digest('b')), std::string::npos);
+  f.CommitAndPush({{"environments/dev/apps/api.yaml", f.PinYaml(Digest('c'))}}, "api c");
+  f.Reconcile();
+  EXPECT_EQ(f.Deploys().size(), 3u);
+  // The names were never fetched into the cache.
+  const std::string cache = f.workdir + "/cache.git";
+  for (const char* name :
+       {"refs/sluice-remote/sluice/deployed", "refs/sluice-remote/sluice/lkg/dev/web/deeper"}) {
+    EXPECT_NE(RunCommand({"git", "rev-parse", "--verify", "-q", name}, cache).exit_code, 0) << name;
+  }
+}
+
 // Another writer of refs/notes/sluice (an auditor's tool, a second
 // controller) pushes between two passes: the controller merges (union) and
 // neither side's lines are lost.

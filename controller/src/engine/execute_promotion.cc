@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "crypto/ssh_key.h"
 #include "engine/reconciler.h"
+#include "git/incremental.h"
 #include "record/refs.h"
 #include "record/workspace.h"
 
@@ -145,10 +146,19 @@ Result<PromotionPlan> PreparePromotion(git::Repository& clone, const PromotionRe
   // The record as the controller pushed it: the judgement is made from what
   // it recorded, not from anything local.
   const std::string tracking = "refs/remotes/" + request.remote + "/" + request.branch;
-  if (Status s = clone.Fetch({"+refs/heads/" + request.branch + ":" + tracking,
-                              std::string("+") + record::kNotesRef + ":" + record::kNotesRef,
-                              "+refs/sluice/*:refs/sluice/*"},
-                             request.remote);
+  // Under refs/sluice/, only the names the controller writes: another name
+  // there is the remote's pusher's and could collide with the record's.
+  if (Status s = git::FetchListingUpdates(
+          clone,
+          {"+refs/heads/" + request.branch + ":" + tracking,
+           std::string("+") + record::kNotesRef + ":" + record::kNotesRef,
+           "+refs/sluice/*:refs/sluice/*"},
+          nullptr, request.remote,
+          [](std::string_view name) {
+            return name.substr(0, std::string_view(record::kSluicePrefix).size()) !=
+                       record::kSluicePrefix ||
+                   record::IsRecordRefName(name);
+          });
       !s.ok()) {
     return s.WithContext("fetch the branch and the record from " + request.remote);
   }

@@ -26,12 +26,19 @@ Status ForEachNote(
     const Repository& repo, const std::string& notes_ref,
     const std::function<bool(const std::string& commit_id, std::string_view text)>& fn);
 
+// Which advertised references (by their name on the remote) a fetch may take.
+using FetchFilter = std::function<bool(std::string_view remote_name)>;
+
 // Repository::Fetch (through the remote `remote_name`), which also appends to `updated` (when not
 // null) the local names of the references the fetch created or moved; a reference the fetch found
-// unchanged is not listed.
+// unchanged is not listed. With `accept`, an advertised reference it refuses is never fetched,
+// even by a pattern refspec: the remote is another's input (a name that is a directory of the
+// local copies, "refs/sluice/deployed" beside "refs/sluice/deployed/prod/api", would stop every
+// later fetch).
 Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& refspecs,
                            std::vector<std::string>* updated,
-                           const std::string& remote_name = "origin");
+                           const std::string& remote_name = "origin",
+                           const FetchFilter& accept = {});
 
 // As FetchListingUpdates for refspecs that each name one destination
 // reference ("+refs/heads/main:refs/remotes/origin/main"), negotiated from

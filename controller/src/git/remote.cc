@@ -253,11 +253,12 @@ constexpr size_t kMaxNamedRefspecs = 256;
 
 // The refspecs of a fetch that take only what moved: one "src:dst" (with
 // the caller's "+" where it had one) per advertised reference that matches
-// one of `refspecs` and whose value differs from the local destination's.
-// `*all` is set when too many moved to name them (fetch with `refspecs`).
+// one of `refspecs`, that `accept` takes (when given), and whose value
+// differs from the local destination's. `*rejected` counts the advertised
+// references `accept` refused.
 Status MovedRefspecs(git_repository* repo, git_remote* remote,
-                     const std::vector<std::string>& refspecs, std::vector<std::string>* moved,
-                     bool* all) {
+                     const std::vector<std::string>& refspecs, const FetchFilter& accept,
+                     std::vector<std::string>* moved, size_t* rejected) {
   const git_remote_head** heads = nullptr;
   size_t count = 0;
   int rc = git_remote_ls(&heads, &count, remote);
@@ -301,8 +302,8 @@ Status MovedRefspecs(git_repository* repo, git_remote* remote,
     git_error_clear();
     git_reference_iterator_free(raw_it);
   }
-  *all = false;
-  for (size_t i = 0; i < count && !*all; ++i) {
+  *rejected = 0;
+  for (size_t i = 0; i < count; ++i) {
     const char* name = heads[i]->name;
     // A peeled tag ("^{}") or a name git would refuse is never fetched.
     int valid = 0;
@@ -312,6 +313,10 @@ Status MovedRefspecs(git_repository* repo, git_remote* remote,
     }
     for (auto* p : parsed) {
       if (git_refspec_src_matches(p, name) == 0) continue;
+      if (accept && !accept(name)) {
+        ++*rejected;
+        break;
+      }
       Buf dst;
       if (git_refspec_transform(dst.get(), p, name) != 0) {
         git_error_clear();
@@ -320,10 +325,6 @@ Status MovedRefspecs(git_repository* repo, git_remote* remote,
       if (auto ours = local.find(dst.get()->ptr);
           ours != local.end() && git_oid_equal(&ours->second, &heads[i]->oid)) {
         break;  // the local copy has it: nothing to ask for
-      }
-      if (moved->size() == kMaxNamedRefspecs) {
-        *all = true;
-        break;
       }
       moved->push_back(std::string(git_refspec_force(p) != 0 ? "+" : "") + name + ":" +
                        dst.get()->ptr);
@@ -337,7 +338,8 @@ Status MovedRefspecs(git_repository* repo, git_remote* remote,
 }  // namespace
 
 Status FetchListingUpdates(Repository& repository, const std::vector<std::string>& refspecs,
-                           std::vector<std::string>* updated, const std::string& remote_name) {
+                           std::vector<std::string>* updated, const std::string& remote_name,
+                           const FetchFilter& accept) {
   git_repository* repo = repository.raw();
   SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
   std::string url;
@@ -362,23 +364,47 @@ Status FetchListingUpdates(Repository& repository, const std::vector<std::string
                               &opts.custom_headers);
   if (rc != 0) return RemoteError(rc, "fetch from " + url);
   std::vector<std::string> moved;
-  bool all = false;
-  if (Status listed = MovedRefspecs(repo, remote->get(), refspecs, &moved, &all); !listed.ok()) {
+  size_t rejected = 0;
+  if (Status listed = MovedRefspecs(repo, remote->get(), refspecs, accept, &moved, &rejected);
+      !listed.ok()) {
     git_remote_disconnect(remote->get());
     return listed.WithContext("fetch from " + url);
   }
-  if (!all && moved.empty()) {
+  if (moved.empty()) {
     git_remote_disconnect(remote->get());
     return Status::Ok();
   }
-  StrArray specs(all ? refspecs : moved);
-  rc = git_remote_download(remote->get(), &specs.array, &opts);
-  git_remote_disconnect(remote->get());
-  if (rc != 0) return RemoteError(rc, "fetch from " + url);
-  repository.RefsMoved();
-  rc = git_remote_update_tips(remote->get(), &opts.callbacks, /*update_fetchhead=*/0,
-                              GIT_REMOTE_DOWNLOAD_TAGS_NONE, "sluice: fetch");
-  if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  // Many moved (the first fetch of a long record): the caller's patterns,
+  // unless the remote also holds references `accept` refused, which a
+  // pattern would take too. Then the named refspecs go in batches, one
+  // connection each.
+  std::vector<std::vector<std::string>> batches;
+  if (moved.size() <= kMaxNamedRefspecs) {
+    batches.push_back(std::move(moved));
+  } else if (rejected == 0) {
+    batches.push_back(refspecs);
+  } else {
+    for (size_t at = 0; at < moved.size(); at += kMaxNamedRefspecs) {
+      const size_t end = std::min(moved.size(), at + kMaxNamedRefspecs);
+      batches.emplace_back(moved.begin() + static_cast<std::ptrdiff_t>(at),
+                           moved.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+  }
+  for (size_t b = 0; b < batches.size(); ++b) {
+    if (b > 0) {
+      rc = git_remote_connect(remote->get(), GIT_DIRECTION_FETCH, &opts.callbacks, &opts.proxy_opts,
+                              &opts.custom_headers);
+      if (rc != 0) return RemoteError(rc, "fetch from " + url);
+    }
+    StrArray specs(batches[b]);
+    rc = git_remote_download(remote->get(), &specs.array, &opts);
+    git_remote_disconnect(remote->get());
+    if (rc != 0) return RemoteError(rc, "fetch from " + url);
+    repository.RefsMoved();
+    rc = git_remote_update_tips(remote->get(), &opts.callbacks, /*update_fetchhead=*/0,
+                                GIT_REMOTE_DOWNLOAD_TAGS_NONE, "sluice: fetch");
+    if (rc != 0) return RemoteError(rc, "fetch from " + url);
+  }
   return Status::Ok();
 }
 

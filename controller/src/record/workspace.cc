@@ -131,10 +131,20 @@ Result<std::string> Workspace::Head() {
 
 Status Workspace::FetchRecordLocked(std::vector<std::string>* moved) {
   std::lock_guard tracking(tracking_mu_);
-  return git::FetchListingUpdates(*repo_,
-                                  {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
-                                   std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
-                                  moved);
+  // Names the controller never writes are the remote's pusher's, not the
+  // record's: never fetched, so they cannot collide with the local copies.
+  return git::FetchListingUpdates(
+      *repo_,
+      {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
+       std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
+      moved, "origin", [&](std::string_view name) {
+        if (IsRecordRefName(name)) return true;
+        if (ignored_remote_refs_.insert(std::string(name)).second) {
+          spdlog::warn("the remote's {} is not a record reference Sluice writes: not fetched",
+                       name);
+        }
+        return false;
+      });
 }
 
 std::optional<std::vector<std::string>> Workspace::ReadUnpushedLocked() const {
@@ -781,6 +791,14 @@ void Workspace::ForgetUnpushedLocked(const std::map<std::string, std::string>& p
   }
 }
 
+namespace {
+// "refs/a" and "refs/a/b" (either way round): Git cannot hold both.
+bool OneContainsTheOther(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return b.size() > a.size() && b.substr(0, a.size()) == a && b[a.size()] == '/';
+}
+}  // namespace
+
 Status Workspace::PushRecordThrough(git::Repository& handle,
                                     const std::vector<std::string>& sluice_refs) {
   Status last;
@@ -788,6 +806,7 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
     std::vector<std::string> specs;
     std::string notes_tip;
     std::map<std::string, std::string> pushed;
+    std::vector<std::string> deleted;
     {
       std::lock_guard lock(mu_);
       if (auto tip = repo_->ResolveRef(kNotesRef); tip.ok()) {
@@ -803,10 +822,27 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
           specs.push_back("+" + r + ":" + r);
         }
       }
+      // A name on the remote that is no record reference (never fetched:
+      // FetchRecordLocked) where one of ours goes, as its directory or inside
+      // it, would refuse this push for good: it is deleted in the same push.
+      for (const auto& theirs : ignored_remote_refs_) {
+        for (const auto& [r, id] : pushed) {
+          if (!OneContainsTheOther(theirs, r)) continue;
+          spdlog::warn("deleting the remote's {}: it is no record reference and blocks {}", theirs,
+                       r);
+          specs.insert(specs.begin(), ":" + theirs);  // first: then ours has room
+          deleted.push_back(theirs);
+          break;
+        }
+      }
     }
     if (specs.empty()) return Status::Ok();  // the remote has it all
     last = handle.Push(specs);
     if (last.ok()) {
+      if (!deleted.empty()) {
+        std::lock_guard lock(mu_);
+        for (const auto& d : deleted) ignored_remote_refs_.erase(d);
+      }
       // Through the flusher's own handle, outside the mutex: thousands of
       // ref files after a fleet-wide batch must not hold up the applies.
       {

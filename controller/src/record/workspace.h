@@ -223,6 +223,9 @@ class Workspace {
   std::vector<UntrustedEntry> untrusted_;
   std::map<std::string, std::set<std::string>> untrusted_lines_;
   std::set<std::pair<std::string, std::string>> untrusted_refs_;  // (ref, commit)
+  // Names on the remote under refs/sluice/ that are no record reference
+  // (IsRecordRefName), warned about once each and never fetched.
+  std::set<std::string> ignored_remote_refs_;
   // When this process first found each of untrusted_refs_ (not for those
   // loaded from an earlier process's file).
   std::map<std::pair<std::string, std::string>, TimePoint> untrusted_ref_seen_;

@@ -4,6 +4,7 @@
 
 #include "core/time_format.h"
 #include "crypto/sshsig.h"
+#include "record/refs.h"
 #include "support/temp_dir.h"
 
 namespace sluice::record {
@@ -109,6 +110,27 @@ TEST(RecordTrustTest, RefsAreConfirmedOnlyByTheMatchingEventKinds) {
             (std::pair<std::string, std::string>{"prod", "api"}));
   EXPECT_EQ(RefEnvApp("refs/sluice/applied/prod"),
             (std::pair<std::string, std::string>{"prod", ""}));
+}
+
+// The record's fetch takes only the names the controller writes
+// (record/refs.h): one level more or less could collide with the local
+// copies and stop every fetch after it.
+TEST(RecordTrustTest, OnlyTheNamesTheControllerWritesAreRecordRefs) {
+  for (const char* name : {"refs/notes/sluice", "refs/sluice/pass", "refs/sluice/deployed/prod/api",
+                           "refs/sluice/lkg/prod/api", "refs/sluice/candidate/e00/app-00001",
+                           "refs/sluice/applied/prod"}) {
+    EXPECT_TRUE(IsRecordRefName(name)) << name;
+  }
+  for (const char* name :
+       {"refs/sluice/deployed", "refs/sluice/deployed/", "refs/sluice/deployed/prod",
+        "refs/sluice/deployed/prod/", "refs/sluice/deployed//api",
+        "refs/sluice/deployed/prod/api/x", "refs/sluice/applied", "refs/sluice/applied/prod/api",
+        "refs/sluice/applied/", "refs/sluice/pass/x", "refs/sluice/other/prod/api", "refs/sluice/",
+        "refs/notes/sluice2", "refs/heads/main", ""}) {
+    EXPECT_FALSE(IsRecordRefName(name)) << name;
+  }
+  EXPECT_TRUE(IsRecordRefName(DeployedRef("prod", "api")));
+  EXPECT_TRUE(IsRecordRefName(AppliedRef("prod")));
 }
 
 TEST(RecordTrustTest, KeysLoadFromFilesOrAreGeneratedOnceInTheWorkdir) {
