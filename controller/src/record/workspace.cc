@@ -711,6 +711,30 @@ std::string Workspace::RecordPushError() {
   return record_push_error_;
 }
 
+namespace {
+// "refs/a" and "refs/a/b" (either way round): Git cannot hold both.
+bool OneContainsTheOther(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return b.size() > a.size() && b.substr(0, a.size()) == a && b[a.size()] == '/';
+}
+}  // namespace
+
+std::vector<std::string> Workspace::ForeignBlockersLocked(const std::vector<std::string>& ours) {
+  // A name on the remote that is no record reference (never fetched:
+  // FetchRecordLocked) where one of ours goes, as its directory or inside
+  // it, would refuse the push for good: the push deletes it, first.
+  std::vector<std::string> blockers;
+  for (const auto& theirs : ignored_remote_refs_) {
+    for (const auto& r : ours) {
+      if (!OneContainsTheOther(theirs, r)) continue;
+      spdlog::warn("deleting the remote's {}: it is no record reference and blocks {}", theirs, r);
+      blockers.push_back(theirs);
+      break;
+    }
+  }
+  return blockers;
+}
+
 Status Workspace::PushRecordLocked(const std::vector<std::string>& sluice_refs) {
   Status s = PushRecordOnceLocked(sluice_refs);
   record_push_error_ = s.ok() ? "" : s.ToString();
@@ -724,6 +748,8 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
   }
   for (const auto& r : sluice_refs) specs.push_back("+" + r + ":" + r);
   if (specs.empty()) return Status::Ok();
+  const std::vector<std::string> deleted = ForeignBlockersLocked(sluice_refs);
+  for (const auto& d : deleted) specs.insert(specs.begin(), ":" + d);
   Status last;
   for (int attempt = 0; attempt < kPushAttempts; ++attempt) {
     std::string notes_tip;
@@ -734,6 +760,7 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
     }
     last = repo_->Push(specs);
     if (last.ok()) {
+      for (const auto& d : deleted) ignored_remote_refs_.erase(d);
       RememberPushedLocked(notes_tip, pushed);
       return Status::Ok();
     }
@@ -791,14 +818,6 @@ void Workspace::ForgetUnpushedLocked(const std::map<std::string, std::string>& p
   }
 }
 
-namespace {
-// "refs/a" and "refs/a/b" (either way round): Git cannot hold both.
-bool OneContainsTheOther(std::string_view a, std::string_view b) {
-  if (a.size() > b.size()) std::swap(a, b);
-  return b.size() > a.size() && b.substr(0, a.size()) == a && b[a.size()] == '/';
-}
-}  // namespace
-
 Status Workspace::PushRecordThrough(git::Repository& handle,
                                     const std::vector<std::string>& sluice_refs) {
   Status last;
@@ -822,19 +841,11 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
           specs.push_back("+" + r + ":" + r);
         }
       }
-      // A name on the remote that is no record reference (never fetched:
-      // FetchRecordLocked) where one of ours goes, as its directory or inside
-      // it, would refuse this push for good: it is deleted in the same push.
-      for (const auto& theirs : ignored_remote_refs_) {
-        for (const auto& [r, id] : pushed) {
-          if (!OneContainsTheOther(theirs, r)) continue;
-          spdlog::warn("deleting the remote's {}: it is no record reference and blocks {}", theirs,
-                       r);
-          specs.insert(specs.begin(), ":" + theirs);  // first: then ours has room
-          deleted.push_back(theirs);
-          break;
-        }
-      }
+      std::vector<std::string> ours;
+      for (const auto& [r, id] : pushed) ours.push_back(r);
+      deleted = ForeignBlockersLocked(ours);
+      // Deletions first: git receive-pack applies the commands in order.
+      for (const auto& d : deleted) specs.insert(specs.begin(), ":" + d);
     }
     if (specs.empty()) return Status::Ok();  // the remote has it all
     last = handle.Push(specs);

@@ -226,6 +226,9 @@ class Workspace {
   // Names on the remote under refs/sluice/ that are no record reference
   // (IsRecordRefName), warned about once each and never fetched.
   std::set<std::string> ignored_remote_refs_;
+  // Of ignored_remote_refs_, those a push of `ours` must delete first (Git
+  // cannot hold "refs/a" beside "refs/a/b").
+  std::vector<std::string> ForeignBlockersLocked(const std::vector<std::string>& ours);
   // When this process first found each of untrusted_refs_ (not for those
   // loaded from an earlier process's file).
   std::map<std::pair<std::string, std::string>, TimePoint> untrusted_ref_seen_;
