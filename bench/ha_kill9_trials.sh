@@ -248,6 +248,17 @@ for trial in $(seq "$trials"); do
   fi
   [ $((trial % 5)) -ne 0 ] || log "$trial/$trials trials"
 done
+# The last victim's journal: an `applying` it wrote (fsync'd) and started an
+# adapter for, but was killed before pushing, reaches the remote when the
+# restarted replica's first pushing Sync folds its journal, which may come
+# after the others settled the trial. Count once every journal is pushed.
+journals_pushed() {
+  local i
+  for i in $(seq 0 $((replicas - 1))); do
+    [ ! -s "$work/wd-r$i/record-journal" ] || return 1
+  done
+}
+poll 60000 journals_pushed || log "a replica's record journal still holds events after 60 s"
 # ------------------------------------------------------------ counting
 runs=0 announced_total=0 lost=0 double=0 unresolved=0 reapplied=0 outcome_lost=0 not_verified=0
 overlaps=$(grep -c '^overlap ' "$stamps" || true)

@@ -287,9 +287,9 @@ Result<std::string> Repository::AppendToNotes(
           BlobText(repo, *git_tree_entry_id(at), "the note on " + commit, spare);
       if (!read.ok()) return read.status();
       text = std::move(*read);
-    } else {
-      text.reserve(spare);
     }
+    // Whatever the moves above kept, the room is there before any view is.
+    text.reserve(text.size() + spare);
     std::set<std::string_view> have;
     for (std::string_view l : SplitLines(text)) have.insert(l);
     bool grew = false;
