@@ -37,15 +37,12 @@ class Checkouts {
     Checkout& operator=(const Checkout&) = delete;
     ~Checkout();
     const std::string& dir() const { return dir_; }
-    // Whether only what differed from the environment's last checkout was
-    // written (tests and the debug log).
-    bool reused() const { return reused_; }
 
    private:
     friend class Checkouts;
     Checkout() = default;
     std::string dir_;
-    bool reused_ = false;
+    bool reused_ = false;                // only what differed was written (the debug log)
     std::unique_lock<std::mutex> slot_;  // held: the environment's kept directory
   };
 

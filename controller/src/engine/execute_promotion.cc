@@ -12,6 +12,7 @@
 #include "engine/reconciler.h"
 #include "git/incremental.h"
 #include "record/refs.h"
+#include "record/trust.h"
 #include "record/workspace.h"
 
 namespace sluice::engine {

@@ -11,6 +11,7 @@
 #include "core/json_dump.h"
 #include "core/strings.h"
 #include "crypto/sshsig.h"
+#include "record/refs.h"
 
 namespace sluice::record {
 namespace {
@@ -174,6 +175,18 @@ RefKind KindOf(std::string_view ref, std::string_view* rest) {
   return RefKind::kNone;
 }
 }  // namespace
+
+bool IsRecordRefName(std::string_view name) {
+  if (name == kNotesRef || name == "refs/sluice/pass") return true;
+  std::string_view rest;
+  const RefKind kind = KindOf(name, &rest);
+  if (kind == RefKind::kNone) return false;
+  // <env> for applied, <env>/<app> for the others: each part non-empty.
+  const size_t slash = rest.find('/');
+  if (kind == RefKind::kApplied) return !rest.empty() && slash == std::string_view::npos;
+  return slash != std::string_view::npos && slash > 0 && slash + 1 < rest.size() &&
+         rest.find('/', slash + 1) == std::string_view::npos;
+}
 
 std::pair<std::string, std::string> RefEnvApp(std::string_view ref) {
   std::string_view rest;

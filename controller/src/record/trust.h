@@ -85,6 +85,14 @@ bool ConfirmsRef(std::string_view ref, const Event& e, bool* confirmable);
 // The env and app a record ref names ("" when it names none).
 std::pair<std::string, std::string> RefEnvApp(std::string_view ref);
 
+// True for the names the controller writes in the record: refs/notes/sluice,
+// refs/sluice/pass, refs/sluice/{deployed,lkg,candidate}/<env>/<app> and
+// refs/sluice/applied/<env> (each part non-empty, without '/'). The record's
+// fetch takes no other name from the remote: one level more or one less
+// ("refs/sluice/deployed" once refs/sluice/deployed/prod/api was fetched)
+// would make every later fetch fail on the local copies.
+bool IsRecordRefName(std::string_view name);
+
 // One record entry that is not trusted: an event line or a record ref.
 struct UntrustedEntry {
   std::string kind;    // "event" | "ref"

@@ -133,18 +133,24 @@ Status Workspace::FetchRecordLocked(std::vector<std::string>* moved) {
   std::lock_guard tracking(tracking_mu_);
   // Names the controller never writes are the remote's pusher's, not the
   // record's: never fetched, so they cannot collide with the local copies.
-  return git::FetchListingUpdates(
+  // What the remote holds now replaces what it held: the set follows the
+  // remote's refs and never grows beyond them.
+  std::set<std::string> foreign;
+  Status s = git::FetchListingUpdates(
       *repo_,
       {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
        std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
       moved, "origin", [&](std::string_view name) {
         if (IsRecordRefName(name)) return true;
-        if (ignored_remote_refs_.insert(std::string(name)).second) {
+        if (ignored_remote_refs_.count(std::string(name)) == 0) {
           spdlog::warn("the remote's {} is not a record reference Sluice writes: not fetched",
                        name);
         }
+        foreign.emplace(name);
         return false;
       });
+  if (s.ok()) ignored_remote_refs_ = std::move(foreign);
+  return s;
 }
 
 std::optional<std::vector<std::string>> Workspace::ReadUnpushedLocked() const {

@@ -224,7 +224,7 @@ class Workspace {
   std::map<std::string, std::set<std::string>> untrusted_lines_;
   std::set<std::pair<std::string, std::string>> untrusted_refs_;  // (ref, commit)
   // Names on the remote under refs/sluice/ that are no record reference
-  // (IsRecordRefName), warned about once each and never fetched.
+  // (IsRecordRefName) as of the last fetch: never fetched, warned about once.
   std::set<std::string> ignored_remote_refs_;
   // Of ignored_remote_refs_, those a push of `ours` must delete first (Git
   // cannot hold "refs/a" beside "refs/a/b").

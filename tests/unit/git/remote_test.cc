@@ -380,6 +380,31 @@ TEST_F(RemoteTest, AFetchOfManyRefsTakesExactlyThoseThatMoved) {
   EXPECT_EQ(*cache->ResolveRef(copy(42)), first_);
 }
 
+// A filter keeps a name out even when so many moved that the fetch would
+// otherwise ask with the pattern: then the names go in batches.
+TEST_F(RemoteTest, AFilteredFetchOfManyRefsNeverTakesARefusedName) {
+  ASSERT_OK_AND_ASSIGN(server, Repository::Open(bare_));
+  auto name = [](int i) { return "refs/sluice/deployed/prod/app" + std::to_string(1000 + i); };
+  for (int i = 0; i < 600; ++i) ASSERT_OK(server->SetRef(name(i), first_, "seed"));
+  ASSERT_OK(server->SetRef("refs/sluice/foreign", first_, "theirs"));
+
+  GitDaemon daemon(root_);
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), daemon.Url("env.git")));
+  std::vector<std::string> refused;
+  std::vector<std::string> updated;
+  ASSERT_OK(FetchListingUpdates(*cache, {"+refs/sluice/*:refs/sluice-remote/sluice/*"}, &updated,
+                                "origin", [&](std::string_view n) {
+                                  if (n != "refs/sluice/foreign") return true;
+                                  refused.emplace_back(n);
+                                  return false;
+                                }));
+  EXPECT_EQ(updated.size(), 600u);
+  ASSERT_OK_AND_ASSIGN(copies, cache->ListRefs("refs/sluice-remote/sluice/"));
+  EXPECT_EQ(copies.size(), 600u);
+  EXPECT_EQ(copies.count("refs/sluice-remote/sluice/foreign"), 0u);
+  EXPECT_EQ(refused, std::vector<std::string>{"refs/sluice/foreign"});
+}
+
 TEST_F(RemoteTest, FetchFromUnreachableRemoteIsIOError) {
   int port = testing::FreePort();  // nothing listens there
   ASSERT_OK_AND_ASSIGN(
