@@ -70,6 +70,13 @@ mkdir -p "$work"
 daemon_pid=""
 ctl_pid=""
 cleanup() {
+  local rc=$?
+  # The work directory goes with the run; a failed run (CI) shows its logs first.
+  if [ "$rc" != 0 ] && [ "$own_work" = 1 ]; then
+    for f in "$work/sluice.log" "$work/controller.log"; do
+      [ -s "$f" ] && { echo "run.sh: last lines of $(basename "$f"):" >&2; tail -n 30 "$f" >&2; }
+    done
+  fi
   if [ -n "$ctl_pid" ]; then kill "$ctl_pid" 2>/dev/null || true; wait "$ctl_pid" 2>/dev/null || true; fi
   if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
   if [ "$own_work" = 1 ]; then rm -rf "$work"; fi
@@ -267,15 +274,25 @@ rb_median=$(median <"$work/rb.lat"); rb_p95=$(p95 <"$work/rb.lat")
 hook_latency() {
   local hstamps="$work/tmp/sluice-bench-stamps" secret="$work/hook-secret" hport body sig i t n
   printf 'bench-secret\n' >"$secret"
-  hport=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  # Port 0: the kernel picks a free port and the controller logs it
+  # ("serving HTTP on 127.0.0.1:PORT"); a random pick can collide with an
+  # ephemeral port in use.
+  : >"$work/controller.log"
   TMPDIR="$work/tmp" "$sluice" controller --repo "$url" --workdir "$work/wd" --interval 1h \
-    --listen "127.0.0.1:$hport" --webhook-secret-file "$secret" >>"$work/sluice.log" 2>&1 &
+    --listen "127.0.0.1:0" --webhook-secret-file "$secret" >>"$work/controller.log" 2>&1 &
   ctl_pid=$!
+  hport=""
   for _ in $(seq 600); do
-    curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null 2>&1 && break
-    kill -0 "$ctl_pid" 2>/dev/null || { echo "run.sh: sluice controller exited; see $work/sluice.log" >&2; exit 1; }
+    hport=$(sed -n 's/.*serving HTTP on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/controller.log" | head -1)
+    [ -n "$hport" ] && curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null 2>&1 && break
+    if ! kill -0 "$ctl_pid" 2>/dev/null; then
+      echo "run.sh: sluice controller exited; its log ends:" >&2
+      tail -n 20 "$work/controller.log" >&2
+      exit 1
+    fi
     sleep 0.1
   done
+  [ -n "$hport" ] || { echo "run.sh: sluice controller never served HTTP; its log ends:" >&2; tail -n 20 "$work/controller.log" >&2; exit 1; }
   body='{"ref":"refs/heads/main"}'
   sig="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac bench-secret -r | cut -d' ' -f1)"
   : >"$work/hook.lat"
