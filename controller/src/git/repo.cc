@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -447,6 +448,57 @@ Status Repository::SetRef(const std::string& name, const std::string& commit_id,
       git_error_clear();
       listing_.refs.erase(name);  // names no commit: ListRefs leaves it out
     }
+  }
+  return Status::Ok();
+}
+
+Status Repository::SetRefs(const std::vector<std::pair<std::string, std::string>>& updates,
+                           const std::string& log_message) {
+  if (updates.empty()) return Status::Ok();
+  std::vector<git_oid> ids;
+  ids.reserve(updates.size());
+  for (const auto& [name, id] : updates) {
+    Result<git_oid> oid = ParseOid(id, "set " + name);
+    if (!oid.ok()) return oid.status();
+    ids.push_back(*oid);
+    // A reference named like one of this name's directories would make it
+    // unreachable as a file (git_reference_create's check, for the parents).
+    for (size_t slash = name.find('/', strlen("refs/")); slash != std::string::npos;
+         slash = name.find('/', slash + 1)) {
+      const std::string parent = name.substr(0, slash);
+      git_oid found;
+      int rc = git_reference_name_to_id(&found, repo_.get(), parent.c_str());
+      if (rc == 0) {
+        return Status::FailedPrecondition("set reference " + name + ": reference " + parent +
+                                          " exists, and a name cannot be both a reference "
+                                          "and a directory of references");
+      }
+      git_error_clear();
+    }
+  }
+  git_transaction* raw_tx = nullptr;
+  int rc = git_transaction_new(&raw_tx, repo_.get());
+  if (rc != 0) return GitError(rc, "start a reference transaction");
+  std::unique_ptr<git_transaction, GitFree<&git_transaction_free>> tx(raw_tx);
+  // As SetRef: a listing ListRefsUnder keeps takes the new values instead
+  // of being listed again (each id names a commit, so it is what ListRefs
+  // would list); on an error it is not to be trusted.
+  const bool keep_listing = listing_.valid && listing_.generation == ref_generation_;
+  ++ref_generation_;
+  for (size_t i = 0; i < updates.size(); ++i) {
+    const std::string& name = updates[i].first;
+    rc = git_transaction_lock_ref(tx.get(), name.c_str());
+    if (rc != 0) return GitError(rc, "lock reference " + name);
+    rc = git_transaction_set_target(tx.get(), name.c_str(), &ids[i], nullptr, log_message.c_str());
+    if (rc != 0) return GitError(rc, "set reference " + name + " to " + updates[i].second);
+  }
+  rc = git_transaction_commit(tx.get());
+  if (rc != 0) return GitError(rc, "write " + std::to_string(updates.size()) + " reference(s)");
+  if (keep_listing) {
+    for (const auto& [name, id] : updates) {
+      if (name.compare(0, listing_.root.size(), listing_.root) == 0) listing_.refs[name] = id;
+    }
+    listing_.generation = ref_generation_;
   }
   return Status::Ok();
 }

@@ -166,6 +166,20 @@ class Repository {
   Status SetRef(const std::string& name, const std::string& commit_id,
                 const std::string& log_message);
 
+  // Points each name at its commit in one libgit2 transaction: every ref is
+  // locked first, then written (each a loose file, as SetRef writes it).
+  // For names of a fixed shape the caller owns (the record's
+  // refs/sluice/<kind>/<env>/<app> and their remote-tracking copies):
+  // git_reference_create checks a new name against every packed reference
+  // for a file/directory clash, O(refs) per write (60,000 record refs at
+  // 10 x 1,000 pins, three or four writes per apply); this checks only the
+  // name's parents (a lookup each). The caller guarantees no reference is
+  // named `<name>/...`: a loose one still fails the lock, a packed one would
+  // not be noticed. Each id names a commit. Refs are written in order; on an
+  // error, those before it may have been written.
+  Status SetRefs(const std::vector<std::pair<std::string, std::string>>& updates,
+                 const std::string& log_message);
+
   // Deletes a reference; ok if it did not exist.
   Status DeleteRef(const std::string& name);
 

@@ -71,12 +71,13 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
     for (const auto& r : refs) names.push_back(r.name);
     // Journal the names first: a crash before the push still gets them pushed.
     SLUICE_RETURN_IF_ERROR(ws_.NoteUnpushedLocked(names));
-    git::Repository& repo = ws_.repo();
-    for (const auto& r : refs) {
-      SLUICE_RETURN_IF_ERROR(
-          repo.SetRef(r.name, r.commit,
-                      "sluice: " + std::string(EventKindName(e.kind)) + " " + e.env + "/" + e.app));
-    }
+    // Record names only (refs.h), so one transaction without libgit2's
+    // O(refs) name check per write (Repository::SetRefs).
+    std::vector<std::pair<std::string, std::string>> updates;
+    updates.reserve(refs.size());
+    for (const auto& r : refs) updates.emplace_back(r.name, r.commit);
+    SLUICE_RETURN_IF_ERROR(ws_.repo().SetRefs(
+        updates, "sluice: " + std::string(EventKindName(e.kind)) + " " + e.env + "/" + e.app));
     std::lock_guard store_lock(mu_);
     for (auto& n : names) unpushed_refs_.push_back(std::move(n));
     ++written_;

@@ -508,11 +508,11 @@ Status Workspace::MergeOneRecordRefLocked(const std::string& rname,
   if (!lid.ok()) {
     if (!lid.status().IsNotFound()) return lid.status();
     if (!TakeRemoteLocked(lname, *rid, "")) return Status::Ok();
-    return repo_->SetRef(lname, *rid, "sluice: take remote record");
+    return repo_->SetRefs({{lname, *rid}}, "sluice: take remote record");
   }
   if (*lid == *rid) return Status::Ok();
   if (TakeRemoteLocked(lname, *rid, *lid)) {
-    return repo_->SetRef(lname, *rid, "sluice: take newer remote record");
+    return repo_->SetRefs({{lname, *rid}}, "sluice: take newer remote record");
   }
   if (local_ahead) {
     local_ahead->push_back(lname);
@@ -644,13 +644,13 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
     auto it = local->find(lname);
     if (it == local->end()) {
       if (TakeRemoteLocked(lname, rid, "")) {
-        SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take remote record"));
+        SLUICE_RETURN_IF_ERROR(repo_->SetRefs({{lname, rid}}, "sluice: take remote record"));
       }
       continue;
     }
     if (it->second == rid) continue;
     if (TakeRemoteLocked(lname, rid, it->second)) {
-      SLUICE_RETURN_IF_ERROR(repo_->SetRef(lname, rid, "sluice: take newer remote record"));
+      SLUICE_RETURN_IF_ERROR(repo_->SetRefs({{lname, rid}}, "sluice: take newer remote record"));
     } else {
       ahead.push_back(lname);
     }
@@ -667,8 +667,25 @@ Status Workspace::MergeRemoteRecordLocked(const std::vector<std::string>* moved,
   return Status::Ok();
 }
 
+Status Workspace::DropForeignNamesLocked() {
+  std::lock_guard tracking(tracking_mu_);
+  for (const char* prefix : {kSluicePrefix, kRemoteSluicePrefix}) {
+    auto refs = repo_->ListRefs(prefix);
+    if (!refs.ok()) return refs.status();
+    for (const auto& [name, id] : *refs) {
+      const std::string as_record = std::string(kSluicePrefix) + name.substr(strlen(prefix));
+      if (IsRecordRefName(as_record)) continue;
+      spdlog::warn("deleting {} from the cache: it is no record reference Sluice writes", name);
+      SLUICE_RETURN_IF_ERROR(repo_->DeleteRef(name));
+    }
+  }
+  foreign_names_dropped_ = true;
+  return Status::Ok();
+}
+
 Status Workspace::Sync(bool push) {
   std::lock_guard lock(mu_);
+  if (push && !foreign_names_dropped_) SLUICE_RETURN_IF_ERROR(DropForeignNamesLocked());
   std::vector<std::string> moved;
   // The branch first, negotiated from its own history (see
   // FetchNegotiatingAlone: offered together with the record, its old head
@@ -786,15 +803,19 @@ namespace {
 // holds it locked) costs a later comparison, not the push.
 void RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
                             const std::map<std::string, std::string>& pushed) {
-  auto remember = [&](const std::string& copy, const std::string& id) {
-    if (Status s = repo.SetRef(copy, id, "sluice: pushed"); !s.ok()) {
-      spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy,
+  std::vector<std::pair<std::string, std::string>> copies;
+  if (!notes_tip.empty()) copies.emplace_back(kRemoteNotesRef, notes_tip);
+  for (const auto& [r, id] : pushed) {
+    copies.emplace_back(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id);
+  }
+  // Record names only: one transaction (Repository::SetRefs); if one of
+  // them is locked, the others one by one.
+  if (repo.SetRefs(copies, "sluice: pushed").ok()) return;
+  for (const auto& copy : copies) {
+    if (Status s = repo.SetRefs({copy}, "sluice: pushed"); !s.ok()) {
+      spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy.first,
                    s.ToString());
     }
-  };
-  if (!notes_tip.empty()) remember(kRemoteNotesRef, notes_tip);
-  for (const auto& [r, id] : pushed) {
-    remember(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id);
   }
 }
 }  // namespace

@@ -233,6 +233,13 @@ class Workspace {
   // loaded from an earlier process's file).
   std::map<std::pair<std::string, std::string>, TimePoint> untrusted_ref_seen_;
   bool untrusted_retried_ = false;  // RetryUntrustedRefsLocked ran in this process
+  // Deletes every reference under refs/sluice/ and refs/sluice-remote/sluice/
+  // of this cache that is no record reference: an older Sluice fetched and
+  // merged any name the remote held. Afterwards each record name there is
+  // the only one of its path (no "<name>/..."), which Repository::SetRefs
+  // relies on. Once per process, by the first pushing Sync.
+  Status DropForeignNamesLocked();
+  bool foreign_names_dropped_ = false;
   std::atomic<size_t> untrusted_count_{0};
   // Trusted events by commit, for the ref confirmations of one merge only.
   std::unordered_map<std::string, std::vector<Event>> confirm_cache_;

@@ -111,6 +111,42 @@ TEST_F(RepoTest, ListRefsUnderIsNeverStale) {
   EXPECT_EQ(heads.at("refs/heads/main"), c2_);
 }
 
+// SetRefs writes many record refs in one transaction: the git CLI reads
+// them, a listing ListRefsUnder keeps takes them, and a name whose parent
+// is a reference (packed or loose) is refused as git_reference_create
+// refuses it, so the store never holds "a" beside "a/b".
+TEST_F(RepoTest, SetRefsWritesInOneTransactionAndRefusesANameUnderAReference) {
+  const std::string root = "refs/sluice/deployed/";
+  ASSERT_OK(repo_->SetRef(root + "prod/api", c1_, "t"));
+  ASSERT_OK_AND_ASSIGN(before, repo_->ListRefsUnder(root, root));
+  EXPECT_EQ(before.size(), 1u);
+  ASSERT_OK(repo_->SetRefs(
+      {{root + "prod/api", c2_}, {root + "prod/web", c1_}, {"refs/sluice/applied/prod", c2_}},
+      "apply"));
+  EXPECT_EQ(Trim(Git(work_, {"rev-parse", root + "prod/api"}).out), c2_);
+  EXPECT_EQ(Trim(Git(work_, {"rev-parse", root + "prod/web"}).out), c1_);
+  EXPECT_EQ(Trim(Git(work_, {"rev-parse", "refs/sluice/applied/prod"}).out), c2_);
+  ASSERT_OK_AND_ASSIGN(after, repo_->ListRefsUnder(root, root + "prod/"));
+  EXPECT_EQ(after, (std::map<std::string, std::string>{{root + "prod/api", c2_},
+                                                       {root + "prod/web", c1_}}));
+
+  // A reference where a directory of the name would be: loose, then packed.
+  Git(work_, {"update-ref", "refs/sluice/lkg/prod", c1_});
+  Status loose = repo_->SetRefs({{"refs/sluice/lkg/prod/api", c2_}}, "t");
+  EXPECT_EQ(loose.code(), Status::Code::kFailedPrecondition) << loose.ToString();
+  EXPECT_NE(loose.message().find("refs/sluice/lkg/prod"), std::string::npos) << loose.ToString();
+  Git(work_, {"pack-refs", "--all"});
+  Status packed = repo_->SetRefs({{"refs/sluice/lkg/prod/api", c2_}}, "t");
+  EXPECT_EQ(packed.code(), Status::Code::kFailedPrecondition) << packed.ToString();
+  // Nothing of a refused batch is written: every parent is checked first.
+  Status batch = repo_->SetRefs({{root + "dev/api", c1_}, {"refs/sluice/lkg/prod/web", c1_}}, "t");
+  EXPECT_FALSE(batch.ok());
+  EXPECT_FALSE(repo_->ResolveRef(root + "dev/api").ok());
+  // A malformed id is refused before anything is locked.
+  Status bad = repo_->SetRefs({{root + "dev/api", "not-a-commit"}}, "t");
+  EXPECT_EQ(bad.code(), Status::Code::kInvalidArgument) << bad.ToString();
+}
+
 TEST_F(RepoTest, SetRefRejectsMalformedId) {
   Status s = repo_->SetRef("refs/sluice/x", "not-a-commit", "x");
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();

@@ -295,6 +295,39 @@ TEST_F(WorkspaceTest, WrittenEventsAreReadAtOnceAndPushedInOneBatch) {
   EXPECT_EQ(RemoteRef(DeployedRef("prod", "app39")), c1_);
 }
 
+// A cache an older Sluice filled: it fetched and merged any name the remote
+// held under refs/sluice/, including ones deeper than a record ref. The
+// record writes no longer check every packed ref for a clash
+// (Repository::SetRefs), so the first pushing Sync deletes such names, and
+// the record ref they would shadow is written and pushed.
+TEST_F(WorkspaceTest, NamesNoSluiceWritesAreDroppedFromAnOldCacheBeforeTheRecordIsWritten) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  const std::string cache = tmp_.Sub("workdir") + "/cache.git";
+  const std::string deeper = DeployedRef("prod", "api") + "/x";
+  const std::string remote_deeper = std::string(kRemoteSluicePrefix) + "deployed/prod/api/x";
+  Git(cache, {"update-ref", deeper, c1_});
+  Git(cache, {"update-ref", remote_deeper, c1_});
+  Git(cache, {"update-ref", std::string(kSluicePrefix) + "stray", c1_});
+  Git(cache, {"pack-refs", "--all"});  // packed: no lock file would notice them
+  ws.reset();
+
+  auto again = Open("workdir");  // the new binary's first run
+  ASSERT_TRUE(again->Sync(/*push=*/true).ok());
+  EXPECT_EQ(LocalRef(*again, deeper), "");
+  EXPECT_EQ(LocalRef(*again, remote_deeper), "");
+  EXPECT_EQ(LocalRef(*again, std::string(kSluicePrefix) + "stray"), "");
+  {
+    RecordStore record(*again);
+    ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+    ASSERT_TRUE(record.Flush().ok());
+  }
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  // The git CLI reads the cache without a file/directory clash.
+  EXPECT_EQ(Git(cache, {"for-each-ref", "--format=%(refname)", "refs/sluice/deployed/"}).out,
+            DeployedRef("prod", "api") + "\n");
+}
+
 // kill -9 after an event was journalled and before it reached the notes or
 // the remote: the next process reads it, and its first pushing Sync pushes
 // it. A torn last line (the crash came mid-write) is cut: that Write never
