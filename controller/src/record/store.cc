@@ -78,6 +78,7 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
     for (const auto& r : refs) updates.emplace_back(r.name, r.commit);
     SLUICE_RETURN_IF_ERROR(ws_.repo().SetRefs(
         updates, "sluice: " + std::string(EventKindName(e.kind)) + " " + e.env + "/" + e.app));
+    ws_.NoteLooseRefs(updates.size());
     std::lock_guard store_lock(mu_);
     for (auto& n : names) unpushed_refs_.push_back(std::move(n));
     ++written_;

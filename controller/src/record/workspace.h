@@ -62,6 +62,9 @@ class Workspace {
   // locally and are not on the remote yet (<workdir>/record-unpushed), so a
   // later Sync pushes them even after a crash. Caller must hold mutex().
   Status NoteUnpushedLocked(const std::vector<std::string>& names);
+  // `n` more references written as loose files (RecordStore::Write): the
+  // next Sync packs them once enough have gathered.
+  void NoteLooseRefs(size_t n) { loose_refs_ += n; }
 
   // Pushes the local notes and the given refs/sluice refs (force) to the
   // remote. On a rejected notes push, fetches the remote notes, merges and
@@ -244,8 +247,10 @@ class Workspace {
   // Trusted events by commit, for the ref confirmations of one merge only.
   std::unordered_map<std::string, std::vector<Event>> confirm_cache_;
   // Record refs written as loose files since the cache's refs were last
-  // packed (see Sync); guarded by mu_.
-  size_t loose_refs_ = 0;
+  // packed (see Sync): by a fetch, a record write, a push's copies.
+  std::atomic<size_t> loose_refs_{0};
+  // Packs the cache's loose references (under tracking_mu_).
+  Status PackRefsLocked();
   // The error of the last PushRecordLocked, "" after a success; guarded by mu_.
   std::string record_push_error_;
   // The journal (guarded by mu_): its descriptor, its length, and the lines

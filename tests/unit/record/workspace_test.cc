@@ -205,6 +205,32 @@ TEST_F(WorkspaceTest, ASyncThatBringsManyRecordRefsPacksThem) {
   EXPECT_TRUE(fs::exists(refs + "/deployed/prod/app7"));
 }
 
+// The controller's daemon is one long process: the refs its own record
+// writes (and their remote-tracking copies after each push) count too, and
+// its next Sync packs them, so a fleet-wide pass does not leave thousands
+// of loose files for every later listing to open.
+TEST_F(WorkspaceTest, TheRefsAProcessWritesItselfArePackedByItsNextSync) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  {
+    RecordStore record(*ws);
+    for (int i = 0; i < 150; ++i) {
+      Event e = At(c2_);
+      e.app = "app" + std::to_string(i);
+      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), c2_}}).ok());
+    }
+    ASSERT_TRUE(record.Flush().ok());
+  }
+  const std::string cache = tmp_.Sub("workdir") + "/cache.git";
+  EXPECT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());  // the same process: nothing fetched
+  EXPECT_FALSE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
+  EXPECT_FALSE(fs::exists(cache + "/refs/sluice-remote/sluice/deployed/prod/app7"));
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
+  EXPECT_NE(Git(cache, {"show-ref", DeployedRef("prod", "app149")}).out.find(c2_),
+            std::string::npos);
+}
+
 // The controller writes its record (notes, pass stamps) after every deploy,
 // so the newest history in its cache is never the branch's. One new commit
 // on the branch must still bring one commit's objects, not the branch's
