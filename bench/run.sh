@@ -463,6 +463,13 @@ time_optional() {  # time_optional NAME ARGS... -> median ms or null
 audit_env=$(printf 'e%02d' 0)
 audit_ms=$(time_optional audit --repo "$url" --workdir "$work/wd" --env "$audit_env" --format md)
 status_ms=$(time_optional status --repo "$url" --workdir "$work/wd")
+# The same command on the record a first full pass wrote (every event of
+# N x M pins on one commit, from an empty record): the shape a fleet-wide
+# change leaves, which the generated history (one pin per commit) hides.
+status_fleet_ms=null
+if [ "$full_complete" = true ]; then
+  status_fleet_ms=$(time_optional status --repo "$furl" --workdir "$work/wd-full")
+fi
 
 # ------------------------------------------------- report
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
@@ -499,6 +506,7 @@ full_label="first full pass, $full_reads of $full_pins pins$([ "$full_complete" 
   row "read the record: git log --notes=sluice" "" "$log_git ms" ""
   row "sluice audit --env $audit_env vs git log --notes" "$audit_ms ms" "$log_git ms" "$(ratio "$audit_ms" "$log_git")x"
   row "sluice status vs git log --notes" "$status_ms ms" "$log_git ms" "$(ratio "$status_ms" "$log_git")x"
+  row "sluice status after the first full pass" "$status_fleet_ms ms" "" ""
   echo
 } >&2
 
@@ -522,7 +530,8 @@ cat >"$json" <<EOF
     "plan": {"pins": $pins, "sluiceMs": $plan_sluice, "gitMs": $plan_git, "ratio": $(ratio "$plan_sluice" "$plan_git"), "runs": {"sluice": [$(paste -sd, "$work/plan.sluice")], "git": [$(paste -sd, "$work/plan.git")]}, "sluicePeakRssMB": $plan_rss},
     "gitLogNotes": {"gitMs": $log_git},
     "sluiceAudit": {"env": "$audit_env", "sluiceMs": $audit_ms, "ratioToGitLog": $(ratio "$audit_ms" "$log_git")},
-    "sluiceStatus": {"sluiceMs": $status_ms, "ratioToGitLog": $(ratio "$status_ms" "$log_git")}
+    "sluiceStatus": {"sluiceMs": $status_ms, "ratioToGitLog": $(ratio "$status_ms" "$log_git")},
+    "sluiceStatusAfterFullPass": {"pins": $full_pins, "sluiceMs": $status_fleet_ms}
   }
 }
 EOF
