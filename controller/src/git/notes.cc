@@ -164,21 +164,34 @@ bool IsHex(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The text of blob `id`, or "".
-// The blob's bytes, in a string with room for `spare` more (so that
-// appending them does not copy it again: a note on the head commit of a
-// fleet-wide change is megabytes long).
-Result<std::string> BlobText(git_repository* repo, const git_oid& id, const std::string& what,
-                             size_t spare = 0) {
-  git_blob* raw = nullptr;
-  int rc = git_blob_lookup(&raw, repo, &id);
-  if (rc != 0) return GitError(rc, "read " + what);
-  BlobPtr blob(raw);
-  const auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
-  std::string text;
-  text.reserve(size + spare);
-  text.append(static_cast<const char*>(git_blob_rawcontent(blob.get())), size);
-  return text;
+// Writes a blob of `parts`, one after the other, through the object
+// database's stream (the loose backend deflates as it goes): the parts are
+// never gathered into one buffer.
+Result<git_oid> WriteBlob(git_repository* repo, std::initializer_list<std::string_view> parts,
+                          const std::string& what) {
+  git_odb* raw_odb = nullptr;
+  int rc = git_repository_odb(&raw_odb, repo);
+  if (rc != 0) return GitError(rc, what);
+  std::unique_ptr<git_odb, GitFree<&git_odb_free>> odb(raw_odb);
+  size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  git_odb_stream* raw_stream = nullptr;
+  rc = git_odb_open_wstream(&raw_stream, odb.get(), size, GIT_OBJECT_BLOB);
+  if (rc != 0) return GitError(rc, what);
+  std::unique_ptr<git_odb_stream, GitFree<&git_odb_stream_free>> stream(raw_stream);
+  for (std::string_view p : parts) {
+    // In pieces: git_odb_stream_write takes a size_t, the loose backend's
+    // deflate an unsigned int.
+    constexpr size_t kPiece = 1 << 20;
+    for (size_t at = 0; at < p.size(); at += kPiece) {
+      rc = git_odb_stream_write(stream.get(), p.data() + at, std::min(kPiece, p.size() - at));
+      if (rc != 0) return GitError(rc, what);
+    }
+  }
+  git_oid id;
+  rc = git_odb_stream_finalize_write(&id, stream.get());
+  if (rc != 0) return GitError(rc, what);
+  return id;
 }
 
 Result<TreePtr> ReadTree(git_repository* repo, const git_oid& id, const std::string& what) {
@@ -277,35 +290,37 @@ Result<std::string> Repository::AppendToNotes(
       sub_builder = *sub;
       nested = git_treebuilder_get(sub_builder, commit.c_str() + 2);
     }
-    // Room for every new line up front: the views below point into `text`,
-    // which must not move while they are in use.
-    size_t spare = 1;
-    for (const auto& line : lines) spare += line.size() + 1;
-    std::string text;
+    // The note as it is, read once: the lines below are views into
+    // libgit2's copy of the blob (alive until the new note is written), and
+    // the new note is streamed from it and the new lines. A note of many
+    // megabytes (the head commit's after a fleet-wide pass) is never copied:
+    // it was, once or twice per fold, and that was the first pass's peak.
+    BlobPtr old_blob;
+    std::string_view old_text;
     if (const git_tree_entry* at = nested ? nested : flat) {
-      Result<std::string> read =
-          BlobText(repo, *git_tree_entry_id(at), "the note on " + commit, spare);
-      if (!read.ok()) return read.status();
-      text = std::move(*read);
+      git_blob* raw_blob = nullptr;
+      int rc = git_blob_lookup(&raw_blob, repo, git_tree_entry_id(at));
+      if (rc != 0) return GitError(rc, "read the note on " + commit);
+      old_blob.reset(raw_blob);
+      old_text = std::string_view(static_cast<const char*>(git_blob_rawcontent(raw_blob)),
+                                  static_cast<size_t>(git_blob_rawsize(raw_blob)));
     }
-    // Whatever the moves above kept, the room is there before any view is.
-    text.reserve(text.size() + spare);
     std::set<std::string_view> have;
-    for (std::string_view l : SplitLines(text)) have.insert(l);
-    bool grew = false;
+    for (std::string_view l : SplitLines(old_text)) have.insert(l);
+    std::string tail;
+    if (!old_text.empty() && old_text.back() != '\n') tail += '\n';
+    const size_t tail_start = tail.size();
     for (const auto& line : lines) {
-      if (line.empty() || have.count(line) > 0) continue;
-      if (!text.empty() && text.back() != '\n') text += '\n';
-      const size_t at = text.size();
-      text.append(line).append("\n");
-      have.insert(std::string_view(text).substr(at, line.size()));
-      grew = true;
+      // `line` outlives `have`: it is the caller's.
+      if (line.empty() || !have.insert(line).second) continue;
+      tail.append(line).append("\n");
     }
-    if (!grew) continue;
+    if (tail.size() == tail_start) continue;
     added = true;
-    git_oid blob;
-    int rc = git_blob_create_from_buffer(&blob, repo, text.data(), text.size());
-    if (rc != 0) return GitError(rc, "write the note on " + commit);
+    Result<git_oid> written = WriteBlob(repo, {old_text, tail}, "write the note on " + commit);
+    if (!written.ok()) return written.status();
+    const git_oid blob = *written;
+    int rc = 0;
     if (fanned) {
       rc = git_treebuilder_insert(nullptr, sub_builder, commit.c_str() + 2, &blob,
                                   GIT_FILEMODE_BLOB);

@@ -236,6 +236,32 @@ TEST_F(NotesTest, AppendToNotesAddsOnlyNewLinesInOneCommit) {
   EXPECT_EQ(same, tip);
 }
 
+// The new note is streamed from the old one and the new lines (never
+// copied whole): a hand-written note without a final newline still gets
+// one line per event, and a note of several megabytes (more than one piece
+// of the stream) is written byte for byte, as git reads it.
+TEST_F(NotesTest, AppendToNotesStreamsTheOldNoteAndTheNewLines) {
+  ASSERT_OK(repo_->WriteNote(kNotes, c1_, "by hand, no newline", Bot()));
+  ASSERT_OK(
+      repo_->AppendToNotes(kNotes, {{c1_, {"e1", "by hand, no newline"}}}, Bot(), "one").status());
+  ASSERT_OK_AND_ASSIGN(one, repo_->ReadNote(kNotes, c1_));
+  EXPECT_EQ(one, "by hand, no newline\ne1\n");
+
+  std::vector<std::string> many;
+  std::string want;
+  for (int i = 0; i < 30000; ++i) {
+    many.push_back("{\"event\":\"applied\",\"n\":" + std::to_string(i) + ",\"pad\":\"" +
+                   std::string(90, 'x') + "\"}");
+    want += many.back() + "\n";
+  }
+  ASSERT_OK(repo_->AppendToNotes(kNotes, {{c2_, many}}, Bot(), "big").status());
+  ASSERT_OK(repo_->AppendToNotes(kNotes, {{c2_, {"last"}}}, Bot(), "one more").status());
+  want += "last\n";
+  ASSERT_GT(want.size(), 3u << 20);
+  EXPECT_EQ(Git(work_, {"notes", "--ref=sluice", "show", c2_}).out, want);
+  EXPECT_EQ(Git(work_, {"fsck", "--no-dangling"}, /*allow_failure=*/true).exit_code, 0);
+}
+
 TEST_F(NotesTest, AppendToNotesFansOutOnceLargeAndGitStillReadsEveryNote) {
   std::map<std::string, std::vector<std::string>> batch;
   for (int i = 0; i < 300; ++i) {
