@@ -723,7 +723,7 @@ Status Workspace::DropForeignNamesLocked() {
 
 Status Workspace::Sync(bool push) {
   std::lock_guard lock(mu_);
-  if (push && !foreign_names_dropped_) SLUICE_RETURN_IF_ERROR(DropForeignNamesLocked());
+  if (!foreign_names_dropped_) SLUICE_RETURN_IF_ERROR(DropForeignNamesLocked());
   std::vector<std::string> moved;
   // The branch first, negotiated from its own history (see
   // FetchNegotiatingAlone: offered together with the record, its old head
@@ -839,8 +839,9 @@ namespace {
 // Remembers what the remote now has (the remote-tracking copies), so Sync
 // knows nothing is pending. A copy that cannot be moved (another handle
 // holds it locked) costs a later comparison, not the push.
-void RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
-                            const std::map<std::string, std::string>& pushed) {
+// Returns how many copies it wrote (loose refs, for the next pack).
+size_t RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
+                              const std::map<std::string, std::string>& pushed) {
   std::vector<std::pair<std::string, std::string>> copies;
   if (!notes_tip.empty()) copies.emplace_back(kRemoteNotesRef, notes_tip);
   for (const auto& [r, id] : pushed) {
@@ -848,13 +849,14 @@ void RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
   }
   // Record names only: one transaction (Repository::SetRefs); if one of
   // them is locked, the others one by one.
-  if (repo.SetRefs(copies, "sluice: pushed").ok()) return;
+  if (repo.SetRefs(copies, "sluice: pushed").ok()) return copies.size();
   for (const auto& copy : copies) {
     if (Status s = repo.SetRefs({copy}, "sluice: pushed"); !s.ok()) {
       spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy.first,
                    s.ToString());
     }
   }
+  return copies.size();
 }
 }  // namespace
 
@@ -862,8 +864,7 @@ void Workspace::RememberPushedLocked(const std::string& notes_tip,
                                      const std::map<std::string, std::string>& pushed) {
   {
     std::lock_guard tracking(tracking_mu_);
-    RememberTrackingCopies(*repo_, notes_tip, pushed);
-    loose_refs_ += pushed.size() + 1;
+    loose_refs_ += RememberTrackingCopies(*repo_, notes_tip, pushed);
   }
   ForgetUnpushedLocked(pushed);
 }
@@ -924,8 +925,7 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
       // ref files after a fleet-wide batch must not hold up the applies.
       {
         std::lock_guard tracking(tracking_mu_);
-        RememberTrackingCopies(handle, notes_tip, pushed);
-        loose_refs_ += pushed.size() + 1;
+        loose_refs_ += RememberTrackingCopies(handle, notes_tip, pushed);
       }
       std::lock_guard lock(mu_);
       record_push_error_.clear();

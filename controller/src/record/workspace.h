@@ -240,7 +240,8 @@ class Workspace {
   // of this cache that is no record reference: an older Sluice fetched and
   // merged any name the remote held. Afterwards each record name there is
   // the only one of its path (no "<name>/..."), which Repository::SetRefs
-  // relies on. Once per process, by the first pushing Sync.
+  // relies on. Once per process, by its first Sync (a read-only one takes
+  // remote record refs into the cache too).
   Status DropForeignNamesLocked();
   bool foreign_names_dropped_ = false;
   std::atomic<size_t> untrusted_count_{0};

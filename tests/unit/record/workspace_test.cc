@@ -324,7 +324,7 @@ TEST_F(WorkspaceTest, WrittenEventsAreReadAtOnceAndPushedInOneBatch) {
 // A cache an older Sluice filled: it fetched and merged any name the remote
 // held under refs/sluice/, including ones deeper than a record ref. The
 // record writes no longer check every packed ref for a clash
-// (Repository::SetRefs), so the first pushing Sync deletes such names, and
+// (Repository::SetRefs), so the first Sync of a process deletes such names, and
 // the record ref they would shadow is written and pushed.
 TEST_F(WorkspaceTest, NamesNoSluiceWritesAreDroppedFromAnOldCacheBeforeTheRecordIsWritten) {
   auto ws = Open("workdir");
