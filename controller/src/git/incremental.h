@@ -29,16 +29,38 @@ Status ForEachNote(
 // Which advertised references (by their name on the remote) a fetch may take.
 using FetchFilter = std::function<bool(std::string_view remote_name)>;
 
+// What a remote advertised on one connection: the name and value of every
+// reference, in the order the remote sent them.
+struct AdvertisedRef {
+  std::string name;
+  git_oid id;
+};
+using Advertisement = std::vector<AdvertisedRef>;
+
 // Repository::Fetch (through the remote `remote_name`), which also appends to `updated` (when not
 // null) the local names of the references the fetch created or moved; a reference the fetch found
 // unchanged is not listed. With `accept`, an advertised reference it refuses is never fetched,
 // even by a pattern refspec: the remote is another's input (a name that is a directory of the
 // local copies, "refs/sluice/deployed" beside "refs/sluice/deployed/prod/api", would stop every
-// later fetch).
+// later fetch). With `heard`, the whole advertisement of the connection is kept there.
 Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& refspecs,
                            std::vector<std::string>* updated,
                            const std::string& remote_name = "origin",
-                           const FetchFilter& accept = {});
+                           const FetchFilter& accept = {}, Advertisement* heard = nullptr);
+
+// FetchListingUpdates for a second set of refspecs, after a fetch of the same
+// pass kept the remote's advertisement in `heard` (protocol v0 advertises
+// every reference whatever is asked, and at 30,000 record refs one listing
+// costs the server and the client ~70 ms). When no reference `heard` names
+// that matches `refspecs` and passes `accept` differs from its local copy,
+// it returns at once without connecting; otherwise it fetches as
+// FetchListingUpdates does, on a new connection whose own advertisement
+// decides (so a reference that moved after `heard` comes too). `accept` may
+// be called twice for one name.
+Status FetchUpdatesAfter(const Advertisement& heard, Repository& repo,
+                         const std::vector<std::string>& refspecs,
+                         std::vector<std::string>* updated,
+                         const std::string& remote_name = "origin", const FetchFilter& accept = {});
 
 // As FetchListingUpdates for refspecs that each name one destination
 // reference ("+refs/heads/main:refs/remotes/origin/main"), negotiated from
@@ -53,10 +75,12 @@ Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& ref
 // side repository at `side_dir` (created when absent) whose only references
 // are the destinations, set to their values in `repo`, and whose object
 // database is `repo`'s: what arrives lands in `repo`, and the destinations
-// that moved are set there and appended to `updated`.
+// that moved are set there and appended to `updated`. With `heard`, the
+// connection's whole advertisement is kept there (see FetchUpdatesAfter).
 Status FetchNegotiatingAlone(Repository& repo, const std::string& side_dir,
                              const std::vector<std::string>& refspecs,
                              std::vector<std::string>* updated,
-                             const std::string& remote_name = "origin");
+                             const std::string& remote_name = "origin",
+                             Advertisement* heard = nullptr);
 
 }  // namespace sluice::git

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -130,26 +131,32 @@ Result<std::string> Workspace::Head() {
   return head;
 }
 
-Status Workspace::FetchRecordLocked(std::vector<std::string>* moved) {
+Status Workspace::FetchRecordLocked(const git::Advertisement* heard,
+                                    std::vector<std::string>* moved) {
   std::lock_guard tracking(tracking_mu_);
   // Names the controller never writes are the remote's pusher's, not the
   // record's: never fetched, so they cannot collide with the local copies.
   // What the remote holds now replaces what it held: the set follows the
   // remote's refs and never grows beyond them.
   std::set<std::string> foreign;
-  Status s = git::FetchListingUpdates(
-      *repo_,
-      {std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
-       std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"},
-      moved, "origin", [&](std::string_view name) {
-        if (IsRecordRefName(name)) return true;
-        if (ignored_remote_refs_.count(std::string(name)) == 0) {
-          spdlog::warn("the remote's {} is not a record reference Sluice writes: not fetched",
-                       name);
-        }
-        foreign.emplace(name);
-        return false;
-      });
+  const std::vector<std::string> refspecs = {
+      std::string("+") + kNotesRef + ":" + kRemoteNotesRef,
+      std::string("+refs/sluice/*:") + kRemoteSluicePrefix + "*"};
+  auto accept = [&](std::string_view name) {
+    if (IsRecordRefName(name)) return true;
+    if (ignored_remote_refs_.count(std::string(name)) == 0 &&
+        foreign.count(std::string(name)) == 0) {
+      spdlog::warn("the remote's {} is not a record reference Sluice writes: not fetched", name);
+    }
+    foreign.emplace(name);
+    return false;
+  };
+  // With `heard` (the branch's connection already listed every ref, as
+  // protocol v0 does), a second connection only when a record ref differs
+  // from its copy here.
+  Status s = heard != nullptr
+                 ? git::FetchUpdatesAfter(*heard, *repo_, refspecs, moved, "origin", accept)
+                 : git::FetchListingUpdates(*repo_, refspecs, moved, "origin", accept);
   if (s.ok()) ignored_remote_refs_ = std::move(foreign);
   return s;
 }
@@ -725,16 +732,27 @@ Status Workspace::Sync(bool push) {
   std::lock_guard lock(mu_);
   if (!foreign_names_dropped_) SLUICE_RETURN_IF_ERROR(DropForeignNamesLocked());
   std::vector<std::string> moved;
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+  };
+  const auto t0 = Clock::now();
   // The branch first, negotiated from its own history (see
   // FetchNegotiatingAlone: offered together with the record, its old head
   // was never offered and every new commit brought the whole history). The
   // record refs that point at branch commits then find them here already.
+  git::Advertisement heard;
   SLUICE_RETURN_IF_ERROR(git::FetchNegotiatingAlone(
       *repo_, NegotiationDir(), {"+refs/heads/" + branch_ + ":refs/remotes/origin/" + branch_},
-      &moved));
-  SLUICE_RETURN_IF_ERROR(FetchRecordLocked(&moved));
+      &moved, "origin", &heard));
+  const auto t1 = Clock::now();
+  SLUICE_RETURN_IF_ERROR(FetchRecordLocked(&heard, &moved));
+  heard = {};
+  const auto t2 = Clock::now();
   std::vector<std::string> local_ahead;
   SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(&moved, push ? &local_ahead : nullptr));
+  spdlog::debug("sync: branch fetched in {} ms, record in {} ms, merged in {} ms ({} moved)",
+                ms(t0, t1), ms(t1, t2), ms(t2, Clock::now()), moved.size());
   // Each moved record ref is now two loose files (the remote-tracking copy
   // and the merged local one). Pack them once enough have gathered: the
   // first sync of a long record writes tens of thousands, and every later
@@ -828,7 +846,7 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
     if (!last.IsConflict()) return last.WithContext("push the record to " + url_);
     // Another writer pushed notes first: take theirs, merge ours in, retry.
     std::vector<std::string> moved;
-    SLUICE_RETURN_IF_ERROR(FetchRecordLocked(&moved));
+    SLUICE_RETURN_IF_ERROR(FetchRecordLocked(nullptr, &moved));
     SLUICE_RETURN_IF_ERROR(MergeRemoteRecordLocked(&moved, nullptr));
   }
   return last.WithContext("push the record to " + url_ + " after " + std::to_string(kPushAttempts) +
@@ -940,7 +958,7 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
     }
     // Another writer pushed notes first: take theirs, merge ours in, retry.
     std::vector<std::string> moved;
-    Status merged = FetchRecordLocked(&moved);
+    Status merged = FetchRecordLocked(nullptr, &moved);
     if (merged.ok()) merged = MergeRemoteRecordLocked(&moved, nullptr);
     if (!merged.ok()) {
       record_push_error_ = merged.ToString();

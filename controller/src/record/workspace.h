@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "git/incremental.h"
 #include "git/repo.h"
 #include "record/event.h"
 #include "record/trust.h"
@@ -162,7 +163,9 @@ class Workspace {
   void AddUntrustedLocked(std::vector<UntrustedEntry> entries);
   void KeepLocalLocked(const std::string& lname);
   std::string UntrustedPath() const { return workdir_ + "/record-untrusted"; }
-  Status FetchRecordLocked(std::vector<std::string>* moved);
+  // Fetches the record's refs; with `heard` (what the branch's fetch of this
+  // Sync was advertised), connects only when one of them moved.
+  Status FetchRecordLocked(const git::Advertisement* heard, std::vector<std::string>* moved);
   // PushRecordLocked without remembering its result.
   Status PushRecordOnceLocked(const std::vector<std::string>& sluice_refs);
   // After a successful push of the notes at `notes_tip` ("" if none) and of

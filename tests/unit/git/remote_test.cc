@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "git/incremental.h"
@@ -378,6 +379,70 @@ TEST_F(RemoteTest, AFetchOfManyRefsTakesExactlyThoseThatMoved) {
   ASSERT_OK(FetchListingUpdates(*cache, specs, &updated));
   EXPECT_EQ(updated, std::vector<std::string>{copy(42)});
   EXPECT_EQ(*cache->ResolveRef(copy(42)), first_);
+}
+
+// A Sync fetches the branch, then the record; protocol v0 advertises every
+// ref on the first connection, so the record's fetch compares with that
+// advertisement and connects only when a record ref differs from its copy
+// here. The copies are read as git stores them: a loose file wins over
+// packed-refs. A stopped daemon shows whether a call connected.
+TEST_F(RemoteTest, TheRecordsFetchConnectsOnlyWhenTheBranchsAdvertisementShowsARefMoved) {
+  std::string work = tmp_.Sub("work");
+  CloneRepo(bare_, work);
+  const std::string second = CommitFiles(work, {{"other", "x\n"}}, "second");
+  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/second"});
+  ASSERT_OK_AND_ASSIGN(server, Repository::Open(bare_));
+  auto name = [](int i) { return "refs/sluice/deployed/prod/app" + std::to_string(100 + i); };
+  for (int i = 0; i < 50; ++i) ASSERT_OK(server->SetRef(name(i), first_, "seed"));
+  const std::vector<std::string> record = {"+refs/sluice/*:refs/sluice-remote/sluice/*"};
+  auto copy = [&](int i) { return "refs/sluice-remote/sluice" + name(i).substr(11); };
+
+  std::optional<GitDaemon> daemon(std::in_place, root_);
+  const std::string cache_dir = tmp_.Sub("cache");
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(cache_dir, daemon->Url("env.git")));
+  ASSERT_OK(cache->Fetch({"+refs/heads/second:refs/remotes/origin/second"}));
+  Advertisement heard;
+  std::vector<std::string> updated;
+  ASSERT_OK(
+      FetchNegotiatingAlone(*cache, tmp_.Sub("negotiate"), kFetchMain, &updated, "origin", &heard));
+  EXPECT_EQ(updated, std::vector<std::string>{"refs/remotes/origin/main"});
+  auto advertised = [&](const std::string& ref) {
+    return std::any_of(heard.begin(), heard.end(), [&](const AdvertisedRef& r) {
+      return r.name == ref && std::string(git_oid_tostr_s(&r.id)) == first_;
+    });
+  };
+  EXPECT_TRUE(advertised("refs/heads/main"));
+  EXPECT_TRUE(advertised(name(0)) && advertised(name(49))) << "every ref, not only the branch";
+
+  updated.clear();
+  ASSERT_OK(FetchUpdatesAfter(heard, *cache, record, &updated));
+  EXPECT_EQ(updated.size(), 50u) << "all new here: fetched";
+  EXPECT_EQ(*cache->ResolveRef(copy(7)), first_);
+
+  daemon.reset();
+  EXPECT_EQ(FetchListingUpdates(*cache, record, nullptr).code(), Status::Code::kIOError)
+      << "a call that connects fails now";
+  updated.clear();
+  ASSERT_OK(FetchUpdatesAfter(heard, *cache, record, &updated));  // nothing moved: no connection
+  EXPECT_TRUE(updated.empty());
+
+  // Packed copies, read from packed-refs; then one loose copy that differs
+  // from the advertisement, which wins over its packed value.
+  Git(cache_dir, {"pack-refs", "--all", "--prune"});
+  ASSERT_OK(FetchUpdatesAfter(heard, *cache, record, &updated));  // packed, still equal
+  ASSERT_OK(cache->SetRef(copy(7), second, "local"));
+  ASSERT_TRUE(fs::exists(cache_dir + "/" + copy(7))) << "a loose file beside the packed value";
+  EXPECT_EQ(FetchUpdatesAfter(heard, *cache, record, &updated).code(), Status::Code::kIOError)
+      << "the loose copy differs from the advertisement: it must connect";
+  // A copy that is a symbolic reference has no value to compare with.
+  ASSERT_OK(cache->SetRef(copy(7), first_, "back"));
+  ASSERT_OK(FetchUpdatesAfter(heard, *cache, record, &updated));
+  git_reference* symbolic = nullptr;
+  ASSERT_EQ(git_reference_symbolic_create(&symbolic, cache->raw(), copy(8).c_str(),
+                                          "refs/remotes/origin/main", 1, "symbolic"),
+            0);
+  git_reference_free(symbolic);
+  EXPECT_EQ(FetchUpdatesAfter(heard, *cache, record, &updated).code(), Status::Code::kIOError);
 }
 
 // A filter keeps a name out even when so many moved that the fetch would
