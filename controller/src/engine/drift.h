@@ -124,6 +124,9 @@ class DriftChecker {
   DriftOptions options_;
   std::string instance_id_;
   std::map<std::string, TimePoint> last_checked_;  // "env/app" -> last check
+  // "env/app" -> the deployed commit at which its pin was exec or did not
+  // parse: skipped until another commit is deployed.
+  std::map<std::string, std::string> never_checked_;
 };
 
 }  // namespace sluice::engine

@@ -300,6 +300,28 @@ TEST_F(DriftTest, ExecPinsNeverDriftAndCostNoCheck) {
   EXPECT_TRUE(DriftEvents(deployed).empty());
 }
 
+// An exec pin is read once and then left alone while it stays deployed
+// (drift never reads its record again); the same app moved to Helm is a new
+// deployed commit, and is checked like any Helm pin.
+TEST_F(DriftTest, AnExecPinIsSkippedUntilAnotherCommitIsDeployed) {
+  DriftOptions drift;
+  drift.check_all_now = true;
+  R(drift);
+  Push({{"environments/dev/apps/job.yaml", ExecPin(D('e'))}});
+  ASSERT_NE(Find(Pass(), "verified"), nullptr);
+  EXPECT_EQ(Pass().drift_checks, 0u);
+  EXPECT_EQ(Pass().drift_checks, 0u);
+
+  std::string helm = Push({{"environments/dev/apps/job.yaml", HelmPin("job", D('b'))}});
+  ASSERT_NE(Find(Pass(), "verified"), nullptr);
+  ClearCalls();
+  Observe("dev/job", Drifted("image r.example.com/shop/job@sha256:0000 runs"));
+  record::PassReport p = Pass();
+  EXPECT_EQ(p.drift_checks, 1u);
+  EXPECT_EQ(Calls(), std::vector<std::string>{"inspect dev/job"});
+  ASSERT_EQ(DriftEvents(helm).size(), 1u);
+}
+
 TEST_F(DriftTest, PendingApplyRunsBeforeDriftChecks) {
   R();
   Push({{"environments/dev/apps/api.yaml", HelmPin("api", D('a'))}});
