@@ -205,10 +205,17 @@ Status Workspace::NoteUnpushedLocked(const std::vector<std::string>& names) {
   return Status::Ok();
 }
 
-void Workspace::CommitEvents::Add(Event e) {
-  by_app[e.env + "/" + e.app].push_back(events.size());
-  events.push_back(std::move(e));
+void Workspace::CommitEvents::Add(const Event& e, std::string_view line) {
+  by_app[e.env + "/" + e.app].push_back(static_cast<uint32_t>(lines.size()));
+  lines.emplace_back(line);
 }
+
+namespace {
+// A line CommitEventsLocked kept parsed once already; parsed again here.
+void AppendParsed(std::vector<Event>& out, const std::string& line) {
+  if (auto e = ParseEventLine(line); e.ok()) out.push_back(std::move(*e));
+}
+}  // namespace
 
 const Workspace::CommitEvents& Workspace::CommitEventsLocked(const std::string& commit) {
   // One ref read: the cache holds while the notes are where it was built
@@ -232,21 +239,25 @@ const Workspace::CommitEvents& Workspace::CommitEventsLocked(const std::string& 
     ForEachLine(*note, [&](std::string_view line) {
       if (line.empty()) return;
       if (bad != untrusted_lines_.end() && bad->second.count(std::string(line))) return;
-      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(std::move(*e));
+      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(*e, line);
       if (unfolded_.count(commit)) in_note.emplace(line);
     });
   }
   if (auto pending = unfolded_.find(commit); pending != unfolded_.end()) {
     for (const auto& line : pending->second) {
       if (in_note.count(line)) continue;  // folded before a crash, journalled still
-      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(std::move(*e));
+      if (auto e = ParseEventLine(line); e.ok()) parsed.Add(*e, line);
     }
   }
   return parsed;
 }
 
 std::vector<Event> Workspace::TrustedEventsLocked(const std::string& commit) {
-  return CommitEventsLocked(commit).events;
+  const CommitEvents& all = CommitEventsLocked(commit);
+  std::vector<Event> out;
+  out.reserve(all.lines.size());
+  for (const auto& line : all.lines) AppendParsed(out, line);
+  return out;
 }
 
 std::vector<Event> Workspace::TrustedEventsForLocked(const std::string& commit,
@@ -257,7 +268,7 @@ std::vector<Event> Workspace::TrustedEventsForLocked(const std::string& commit,
   if (it == all.by_app.end()) return {};
   std::vector<Event> out;
   out.reserve(it->second.size());
-  for (size_t i : it->second) out.push_back(all.events[i]);
+  for (uint32_t i : it->second) AppendParsed(out, all.lines[i]);
   return out;
 }
 
@@ -299,7 +310,7 @@ Status Workspace::JournalEventLocked(const Event& e, const std::string& line, bo
   }
   unfolded_[e.commit].push_back(line);
   // Visible at once to readers that parsed the commit already.
-  if (auto it = events_.find(e.commit); it != events_.end()) it->second.Add(e);
+  if (auto it = events_.find(e.commit); it != events_.end()) it->second.Add(e, line);
   return Status::Ok();
 }
 
