@@ -52,6 +52,28 @@ class RemoteTest : public ::testing::Test {
     return *id;
   }
 
+  static std::string RecordRef(int n) {
+    return "refs/sluice/deployed/prod/app" + std::to_string(n);
+  }
+
+  // The remote gains a second commit (refs/heads/second) and `count` record
+  // refs RecordRef(first_n), RecordRef(first_n + 1), ... at first_; returns
+  // the second commit.
+  std::string SeedSecondAndRecordRefs(int count, int first_n) {
+    std::string work = tmp_.Sub("work");
+    CloneRepo(bare_, work);
+    const std::string second = CommitFiles(work, {{"other", "x\n"}}, "second");
+    Git(work, {"push", "-q", "origin", "HEAD:refs/heads/second"});
+    auto server = Repository::Open(bare_);
+    EXPECT_TRUE(server.ok()) << server.status().ToString();
+    if (!server.ok()) return second;
+    for (int i = 0; i < count; ++i) {
+      Status set = (*server)->SetRef(RecordRef(first_n + i), first_, "seed");
+      EXPECT_TRUE(set.ok()) << set.ToString();
+    }
+    return second;
+  }
+
   LibGit2 libgit2_;
   TempDir tmp_;
   std::string root_, bare_, first_;
@@ -338,13 +360,9 @@ TEST_F(RemoteTest, FetchNegotiatingAloneBringsOneCommitForOneCommit) {
 // than 256 moved); either way the copies must end up as on the remote, and
 // `updated` must list exactly what moved.
 TEST_F(RemoteTest, AFetchOfManyRefsTakesExactlyThoseThatMoved) {
-  std::string work = tmp_.Sub("work");
-  CloneRepo(bare_, work);
-  const std::string second = CommitFiles(work, {{"other", "x\n"}}, "second");
-  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/second"});
+  auto name = [](int i) { return RecordRef(1000 + i); };
+  const std::string second = SeedSecondAndRecordRefs(300, 1000);
   ASSERT_OK_AND_ASSIGN(server, Repository::Open(bare_));
-  auto name = [](int i) { return "refs/sluice/deployed/prod/app" + std::to_string(1000 + i); };
-  for (int i = 0; i < 300; ++i) ASSERT_OK(server->SetRef(name(i), first_, "seed"));
 
   GitDaemon daemon(root_);
   ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), daemon.Url("env.git")));
@@ -387,13 +405,8 @@ TEST_F(RemoteTest, AFetchOfManyRefsTakesExactlyThoseThatMoved) {
 // here. The copies are read as git stores them: a loose file wins over
 // packed-refs. A stopped daemon shows whether a call connected.
 TEST_F(RemoteTest, TheRecordsFetchConnectsOnlyWhenTheBranchsAdvertisementShowsARefMoved) {
-  std::string work = tmp_.Sub("work");
-  CloneRepo(bare_, work);
-  const std::string second = CommitFiles(work, {{"other", "x\n"}}, "second");
-  Git(work, {"push", "-q", "origin", "HEAD:refs/heads/second"});
-  ASSERT_OK_AND_ASSIGN(server, Repository::Open(bare_));
-  auto name = [](int i) { return "refs/sluice/deployed/prod/app" + std::to_string(100 + i); };
-  for (int i = 0; i < 50; ++i) ASSERT_OK(server->SetRef(name(i), first_, "seed"));
+  auto name = [](int i) { return RecordRef(100 + i); };
+  const std::string second = SeedSecondAndRecordRefs(50, 100);
   const std::vector<std::string> record = {"+refs/sluice/*:refs/sluice-remote/sluice/*"};
   auto copy = [&](int i) { return "refs/sluice-remote/sluice" + name(i).substr(11); };
 
