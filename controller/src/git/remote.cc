@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/lines.h"
 #include "git/credentials.h"
 #include "git/incremental.h"
 #include "git/internal.h"
@@ -365,25 +366,24 @@ class LocalValues {
         if (!in.read(text->data(), size)) return false;
       }
     }
-    std::string_view all(*text);
-    bool sorted = false;
-    for (size_t at = 0; at < all.size();) {
-      size_t eol = all.find('\n', at);
-      if (eol == std::string_view::npos) eol = all.size();
-      std::string_view line = all.substr(at, eol - at);
-      at = eol + 1;
-      if (line.empty() || line[0] == '^') continue;  // a peeled value
+    bool sorted = false, well_formed = true;
+    ForEachLine(*text, [&](std::string_view line) {
+      if (!well_formed || line.empty() || line[0] == '^') return;  // '^': a peeled value
       if (line[0] == '#') {
         if (line.find(" sorted") != std::string_view::npos) sorted = true;
-        continue;
+        return;
       }
-      if (line.size() < GIT_OID_HEXSZ + 2 || line[GIT_OID_HEXSZ] != ' ') return false;
-      std::string_view name = line.substr(GIT_OID_HEXSZ + 1);
-      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      std::string_view name = line.size() > GIT_OID_HEXSZ + 1 && line[GIT_OID_HEXSZ] == ' '
+                                  ? line.substr(GIT_OID_HEXSZ + 1)
+                                  : std::string_view();
       Packed p{name, {}};
-      if (!ParseOid(line.substr(0, GIT_OID_HEXSZ), &p.id)) return false;
-      packed.push_back(p);
-    }
+      if (name.empty() || !ParseOid(line.substr(0, GIT_OID_HEXSZ), &p.id)) {
+        well_formed = false;
+      } else if (name.compare(0, prefix.size(), prefix) == 0) {
+        packed.push_back(p);
+      }
+    });
+    if (!well_formed) return false;
     if (!sorted) {
       std::sort(packed.begin(), packed.end(),
                 [](const Packed& a, const Packed& b) { return a.name < b.name; });
