@@ -56,11 +56,13 @@ Status FetchListingUpdates(Repository& repo, const std::vector<std::string>& ref
 // it returns at once without connecting; otherwise it fetches as
 // FetchListingUpdates does, on a new connection whose own advertisement
 // decides (so a reference that moved after `heard` comes too). `accept` may
-// be called twice for one name.
+// be called twice for one name. `connected` (when not null) says whether it
+// fetched: when false, every local copy was found equal to `heard`.
 Status FetchUpdatesAfter(const Advertisement& heard, Repository& repo,
                          const std::vector<std::string>& refspecs,
                          std::vector<std::string>* updated,
-                         const std::string& remote_name = "origin", const FetchFilter& accept = {});
+                         const std::string& remote_name = "origin", const FetchFilter& accept = {},
+                         bool* connected = nullptr);
 
 // As FetchListingUpdates for refspecs that each name one destination
 // reference ("+refs/heads/main:refs/remotes/origin/main"), negotiated from

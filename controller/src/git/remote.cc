@@ -654,7 +654,8 @@ Status FetchListingUpdates(Repository& repository, const std::vector<std::string
 Status FetchUpdatesAfter(const Advertisement& heard, Repository& repository,
                          const std::vector<std::string>& refspecs,
                          std::vector<std::string>* updated, const std::string& remote_name,
-                         const FetchFilter& accept) {
+                         const FetchFilter& accept, bool* connected) {
+  if (connected != nullptr) *connected = false;
   SLUICE_RETURN_IF_ERROR(CheckRefspecs(refspecs, /*fetch=*/true));
   std::vector<HeadView> heads;
   heads.reserve(heard.size());
@@ -664,6 +665,7 @@ Status FetchUpdatesAfter(const Advertisement& heard, Repository& repository,
   SLUICE_RETURN_IF_ERROR(
       MovedRefspecs(repository.raw(), heads, refspecs, accept, &moved, &rejected));
   if (moved.empty()) return Status::Ok();  // no connection: nothing to ask for
+  if (connected != nullptr) *connected = true;
   return FetchListingUpdates(repository, refspecs, updated, remote_name, accept);
 }
 

@@ -151,14 +151,37 @@ Status Workspace::FetchRecordLocked(const git::Advertisement* heard,
     foreign.emplace(name);
     return false;
   };
+  if (heard == nullptr) {
+    mirrored_record_.reset();
+    Status s = git::FetchListingUpdates(*repo_, refspecs, moved, "origin", accept);
+    if (s.ok()) ignored_remote_refs_ = std::move(foreign);
+    return s;
+  }
   // With `heard` (the branch's connection already listed every ref, as
-  // protocol v0 does), a second connection only when a record ref differs
-  // from its copy here.
-  Status s = heard != nullptr
-                 ? git::FetchUpdatesAfter(*heard, *repo_, refspecs, moved, "origin", accept)
-                 : git::FetchListingUpdates(*repo_, refspecs, moved, "origin", accept);
+  // protocol v0 does): nothing to do when the record part of it is what
+  // the copies were last found to mirror; otherwise the copies are
+  // compared with it, and a second connection made only when one differs.
+  const uint64_t now = RecordDigestOf(*heard);
+  if (mirrored_record_ == now) return Status::Ok();  // the foreign names are unchanged too
+  bool connected = false;
+  Status s = git::FetchUpdatesAfter(*heard, *repo_, refspecs, moved, "origin", accept, &connected);
   if (s.ok()) ignored_remote_refs_ = std::move(foreign);
+  // After a fetch the copies mirror that connection's own advertisement,
+  // which may already differ from `heard`: unknown until compared again.
+  mirrored_record_ = s.ok() && !connected ? std::optional<uint64_t>(now) : std::nullopt;
   return s;
+}
+
+uint64_t Workspace::RecordDigestOf(const git::Advertisement& heard) {
+  uint64_t sum = 0;
+  for (const auto& ref : heard) {
+    std::string_view name = ref.name;
+    if (name != kNotesRef && name.substr(0, strlen(kSluicePrefix)) != kSluicePrefix) continue;
+    sum = crypto::KeyedSetDigest::Add(
+        sum, record_digest_.Member(name, std::string_view(reinterpret_cast<const char*>(ref.id.id),
+                                                          sizeof ref.id.id)));
+  }
+  return sum;
 }
 
 std::optional<std::vector<std::string>> Workspace::ReadUnpushedLocked() const {
@@ -725,6 +748,7 @@ Status Workspace::PackRefsLocked() {
 
 Status Workspace::DropForeignNamesLocked() {
   std::lock_guard tracking(tracking_mu_);
+  mirrored_record_.reset();
   for (const char* prefix : {kSluicePrefix, kRemoteSluicePrefix}) {
     auto refs = repo_->ListRefs(prefix);
     if (!refs.ok()) return refs.status();
@@ -851,7 +875,7 @@ Status Workspace::PushRecordOnceLocked(const std::vector<std::string>& sluice_re
     last = repo_->Push(specs);
     if (last.ok()) {
       for (const auto& d : deleted) ignored_remote_refs_.erase(d);
-      RememberPushedLocked(notes_tip, pushed);
+      RememberPushedLocked(notes_tip, pushed, !deleted.empty());
       return Status::Ok();
     }
     if (!last.IsConflict()) return last.WithContext("push the record to " + url_);
@@ -868,13 +892,53 @@ namespace {
 // Remembers what the remote now has (the remote-tracking copies), so Sync
 // knows nothing is pending. A copy that cannot be moved (another handle
 // holds it locked) costs a later comparison, not the push.
+// Moves `mirrored` (Workspace::mirrored_record_) as the push moved the
+// remote: each pushed name from the value its copy held, which the digest
+// counted, to the pushed one. When another writer had moved one first (a
+// forced record ref), the sum then differs from the remote's and the next
+// fetch compares the copies, as it would have.
 // Returns how many copies it wrote (loose refs, for the next pack).
 size_t RememberTrackingCopies(git::Repository& repo, const std::string& notes_tip,
-                              const std::map<std::string, std::string>& pushed) {
+                              const std::map<std::string, std::string>& pushed,
+                              crypto::KeyedSetDigest& digest, std::optional<uint64_t>* mirrored) {
   std::vector<std::pair<std::string, std::string>> copies;
-  if (!notes_tip.empty()) copies.emplace_back(kRemoteNotesRef, notes_tip);
+  std::vector<std::string_view> names;  // as the remote calls them
+  if (!notes_tip.empty()) {
+    copies.emplace_back(kRemoteNotesRef, notes_tip);
+    names.push_back(kNotesRef);
+  }
   for (const auto& [r, id] : pushed) {
     copies.emplace_back(std::string(kRemoteSluicePrefix) + r.substr(strlen(kSluicePrefix)), id);
+    names.push_back(r);
+  }
+  auto member = [&](std::string_view name, const std::string& hex) -> std::optional<uint64_t> {
+    git_oid oid;
+    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstrn(&oid, hex.data(), hex.size()) != 0) {
+      return std::nullopt;
+    }
+    return digest.Member(name,
+                         std::string_view(reinterpret_cast<const char*>(oid.id), sizeof oid.id));
+  };
+  for (size_t i = 0; i < copies.size() && mirrored->has_value(); ++i) {
+    uint64_t sum = **mirrored;
+    auto was = repo.ResolveRef(copies[i].first);
+    if (was.ok()) {
+      auto old_member = member(names[i], *was);
+      if (!old_member) {
+        mirrored->reset();
+        break;
+      }
+      sum = crypto::KeyedSetDigest::Remove(sum, *old_member);
+    } else if (!was.status().IsNotFound()) {
+      mirrored->reset();
+      break;
+    }
+    auto new_member = member(names[i], copies[i].second);
+    if (!new_member) {
+      mirrored->reset();
+      break;
+    }
+    *mirrored = crypto::KeyedSetDigest::Add(sum, *new_member);
   }
   // Record names only: one transaction (Repository::SetRefs); if one of
   // them is locked, the others one by one.
@@ -883,6 +947,7 @@ size_t RememberTrackingCopies(git::Repository& repo, const std::string& notes_ti
     if (Status s = repo.SetRefs({copy}, "sluice: pushed"); !s.ok()) {
       spdlog::warn("pushed the record, but could not update {} in the cache: {}", copy.first,
                    s.ToString());
+      mirrored->reset();  // that copy no longer mirrors the remote
     }
   }
   return copies.size();
@@ -890,10 +955,13 @@ size_t RememberTrackingCopies(git::Repository& repo, const std::string& notes_ti
 }  // namespace
 
 void Workspace::RememberPushedLocked(const std::string& notes_tip,
-                                     const std::map<std::string, std::string>& pushed) {
+                                     const std::map<std::string, std::string>& pushed,
+                                     bool deleted_foreign) {
   {
     std::lock_guard tracking(tracking_mu_);
-    loose_refs_ += RememberTrackingCopies(*repo_, notes_tip, pushed);
+    if (deleted_foreign) mirrored_record_.reset();
+    loose_refs_ +=
+        RememberTrackingCopies(*repo_, notes_tip, pushed, record_digest_, &mirrored_record_);
   }
   ForgetUnpushedLocked(pushed);
 }
@@ -954,7 +1022,9 @@ Status Workspace::PushRecordThrough(git::Repository& handle,
       // ref files after a fleet-wide batch must not hold up the applies.
       {
         std::lock_guard tracking(tracking_mu_);
-        loose_refs_ += RememberTrackingCopies(handle, notes_tip, pushed);
+        if (!deleted.empty()) mirrored_record_.reset();
+        loose_refs_ +=
+            RememberTrackingCopies(handle, notes_tip, pushed, record_digest_, &mirrored_record_);
       }
       std::lock_guard lock(mu_);
       record_push_error_.clear();

@@ -161,6 +161,40 @@ TEST_F(WorkspaceTest, TakesRecordRefsAnotherWriterPushedAndKeepsTheirOrder) {
   EXPECT_EQ(LocalRef(*reader, DeployedRef("prod", "api")), c2_);
 }
 
+// A controller that found the remote's record equal to its copies, and then
+// pushed, skips the comparison while the remote's advertisement sums to what
+// it pushed (Workspace::mirrored_record_). Anything another hand moves on
+// the remote after that push is still fetched: here a deployed ref rewound
+// to a commit no trusted event backs, which the controller puts back.
+TEST_F(WorkspaceTest, AfterItsOwnPushASyncStillSeesARecordRefAnotherHandMoved) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  RecordStore record(*ws);
+  ASSERT_TRUE(record.Write(At(c2_), {{DeployedRef("prod", "api"), c2_}}).ok());
+  ASSERT_TRUE(record.Flush().ok());
+  ASSERT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+  // Nothing moved since the push: nothing changes.
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "api")), c2_);
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_);
+
+  // One Sync fetches the rewound ref, keeps its own value, and pushes it back.
+  Git(bare_, {"update-ref", DeployedRef("prod", "api"), c1_});
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "api")), c2_) << "the rewound ref was never noticed";
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "api")), c2_);
+  EXPECT_EQ(LocalRef(*ws, std::string(kRemoteSluicePrefix) + "deployed/prod/api"), c2_);
+
+  // Another writer's notes commit: fetched, merged, and the merge pushed.
+  Git(bare_, {"notes", "--ref=sluice", "append", "-m", "another writer", c1_});
+  const std::string theirs = RemoteRef(kNotesRef);
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  EXPECT_EQ(
+      Git(bare_, {"merge-base", "--is-ancestor", theirs, RemoteRef(kNotesRef)}, true).exit_code, 0)
+      << "the other writer's notes were never fetched";
+  EXPECT_EQ(LocalRef(*ws, kRemoteNotesRef), RemoteRef(kNotesRef));
+}
+
 // A first sync of a long record writes every record ref twice as a loose
 // file; the workspace packs them (every later fetch and listing would open
 // each one), and packed refs read and update as before.
