@@ -20,6 +20,7 @@
 #include "core/strings.h"
 #include "git/credentials.h"
 #include "git/incremental.h"
+#include "git/quick_ack.h"
 #include "process/runner.h"
 #include "record/refs.h"
 
@@ -91,6 +92,9 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& workdir,
                                                    const std::string& url,
                                                    const std::string& branch,
                                                    const TrustOptions& trust) {
+  // Before any connection: every fetch and push of this process then
+  // acknowledges the server at once (git/quick_ack.h).
+  git::UseQuickAckSockets(url);
   std::error_code ec;
   fs::create_directories(workdir, ec);
   if (ec) {

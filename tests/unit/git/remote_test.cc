@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "git/incremental.h"
+#include "git/quick_ack.h"
 #include "git/repo.h"
 #include "unit/git/git_test_util.h"
 
@@ -78,6 +79,51 @@ class RemoteTest : public ::testing::Test {
   TempDir tmp_;
   std::string root_, bare_, first_;
 };
+
+// git/quick_ack.h: the sockets libgit2 opens for git:// and http:// once a
+// workspace on such a URL registered them. Fetch and push work through them
+// exactly as through libgit2's own (the daemon test below, again), and a
+// refused connection says where it tried.
+TEST_F(RemoteTest, QuickAckSocketsCarryFetchAndPushAndNameARefusedAddress) {
+  EXPECT_FALSE(UseQuickAckSockets("ssh://git@example.com/envs.git"));
+  EXPECT_FALSE(UseQuickAckSockets("https://example.com/envs.git"));
+  EXPECT_FALSE(UseQuickAckSockets(bare_));
+  EXPECT_EQ(QuickAckConnections(), 0u);
+  ASSERT_TRUE(UseQuickAckSockets("git://127.0.0.1/envs.git"));
+
+  std::string url;
+  {
+    GitDaemon daemon(root_);
+    url = daemon.Url("env.git");
+    ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), url));
+    ASSERT_OK(cache->Fetch(kFetchMain));
+    EXPECT_GE(QuickAckConnections(), 1u);
+    std::string id = CommitInCache(*cache, "v: 2\n");
+    ASSERT_OK(cache->Push({"refs/heads/main:refs/heads/main"}));
+    EXPECT_EQ(RemoteRev("main"), id);
+    ASSERT_OK_AND_ASSIGN(other, Repository::OpenCache(tmp_.Sub("cache2"), url));
+    ASSERT_OK(other->Fetch(kFetchMain));
+    ASSERT_OK_AND_ASSIGN(seen, other->ResolveRef("refs/remotes/origin/main"));
+    EXPECT_EQ(seen, id);
+  }
+  {
+    GitHttpServer http(root_);
+    ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache3"), http.Url("env.git")));
+    const uint64_t before = QuickAckConnections();
+    ASSERT_OK(cache->Fetch(kFetchMain));
+    EXPECT_GT(QuickAckConnections(), before) << "http:// went around the quick-ack sockets";
+    ASSERT_OK_AND_ASSIGN(fetched, cache->ResolveRef("refs/remotes/origin/main"));
+    EXPECT_EQ(fetched, RemoteRev("main"));
+  }
+  // The daemon is gone: the error names the address.
+  ASSERT_OK_AND_ASSIGN(cache, Repository::OpenCache(tmp_.Sub("cache"), url));
+  Status s = cache->Fetch(kFetchMain);
+  ASSERT_FALSE(s.ok());
+  const std::string where = url.substr(std::string("git://").size());
+  EXPECT_NE(s.ToString().find("failed to connect to " + where.substr(0, where.find('/'))),
+            std::string::npos)
+      << s.ToString();
+}
 
 TEST_F(RemoteTest, FetchAndPushOverGitDaemon) {
   GitDaemon daemon(root_);
