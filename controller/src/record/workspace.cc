@@ -135,6 +135,14 @@ Result<std::string> Workspace::Head() {
   return head;
 }
 
+namespace {
+// One record ref as Workspace::mirrored_record_ counts it: its remote name
+// and the 20 bytes of its value.
+uint64_t RecordMember(crypto::KeyedSetDigest& digest, std::string_view name, const git_oid& id) {
+  return digest.Member(name, std::string_view(reinterpret_cast<const char*>(id.id), sizeof id.id));
+}
+}  // namespace
+
 Status Workspace::FetchRecordLocked(const git::Advertisement* heard,
                                     std::vector<std::string>* moved) {
   std::lock_guard tracking(tracking_mu_);
@@ -181,9 +189,7 @@ uint64_t Workspace::RecordDigestOf(const git::Advertisement& heard) {
   for (const auto& ref : heard) {
     std::string_view name = ref.name;
     if (name != kNotesRef && name.substr(0, strlen(kSluicePrefix)) != kSluicePrefix) continue;
-    sum = crypto::KeyedSetDigest::Add(
-        sum, record_digest_.Member(name, std::string_view(reinterpret_cast<const char*>(ref.id.id),
-                                                          sizeof ref.id.id)));
+    sum = crypto::KeyedSetDigest::Add(sum, RecordMember(record_digest_, name, ref.id));
   }
   return sum;
 }
@@ -920,8 +926,7 @@ size_t RememberTrackingCopies(git::Repository& repo, const std::string& notes_ti
     if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstrn(&oid, hex.data(), hex.size()) != 0) {
       return std::nullopt;
     }
-    return digest.Member(name,
-                         std::string_view(reinterpret_cast<const char*>(oid.id), sizeof oid.id));
+    return RecordMember(digest, name, oid);
   };
   for (size_t i = 0; i < copies.size() && mirrored->has_value(); ++i) {
     uint64_t sum = **mirrored;
