@@ -335,13 +335,22 @@ TEST_F(ServerTest, PushToDeployedLatencyWithWebhook) {
 namespace sluice::testing {
 namespace {
 
+// The contract (RecordStore): no `applying` is written while the record's
+// last push failed, and the first apply of a process waits until one push of
+// it succeeded: the start pass's stamp, here. A refusal that begins after a
+// push succeeded is found by the next push (the apply it let through is
+// journalled, and reaches the remote once the refusal ends), exactly as
+// between any two passes.
 TEST_F(ServerTest, ReadyzIsFalseWhileRecordsCannotBePushed) {
+  // The start pass's stamp reached the remote (bounded poll).
+  ASSERT_TRUE(WaitUntil([&] { return !f_.RemoteRef("refs/sluice/pass").empty(); },
+                        std::chrono::seconds(20), "the start pass's stamp on the remote"))
+      << ReadFile(log_);
   f_.RefuseRecordPushes(true);
-  std::string commit =
+  std::string first =
       f_.CommitAndPush({{"environments/dev/apps/api.yaml", f_.PinYaml(Digest('a'))}}, "Pin api");
-  const std::string hook = R"({"ref":"refs/heads/main","after":")" + commit + R"("})";
-  ASSERT_EQ(GitHubHook(hook).status, 202);
-  // Bounded polls: the pass the hook woke refuses to apply, and says why.
+  ASSERT_EQ(GitHubHook(R"({"ref":"refs/heads/main","after":")" + first + R"("})").status, 202);
+  // Bounded polls: the pass the hook woke pushes its record, which is refused.
   auto poll_readyz = [&](int want) {
     net::HttpResponse r;
     for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
@@ -354,13 +363,46 @@ TEST_F(ServerTest, ReadyzIsFalseWhileRecordsCannotBePushed) {
   auto r = poll_readyz(503);
   ASSERT_EQ(r.status, 503) << r.body << ReadFile(log_);
   EXPECT_NE(r.body.find("records cannot be pushed"), std::string::npos) << r.body;
-  EXPECT_TRUE(f_.Deploys().empty());
+  EXPECT_TRUE(f_.RemoteEvents(first).empty());
 
+  // Now that a push failed, nothing more applies: the next pass cannot even
+  // start, since its record does not leave.
+  const size_t deploys = f_.Deploys().size();
+  auto failed_passes = [&] {
+    const std::string log = ReadFile(log_);
+    size_t n = 0;
+    for (size_t at = log.find("pass failed"); at != std::string::npos;
+         at = log.find("pass failed", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const size_t failed_before = failed_passes();
+  std::string second =
+      f_.CommitAndPush({{"environments/dev/apps/web.yaml", f_.PinYaml(Digest('b'))}}, "Pin web");
+  ASSERT_EQ(GitHubHook(R"({"ref":"refs/heads/main","after":")" + second + R"("})").status, 202);
+  ASSERT_TRUE(WaitUntil([&] { return failed_passes() > failed_before; }, std::chrono::seconds(20),
+                        "the pass of the second pin to fail"))
+      << ReadFile(log_);
+  EXPECT_NE(ReadFile(log_).find("pre-receive hook declined"), std::string::npos);
+  EXPECT_EQ(f_.Deploys().size(), deploys) << ReadFile(log_);
+  EXPECT_EQ(Get("/readyz").status, 503);
+
+  // Once the remote accepts again, nothing of the record is lost: the first
+  // pin's `applying` (journalled) reaches the remote, and the second applies.
   f_.RefuseRecordPushes(false);
-  ASSERT_EQ(GitHubHook(hook).status, 202);
+  ASSERT_EQ(GitHubHook(R"({"ref":"refs/heads/main","after":")" + second + R"("})").status, 202);
   r = poll_readyz(200);
   EXPECT_EQ(r.status, 200) << r.body << ReadFile(log_);
-  EXPECT_TRUE(WaitDeployed(commit, std::chrono::seconds(20))) << ReadFile(log_);
+  ASSERT_TRUE(WaitUntil([&] { return f_.RemoteRef("refs/sluice/deployed/dev/web") == second; },
+                        std::chrono::seconds(20), "dev/web deployed"))
+      << ReadFile(log_);
+  std::vector<std::string> kinds;
+  for (const auto& e : f_.RemoteEvents(first)) {
+    if (e.value("app", "") == "api") kinds.push_back(e.value("event", ""));
+  }
+  ASSERT_FALSE(kinds.empty()) << ReadFile(log_);
+  EXPECT_EQ(kinds.front(), "applying");
 }
 
 TEST(ServerStartupTest, MissingSecretFileIsAClearStartupError) {

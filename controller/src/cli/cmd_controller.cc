@@ -456,6 +456,7 @@ Runner AddControllerCommand(CLI::App& app) {
     engine::ControllerOptions copts;
     copts.interval = settings->interval;
     copts.instance_id = ropts.instance_id;
+    copts.record = &reconciler.record_store();
     // /readyz turns false while records cannot be pushed (SPEC 7).
     record::Workspace& workspace = **ws;
     copts.on_pass = [&metrics, &workspace, o = ownership.get()](const record::PassReport& report,

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
@@ -40,6 +41,7 @@ Result<std::unique_ptr<Checkouts::Checkout>> Checkouts::Prepare(const std::strin
   if (c->slot_.owns_lock()) {
     c->dir_ = fs::absolute(ws_.ScratchDir() + "/" + env + ".env", ec).string();
     Status s;
+    const auto start = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(ws_.mutex());
       s = ws_.repo().SyncTree(commit, c->dir_, skip, &slot->manifest, &c->reused_);
@@ -48,8 +50,11 @@ Result<std::unique_ptr<Checkouts::Checkout>> Checkouts::Prepare(const std::strin
       slot->manifest.entries.clear();
       return s;
     }
-    spdlog::debug("{}/{}: checkout of {} {}", env, app, ShortId(commit),
-                  c->reused_ ? "updated in place" : "exported whole");
+    spdlog::debug("{}/{}: checkout of {} {} in {} ms", env, app, ShortId(commit),
+                  c->reused_ ? "updated in place" : "exported whole",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count());
     return c;
   }
 

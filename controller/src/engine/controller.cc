@@ -38,9 +38,15 @@ void Controller::AfterPass(const Result<record::PassReport>& report, TimePoint s
   const std::chrono::duration<double> took = std::max(end - started, TimePoint::duration::zero());
   if (report.ok()) {
     if (options_.on_pass) options_.on_pass(*report, took, end);
+    // The first pass of a process stamps even an unchanged head: a restart
+    // (another version, another instance) is news, and through the store
+    // its push shows the remote takes this process's record before the
+    // first apply needs that proof (RecordStore).
     record::StampPass(ws_, *report, end,
                       std::chrono::duration_cast<std::chrono::seconds>(options_.interval),
-                      options_.instance_id);
+                      options_.instance_id, options_.record,
+                      stamped_ ? record::kPassStampEvery : std::chrono::seconds(0));
+    stamped_ = true;
   } else if (options_.on_failed_pass) {
     options_.on_failed_pass(report.status(), took, end);
   }

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "core/waiter.h"
 #include "record/pass_report.h"
+#include "record/store.h"
 #include "record/workspace.h"
 
 namespace sluice::engine {
@@ -37,6 +38,10 @@ struct ControllerOptions {
   // A webhook still wakes the loop at once; the first pass that runs resets it.
   std::chrono::milliseconds retry_first{std::chrono::seconds(5)};
   std::chrono::milliseconds retry_max{std::chrono::minutes(5)};
+  // The store the passes write through (Reconciler::record_store): the pass
+  // stamp goes with its next flush instead of a push of its own that holds
+  // the workspace between passes. Null: the stamp is pushed at once.
+  record::RecordStore* record = nullptr;
   // Seeds the jitter; tests fix it.
   std::uint32_t jitter_seed = std::random_device{}();
   // Sees each pass that ran: its report, how long it took and when it ended
@@ -62,8 +67,9 @@ struct ControllerOptions {
 // is followed by one at that time (plus kWaitEndSlack), so waits end on time.
 //
 // After each pass that ran, the controller's pass stamp (record::RecordPass:
-// refs/sluice/pass, pushed; at most once a minute unless the head moved) is
-// written to `ws`; a failed write is logged, never fatal.
+// refs/sluice/pass, pushed, through ControllerOptions::record when set; at
+// most once a minute unless the head moved) is written to `ws`; a failed
+// write is logged, never fatal.
 //
 // All waiting goes through `waiter` on `clock`, so tests run on fake time.
 // Run() on one thread; `stop` may be cancelled or woken from any other. All
@@ -100,6 +106,7 @@ class Controller {
   const ControllerOptions options_;
   std::mt19937 rng_;
   int failed_in_a_row_ = 0;
+  bool stamped_ = false;  // a pass of this process has been stamped
 };
 
 }  // namespace sluice::engine

@@ -165,6 +165,10 @@ class Reconciler {
   // metrics endpoint reads it while a pass runs.
   EvidenceCacheStats EvidenceCaches() const { return judge_.EvidenceCaches(); }
 
+  // The record store every pass writes through (the daemon's pass stamps go
+  // through it too: ControllerOptions::record).
+  record::RecordStore& record_store() { return record_; }
+
  private:
   Result<record::PassReport> RunPass();
   void ReconcileEnv(const std::string& env, const std::string& head,

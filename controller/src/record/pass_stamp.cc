@@ -77,7 +77,8 @@ std::optional<PassStamp> ReadPassStamp(const git::Repository& repo) {
   return remote->time > local->time ? remote : local;
 }
 
-Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp, std::chrono::seconds every) {
+Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp, std::chrono::seconds every,
+                        RecordStore* store) {
   std::lock_guard lock(ws.mutex());
   git::Repository& repo = ws.repo();
   // A new head is news (status shows which head the controller last saw);
@@ -92,7 +93,11 @@ Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp, std::chrono::seco
   auto commit = repo.CreateCommit("", {}, PassStampMessage(stamp), who, who);
   if (!commit.ok()) return commit.status().WithContext("record the pass stamp");
   SLUICE_RETURN_IF_ERROR(repo.SetRef(kPassRef, *commit, "sluice: pass"));
-  SLUICE_RETURN_IF_ERROR(ws.PushRecordLocked({kPassRef}));
+  if (store != nullptr) {
+    SLUICE_RETURN_IF_ERROR(store->StageLocked({kPassRef}));
+  } else {
+    SLUICE_RETURN_IF_ERROR(ws.PushRecordLocked({kPassRef}));
+  }
   return true;
 }
 
@@ -133,7 +138,8 @@ Freshness JudgeFreshness(const std::optional<PassStamp>& stamp, TimePoint now,
 }
 
 void StampPass(Workspace& ws, const PassReport& report, TimePoint now,
-               std::chrono::seconds interval, const std::string& instance_id) {
+               std::chrono::seconds interval, const std::string& instance_id, RecordStore* store,
+               std::chrono::seconds every) {
   PassStamp stamp;
   stamp.time = now;
   stamp.head = report.head;
@@ -141,7 +147,7 @@ void StampPass(Workspace& ws, const PassReport& report, TimePoint now,
   stamp.interval = interval;
   stamp.controller_id = instance_id;
   stamp.controller_version = std::string(Version());
-  auto written = RecordPass(ws, stamp);
+  auto written = RecordPass(ws, stamp, every, store);
   if (!written.ok()) {
     spdlog::warn("could not record the pass stamp (refs/sluice/pass): {}",
                  written.status().ToString());

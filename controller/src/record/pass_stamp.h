@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "record/pass_report.h"
+#include "record/store.h"
 #include "record/workspace.h"
 
 namespace sluice::record {
@@ -49,11 +50,13 @@ Result<PassStamp> ParsePassStampMessage(std::string_view message);
 
 // Records `stamp` at refs/sluice/pass and pushes it, unless the stamp already
 // recorded is for the same head and younger than `every` (then returns
-// false, nothing written).
+// false, nothing written). With `store` (the daemon's), the push is the
+// store's next flush (RecordStore::StageLocked) and RecordPass does not wait
+// for it: a stamp must not hold the workspace for a push between passes.
 // Takes the workspace mutex. A failed push keeps the local stamp (the next
 // Sync(push=true) pushes it) and returns the error.
 Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp,
-                        std::chrono::seconds every = kPassStampEvery);
+                        std::chrono::seconds every = kPassStampEvery, RecordStore* store = nullptr);
 
 // The newest stamp of the local refs/sluice/pass and the copy fetched from
 // the remote (a read-only clone's local copy may be older); nullopt when
@@ -61,8 +64,10 @@ Result<bool> RecordPass(Workspace& ws, const PassStamp& stamp,
 // Records a stamp for `report`, the pass of controller `instance_id` that
 // ended at `now` (RecordPass: at most once a minute unless the head moved).
 // A stamp that cannot be written is logged, never an error of the pass.
+// `every` as for RecordPass (0: stamp even an unchanged head).
 void StampPass(Workspace& ws, const PassReport& report, TimePoint now,
-               std::chrono::seconds interval, const std::string& instance_id);
+               std::chrono::seconds interval, const std::string& instance_id,
+               RecordStore* store = nullptr, std::chrono::seconds every = kPassStampEvery);
 
 std::optional<PassStamp> ReadPassStamp(const git::Repository& repo);
 

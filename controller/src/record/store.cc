@@ -101,6 +101,19 @@ Status RecordStore::Write(const Event& e, const std::vector<RefUpdate>& refs) {
   return Status::Ok();
 }
 
+Status RecordStore::StageLocked(const std::vector<std::string>& names) {
+  if (names.empty()) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(ws_.NoteUnpushedLocked(names));
+  {
+    std::lock_guard store_lock(mu_);
+    unpushed_refs_.insert(unpushed_refs_.end(), names.begin(), names.end());
+    ++written_;
+    StartFlusherLocked();
+  }
+  wake_.notify_all();
+  return Status::Ok();
+}
+
 Status RecordStore::Flush() {
   uint64_t target = 0;
   {
@@ -141,7 +154,13 @@ Status RecordStore::FlushOnce() {
     if (!opened.ok()) return opened.status().WithContext("open the cache to push the record");
     push_repo_ = std::move(*opened);
   }
+  const auto start = std::chrono::steady_clock::now();
   Status pushed = ws_.PushRecordThrough(*push_repo_, refs);
+  spdlog::debug("record: pushed {} ref(s) and the notes in {} ms{}", refs.size(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count(),
+                pushed.ok() ? "" : " (failed)");
   if (!pushed.ok()) {
     std::lock_guard store_lock(mu_);
     unpushed_refs_.insert(unpushed_refs_.end(), refs.begin(), refs.end());

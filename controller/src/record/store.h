@@ -50,9 +50,10 @@ using EventObserver = std::function<void(const Event&)>;
 //     at any point loses nothing: the next Open finds the journal, and the
 //     next flush folds (without repeats) and pushes it.
 // No apply starts that others cannot see: until this store has pushed once
-// (the remote is shown to accept the record), an `applying` event waits for
-// its push, and while the record cannot be pushed
-// (Workspace::RecordPushError) Write refuses `applying` events.
+// (the remote is shown to accept the record: in the daemon, usually the
+// start pass's stamp, StageLocked), an `applying` event waits for its push,
+// and while the record cannot be pushed (Workspace::RecordPushError: the
+// last push failed) Write refuses `applying` events.
 //
 // Thread-safe.
 class RecordStore {
@@ -71,6 +72,13 @@ class RecordStore {
   // Pushes everything written before the call; returns once it is on the
   // remote, or why it is not (it stays journalled and is pushed later).
   Status Flush();
+
+  // Queues `names`, record refs the caller has just moved in the cache
+  // without an event (the pass stamp, RecordPass), for the next flush: the
+  // caller does not wait for a push. Journalled like Write's refs, so a
+  // crash before the push still gets them pushed. Caller holds the
+  // workspace mutex.
+  Status StageLocked(const std::vector<std::string>& names);
 
   // The trusted events of `env`/`app` on `commit` (empty if none); see
   // Workspace::TrustedEventsForLocked.

@@ -429,5 +429,38 @@ TEST_F(ControllerTest, PassStampsAreWrittenAtMostOnceAMinuteUnlessTheHeadMoved) 
   EXPECT_EQ(*remote, want);
 }
 
+// A restart (another process, maybe another version) stamps its first pass
+// even when the head did not move and the last stamp is seconds old; with a
+// store, through the store's flush, which is also that process's proof that
+// the remote takes its record (RecordStore).
+TEST_F(ControllerTest, TheFirstPassOfAProcessIsStampedThroughTheStore) {
+  ASSERT_NE(ws_, nullptr);
+  record::PassStamp earlier;
+  earlier.time = start_ - seconds(5);
+  earlier.head = kHeadA;
+  earlier.branch = "main";
+  earlier.controller_id = "ctl-before-restart";
+  ASSERT_TRUE(record::RecordPass(*ws_, earlier).ok());
+  ASSERT_EQ(LocalStamp()->controller_id, "ctl-before-restart");
+
+  record::RecordStore store(*ws_);
+  options_.record = &store;
+  script_.push_back({Changed(kHeadA), seconds(1)});
+  script_.push_back({Changed(kHeadA), seconds(1)});
+  Run(/*stop_during_pass=*/2);
+  ASSERT_EQ(starts_.size(), 2u);
+  // The first pass stamped over a 5-second-old stamp of the same head; the
+  // second, under a minute later, did not.
+  ASSERT_TRUE(stamp_before_pass_[1].has_value());
+  EXPECT_EQ(stamp_before_pass_[1]->controller_id, "ctl-test-1");
+  EXPECT_EQ(stamp_before_pass_[1]->time, starts_[0] + seconds(1));
+  EXPECT_EQ(LocalStamp()->time, starts_[0] + seconds(1));
+  ASSERT_TRUE(store.Flush().ok());
+  auto message = testing::Git(bare_, {"log", "-1", "--format=%B", record::kPassRef});
+  auto remote = record::ParsePassStampMessage(message.out);
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  EXPECT_EQ(remote->controller_id, "ctl-test-1");
+}
+
 }  // namespace
 }  // namespace sluice::engine

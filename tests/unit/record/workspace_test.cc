@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "record/pass_stamp.h"
 #include "record/refs.h"
 #include "record/store.h"
 #include "support/env_repo_test.h"
@@ -456,6 +457,46 @@ TEST_F(WorkspaceTest, ASyncDuringTheFlushersPushDoesNotFailOnARefLock) {
   }
   writer.join();
   EXPECT_GT(syncs, 0);
+}
+
+// The daemon's pass stamp goes through the store (RecordPass with a store):
+// the pass does not wait for its push, and the push is this process's proof
+// that the remote takes its record, so the first `applying` need not wait for
+// one of its own. A push that fails withdraws the proof.
+TEST_F(WorkspaceTest, AStagedPassStampProvesTheRemoteForTheFirstApplying) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  RecordStore record(*ws);
+  PassStamp stamp;
+  stamp.time = std::chrono::system_clock::now();
+  stamp.head = c2_;
+  stamp.branch = "main";
+  auto staged = RecordPass(*ws, stamp, std::chrono::seconds(0), &record);
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  EXPECT_TRUE(*staged);
+  ASSERT_TRUE(record.Flush().ok());
+  EXPECT_EQ(RemoteRef(kPassRef), LocalRef(*ws, kPassRef));
+
+  Event applying = At(c2_);
+  applying.kind = EventKind::kApplying;
+  fs::rename(bare_, bare_ + ".away");
+  // Proven: journalled (durable) and returned, without a push of its own.
+  EXPECT_TRUE(record.Write(applying, {{CandidateRef("prod", "api"), c2_}}).ok());
+  EXPECT_FALSE(record.Flush().ok());
+  // The last push failed: no more `applying` until one succeeds.
+  Event next = applying;
+  next.app = "web";
+  Status refused = record.Write(next, {{CandidateRef("prod", "web"), c2_}});
+  EXPECT_EQ(refused.code(), Status::Code::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.message().find("the record cannot be pushed"), std::string::npos)
+      << refused.ToString();
+  fs::rename(bare_ + ".away", bare_);
+  // Nothing of the first is lost: the next flush carries it.
+  ASSERT_TRUE(record.Flush().ok());
+  std::string note = Git(bare_, {"notes", "--ref=sluice", "show", c2_}).out;
+  EXPECT_NE(note.find("\"event\":\"applying\""), std::string::npos) << note;
+  EXPECT_EQ(RemoteRef(CandidateRef("prod", "api")), c2_);
+  EXPECT_EQ(RemoteRef(CandidateRef("prod", "web")), "");
 }
 
 }  // namespace
