@@ -1,3 +1,6 @@
+// Boost.Process offers vfork (bp::posix::use_vfork) only where the feature
+// macros still name it; glibc has it whatever they say.
+#define BOOST_POSIX_HAS_VFORK 1
 #include "process/runner.h"
 
 #include <dirent.h>
@@ -6,7 +9,9 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +28,7 @@
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
+#include <boost/process/posix.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -213,6 +219,26 @@ void SetCloexec(int fd) {
 // so that a child which exits without reading its input makes write() fail
 // with EPIPE instead of killing the controller. A SIGPIPE raised meanwhile
 // is consumed before the previous mask is restored.
+// Blocks every signal on the calling thread for its scope (around a vfork:
+// the child inherits the mask and clears it after resetting its handlers).
+class ScopedAllSignalsBlock {
+ public:
+  ScopedAllSignalsBlock() {
+    sigset_t all;
+    sigfillset(&all);
+    blocked_ = pthread_sigmask(SIG_SETMASK, &all, &old_) == 0;
+  }
+  ~ScopedAllSignalsBlock() {
+    if (blocked_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedAllSignalsBlock(const ScopedAllSignalsBlock&) = delete;
+  ScopedAllSignalsBlock& operator=(const ScopedAllSignalsBlock&) = delete;
+
+ private:
+  sigset_t old_;
+  bool blocked_ = false;
+};
+
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {
@@ -283,35 +309,92 @@ bool GroupHasLiveMember(pid_t pgid) {
   return alive;
 }
 
-// The guard of one child's process group: a forked copy of the controller
-// that only waits for the controller to die, then kills the group.
+// The guard of the children's process groups: one process per controller
+// process, forked at its first child, that kills every group it watches
+// when the controller dies.
 //
 // PR_SET_PDEATHSIG (set in the child before execve) kills the adapter
 // itself when the controller dies, but only the adapter: its own children
 // (a deploy script's helm, a background job) would be orphaned and run on.
-// The guard covers them. It holds the read end of a pipe whose only write
-// end is the controller's (O_CLOEXEC, so no adapter inherits it): when the
-// controller dies, however it dies (kill -9 included), the kernel closes that
-// end, the guard's read() returns end-of-file and it sends SIGKILL to the
-// whole group. A run that ends normally stops its guard with SIGKILL and reaps
-// it before reaping the child, so the group id cannot have been reused by
-// then. The guard runs as the controller's user (so it can kill a group that
-// runs as runAs) and blocks every signal it can, so a Ctrl-C aimed at the
-// controller's terminal does not end it before the controller.
+// The guard covers them. It holds one end of a socket pair whose other end
+// only the controller holds (SOCK_CLOEXEC, so no adapter inherits it): when
+// the controller dies, however it dies (kill -9 included), the kernel closes
+// that end, the guard's recv() returns end-of-file and it sends SIGKILL to
+// every group it still watches. Each run asks it to watch the child's group
+// right after the spawn and to stop before it reaps the child; the guard
+// acknowledges each request, so once a run reaps its child (and the group
+// id may be reused) the guard no longer kills that group. The guard runs as
+// the controller's user (so it can kill a group that runs as runAs) and
+// blocks every signal it can, so a Ctrl-C aimed at the controller's
+// terminal does not end it before the controller.
+//
+// Why one guard and not one per run: a guard is a forked copy of the
+// controller, and while a forked copy lives, every page the controller
+// writes is copied first (a page fault and a TLB flush each). A copy per
+// apply cost a fleet-wide pass two thirds of its time; one copy costs each
+// page once.
 //
 // In the forked guard: async-signal-safe calls only.
-class GroupGuard {
+class GroupGuards {
  public:
-  GroupGuard() = default;
-  ~GroupGuard() { Stop(); }
-  GroupGuard(const GroupGuard&) = delete;
-  GroupGuard& operator=(const GroupGuard&) = delete;
+  // The process's guard (a forked copy of a process that had one starts
+  // its own).
+  static GroupGuards& Get() {
+    static GroupGuards* guards = new GroupGuards();  // lives as long as the process
+    return *guards;
+  }
 
-  // Forks the guard of group `pgid`. Call with SpawnMutex() held.
-  Status Start(pid_t pgid) {
+  // Watches group `pgid` until Release. Call with SpawnMutex() held (a fork
+  // of the guard must not take another child's pipe ends along).
+  Status Watch(pid_t pgid) {
+    std::lock_guard lock(mu_);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (Status s = StartLocked(); !s.ok()) return s;
+      if (AskLocked('+', pgid)) {
+        watched_.push_back(pgid);
+        return Status::Ok();
+      }
+      StopLocked();  // it is gone (or refused): the next one starts afresh
+    }
+    return Status::IOError("the process group guard does not answer (group " +
+                           std::to_string(pgid) + " would outlive a dead controller)");
+  }
+
+  // Stops watching `pgid`; returns once the guard has let go of it.
+  void Release(pid_t pgid) {
+    std::lock_guard lock(mu_);
+    auto it = std::find(watched_.begin(), watched_.end(), pgid);
+    if (it == watched_.end()) return;
+    watched_.erase(it);
+    if (owner_ != ::getpid() || sock_ < 0) return;
+    // A guard that does not acknowledge is gone: stop it for good, so it
+    // cannot kill the group once its id is reused.
+    if (!AskLocked('-', pgid)) StopLocked();
+  }
+
+ private:
+  struct Request {
+    char op;  // '+' watch, '-' release
+    pid_t pgid;
+  };
+  static constexpr size_t kMaxGroups = 4096;
+
+  GroupGuards() = default;
+
+  Status StartLocked() {
+    if (owner_ != ::getpid()) {
+      // Inherited from the process this one was forked from: its guard is
+      // not ours, and its socket must stay that process's alone.
+      if (sock_ >= 0) ::close(sock_);
+      sock_ = -1;
+      pid_ = -1;
+      watched_.clear();
+      owner_ = ::getpid();
+    }
+    if (sock_ >= 0) return Status::Ok();
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-      return Status::IOError(std::string("cannot create the process group guard's pipe: ") +
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+      return Status::IOError(std::string("cannot create the process group guard's socket: ") +
                              std::strerror(errno));
     }
     pid_t pid = ::fork();
@@ -322,57 +405,94 @@ class GroupGuard {
       return Status::IOError(std::string("cannot fork the process group guard: ") +
                              std::strerror(err));
     }
-    if (pid == 0) Guard(pgid, fds[0], fds[1]);  // never returns
-    ::close(fds[0]);
-    write_end_ = fds[1];
+    if (pid == 0) Guard(fds[1], fds[0]);  // never returns
+    ::close(fds[1]);
+    sock_ = fds[0];
     pid_ = pid;
+    // A guard started again (the last one was killed) takes over the
+    // groups of the runs still going.
+    for (pid_t g : watched_) {
+      if (!AskLocked('+', g)) {
+        StopLocked();
+        return Status::IOError("the process group guard does not answer");
+      }
+    }
     return Status::Ok();
   }
 
-  // Ends the guard without it touching the group, and reaps it.
-  void Stop() {
+  // Sends one request and waits for its acknowledgement.
+  bool AskLocked(char op, pid_t pgid) {
+    Request req{op, pgid};
+    ssize_t n;
+    do {
+      n = ::send(sock_, &req, sizeof(req), MSG_NOSIGNAL);
+    } while (n == -1 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof(req))) return false;
+    char ack = 0;
+    do {
+      n = ::recv(sock_, &ack, 1, 0);
+    } while (n == -1 && errno == EINTR);
+    return n == 1 && ack == 1;
+  }
+
+  void StopLocked() {
+    if (sock_ >= 0) ::close(sock_);  // end-of-file: it kills what it watches, then exits
+    sock_ = -1;
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       int status = 0;
       WaitPidRetry(pid_, &status, 0);
-      pid_ = -1;
     }
-    if (write_end_ >= 0) {
-      ::close(write_end_);
-      write_end_ = -1;
-    }
+    pid_ = -1;
   }
 
- private:
-  [[noreturn]] static void Guard(pid_t pgid, int read_end, int write_end) {
+  [[noreturn]] static void Guard(int sock, int controller_end) {
     sigset_t all;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     ::prctl(PR_SET_NAME, "sluice-guard", 0, 0, 0);
     // Nothing of the controller's stays open here (its sockets, its log,
-    // other guards' pipes): only the pipe end it waits on.
-    ::close(write_end);  // its own copy would keep the end-of-file away
+    // children's pipes): only the socket it listens on.
+    ::close(controller_end);  // its own copy would keep the end-of-file away
     int null_fd = ::open("/dev/null", O_RDWR);
     if (null_fd >= 0) {
       ::dup2(null_fd, 0);
       ::dup2(null_fd, 1);
       ::dup2(null_fd, 2);
     }
-    if (read_end > 3) ::close_range(3, static_cast<unsigned>(read_end) - 1, 0);
-    ::close_range(static_cast<unsigned>(read_end) + 1, ~0U, 0);
-    char byte;
-    ssize_t n;
-    do {
-      n = ::read(read_end, &byte, 1);
-    } while (n == -1 && errno == EINTR);
-    // End of file: the controller is gone (the runner never writes; it
-    // stops a guard with SIGKILL).
-    ::kill(-pgid, SIGKILL);
+    if (sock > 3) ::close_range(3, static_cast<unsigned>(sock) - 1, 0);
+    ::close_range(static_cast<unsigned>(sock) + 1, ~0U, 0);
+    static pid_t groups[kMaxGroups];  // this copy's own: no allocation after fork
+    size_t count = 0;
+    for (;;) {
+      Request req;
+      ssize_t n = ::recv(sock, &req, sizeof(req), 0);
+      if (n == -1 && errno == EINTR) continue;
+      if (n != static_cast<ssize_t>(sizeof(req))) break;  // end-of-file: the controller is gone
+      char ack = 1;
+      if (req.op == '+' && count < kMaxGroups && req.pgid > 1) {
+        groups[count++] = req.pgid;
+      } else if (req.op == '-') {
+        for (size_t i = 0; i < count; ++i) {
+          if (groups[i] == req.pgid) {
+            groups[i] = groups[--count];
+            break;
+          }
+        }
+      } else {
+        ack = 0;
+      }
+      if (::send(sock, &ack, 1, MSG_NOSIGNAL) != 1) break;
+    }
+    for (size_t i = 0; i < count; ++i) ::kill(-groups[i], SIGKILL);
     ::_exit(0);
   }
 
+  std::mutex mu_;
+  pid_t owner_ = -1;  // the process whose guard pid_ is
   pid_t pid_ = -1;
-  int write_end_ = -1;
+  int sock_ = -1;
+  std::vector<pid_t> watched_;  // the groups of the runs going on
 };
 
 // One run of one child. Everything happens on the calling thread: the
@@ -401,7 +521,7 @@ class ChildRun {
     if (pid_ > 0 && !reaped_) {
       ::kill(-pid_, SIGKILL);
       ::kill(pid_, SIGKILL);
-      guard_.Stop();
+      GroupGuards::Get().Release(pid_);
       int status = 0;
       WaitPidRetry(pid_, &status, 0);
     }
@@ -438,9 +558,9 @@ class ChildRun {
     // The leader is a zombie (waitid WNOWAIT), so its pid still names the
     // group: kill what is left of the group, then reap the leader.
     ::kill(-pid_, SIGKILL);
-    // The guard goes first, while the zombie leader still holds the group
-    // id (GroupGuard).
-    guard_.Stop();
+    // The guard lets go first, while the zombie leader still holds the
+    // group id (GroupGuards).
+    GroupGuards::Get().Release(pid_);
     int status = 0;
     if (WaitPidRetry(pid_, &status, 0) != pid_) {
       return Status::IOError("cannot reap " + Name() + ": " +
@@ -491,8 +611,18 @@ class ChildRun {
       SetCloexec(p->native_source());
       SetCloexec(p->native_sink());
     }
+    // vfork: the child borrows the controller's memory until its execve, so
+    // nothing of it is copied or write-protected (a fork of a large
+    // controller costs every page it writes afterwards a fault). What runs
+    // in the child before execve is then what posix_spawn's child does:
+    // system calls, and no glibc call that signals or waits for the
+    // controller's other threads. Every signal stays blocked until
+    // the child has reset its handlers, so none runs a controller handler on
+    // the borrowed memory.
+    ScopedAllSignalsBlock no_signals;
     bp::child child(
-        bp::exe = exe_, bp::std_in<*in_pipe_, bp::std_out> * out_pipe_, bp::std_err > *err_pipe_,
+        bp::posix::use_vfork, bp::exe = exe_, bp::std_in<*in_pipe_, bp::std_out> * out_pipe_,
+        bp::std_err > *err_pipe_,
         // Runs after Boost's own setup: keep argv[0] as given (Boost puts the
         // executable path there) and give the child exactly spec.env.
         bp::extend::on_setup([argv, envp](auto& exec) {
@@ -504,7 +634,10 @@ class ChildRun {
           // Repository code runs as its own account (runAs): the
           // groups first, then gid, then uid (after which no
           // change back is possible).
-          if (drop && (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+          // System calls, not glibc's wrappers: those would signal every
+          // thread of the controller (set*id applies to a whole process).
+          if (drop && (::syscall(SYS_setgroups, 1, &gid) != 0 || ::syscall(SYS_setgid, gid) != 0 ||
+                       ::syscall(SYS_setuid, uid) != 0)) {
             exec.set_error(bp::detail::get_last_error(), "dropping to runAs failed");
             ::_exit(127);
           }
@@ -569,7 +702,7 @@ class ChildRun {
     // Boost's child must not try to.
     child.detach();
     // The child's own children die with the controller too.
-    Status guarded = guard_.Start(pid_);
+    Status guarded = GroupGuards::Get().Watch(pid_);
     if (!guarded.ok()) {
       ::kill(-pid_, SIGKILL);
       int status = 0;
@@ -721,7 +854,6 @@ class ChildRun {
   bool err_eof_ = false;
 
   pid_t pid_ = -1;
-  GroupGuard guard_;
   bool reaped_ = false;
   bool leader_exited_ = false;
   steady_clock::time_point start_;

@@ -467,10 +467,15 @@ TEST(BoostCommandRunnerTest, AChildLivesAsLongAsItsRunNotAsTheThreadThatStartedT
   EXPECT_EQ((*result)->stdout_tail, "finished\n");
 }
 
-TEST(BoostCommandRunnerTest, EachRunHasAGuardThatEndsWithIt) {
+// One guard serves every run of the process (a forked copy of the
+// controller per run made the controller copy each page it wrote): runs one
+// after the other, and side by side, share it, and it watches a group only
+// while its run lasts (a later run's group is not killed by an earlier one's
+// watch).
+TEST(BoostCommandRunnerTest, OneGuardServesEveryRunAndLetsGoOfAGroupWhenItsRunEnds) {
   BoostCommandRunner runner;
-  ProcessSpec spec = Shell("echo ok");
   int guards_while_running = -1;
+  ProcessSpec spec = Shell("echo ok");
   spec.on_line = [&](std::string_view, bool) {
     // The guard names itself right after its fork: look until it has.
     testing::PollUntil([] { return LiveChildrenNamed("sluice-guard") > 0; }, seconds(5));
@@ -479,14 +484,23 @@ TEST(BoostCommandRunnerTest, EachRunHasAGuardThatEndsWithIt) {
   Result<ProcessResult> r = runner.Run(spec, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(guards_while_running, 1);
-  EXPECT_EQ(LiveChildrenNamed("sluice-guard"), 0);
   ProcessSpec slow = Shell("sleep 1000");
   slow.timeout = milliseconds(100);
   slow.kill_grace = milliseconds(100);
   r = runner.Run(slow, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->timed_out);
-  EXPECT_EQ(LiveChildrenNamed("sluice-guard"), 0);
+  std::vector<std::thread> side_by_side;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    side_by_side.emplace_back([&] {
+      Result<ProcessResult> each = runner.Run(Shell("sleep 0.05; echo done"), nullptr);
+      if (each.ok() && each->exit_code == 0 && each->stdout_tail == "done\n") ++ok;
+    });
+  }
+  for (auto& t : side_by_side) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(LiveChildrenNamed("sluice-guard"), 1);
 }
 
 TEST(BoostCommandRunnerTest, GrandchildHoldingThePipeDoesNotBlockTheResult) {
