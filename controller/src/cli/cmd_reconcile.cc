@@ -133,7 +133,15 @@ Runner AddReconcileCommand(CLI::App& app) {
       PrintError(report.status().message());
       return kExitError;
     }
-    record::StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id);
+    // Through the pass's own store: its flusher's handle pushed the pass's
+    // record already, so the stamp costs no second connection and no
+    // second read of the head commit's note.
+    record::StampPass(**ws, *report, parts.clock.Now(), std::chrono::seconds(0), ropts.instance_id,
+                      &reconciler.record_store());
+    if (Status pushed = reconciler.record_store().Flush(); !pushed.ok()) {
+      spdlog::warn("could not push the pass stamp (refs/sluice/pass; kept in {}): {}",
+                   (*ws)->workdir(), pushed.ToString());
+    }
     PrintPassReport(std::cout, *report, opts->format);
     return PassExitCode(*report);
   };

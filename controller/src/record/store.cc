@@ -1,5 +1,6 @@
 #include "record/store.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -173,6 +174,10 @@ Status RecordStore::FlushOnce() {
       spdlog::warn("{}", s.ToString());
     }
   }
+  // A push reads the head commit's note whole (megabytes, after a
+  // fleet-wide batch) and lists every record ref; give what it freed back
+  // at once rather than letting the allocator's arenas keep it.
+  ::malloc_trim(0);
   std::lock_guard store_lock(mu_);
   pushed_ = std::max(pushed_, target);
   proven_ = true;
