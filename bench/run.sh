@@ -27,6 +27,9 @@
 #   --work DIR            working directory (default: a new temp dir, removed at exit)
 #   --smoke               3 envs x 20 apps, 200 commits, 2 repeats, 3 latency runs,
 #                         first full pass over 3 x 2 pins
+# Environment: SLUICE_BENCH_LOOSE_SERVER_REFS=1 leaves the server's refs as the
+# first full pass wrote them (loose) for the one-commit row, instead of packing
+# them as a maintained server does.
 # Times are wall-clock milliseconds of whole processes (start-up included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -365,6 +368,16 @@ if [ "$full_complete" = true ] && [ "$fleet_pins" -gt 0 ]; then
   done
   git -C "$work/fleet-author" commit -q -am "bench: $fleet_pins pins in one commit"
   git -C "$work/fleet-author" push -q origin main
+  # The first full pass left 30,000 record refs as loose files on the
+  # server (git receive-pack writes each ref it updates as one). A
+  # maintained server packs them (git gc, git maintenance, a forge's
+  # housekeeping); unpacked, each push reads them three times (its
+  # advertisement and the connectivity check's two listings), 1.5-2.5 s a
+  # push here, and this row measures that server. docs/performance.md has
+  # both figures.
+  if [ "${SLUICE_BENCH_LOOSE_SERVER_REFS:-0}" != 1 ]; then
+    git --git-dir="$work/srv/fresh.git" pack-refs --all
+  fi
   t=$(now_ns)
   /usr/bin/time -v -o "$work/fleet.time" "$sluice" reconcile --once --repo "$furl" \
     --workdir "$work/wd-full" --format json >"$work/fleet.json" 2>>"$work/sluice.log" \
