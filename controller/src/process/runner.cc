@@ -215,10 +215,6 @@ void SetCloexec(int fd) {
   if (flags != -1) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-// Blocks SIGPIPE on the calling thread while the child's stdin is written,
-// so that a child which exits without reading its input makes write() fail
-// with EPIPE instead of killing the controller. A SIGPIPE raised meanwhile
-// is consumed before the previous mask is restored.
 // Blocks every signal on the calling thread for its scope (around a vfork:
 // the child inherits the mask and clears it after resetting its handlers).
 class ScopedAllSignalsBlock {
@@ -239,6 +235,10 @@ class ScopedAllSignalsBlock {
   bool blocked_ = false;
 };
 
+// Blocks SIGPIPE on the calling thread while the child's stdin is written,
+// so that a child which exits without reading its input makes write() fail
+// with EPIPE instead of killing the controller. A SIGPIPE raised meanwhile
+// is consumed before the previous mask is restored.
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {
@@ -350,11 +350,17 @@ class GroupGuards {
     std::lock_guard lock(mu_);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (Status s = StartLocked(); !s.ok()) return s;
-      if (AskLocked('+', pgid)) {
-        watched_.push_back(pgid);
-        return Status::Ok();
+      switch (AskLocked('+', pgid)) {
+        case Answer::kYes:
+          watched_.push_back(pgid);
+          return Status::Ok();
+        case Answer::kNo:  // its table is full: the others stay watched
+          return Status::IOError("the process group guard watches " + std::to_string(kMaxGroups) +
+                                 " groups already (group " + std::to_string(pgid) + " is stopped)");
+        case Answer::kGone:
+          StopLocked();  // the next one starts afresh
+          break;
       }
-      StopLocked();  // it is gone (or refused): the next one starts afresh
     }
     return Status::IOError("the process group guard does not answer (group " +
                            std::to_string(pgid) + " would outlive a dead controller)");
@@ -369,7 +375,7 @@ class GroupGuards {
     if (owner_ != ::getpid() || sock_ < 0) return;
     // A guard that does not acknowledge is gone: stop it for good, so it
     // cannot kill the group once its id is reused.
-    if (!AskLocked('-', pgid)) StopLocked();
+    if (AskLocked('-', pgid) == Answer::kGone) StopLocked();
   }
 
  private:
@@ -412,7 +418,7 @@ class GroupGuards {
     // A guard started again (the last one was killed) takes over the
     // groups of the runs still going.
     for (pid_t g : watched_) {
-      if (!AskLocked('+', g)) {
+      if (AskLocked('+', g) != Answer::kYes) {
         StopLocked();
         return Status::IOError("the process group guard does not answer");
       }
@@ -420,19 +426,22 @@ class GroupGuards {
     return Status::Ok();
   }
 
-  // Sends one request and waits for its acknowledgement.
-  bool AskLocked(char op, pid_t pgid) {
+  // Sends one request and waits for the guard's answer. Only kGone stops
+  // the guard: closing its socket makes it kill every group it watches.
+  enum class Answer { kYes, kNo, kGone };
+  Answer AskLocked(char op, pid_t pgid) {
     Request req{op, pgid};
     ssize_t n;
     do {
       n = ::send(sock_, &req, sizeof(req), MSG_NOSIGNAL);
     } while (n == -1 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof(req))) return false;
+    if (n != static_cast<ssize_t>(sizeof(req))) return Answer::kGone;
     char ack = 0;
     do {
       n = ::recv(sock_, &ack, 1, 0);
     } while (n == -1 && errno == EINTR);
-    return n == 1 && ack == 1;
+    if (n != 1) return Answer::kGone;
+    return ack == 1 ? Answer::kYes : Answer::kNo;
   }
 
   void StopLocked() {
