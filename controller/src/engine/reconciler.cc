@@ -164,6 +164,10 @@ Result<record::PassReport> Reconciler::RunOnce() {
                                ws_.workdir() +
                                "/record-journal; pushed by the next pass): " + flushed.ToString());
   }
+  // Then the loose references the pass wrote and pushed: a fleet-wide pass
+  // leaves tens of thousands, and the next pass (a fleet-wide change, a
+  // rollback) would otherwise pack them before its first apply.
+  if (!cancel_.cancelled()) ws_.PackRefsIfDue();
   return report;
 }
 

@@ -32,6 +32,7 @@ constexpr int kPushAttempts = 6;
 // Loose references that make Sync pack the cache's refs (git's own gc packs
 // them on its schedule; nothing runs git gc on the cache).
 constexpr size_t kPackRefsAfter = 256;
+constexpr size_t kPackRefsSaidAfter = 10000;
 
 // Loose reference files under `git_dir`/refs: a directory listing, no file
 // opened. Lets a process that starts on a cache an earlier one left loose
@@ -763,6 +764,35 @@ Status Workspace::PackRefsLocked() {
   return Status::Ok();
 }
 
+void Workspace::PackRefsIfDue() {
+  std::lock_guard lock(mu_);
+  PackRefsIfDueLocked();
+}
+
+void Workspace::PackRefsIfDueLocked() {
+  const size_t loose = loose_refs_;
+  if (loose < kPackRefsAfter) return;
+  // Seconds at tens of thousands (mostly the file system's: a lock file per
+  // ref): said at info then, so that a long pause has a name.
+  const bool many = loose >= kPackRefsSaidAfter;
+  if (many) spdlog::info("packing about {} loose references of the cache", loose);
+  const auto start = std::chrono::steady_clock::now();
+  std::lock_guard tracking(tracking_mu_);
+  if (Status packed = PackRefsLocked(); !packed.ok()) {
+    spdlog::warn("{} (the cache still works, only slower)", packed.ToString());
+  } else {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    if (many) {
+      spdlog::info("packed the cache's references in {} ms", ms);
+    } else {
+      spdlog::debug("packed about {} loose references of the cache in {} ms", loose, ms);
+    }
+  }
+  loose_refs_ = 0;
+}
+
 Status Workspace::DropForeignNamesLocked() {
   std::lock_guard tracking(tracking_mu_);
   mirrored_record_.reset();
@@ -812,13 +842,7 @@ Status Workspace::Sync(bool push) {
   // 1 s of a 3 s audit at the full benchmark size). A failure only costs
   // speed, so it is not the pass's error.
   loose_refs_ += 2 * moved.size();
-  if (loose_refs_ >= kPackRefsAfter) {
-    std::lock_guard tracking(tracking_mu_);
-    if (Status packed = PackRefsLocked(); !packed.ok()) {
-      spdlog::warn("{} (the cache still works, only slower)", packed.ToString());
-    }
-    loose_refs_ = 0;
-  }
+  PackRefsIfDueLocked();
   if (!push) return Status::Ok();
   // Events a process journalled and did not fold (it died first) go with
   // this push; the journal forgets them once they are on the remote.

@@ -66,8 +66,15 @@ class Workspace {
   // later Sync pushes them even after a crash. Caller must hold mutex().
   Status NoteUnpushedLocked(const std::vector<std::string>& names);
   // `n` more references written as loose files (RecordStore::Write): the
-  // next Sync packs them once enough have gathered.
+  // next Sync or PackRefsIfDue packs them once enough have gathered.
   void NoteLooseRefs(size_t n) { loose_refs_ += n; }
+  // Packs the cache's loose references once enough have gathered (a pass
+  // calls it at its end, after its record is on the remote). A fleet-wide
+  // pass leaves tens of thousands (each written ref and its remote-tracking
+  // copy): packed here, they no longer hold up the next pass's start, which
+  // is where a fleet-wide change would wait for them. A failure costs
+  // only speed: it is logged, not returned. Call without holding mutex().
+  void PackRefsIfDue();
 
   // Pushes the local notes and the given refs/sluice refs (force) to the
   // remote. On a rejected notes push, fetches the remote notes, merges and
@@ -272,6 +279,8 @@ class Workspace {
   std::atomic<size_t> loose_refs_{0};
   // Packs the cache's loose references (under tracking_mu_).
   Status PackRefsLocked();
+  // PackRefsLocked when loose_refs_ has reached its threshold.
+  void PackRefsIfDueLocked();
   // The error of the last PushRecordLocked, "" after a success; guarded by mu_.
   std::string record_push_error_;
   // The journal (guarded by mu_): its descriptor, its length, and the lines

@@ -266,6 +266,36 @@ TEST_F(WorkspaceTest, TheRefsAProcessWritesItselfArePackedByItsNextSync) {
             std::string::npos);
 }
 
+// A pass ends with PackRefsIfDue: the refs it wrote and their tracking
+// copies are packed then, not at the start of the next pass (where a
+// fleet-wide change would wait seconds for them), and a few are left be.
+TEST_F(WorkspaceTest, PackRefsIfDuePacksManyLooseRefsAndLeavesAFewBe) {
+  auto ws = Open("workdir");
+  ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
+  const std::string cache = tmp_.Sub("workdir") + "/cache.git";
+  RecordStore record(*ws);
+  auto write = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      Event e = At(c2_);
+      e.app = "app" + std::to_string(i);
+      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), c2_}}).ok());
+    }
+    ASSERT_TRUE(record.Flush().ok());
+  };
+  write(0, 150);
+  ASSERT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
+  ws->PackRefsIfDue();
+  EXPECT_FALSE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
+  EXPECT_FALSE(fs::exists(cache + "/refs/sluice-remote/sluice/deployed/prod/app7"));
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
+  EXPECT_EQ(RemoteRef(DeployedRef("prod", "app149")), c2_);
+
+  write(150, 160);
+  ws->PackRefsIfDue();
+  EXPECT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app155"));
+  EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app155")), c2_);
+}
+
 // The controller writes its record (notes, pass stamps) after every deploy,
 // so the newest history in its cache is never the branch's. One new commit
 // on the branch must still bring one commit's objects, not the branch's
