@@ -20,6 +20,8 @@ constexpr std::chrono::milliseconds kRetryMax{30000};
 // a fleet-wide pass gather into batches (each flush rewrites the notes it
 // touches once) while the lag to the remote stays well under a second.
 constexpr std::chrono::milliseconds kFlushSpacing{200};
+// A batch of at least this many refs gives its freed memory back (FlushOnce).
+constexpr size_t kTrimAfterRefs = 64;
 }  // namespace
 
 RecordStore::RecordStore(Workspace& ws, EventObserver observer)
@@ -175,9 +177,12 @@ Status RecordStore::FlushOnce() {
     }
   }
   // A push reads the head commit's note whole (megabytes, after a
-  // fleet-wide batch) and lists every record ref; give what it freed back
-  // at once rather than letting the allocator's arenas keep it.
-  ::malloc_trim(0);
+  // fleet-wide batch) and lists every record ref; give what a large batch
+  // freed back at once rather than letting the allocator's arenas keep it.
+  // Not after a small one (a webhook's pin): trimming then only made the
+  // next pass fault the same pages in again (each fault and trim costs a
+  // TLB flush on every core).
+  if (refs.size() >= kTrimAfterRefs) ::malloc_trim(0);
   std::lock_guard store_lock(mu_);
   pushed_ = std::max(pushed_, target);
   proven_ = true;
