@@ -29,9 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr int kPushAttempts = 6;
-// Loose references that make Sync pack the cache's refs (git's own gc packs
-// them on its schedule; nothing runs git gc on the cache).
+// Loose references that make Sync, or the end of a pass, pack the cache's
+// refs (git's own gc packs them on its schedule; nothing runs git gc on the
+// cache).
 constexpr size_t kPackRefsAfter = 256;
+// From this many, packing takes seconds and is said at info.
 constexpr size_t kPackRefsSaidAfter = 10000;
 
 // Loose reference files under `git_dir`/refs: a directory listing, no file
@@ -765,6 +767,7 @@ Status Workspace::PackRefsLocked() {
 }
 
 void Workspace::PackRefsIfDue() {
+  if (loose_refs_ < kPackRefsAfter) return;  // most passes: no lock taken
   std::lock_guard lock(mu_);
   PackRefsIfDueLocked();
 }
@@ -772,8 +775,8 @@ void Workspace::PackRefsIfDue() {
 void Workspace::PackRefsIfDueLocked() {
   const size_t loose = loose_refs_;
   if (loose < kPackRefsAfter) return;
-  // Seconds at tens of thousands (mostly the file system's: a lock file per
-  // ref): said at info then, so that a long pause has a name.
+  // Mostly the file system's time (a lock file per ref): said at info when
+  // it runs to seconds, so that a long pause has a name.
   const bool many = loose >= kPackRefsSaidAfter;
   if (many) spdlog::info("packing about {} loose references of the cache", loose);
   const auto start = std::chrono::steady_clock::now();

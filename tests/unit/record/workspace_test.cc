@@ -58,6 +58,18 @@ class WorkspaceTest : public testing::EnvRepoTest {
     return e;
   }
 
+  // Apps app<from>..app<to - 1> of prod deployed at `commit` through
+  // `record`, then flushed: each a loose ref and, after the push, its
+  // loose remote-tracking copy.
+  void WriteDeployed(RecordStore& record, const std::string& commit, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      Event e = At(commit);
+      e.app = "app" + std::to_string(i);
+      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), commit}}).ok());
+    }
+    ASSERT_TRUE(record.Flush().ok());
+  }
+
   std::string LocalRef(Workspace& ws, const std::string& ref) {
     auto id = ws.repo().ResolveRef(ref);
     return id.ok() ? *id : "";
@@ -249,12 +261,7 @@ TEST_F(WorkspaceTest, TheRefsAProcessWritesItselfArePackedByItsNextSync) {
   ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
   {
     RecordStore record(*ws);
-    for (int i = 0; i < 150; ++i) {
-      Event e = At(c2_);
-      e.app = "app" + std::to_string(i);
-      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), c2_}}).ok());
-    }
-    ASSERT_TRUE(record.Flush().ok());
+    WriteDeployed(record, c2_, 0, 150);
   }
   const std::string cache = tmp_.Sub("workdir") + "/cache.git";
   EXPECT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
@@ -274,15 +281,7 @@ TEST_F(WorkspaceTest, PackRefsIfDuePacksManyLooseRefsAndLeavesAFewBe) {
   ASSERT_TRUE(ws->Sync(/*push=*/true).ok());
   const std::string cache = tmp_.Sub("workdir") + "/cache.git";
   RecordStore record(*ws);
-  auto write = [&](int from, int to) {
-    for (int i = from; i < to; ++i) {
-      Event e = At(c2_);
-      e.app = "app" + std::to_string(i);
-      ASSERT_TRUE(record.Write(e, {{DeployedRef("prod", e.app), c2_}}).ok());
-    }
-    ASSERT_TRUE(record.Flush().ok());
-  };
-  write(0, 150);
+  WriteDeployed(record, c2_, 0, 150);
   ASSERT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
   ws->PackRefsIfDue();
   EXPECT_FALSE(fs::exists(cache + "/refs/sluice/deployed/prod/app7"));
@@ -290,7 +289,7 @@ TEST_F(WorkspaceTest, PackRefsIfDuePacksManyLooseRefsAndLeavesAFewBe) {
   EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app7")), c2_);
   EXPECT_EQ(RemoteRef(DeployedRef("prod", "app149")), c2_);
 
-  write(150, 160);
+  WriteDeployed(record, c2_, 150, 160);
   ws->PackRefsIfDue();
   EXPECT_TRUE(fs::exists(cache + "/refs/sluice/deployed/prod/app155"));
   EXPECT_EQ(LocalRef(*ws, DeployedRef("prod", "app155")), c2_);
